@@ -1,0 +1,119 @@
+"""Message types that flow between connectors, the conversation flow and the outbox.
+
+One frozen :class:`InboundMessage` enters the flow per customer (or agent) message on any
+channel; the flow answers with frozen :class:`OutboundMessage` values that the outbox hands
+to the channel's connector. The fields cover all four channels (web chat, Slack, Telegram,
+email) so a new channel needs a connector, not a change here:
+
+* ``external_user_id`` / ``external_thread_id`` identify who wrote and in which thread
+  (web chat visitor + conversation, Telegram chat, email address + thread root, Slack user +
+  ticket thread);
+* ``subject``, ``reply_to`` and ``attachments`` carry what email and Slack need;
+* ``sender_role`` tells customer messages from agent messages that arrive on the same
+  channel (an agent replying in a Slack thread);
+* ``idempotency_key`` is the channel's own delivery id (client message id, Telegram
+  ``update_id``, Message-ID, Slack ``event_id``) so a retried delivery never duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+__all__ = [
+    "Attachment",
+    "InboundMessage",
+    "InboundResult",
+    "InboundSink",
+    "OutboundMessage",
+    "QuickReply",
+    "SenderRole",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _frozen_map(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    return MappingProxyType(dict(data or {}))
+
+
+class SenderRole(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that came with (or goes out with) a message; bytes live in attachment storage."""
+
+    filename: str
+    content_type: str
+    size: int
+    storage_key: str | None = None  # where the bytes are kept, if they were downloaded
+    url: str | None = None  # where the channel serves them, if it does
+
+
+@dataclass(frozen=True, slots=True)
+class QuickReply:
+    """A button the customer can press instead of typing; ``payload`` is sent back as text."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    channel: str
+    external_user_id: str
+    external_thread_id: str
+    text: str
+    idempotency_key: str
+    received_at: datetime = field(default_factory=utcnow)
+    sender_role: SenderRole = SenderRole.CUSTOMER
+    sender_name: str | None = None
+    sender_email: str | None = None
+    subject: str | None = None
+    reply_to: str | None = None  # the channel's id of the message this one answers
+    external_message_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    language: str | None = None
+    raw_ref: str | None = None  # where the raw payload is kept (quarantine key, raw mail id)
+    metadata: Mapping[str, str] = field(default_factory=_frozen_map)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    channel: str
+    external_user_id: str
+    external_thread_id: str
+    text: str
+    interaction_id: int
+    conversation_id: int
+    sender_role: SenderRole = SenderRole.BOT
+    sender_name: str | None = None
+    subject: str | None = None
+    in_reply_to: str | None = None  # channel id of the customer message being answered
+    quick_replies: tuple[QuickReply, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    created_at: datetime = field(default_factory=utcnow)
+    metadata: Mapping[str, str] = field(default_factory=_frozen_map)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    """What the flow tells the connector after the inbound message is committed."""
+
+    interaction_id: int
+    duplicate: bool
+    replies: tuple[OutboundMessage, ...] = ()
+
+
+InboundSink = Callable[[InboundMessage], Awaitable[InboundResult]]

@@ -1,0 +1,38 @@
+"""The narrow protocol every channel connector implements.
+
+A connector verifies and translates what its channel sends (translation is a pure function in
+the connector's own module), hands each :class:`~bot.contracts.InboundMessage` to the injected
+sink, and delivers :class:`~bot.contracts.OutboundMessage` values that the outbox gives it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.contracts import InboundSink, OutboundMessage
+
+__all__ = ["Connector", "DeliveryError"]
+
+
+class DeliveryError(Exception):
+    """A delivery failed in a way that is worth retrying later (channel down, rate limited)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Connector(Protocol):
+    name: str
+
+    async def start(self, sink: InboundSink) -> None:
+        """Begin receiving (register routes, start polling); inbound messages go to ``sink``."""
+
+    async def stop(self) -> None:
+        """Stop receiving and release the connector's resources."""
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        """Deliver one message; return the channel's id for it. Raise DeliveryError to retry."""
+
+    def is_from_self(self, raw: object) -> bool:
+        """True for payloads Frontdesk itself caused, which must never be treated as input."""

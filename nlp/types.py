@@ -1,0 +1,114 @@
+"""Value types of the NLP stage.
+
+These are the whole contract between ``nlp`` and its callers: the rule engine reads an
+:class:`Analysis`, the bot passes an :class:`AnalysisContext`, and the rulebook loader hands
+in :class:`FaqEntry` / :class:`TrainingExample` values. Everything is frozen so that one
+analysis can be shared by every rule without anyone writing into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+__all__ = [
+    "Analysis",
+    "AnalysisContext",
+    "Analyzer",
+    "Entity",
+    "FaqCandidate",
+    "FaqEntry",
+    "IntentScore",
+    "Sentiment",
+    "SentimentLabel",
+    "TrainingExample",
+]
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+
+
+@dataclass(frozen=True, slots=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    score: float  # in [-1, 1]
+    label: SentimentLabel
+
+    @classmethod
+    def neutral(cls) -> Sentiment:
+        return cls(score=0.0, label="neutral")
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    type: str  # "email", "phone", "money", "date", "order_ref", "ticket_ref", or an admin type
+    text: str  # exactly as written in the message
+    value: str  # normalized (lower-cased email, E.164-ish phone, ISO date, "12.50 EUR", ...)
+    start: int  # character offsets into Analysis.text
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    id: str
+    questions: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaqCandidate:
+    faq_id: str
+    question: str  # the variant that matched best
+    answer: str
+    score: float  # in [0, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingExample:
+    text: str
+    intent: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisContext:
+    channel: str = "webchat"
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the NLP stage understood of one message; never mutated after creation."""
+
+    text: str
+    language: str = "en"
+    intents: tuple[IntentScore, ...] = ()  # ranked, best first
+    out_of_scope: bool = True  # no intent above the confidence threshold
+    sentiment: Sentiment = field(default_factory=Sentiment.neutral)
+    entities: tuple[Entity, ...] = ()
+    faq: tuple[FaqCandidate, ...] = ()  # ranked, best first
+    model_version: str | None = None
+
+    @property
+    def intent(self) -> IntentScore | None:
+        """The top intent, or ``None`` when the message is out of scope."""
+        if self.out_of_scope or not self.intents:
+            return None
+        return self.intents[0]
+
+    @property
+    def best_faq(self) -> FaqCandidate | None:
+        return self.faq[0] if self.faq else None
+
+    def entities_of(self, type_: str) -> Sequence[Entity]:
+        return [e for e in self.entities if e.type == type_]
+
+
+class Analyzer(Protocol):
+    """Anything that turns text into an Analysis. Pure CPU work: synchronous on purpose."""
+
+    def analyze(self, text: str, context: AnalysisContext) -> Analysis: ...
