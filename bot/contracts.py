@@ -25,12 +25,15 @@ from types import MappingProxyType
 
 __all__ = [
     "Attachment",
+    "CustomerView",
     "InboundMessage",
     "InboundResult",
     "InboundSink",
+    "MessageView",
     "OutboundMessage",
     "QuickReply",
     "SenderRole",
+    "SessionView",
     "utcnow",
 ]
 
@@ -113,7 +116,37 @@ class InboundResult:
 
     interaction_id: int
     duplicate: bool
+    received_at: datetime
     replies: tuple[OutboundMessage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """One message of a conversation as a channel shows it (web chat history, Slack mirror)."""
+
+    id: int
+    direction: str  # "in" (from the customer) | "out" (to the customer)
+    sender_role: SenderRole
+    sender_name: str | None
+    text: str
+    created_at: datetime
+    external_message_id: str | None = None
+    quick_replies: tuple[QuickReply, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    name: str | None
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A channel session (web chat visitor): who they are and which conversation is theirs."""
+
+    visitor_id: str
+    conversation_id: str  # the conversation's public id
+    customer: CustomerView
 
 
 InboundSink = Callable[[InboundMessage], Awaitable[InboundResult]]

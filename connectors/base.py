@@ -11,7 +11,20 @@ from typing import Protocol
 
 from bot.contracts import InboundSink, OutboundMessage
 
-__all__ = ["Connector", "DeliveryError"]
+__all__ = ["BadRequest", "Connector", "DeliveryError"]
+
+
+class BadRequest(Exception):
+    """A request a connector refuses; the server answers ``status`` with ``code`` and ``message``.
+
+    ``message`` is shown to the client, so it must say what to fix and never echo secrets.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
 
 
 class DeliveryError(Exception):

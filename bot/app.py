@@ -1,0 +1,181 @@
+"""The composition root: ``build_app(settings)`` builds and wires every part, once.
+
+Nothing else constructs its own collaborators. Construction is synchronous and connects to
+nothing (config and rulebook errors surface here, before any socket opens); resources are
+opened and closed as one pair in :meth:`App.running`, which the aiohttp application runs as
+its cleanup context and ``frontdesk chat`` enters directly. Tests call the same builder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.flow import ConversationFlow, FlowParts
+from bot.http import cors_middleware, error_middleware
+from bot.knowledge import LiveKnowledge
+from bot.outbox import OutboxDispatcher
+from bot.webchat_backend import WebchatBackendImpl
+from connectors.base import Connector
+from connectors.webchat import WebchatConnector
+from connectors.webchat.tokens import SessionTokens
+from ticketing.customers import Customers
+from ticketing.database import create_engine, current_revision, head_revision
+from ticketing.history import History
+from ticketing.inbound import Inbound
+from ticketing.numbers import BlockAllocator
+from ticketing.outbox import OutboxStore
+from ticketing.outcomes import Outcomes
+
+__all__ = ["App", "AppOverrides", "StartupError", "build_app"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """Frontdesk cannot start; the message says what the operator must do."""
+
+
+@dataclass(frozen=True)
+class AppOverrides:
+    """Test seams: extra connectors (e.g. a loopback channel) and a faster outbox sweep."""
+
+    connectors: Mapping[str, Connector] = field(default_factory=dict)
+    outbox_sweep_interval: float = 1.0
+
+
+class App:
+    def __init__(self, settings: Settings, overrides: AppOverrides) -> None:
+        self.settings = settings
+        self.engine = create_engine(
+            settings.database_url, pool_size=settings.database.pool_size, echo=settings.database.echo
+        )
+        self.knowledge = LiveKnowledge(
+            directory=settings.rulebook_dir, faq_threshold=settings.bot.faq_threshold
+        )
+        self.customers = Customers(engine=self.engine)
+        self.inbound = Inbound(engine=self.engine)
+        self.outcomes = Outcomes(engine=self.engine)
+        self.history = History(engine=self.engine)
+        self.outbox_store = OutboxStore(engine=self.engine)
+        self.connectors: dict[str, Connector] = {}
+        self.webchat: WebchatConnector | None = None
+        if settings.webchat.enabled:
+            self.webchat = WebchatConnector(
+                backend=WebchatBackendImpl(customers=self.customers, history=self.history),
+                tokens=SessionTokens(
+                    secret=_session_secret(settings), ttl_seconds=settings.webchat.session_ttl_days * 86400
+                ),
+                max_message_chars=settings.webchat.max_message_chars,
+            )
+            self.connectors[self.webchat.name] = self.webchat
+        self.connectors.update(overrides.connectors)
+        self.dispatcher = OutboxDispatcher(
+            store=self.outbox_store,
+            connectors=self.connectors,
+            sweep_interval=overrides.outbox_sweep_interval,
+        )
+        self.flow = ConversationFlow(
+            parts=FlowParts(
+                customers=self.customers,
+                inbound=self.inbound,
+                outcomes=self.outcomes,
+                history=self.history,
+                ticket_numbers=BlockAllocator(engine=self.engine, name="ticket_number"),
+                analyzer=lambda: self.knowledge.current.analyzer,
+                policy=lambda: self.knowledge.current.policy,
+                wake_outbox=self.dispatcher.wake,
+                bot_name=settings.bot.bot_name,
+            )
+        )
+        self.web = self._web_app()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[App]:
+        """Open the database, start the outbox and the connectors; close all in reverse order."""
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(self.engine.dispose)
+            await self._check_schema()
+            stack.push_async_callback(self.inbound.close)
+            stack.push_async_callback(self.outcomes.close)
+            await self.dispatcher.start()
+            stack.push_async_callback(self.dispatcher.stop)
+            for connector in self.connectors.values():
+                await connector.start(self.flow.handle)
+                stack.push_async_callback(connector.stop)
+            _LOGGER.info(
+                "Frontdesk ready: channels %s, database %s",
+                ", ".join(self.connectors),
+                self.engine.url.render_as_string(hide_password=True),
+            )
+            yield self
+
+    async def _check_schema(self) -> None:
+        try:
+            current = await current_revision(self.engine)
+        except Exception as exc:
+            raise StartupError(
+                f"cannot open the database {self.engine.url.render_as_string(hide_password=True)}: {exc}"
+            ) from exc
+        if current != head_revision():
+            raise StartupError(
+                f"the database schema is at revision {current or 'none'}, this Frontdesk needs {head_revision()}: "
+                "run `frontdesk db upgrade`"
+            )
+
+    def _web_app(self) -> web.Application:
+        app = web.Application(
+            client_max_size=self.settings.server.max_body_bytes,
+            middlewares=[error_middleware, cors_middleware(self.settings.webchat.allowed_origins)],
+        )
+        app.router.add_get("/healthz", self._health)
+        if self.webchat is not None:
+            app.add_routes(self.webchat.routes())
+
+        async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+            async with self.running():
+                yield
+
+        app.cleanup_ctx.append(lifecycle)
+        return app
+
+    async def _health(self, request: web.Request) -> web.Response:
+        body: dict[str, object] = {"status": "ok"}
+        try:
+            body["outbox_pending"] = await self.outbox_store.pending_count()
+            body["database"] = "ok"
+        except Exception:
+            _LOGGER.exception("health check: database unavailable")
+            body.update(status="degraded", database="unavailable")
+        body["rulebook"] = {
+            "loaded_at": self.knowledge.current.loaded_at.isoformat(),
+            "errors": list(self.knowledge.last_error),
+        }
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+
+def build_app(settings: Settings, *, overrides: AppOverrides | None = None) -> App:
+    return App(settings, overrides or AppOverrides())
+
+
+def _session_secret(settings: Settings) -> bytes:
+    """The configured key, or one generated on first start and kept next to the data."""
+    configured = settings.webchat.secret_key
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value().encode()
+    path = settings.resolve(Path("var/webchat-secret.key"))
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48).encode()
+    path.touch(mode=0o600)
+    path.write_bytes(key)
+    _LOGGER.warning("generated a web chat secret key in %s; set FRONTDESK_SECRET_KEY in production", path)
+    return key

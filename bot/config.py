@@ -1,0 +1,164 @@
+"""``config.yaml`` → typed, validated :class:`Settings`, before anything connects.
+
+Unknown keys are errors (a typo must not silently fall back to a default), secrets come from
+environment variables written as ``${NAME}`` or ``${NAME:-default}``, and every problem is
+reported as ``config.yaml:LINE: path: what is wrong``. Library code raises
+:class:`ConfigError`; only the CLI turns it into an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from rules.yamlfile import LineDict, LineList, SourceError, load_yaml, parse_yaml, validate
+
+__all__ = ["ConfigError", "Settings", "load_settings", "settings_from_text"]
+
+DOCS_HINT = "see docs/configuration.md"
+
+
+class ConfigError(SourceError):
+    """config.yaml is invalid; nothing has been started."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class DatabaseSettings(_Model):
+    url: str = "sqlite+aiosqlite:///var/frontdesk.db"
+    pool_size: int = Field(10, ge=1, le=200)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+class WebchatSettings(_Model):
+    enabled: bool = True
+    secret_key: SecretStr | None = None  # empty: generated once and kept next to the database
+    session_ttl_days: int = Field(30, ge=1, le=3650)
+    max_message_chars: int = Field(4000, ge=1, le=100_000)
+    allowed_origins: tuple[str, ...] = ("*",)
+
+
+class BotSettings(_Model):
+    faq_threshold: float = Field(0.80, ge=0.0, le=1.0)
+    bot_name: str = "Frontdesk"
+
+
+class RulebookSettings(_Model):
+    path: Path = Path("rulebook")
+
+
+class Settings(_Model):
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    webchat: WebchatSettings = WebchatSettings()
+    bot: BotSettings = BotSettings()
+    rulebook: RulebookSettings = RulebookSettings()
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        """Relative paths in config.yaml are relative to the file, not to the working directory."""
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    @property
+    def rulebook_dir(self) -> Path:
+        return self.resolve(self.rulebook.path)
+
+    @property
+    def database_url(self) -> str:
+        url = self.database.url
+        prefix = "sqlite+aiosqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve(Path(url[len(prefix) :])))
+        return url
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _substitute(node: Any, env: Mapping[str, str], filename: str, line: int, problems: list[str]) -> Any:
+    if isinstance(node, LineDict):
+        for key in list(node):
+            node[key] = _substitute(node[key], env, filename, node.key_lines.get(key, line), problems)
+        return node
+    if isinstance(node, LineList):
+        for i, item in enumerate(node):
+            node[i] = _substitute(item, env, filename, node.item_lines[i], problems)
+        return node
+    if not isinstance(node, str):
+        return node
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(
+            f"{filename}:{line}: environment variable {name} is not set "
+            f"(export it, or write ${{{name}:-default}} to give a default)"
+        )
+        return ""
+
+    return _ENV.sub(replace, node)
+
+
+def settings_from_text(
+    text: str,
+    *,
+    filename: str = "config.yaml",
+    base_dir: Path = Path("."),
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    data = parse_yaml(text, filename=filename)
+    return _settings(data, filename=filename, base_dir=base_dir, env=env)
+
+
+def load_settings(path: Path | None, *, env: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate config.yaml; ``None`` means built-in defaults (relative to the cwd)."""
+    if path is None:
+        return Settings()
+    try:
+        data = load_yaml(path)
+    except SourceError as exc:
+        raise ConfigError(exc.problems) from None
+    return _settings(data, filename=str(path), base_dir=path.resolve().parent, env=env)
+
+
+def _settings(data: Any, *, filename: str, base_dir: Path, env: Mapping[str, str] | None) -> Settings:
+    if data is None:
+        data = LineDict()
+    if not isinstance(data, dict):
+        raise ConfigError([f"{filename}:1: the top level must be a mapping of sections ({DOCS_HINT})"])
+    problems: list[str] = []
+    data = _substitute(data, os.environ if env is None else env, filename, 1, problems)
+    if problems:
+        raise ConfigError(problems)
+    settings = validate(Settings, data, filename=filename, error=ConfigError)
+    return settings.model_copy(update={"base_dir": base_dir})

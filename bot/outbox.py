@@ -1,0 +1,114 @@
+"""Delivering outbox rows through their channel's connector, with retries.
+
+The flow wakes the dispatcher after each commit, so a web chat reply is delivered within a
+loop iteration; a periodic sweep picks up anything left (a restart, a lease that ran out, a
+retry whose time has come). A channel that is down or rate-limited raises DeliveryError and
+its rows wait with capped exponential backoff plus jitter; nothing is dropped until
+``max_attempts`` is exhausted, and then the row is kept as ``failed`` for operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bot.delivery import outbound_from_payload
+from connectors.base import Connector, DeliveryError
+from ticketing.outbox import Claimed, OutboxStore, backoff
+from ticketing.time import utcnow
+
+__all__ = ["OutboxDispatcher"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        *,
+        store: OutboxStore,
+        connectors: Mapping[str, Connector],
+        sweep_interval: float = 1.0,
+        max_attempts: int = 12,
+        concurrency: int = 32,
+    ) -> None:
+        self._store = store
+        self._connectors = connectors
+        self._sweep_interval = sweep_interval
+        self._max_attempts = max_attempts
+        self._limit = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._rng = random.Random()  # noqa: S311 - jitter, not security
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def drain_once(self) -> int:
+        """Deliver everything due now; returns how many rows were attempted."""
+        attempted = 0
+        while True:
+            claimed = await self._store.claim(limit=200)
+            if not claimed:
+                return attempted
+            attempted += len(claimed)
+            results = await asyncio.gather(*(self._deliver(item) for item in claimed))
+            await self._store.mark_sent([r for r in results if r is not None])
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._sweep_interval)
+            self._wake.clear()
+            try:
+                await self.drain_once()
+            except Exception:
+                _LOGGER.exception("outbox sweep failed; retrying in %.1fs", self._sweep_interval)
+
+    async def _deliver(self, item: Claimed) -> tuple[int, str | None] | None:
+        connector = self._connectors.get(item.channel)
+        if connector is None:
+            await self._store.give_up(
+                item.id, error=f"no connector for channel {item.channel!r} is configured"
+            )
+            _LOGGER.error("outbox %d: channel %r is not configured; marked failed", item.id, item.channel)
+            return None
+        async with self._limit:
+            try:
+                external_id = await connector.send(outbound_from_payload(item.payload))
+            except DeliveryError as exc:
+                await self._retry(item, str(exc), exc.retry_after)
+                return None
+            except Exception as exc:
+                _LOGGER.exception("outbox %d: %s connector failed unexpectedly", item.id, item.channel)
+                await self._retry(item, f"{type(exc).__name__}", None)
+                return None
+        return (item.id, external_id)
+
+    async def _retry(self, item: Claimed, error: str, retry_after: float | None) -> None:
+        if item.attempts >= self._max_attempts:
+            _LOGGER.error("outbox %d: giving up after %d attempts: %s", item.id, item.attempts, error)
+            await self._store.give_up(item.id, error=error)
+            return
+        delay = backoff(item.attempts)
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        delay += timedelta(seconds=self._rng.uniform(0, delay.total_seconds() * 0.2))
+        _LOGGER.warning(
+            "outbox %d: %s; retry %d in %.0fs", item.id, error, item.attempts, delay.total_seconds()
+        )
+        await self._store.retry_later(item.id, error=error, at=utcnow() + delay)

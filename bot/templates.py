@@ -1,0 +1,19 @@
+"""Filling ``{name}`` variables into reply templates, and nothing else.
+
+Only bare names are substituted from a plain dict of strings: no attribute access, indexing
+or format specs, so an admin's template (or a customer's text echoed into one) cannot reach
+into Python objects the way ``str.format`` would allow. Unknown names stay as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = ["render"]
+
+_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def render(template: str, variables: Mapping[str, str]) -> str:
+    return _VARIABLE.sub(lambda m: variables.get(m.group(1), m.group(0)), template)

@@ -1,0 +1,63 @@
+"""The web chat connector's view of customers and history, served from ticketing."""
+
+from __future__ import annotations
+
+from bot.contracts import CustomerView, MessageView, QuickReply, SenderRole, SessionView
+from connectors.base import BadRequest
+from ticketing.customers import ConversationRef, Customers
+from ticketing.history import History
+
+__all__ = ["WebchatBackendImpl"]
+
+CHANNEL = "webchat"
+
+
+class WebchatBackendImpl:
+    def __init__(self, *, customers: Customers, history: History) -> None:
+        self._customers = customers
+        self._history = history
+
+    async def start_session(self) -> SessionView:
+        ref = await self._customers.start_session(CHANNEL)
+        return SessionView(ref.external_user_id, ref.public_id, CustomerView(None, None))
+
+    async def session(self, visitor_id: str, conversation_id: str) -> SessionView | None:
+        ref = await self._owned(visitor_id, conversation_id)
+        if ref is None:
+            return None
+        customer = await self._customers.customer_of(ref.id)
+        return SessionView(visitor_id, conversation_id, CustomerView(customer.name, customer.email))
+
+    async def identify(
+        self, visitor_id: str, conversation_id: str, *, name: str | None, email: str | None
+    ) -> CustomerView:
+        ref = await self._owned(visitor_id, conversation_id)
+        if ref is None:
+            raise BadRequest(401, "unknown_session", "this session no longer exists; start a new one")
+        customer = await self._customers.identify(ref, name=name, email=email)
+        return CustomerView(customer.name, customer.email)
+
+    async def history(self, conversation_id: str, *, after: int, limit: int) -> list[MessageView]:
+        ref = await self._customers.by_public_id(conversation_id)
+        if ref is None:
+            return []
+        stored = await self._history.conversation(ref.id, after=after, limit=limit)
+        return [
+            MessageView(
+                id=m.id,
+                direction=m.direction,
+                sender_role=SenderRole(m.sender_role),
+                sender_name=m.sender_name,
+                text=m.text,
+                created_at=m.created_at,
+                external_message_id=m.external_message_id,
+                quick_replies=tuple(QuickReply(q["label"], q["payload"]) for q in m.quick_replies),
+            )
+            for m in stored
+        ]
+
+    async def _owned(self, visitor_id: str, conversation_id: str) -> ConversationRef | None:
+        ref = await self._customers.by_public_id(conversation_id)
+        if ref is None or ref.channel != CHANNEL or ref.external_user_id != visitor_id:
+            return None
+        return ref

@@ -1,0 +1,5 @@
+"""Web chat: the embeddable widget and its REST/WebSocket API."""
+
+from connectors.webchat.connector import WebchatConnector
+
+__all__ = ["WebchatConnector"]

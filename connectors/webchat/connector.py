@@ -1,0 +1,248 @@
+"""The web chat channel: REST + WebSocket endpoints for the embeddable widget.
+
+Routes are registered on Frontdesk's own aiohttp application; see docs/webchat-api.md for the
+wire protocol. Every request is authenticated by a signed session token before anything is
+parsed further, and every reply leaves through the outbox, which calls :meth:`send` to push it
+to the visitor's open sockets (the REST history has it either way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from importlib import resources
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.contracts import InboundSink, OutboundMessage, SessionView, utcnow
+from connectors.base import BadRequest
+from connectors.webchat.backend import WebchatBackend
+from connectors.webchat.hub import LiveHub
+from connectors.webchat.tokens import InvalidToken, SessionClaims, SessionTokens
+from connectors.webchat.translate import (
+    IdentifyBody,
+    SendBody,
+    SessionBody,
+    inbound_message,
+    message_json,
+    parse_body,
+    view_of_inbound,
+    view_of_outbound,
+)
+
+__all__ = ["WebchatConnector"]
+
+_LOGGER = logging.getLogger(__name__)
+_AUTH_TIMEOUT = 10.0
+
+
+def _static(name: str) -> bytes:
+    return resources.files("connectors.webchat").joinpath("static", name).read_bytes()
+
+
+class WebchatConnector:
+    name = "webchat"
+
+    def __init__(self, *, backend: WebchatBackend, tokens: SessionTokens, max_message_chars: int) -> None:
+        self._backend = backend
+        self._tokens = tokens
+        self._max_chars = max_message_chars
+        self._hub = LiveHub()
+        self._sink: InboundSink | None = None
+
+    # -- Connector protocol -------------------------------------------------------------------
+
+    async def start(self, sink: InboundSink) -> None:
+        self._sink = sink
+
+    async def stop(self) -> None:
+        await self._hub.close_all()
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        conversation = message.metadata.get("conversation_public_id") or message.external_thread_id
+        await self._hub.publish(
+            conversation, {"type": "message", "message": message_json(view_of_outbound(message))}
+        )
+        return None
+
+    def is_from_self(self, raw: object) -> bool:
+        return False  # browsers only ever send customer input
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/", self._demo),
+            web.get("/widget.js", self._widget),
+            web.post("/api/v1/sessions", self._sessions),
+            web.get("/api/v1/messages", self._history),
+            web.post("/api/v1/messages", self._post_message),
+            web.post("/api/v1/identify", self._identify),
+            web.get("/api/v1/ws", self._websocket),
+        ]
+
+    async def _demo(self, request: web.Request) -> web.Response:
+        return web.Response(body=_static("demo.html"), content_type="text/html", charset="utf-8")
+
+    async def _widget(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=_static("widget.js"),
+            content_type="application/javascript",
+            charset="utf-8",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    async def _sessions(self, request: web.Request) -> web.Response:
+        body = parse_body(await request.read(), SessionBody)
+        if body.token is None:
+            session = await self._backend.start_session()
+            return self._session_response(session, status=201)
+        claims = self._verify(body.token)
+        session = await self._backend.session(claims.visitor_id, claims.conversation_id)
+        if session is None:
+            raise BadRequest(401, "unknown_session", "this session no longer exists; start a new one with {}")
+        return self._session_response(session, status=200)
+
+    async def _history(self, request: web.Request) -> web.Response:
+        claims = self._authenticate(request)
+        after = _int_param(request, "after", default=0, low=0, high=2**62)
+        limit = _int_param(request, "limit", default=100, low=1, high=500)
+        messages = await self._backend.history(claims.conversation_id, after=after, limit=limit)
+        return web.json_response({"messages": [message_json(m) for m in messages]})
+
+    async def _post_message(self, request: web.Request) -> web.Response:
+        claims = self._authenticate(request)
+        body = parse_body(await request.read(), SendBody)
+        message = inbound_message(
+            visitor_id=claims.visitor_id,
+            conversation_id=claims.conversation_id,
+            body=body,
+            received_at=utcnow(),
+            max_chars=self._max_chars,
+        )
+        if self._sink is None:
+            raise web.HTTPServiceUnavailable(text="web chat is starting; retry in a moment")
+        conversation = claims.conversation_id
+        await self._hub.publish(conversation, {"type": "typing", "active": True})
+        try:
+            result = await self._sink(message)
+        finally:
+            await self._hub.publish(conversation, {"type": "typing", "active": False})
+        own = message_json(
+            view_of_inbound(message, interaction_id=result.interaction_id, created_at=result.received_at)
+        )
+        if not result.duplicate:  # other tabs of the same visitor see the message too
+            await self._hub.publish(conversation, {"type": "message", "message": own})
+        return web.json_response(
+            {
+                "message": own,
+                "replies": [message_json(view_of_outbound(r)) for r in result.replies],
+                "duplicate": result.duplicate,
+            }
+        )
+
+    async def _identify(self, request: web.Request) -> web.Response:
+        claims = self._authenticate(request)
+        body = parse_body(await request.read(), IdentifyBody)
+        if body.name is None and body.email is None:
+            raise BadRequest(422, "invalid_fields", "send at least one of 'name' and 'email'")
+        customer = await self._backend.identify(
+            claims.visitor_id, claims.conversation_id, name=body.name, email=body.email
+        )
+        return web.json_response(
+            {
+                "token": self._tokens.issue(claims.visitor_id, claims.conversation_id),
+                "customer": {"name": customer.name, "email": customer.email},
+            }
+        )
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=16 * 1024)
+        await ws.prepare(request)
+        claims = await self._ws_auth(ws)
+        if claims is None:
+            return ws
+        conversation = claims.conversation_id
+        self._hub.add(conversation, ws)
+        try:
+            await ws.send_json({"type": "ready"})
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                frame = _json_or_none(msg.data)
+                if isinstance(frame, dict) and frame.get("type") == "ping":
+                    await ws.send_json({"type": "pong"})
+                else:
+                    await ws.send_json({"type": "error", "message": 'unknown frame; send {"type": "ping"}'})
+        finally:
+            self._hub.remove(conversation, ws)
+        return ws
+
+    async def _ws_auth(self, ws: web.WebSocketResponse) -> SessionClaims | None:
+        try:
+            msg = await asyncio.wait_for(ws.receive(), _AUTH_TIMEOUT)
+        except TimeoutError:
+            await ws.close(code=4401, message=b"authenticate within 10 seconds")
+            return None
+        frame = _json_or_none(msg.data) if msg.type == WSMsgType.TEXT else None
+        if not (
+            isinstance(frame, dict) and frame.get("type") == "auth" and isinstance(frame.get("token"), str)
+        ):
+            await ws.close(code=4400, message=b'first frame must be {"type": "auth", "token": "..."}')
+            return None
+        try:
+            return self._tokens.verify(frame["token"])
+        except InvalidToken as exc:
+            with contextlib.suppress(Exception):
+                await ws.close(code=4401, message=str(exc).encode()[:120])
+            return None
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _session_response(self, session: SessionView, *, status: int) -> web.Response:
+        token = self._tokens.issue(session.visitor_id, session.conversation_id)
+        customer = {"name": session.customer.name, "email": session.customer.email}
+        body = {"token": token, "conversation_id": session.conversation_id, "customer": customer}
+        return web.json_response(body, status=status)
+
+    def _authenticate(self, request: web.Request) -> SessionClaims:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            raise BadRequest(
+                401,
+                "missing_token",
+                "missing session token: send 'Authorization: Bearer <token>' from POST /api/v1/sessions",
+            )
+        if scheme.lower() != "bearer" or not token.strip():
+            raise BadRequest(401, "invalid_token", "Authorization header must be 'Bearer <token>'")
+        return self._verify(token.strip())
+
+    def _verify(self, token: str) -> SessionClaims:
+        try:
+            return self._tokens.verify(token)
+        except InvalidToken as exc:
+            raise BadRequest(401, "invalid_token", str(exc)) from None
+
+
+def _int_param(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(400, "invalid_query", f"{name} must be an integer, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadRequest(400, "invalid_query", f"{name} must be between {low} and {high}")
+    return value
+
+
+def _json_or_none(data: Any) -> Any:
+    try:
+        return json.loads(data)
+    except (TypeError, ValueError):
+        return None

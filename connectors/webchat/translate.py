@@ -1,0 +1,178 @@
+"""Web chat wire format ↔ Frontdesk messages, as pure functions.
+
+Everything a browser sends is checked here before it reaches the flow: body encoding, JSON
+syntax, the exact set of fields and their types, text limits. Each failure is a
+:class:`BadRequest` whose message tells the client what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from bot.contracts import InboundMessage, MessageView, OutboundMessage, SenderRole
+from connectors.base import BadRequest
+
+__all__ = [
+    "BadRequest",
+    "IdentifyBody",
+    "SendBody",
+    "SessionBody",
+    "check_text",
+    "inbound_message",
+    "message_json",
+    "parse_body",
+    "view_of_inbound",
+    "view_of_outbound",
+]
+
+CHANNEL = "webchat"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+ClientMessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,100}$")]
+
+
+class SendBody(_Body):
+    client_message_id: ClientMessageId
+    text: str
+
+
+class SessionBody(_Body):
+    token: str | None = None
+
+
+class IdentifyBody(_Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    email: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+        ]
+        | None
+    ) = Field(default=None)
+
+
+def parse_body(raw: bytes, model: type[M]) -> M:
+    """Decode, parse and validate a request body; empty bodies count as ``{}``."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            400,
+            "invalid_utf8",
+            f"request body is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+        ) from None
+    if not text.strip():
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(
+                400,
+                "invalid_json",
+                f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            ) from None
+    if not isinstance(data, dict):
+        raise BadRequest(
+            422, "invalid_body", f"request body must be a JSON object, not {type(data).__name__}"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(422, "invalid_fields", _describe(exc, model)) from None
+
+
+def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
+    allowed = ", ".join(model.model_fields)
+    problems = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown field {where!r} (allowed: {allowed})")
+        elif err["type"] == "missing":
+            problems.append(f"field {where!r} is required")
+        elif err["type"] == "string_pattern_mismatch" and where == "client_message_id":
+            problems.append("client_message_id must be 1-100 characters of A-Z a-z 0-9 . _ : -")
+        elif err["type"] == "string_pattern_mismatch" and where == "email":
+            problems.append("email is not a valid email address")
+        else:
+            problems.append(f"{where}: {err['msg']}")
+    return "; ".join(problems)
+
+
+def check_text(text: str, *, max_chars: int) -> str:
+    if not text.strip():
+        raise BadRequest(422, "empty_text", "text must not be empty")
+    if len(text) > max_chars:
+        raise BadRequest(413, "text_too_long", f"text is {len(text)} characters; the limit is {max_chars}")
+    if "\x00" in text:
+        raise BadRequest(422, "invalid_text", "text contains a NUL character (\\u0000); remove it")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(
+            422, "invalid_text", f"text contains an unpaired UTF-16 surrogate at position {exc.start}"
+        ) from None
+    return text
+
+
+def inbound_message(
+    *, visitor_id: str, conversation_id: str, body: SendBody, received_at: datetime, max_chars: int
+) -> InboundMessage:
+    text = check_text(body.text, max_chars=max_chars)
+    return InboundMessage(
+        channel=CHANNEL,
+        external_user_id=visitor_id,
+        external_thread_id=conversation_id,
+        text=text,
+        idempotency_key=f"{conversation_id}:{body.client_message_id}",
+        received_at=received_at,
+        external_message_id=body.client_message_id,
+    )
+
+
+def view_of_outbound(message: OutboundMessage) -> MessageView:
+    return MessageView(
+        id=message.interaction_id,
+        direction="out",
+        sender_role=message.sender_role,
+        sender_name=message.sender_name,
+        text=message.text,
+        created_at=message.created_at,
+        quick_replies=message.quick_replies,
+    )
+
+
+def view_of_inbound(message: InboundMessage, *, interaction_id: int, created_at: datetime) -> MessageView:
+    return MessageView(
+        id=interaction_id,
+        direction="in",
+        sender_role=SenderRole.CUSTOMER,
+        sender_name=message.sender_name,
+        text=message.text,
+        created_at=created_at,
+        external_message_id=message.external_message_id,
+    )
+
+
+def message_json(view: MessageView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "direction": view.direction,
+        "sender": view.sender_role.value,
+        "sender_name": view.sender_name,
+        "text": view.text,
+        "created_at": view.created_at.isoformat(),
+        "client_message_id": view.external_message_id if view.direction == "in" else None,
+        "quick_replies": [{"label": q.label, "payload": q.payload} for q in view.quick_replies],
+    }

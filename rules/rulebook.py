@@ -1,0 +1,91 @@
+"""Loading the rulebook directory into one immutable :class:`Rulebook`.
+
+Files (all optional but ``faq.yml``): ``faq.yml`` (question variants → answer) and
+``responses.yml`` (the bot's own texts, several variants each). A broken file raises
+:class:`~rules.yamlfile.RulebookError` with ``file:line`` problems; the caller keeps serving
+the previous rulebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from nlp.types import FaqEntry
+from rules.yamlfile import RulebookError, line_of, load_yaml, validate
+
+__all__ = ["DEFAULT_RESPONSES", "Rulebook", "load_rulebook"]
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_-]*$", max_length=64)]
+
+DEFAULT_RESPONSES: dict[str, tuple[str, ...]] = {
+    "fallback_new_ticket": (
+        "I'm not sure I can answer that myself, so I've passed it to our team as ticket {ticket}. "
+        "Someone will reply right here.",
+    ),
+    "fallback_existing_ticket": (
+        "Thanks, I've added that to your ticket {ticket}. Our team will reply right here.",
+    ),
+    "handed_off": ("A member of our team has your conversation and will reply here shortly.",),
+    "internal_error": (
+        "Sorry, something went wrong on our side. Please try again in a moment (reference {reference}).",
+    ),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Faq(_Strict):
+    id: Slug
+    questions: list[Text] = Field(min_length=1)
+    answer: Text
+
+
+class _FaqFile(_Strict):
+    faq: list[_Faq]
+
+
+class _ResponsesFile(_Strict):
+    responses: dict[Slug, list[Text]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rulebook:
+    faqs: tuple[FaqEntry, ...]
+    responses: MappingProxyType[str, tuple[str, ...]]
+    source: Path
+
+
+def load_rulebook(directory: Path) -> Rulebook:
+    faq_path = directory / "faq.yml"
+    if not faq_path.is_file():
+        raise RulebookError(
+            [f"{faq_path}:0: file not found (every rulebook needs a faq.yml; see docs/rulebook.md)"]
+        )
+    faq_data = load_yaml(faq_path)
+    faq_file = validate(_FaqFile, faq_data, filename=str(faq_path), error=RulebookError)
+    problems = []
+    seen: set[str] = set()
+    for i, entry in enumerate(faq_file.faq):
+        if entry.id in seen:
+            problems.append(
+                f"{faq_path}:{line_of(faq_data, ('faq', i, 'id'))}: faq id {entry.id!r} is used twice"
+            )
+        seen.add(entry.id)
+    if problems:
+        raise RulebookError(problems)
+    responses = dict(DEFAULT_RESPONSES)
+    responses_path = directory / "responses.yml"
+    if responses_path.is_file():
+        data = load_yaml(responses_path)
+        parsed = validate(_ResponsesFile, data, filename=str(responses_path), error=RulebookError)
+        responses.update({k: tuple(v) for k, v in parsed.responses.items() if v})
+    faqs = tuple(FaqEntry(e.id, tuple(e.questions), e.answer) for e in faq_file.faq)
+    return Rulebook(faqs=faqs, responses=MappingProxyType(responses), source=directory)

@@ -1,0 +1,262 @@
+"""Customers, their channel identities and their conversations.
+
+Every channel resolves "who wrote, in which thread" to a :class:`ConversationRef` here, so one
+customer keeps one record and one history across web chat, Slack, Telegram and email. Lookups
+are cached per process: a conversation's identity never changes once created, and the fields
+that can change (customer, status, hand-off) are re-read inside the inbound transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction, Ticket
+from ticketing.time import utcnow
+
+__all__ = ["ConversationRef", "CustomerInfo", "Customers"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    id: int
+    public_id: str
+    identity_id: int
+    channel: str
+    external_user_id: str
+    external_thread_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerInfo:
+    id: int
+    name: str | None
+    email: str | None
+
+
+def new_public_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+class Customers:
+    def __init__(self, *, engine: AsyncEngine, cache_size: int = 50_000) -> None:
+        self._engine = engine
+        self._cache: OrderedDict[tuple[str, str, str], ConversationRef] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def resolve(
+        self,
+        channel: str,
+        external_user_id: str,
+        external_thread_id: str,
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+    ) -> ConversationRef:
+        """The conversation for this user and thread, creating customer/identity/conversation."""
+        key = (channel, external_user_id, external_thread_id)
+        ref = self._cache.get(key)
+        if ref is not None:
+            self._cache.move_to_end(key)
+            return ref
+        for _attempt in range(3):  # another process may create the same rows concurrently
+            try:
+                async with self._engine.begin() as conn:
+                    ref = await self._resolve(conn, key, display_name, _clean_email(email))
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise RuntimeError(f"could not resolve conversation for {channel}:{external_user_id}")
+        self._remember(key, ref)
+        return ref
+
+    async def start_session(self, channel: str) -> ConversationRef:
+        """A brand-new anonymous visitor (web chat): customer, identity and conversation."""
+        visitor = new_public_id("v")
+        thread = new_public_id("c")
+        return await self.resolve(channel, visitor, thread)
+
+    async def by_public_id(self, public_id: str) -> ConversationRef | None:
+        stmt = _ref_query().where(Conversation.public_id == public_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        return _ref(row) if row else None
+
+    async def customer_of(self, conversation_id: int) -> CustomerInfo:
+        stmt = (
+            select(Customer.id, Customer.display_name, Customer.email)
+            .join(Conversation, Conversation.customer_id == Customer.id)
+            .where(Conversation.id == conversation_id)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).one()
+        return CustomerInfo(row.id, row.display_name, row.email)
+
+    async def identify(self, ref: ConversationRef, *, name: str | None, email: str | None) -> CustomerInfo:
+        """Attach name/email to the conversation's customer, or link it to the customer who has
+        that email already. Linking moves the identity, its conversations, interactions and
+        tickets to the existing record; nothing is deleted but the emptied anonymous customer."""
+        email = _clean_email(email)
+        now = utcnow()
+        async with self._engine.begin() as conn:
+            current = (
+                await conn.execute(
+                    select(Conversation.customer_id).where(Conversation.id == ref.id).with_for_update()
+                )
+            ).scalar_one()
+            target = current
+            if email:
+                owner = (await conn.execute(select(Customer.id).where(Customer.email == email))).scalar()
+                if owner is not None and owner != current:
+                    target = owner
+                    await _move_identity(conn, ref.identity_id, current, owner)
+            values: dict[str, object] = {"updated_at": now}
+            if name:
+                values["display_name"] = name
+            if email:
+                values["email"] = email
+            await conn.execute(update(Customer).where(Customer.id == target).values(**values))
+            row = (
+                await conn.execute(
+                    select(Customer.id, Customer.display_name, Customer.email).where(Customer.id == target)
+                )
+            ).one()
+        return CustomerInfo(row.id, row.display_name, row.email)
+
+    async def _resolve(
+        self, conn: AsyncConnection, key: tuple[str, str, str], display_name: str | None, email: str | None
+    ) -> ConversationRef:
+        channel, user, thread = key
+        now = utcnow()
+        row = (
+            await conn.execute(
+                _ref_query().where(
+                    ChannelIdentity.channel == channel,
+                    ChannelIdentity.external_id == user,
+                    Conversation.external_thread_id == thread,
+                )
+            )
+        ).first()
+        if row is not None:
+            return _ref(row)
+        identity = (
+            await conn.execute(
+                select(ChannelIdentity.id, ChannelIdentity.customer_id).where(
+                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == user
+                )
+            )
+        ).first()
+        if identity is None:
+            customer_id = await _customer_for(conn, display_name, email, now)
+            identity_id = (
+                await conn.execute(
+                    ChannelIdentity.__table__.insert().returning(ChannelIdentity.id),
+                    {
+                        "customer_id": customer_id,
+                        "channel": channel,
+                        "external_id": user,
+                        "display_name": display_name,
+                        "created_at": now,
+                    },
+                )
+            ).scalar_one()
+        else:
+            identity_id, customer_id = identity.id, identity.customer_id
+        public_id = thread if thread.startswith("c_") else new_public_id("c")
+        conversation_id = (
+            await conn.execute(
+                Conversation.__table__.insert().returning(Conversation.id),
+                {
+                    "public_id": public_id,
+                    "customer_id": customer_id,
+                    "identity_id": identity_id,
+                    "channel": channel,
+                    "external_thread_id": thread,
+                    "status": "open",
+                    "handed_off": False,
+                    "created_at": now,
+                    "last_message_at": now,
+                },
+            )
+        ).scalar_one()
+        return ConversationRef(conversation_id, public_id, identity_id, channel, user, thread)
+
+    def _remember(self, key: tuple[str, str, str], ref: ConversationRef) -> None:
+        self._cache[key] = ref
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+def _ref_query():  # type: ignore[no-untyped-def]
+    return select(
+        Conversation.id,
+        Conversation.public_id,
+        Conversation.identity_id,
+        Conversation.channel,
+        ChannelIdentity.external_id,
+        Conversation.external_thread_id,
+    ).join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+
+
+def _ref(row: Row[tuple[int, str, int, str, str, str]]) -> ConversationRef:
+    return ConversationRef(*row)
+
+
+def _clean_email(email: str | None) -> str | None:
+    return email.strip().lower() if email and email.strip() else None
+
+
+async def _customer_for(
+    conn: AsyncConnection, display_name: str | None, email: str | None, now: datetime
+) -> int:
+    if email:
+        existing = (await conn.execute(select(Customer.id).where(Customer.email == email))).scalar()
+        if existing is not None:
+            return int(existing)
+    return int(
+        (
+            await conn.execute(
+                Customer.__table__.insert().returning(Customer.id),
+                {
+                    "display_name": display_name,
+                    "email": email,
+                    "tags": [],
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+        ).scalar_one()
+    )
+
+
+async def _move_identity(conn: AsyncConnection, identity_id: int, source: int, target: int) -> None:
+    conversation_ids = select(Conversation.id).where(Conversation.identity_id == identity_id)
+    await conn.execute(
+        update(Interaction)
+        .where(Interaction.conversation_id.in_(conversation_ids))
+        .values(customer_id=target)
+    )
+    await conn.execute(
+        update(Ticket).where(Ticket.conversation_id.in_(conversation_ids)).values(customer_id=target)
+    )
+    await conn.execute(
+        update(Conversation).where(Conversation.identity_id == identity_id).values(customer_id=target)
+    )
+    await conn.execute(
+        update(ChannelIdentity).where(ChannelIdentity.id == identity_id).values(customer_id=target)
+    )
+    remaining = (
+        await conn.execute(select(ChannelIdentity.id).where(ChannelIdentity.customer_id == source).limit(1))
+    ).first()
+    if remaining is None:
+        await conn.execute(
+            update(Customer).where(Customer.id == source).values(merged_into_id=target, updated_at=utcnow())
+        )
