@@ -1,0 +1,44 @@
+# The two commands in the README: `make serve` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: serve test check lint typecheck unit bench clean
+
+$(VENV)/.runtime: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## serve: install, migrate the SQLite database and run the service on http://127.0.0.1:8080
+serve: $(VENV)/.runtime
+	$(BIN)/frontdesk db upgrade
+	$(BIN)/frontdesk serve
+
+## test: install everything the tests need (Python packages, Chromium) and run all checks
+test: $(VENV)/.dev
+	bash .ci/install-system-deps
+	$(MAKE) check
+
+check: lint typecheck unit
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+unit:
+	$(BIN)/pytest
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/webchat_throughput.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

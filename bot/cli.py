@@ -1,0 +1,158 @@
+"""``frontdesk``: the command line for operators and admins.
+
+Library code raises typed errors; this module is the only place that turns them into
+messages on stderr and exit codes (2: configuration or rulebook problem, 1: other failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import AppOverrides, StartupError, build_app
+from bot.config import ConfigError, Settings, load_settings
+from connectors.console import ConsoleConnector
+from rules.rulebook import load_rulebook
+from rules.yamlfile import SourceError
+from ticketing.database import create_engine, current_revision, head_revision, upgrade
+
+__all__ = ["main"]
+
+_LOGGER = logging.getLogger("frontdesk")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = Path(args.config) if args.config else None
+    if path is None and Path("config.yaml").is_file():
+        path = Path("config.yaml")
+    if path is not None and not path.is_file():
+        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
+    return load_settings(path)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging(settings.server.log_level)
+    app = build_app(settings)
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    _LOGGER.info("web chat demo on http://%s:%d/", host, port)
+    web.run_app(app.web, host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging("WARNING")
+    console = ConsoleConnector()
+    app = build_app(settings, overrides=AppOverrides(connectors={console.name: console}))
+
+    async def run() -> None:
+        async with app.running():
+            if args.message:
+                for text in args.message:
+                    print(f"you> {text}")
+                    await console.say(text)
+            else:
+                await console.repl()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging("INFO")
+    asyncio.run(upgrade(settings.database_url))
+    print(f"database is at revision {head_revision()}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def run() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    current = asyncio.run(run())
+    head = head_revision()
+    print(f"current: {current or 'none'}; newest: {head}" + ("" if current == head else " (run `frontdesk db upgrade`)"))
+    return 0 if current == head else 1
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    directory = Path(args.rulebook) if args.rulebook else settings.rulebook_dir
+    rulebook = load_rulebook(directory)
+    print(f"{directory}: OK ({len(rulebook.faqs)} FAQs, {len(rulebook.responses)} responses)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="frontdesk",
+        description="Self-hosted customer-service bot and ticketing.",
+        epilog="Configuration: config.yaml in the working directory, --config PATH or $FRONTDESK_CONFIG.",
+    )
+    top.add_argument("--config", default=os.environ.get("FRONTDESK_CONFIG"), help="path to config.yaml")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="run the service (web chat demo on http://127.0.0.1:8080)")
+    serve.add_argument("--host", help="listen address (default: server.host)")
+    serve.add_argument("--port", type=int, help="listen port (default: server.port)")
+    serve.set_defaults(func=cmd_serve)
+
+    chat = sub.add_parser("chat", help="chat with the bot in the terminal, to try the rulebook")
+    chat.add_argument("message", nargs="*", help="send these messages and exit instead of prompting")
+    chat.set_defaults(func=cmd_chat)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema to the newest revision").set_defaults(
+        func=cmd_db_upgrade
+    )
+    db.add_parser("current", help="show the schema revision (exit 1 if not the newest)").set_defaults(
+        func=cmd_db_current
+    )
+
+    rules = sub.add_parser("rules", help="rulebook tools").add_subparsers(
+        dest="rules_command", metavar="ACTION", required=True
+    )
+    check = rules.add_parser("check", help="validate the rulebook; exit 2 on errors (for your CI)")
+    check.add_argument("--rulebook", help="rulebook directory (default: rulebook.path from config)")
+    check.set_defaults(func=cmd_rules_check)
+
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SourceError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    except StartupError as exc:
+        print(f"frontdesk: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
