@@ -222,6 +222,22 @@ async def test_history_is_restored_after_reload(page: Page) -> None:
         await other.close()
 
 
+async def test_identify_keeps_the_conversation(page: Page) -> None:
+    await open_widget(page)
+    await ask(page, "What are your opening hours?")
+    key = "Object.keys(localStorage).find(k => k.startsWith('frontdesk:'))"
+    customer = await page.evaluate("Frontdesk.identify({name: 'Ada Lovelace', email: 'ada@example.com'})")
+    assert customer == {"name": "Ada Lovelace", "email": "ada@example.com"}
+    # The widget stores the token identify returns (the server may issue the same one again).
+    assert (await page.evaluate(f"localStorage.getItem({key})")).startswith("v1.")
+
+    before = await snapshot(page)
+    await page.reload()
+    await open_widget(page, page.url)
+    await wait_for(page, lambda msgs: len(msgs) == len(before), "the history under the new token")
+    assert [m["id"] for m in await snapshot(page)] == [m["id"] for m in before]
+
+
 async def test_reconnects_after_network_loss(page: Page) -> None:
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
@@ -271,12 +287,42 @@ async def test_lost_response_is_retried_with_same_client_message_id(page: Page) 
         await route.continue_()
 
     await page.route("**/api/v1/messages", lose_first_response)
-    mine, reply = await ask(page, "What are your opening hours?")
+    _, reply = await ask(page, "What are your opening hours?")
+    assert "open" in reply["text"].lower()  # the replies came back with the duplicate's answer
     assert len(sent_ids) >= 2 and len(set(sent_ids)) == 1, sent_ids
     await page.wait_for_timeout(300)
     msgs = await snapshot(page)
     assert_no_duplicates(msgs)
     assert [m["text"] for m in msgs if m["sender"] == "customer"] == ["What are your opening hours?"]
+
+
+async def test_quick_replies_send_their_payload(page: Page) -> None:
+    """The example rulebook offers no buttons yet, so they are added to the server's real reply."""
+    await page.route_web_socket("**/api/v1/ws", lambda ws: None)  # the reply must come from the POST
+    buttons = [
+        {"label": "Yes, thanks", "payload": "yes"},
+        {"label": "Talk to a person", "payload": "human please"},
+    ]
+
+    decorated: list[int] = []  # only the first answer gets buttons
+
+    async def add_buttons(route: Route) -> None:
+        response = await route.fetch()
+        body = await response.json()
+        if route.request.method == "POST" and body.get("replies") and not decorated:
+            body["replies"][-1]["quick_replies"] = buttons
+            decorated.append(body["replies"][-1]["id"])
+        await route.fulfill(response=response, json=body)
+
+    await page.route("**/api/v1/messages*", add_buttons)
+    await open_widget(page)
+    await ask(page, "What are your opening hours?")
+    quick = page.locator("[data-fd=quick-reply]")
+    await expect(quick).to_have_text(["Yes, thanks", "Talk to a person"])
+    await quick.nth(1).click()
+    mine = await wait_for(page, confirmed("human please"), "the payload to be sent as a message")
+    await wait_for(page, reply_after(mine["id"]), "a reply to the payload")
+    await expect(quick).to_have_count(0)  # the newer answer carries no buttons
 
 
 async def test_rejected_message_shows_server_error(page: Page) -> None:

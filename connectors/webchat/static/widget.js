@@ -104,12 +104,13 @@
   root.append(panel, bubble);
 
   // ---------------------------------------------------------------- state
-  var token = null, sessionPromise = null;
+  var token = null, sessionPromise = null, sessionFailures = 0, lastReset = 0;
   var lastId = 0;              // highest message id rendered; the catch-up cursor
-  var rendered = {};           // message id -> element (de-duplicates socket vs POST vs history)
-  var pending = {};            // client_message_id -> {cid, text, node, attempt, busy, timer}
+  // Prototype-less maps: a client_message_id such as "constructor" must not find Object.prototype.
+  var rendered = Object.create(null); // message id -> element (de-duplicates socket vs POST vs history)
+  var pending = Object.create(null);  // client_message_id -> {cid, text, node, attempt, busy, timer}
   var inFlight = 0, serverTyping = false, typingTimer = null, unread = 0;
-  var ws = null, wsUp = false, wsFailures = 0, wsTimer = null, pingTimer = null, pollTimer = null;
+  var ws = null, wsUp = false, lastFrameAt = 0, wsFailures = 0, wsTimer = null, pingTimer = null, pollTimer = null;
   var netOk = true, catchingUp = null;
 
   function store(k, v) {
@@ -141,15 +142,15 @@
 
   // Resolves with {status, data}; rejects with NetError when the server could not be reached.
   function api(method, path, body) {
-    var headers = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = "Bearer " + token;
+    var headers = { "Content-Type": "application/json" }, used = token;
+    if (used) headers.Authorization = "Bearer " + used;
     var ctrl = window.AbortController ? new AbortController() : null;
     var timer = ctrl && setTimeout(function () { ctrl.abort(); }, FETCH_TIMEOUT_MS);
     return fetch(BASE + path, { method: method, headers: headers, credentials: "omit",
       body: body ? JSON.stringify(body) : undefined, signal: ctrl && ctrl.signal })
       .then(function (res) {
         return res.json().catch(function () { return {}; })
-          .then(function (data) { return { status: res.status, data: data }; });
+          .then(function (data) { return { status: res.status, data: data, token: used }; });
       }, function () { netOk = false; updateStatus(); throw new NetError(); })
       .then(function (r) { netOk = true; updateStatus(); return r; })
       .finally(function () { clearTimeout(timer); });
@@ -158,7 +159,7 @@
   function errorText(r) {
     var e = r.data && r.data.error;
     var msg = (e && typeof e.message === "string" && e.message) || "Something went wrong (HTTP " + r.status + ").";
-    if (e && e.reference) msg += " (reference " + e.reference + ")";
+    if (e && e.reference && msg.indexOf(e.reference) < 0) msg += " (reference " + e.reference + ")";
     return msg;
   }
 
@@ -178,12 +179,16 @@
     if (token) return Promise.resolve(token);
     if (!sessionPromise) {
       sessionPromise = startSession(load(":token")).then(function (t) {
+        sessionFailures = 0;
         return catchUp().then(function () { connect(); flushPending(); return t; });
       }, function (e) {
         sessionPromise = null;
         // Unreachable server: try again later; anything else is shown to the visitor.
-        if (e && e.network) setTimeout(function () { if (!token) ensureSession().catch(function () {}); }, backoff(3));
-        else showError(e.message);
+        if (e && e.network) {
+          setTimeout(function () { if (!token) ensureSession().catch(function () {}); }, backoff(++sessionFailures));
+        } else {
+          showError((e && e.message) || "The chat is unavailable right now.");
+        }
         throw e;
       });
     }
@@ -191,8 +196,11 @@
   }
 
   // The server no longer accepts our token (expired or revoked): begin a fresh conversation.
-  function resetSession() {
-    token = null; sessionPromise = null; lastId = 0; rendered = {};
+  // `bad` is the token that was refused; a late answer for an already replaced token changes nothing.
+  function resetSession(bad) {
+    if (!token || token !== bad) return ensureSession();
+    lastReset = Date.now();
+    token = null; sessionPromise = null; lastId = 0; rendered = Object.create(null);
     store(":token", null);
     disconnect();
     while (list.firstChild !== typing) list.removeChild(list.firstChild);
@@ -292,7 +300,7 @@
     var first = lastId === 0;
     var step = function () {
       return api("GET", "/api/v1/messages?after=" + lastId + "&limit=" + PAGE).then(function (r) {
-        if (r.status === 401) { resetSession().catch(function () {}); return; } // not returned: it waits on us
+        if (r.status === 401) { resetSession(r.token).catch(function () {}); return; } // not returned: waits on us
         if (r.status !== 200 || !Array.isArray(r.data.messages)) return;
         r.data.messages.forEach(function (m) { render(m, first); });
         if (r.data.messages.length === PAGE) return step();
@@ -326,7 +334,7 @@
         render(r.data.message);
         (r.data.replies || []).forEach(function (m) { render(m); });
       } else if (r.status === 401) {
-        resetSession().catch(function () {});
+        resetSession(r.token).catch(function () {});
       } else if (r.status >= 400 && r.status < 500) {
         // The server refused this message (too long, ...): its message says what to fix.
         delete pending[p.cid];
@@ -370,14 +378,18 @@
     sock.onopen = function () { sock.send(JSON.stringify({ type: "auth", token: authToken })); };
     sock.onmessage = function (ev) {
       var f;
+      lastFrameAt = Date.now();
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (f.type === "ready") {
         clearTimeout(readyTimer);
         wsUp = true; wsFailures = 0; stopPolling(); updateStatus();
         catchUp(); flushPending(); // anything posted while we were away
         clearInterval(pingTimer);
+        // Pings keep idle proxies from cutting us off, and a missing pong reveals a connection
+        // that died silently (Wi-Fi switch, sleeping laptop) long before TCP would notice.
         pingTimer = setInterval(function () {
-          if (sock.readyState === 1) sock.send(JSON.stringify({ type: "ping" }));
+          if (Date.now() - lastFrameAt > 2 * PING_MS + 5000) dropSocket();
+          else if (sock.readyState === 1) sock.send(JSON.stringify({ type: "ping" }));
         }, PING_MS);
       } else if (f.type === "message") {
         render(f.message);
@@ -391,7 +403,11 @@
     sock.onclose = function (ev) {
       clearTimeout(readyTimer);
       if (ws !== sock) return; // a socket we already replaced
-      if (ev.code === 4401 && authToken === token) { disconnect(); resetSession().catch(function () {}); return; }
+      // 4401: the token is no longer valid. (Rate-limited: a server whose socket refuses the tokens its
+      // REST API just issued must not make us create a session per second; we poll instead.)
+      if (ev.code === 4401 && authToken === token && Date.now() - lastReset > 60000) {
+        disconnect(); resetSession(authToken).catch(function () {}); return;
+      }
       socketLost();
     };
   }
@@ -419,7 +435,7 @@
   }
 
   function startPolling() {
-    if (!pollTimer) pollTimer = setInterval(catchUp, POLL_MS);
+    if (!pollTimer) pollTimer = setInterval(function () { if (!document.hidden) catchUp(); }, POLL_MS);
   }
   function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
 
@@ -429,6 +445,7 @@
     dropSocket();
     updateStatus();
   });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && pollTimer) catchUp(); });
   window.addEventListener("online", function () {
     if (!token) { ensureSession().catch(function () {}); return; }
     wsFailures = Math.max(wsFailures, 1);
@@ -436,7 +453,7 @@
   });
 
   // ---------------------------------------------------------------- panel
-  function open() {
+  function open(restoring) {
     panel.hidden = false;
     bubble.setAttribute("aria-expanded", "true");
     bubble.setAttribute("aria-label", "Close chat");
@@ -445,7 +462,7 @@
     // Starting a session creates a customer record, so wait until the visitor shows interest.
     ensureSession().catch(function () {});
     list.scrollTop = list.scrollHeight;
-    input.focus();
+    if (restoring !== true) input.focus(); // re-opened after a navigation: do not steal the page's focus
   }
   function close() {
     panel.hidden = true;
@@ -477,7 +494,7 @@
   });
 
   window.Frontdesk = Object.freeze({
-    open: open,
+    open: function () { open(); },
     close: close,
     // Attach a name and e-mail to the visitor; the server answers with a new token to keep.
     identify: function (who) {
@@ -499,7 +516,7 @@
     if (load(":token")) ensureSession().catch(function () {});
     var wasOpen = false;
     try { wasOpen = sessionStorage.getItem(KEY + ":open") === "1"; } catch (e) { /* ignore */ }
-    if (wasOpen) open();
+    if (wasOpen) open(true);
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();
