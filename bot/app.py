@@ -126,8 +126,8 @@ class App:
             ) from exc
         if current != head_revision():
             raise StartupError(
-                f"the database schema is at revision {current or 'none'}, this Frontdesk needs {head_revision()}: "
-                "run `frontdesk db upgrade`"
+                f"the database schema is at revision {current or 'none'}, "
+                f"this Frontdesk needs {head_revision()}: run `frontdesk db upgrade`"
             )
 
     def _web_app(self) -> web.Application:

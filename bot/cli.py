@@ -38,7 +38,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
@@ -92,7 +94,10 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
     current = asyncio.run(run())
     head = head_revision()
-    print(f"current: {current or 'none'}; newest: {head}" + ("" if current == head else " (run `frontdesk db upgrade`)"))
+    print(
+        f"current: {current or 'none'}; newest: {head}"
+        + ("" if current == head else " (run `frontdesk db upgrade`)")
+    )
     return 0 if current == head else 1
 
 
@@ -122,7 +127,9 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("message", nargs="*", help="send these messages and exit instead of prompting")
     chat.set_defaults(func=cmd_chat)
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", metavar="ACTION", required=True
+    )
     db.add_parser("upgrade", help="create or migrate the schema to the newest revision").set_defaults(
         func=cmd_db_upgrade
     )

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from connectors.base import BadRequest
 
@@ -54,9 +55,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
-def cors_middleware(
-    allowed_origins: Sequence[str],
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def cors_middleware(allowed_origins: Sequence[str]) -> Middleware:
     """CORS for ``/api/``: the widget runs on customers' own sites. Tokens are bearer headers,
     not cookies, so allowing an origin lets it call the API but never act as a visitor."""
     any_origin = "*" in allowed_origins

@@ -58,7 +58,9 @@ def pg_template() -> Iterator[str]:
     try:
         _run(_pg_admin(f'CREATE DATABASE "{name}"'))
     except OSError as exc:
-        pytest.fail(f"PostgreSQL is required at {PG_URL} ({exc}); set FRONTDESK_SKIP_POSTGRES=1 to skip locally")
+        pytest.fail(
+            f"PostgreSQL is required at {PG_URL} ({exc}); set FRONTDESK_SKIP_POSTGRES=1 to skip locally"
+        )
     _run(upgrade(PG_URL.rsplit("/", 1)[0] + "/" + name))
     yield name
     _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -94,7 +96,7 @@ database:
 webchat:
   secret_key: test-secret-key-0123456789abcdef
 rulebook:
-  path: {ROOT / 'rulebook'}
+  path: {ROOT / "rulebook"}
 {extra}
 """
     return settings_from_text(text, base_dir=tmp_path)
@@ -108,7 +110,9 @@ async def make_client(tmp_path: Path) -> AsyncIterator[AppFactory]:
     """Build the real app for a database URL and serve it on a loopback port."""
     clients: list[TestClient] = []
 
-    async def factory(url: str, *, extra: str = "", overrides: AppOverrides | None = None) -> tuple[App, TestClient]:
+    async def factory(
+        url: str, *, extra: str = "", overrides: AppOverrides | None = None
+    ) -> tuple[App, TestClient]:
         app = build_app(make_settings(url, tmp_path, extra), overrides=overrides)
         client = TestClient(TestServer(app.web, host="127.0.0.1"))
         await client.start_server()

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -157,7 +157,7 @@ class Customers:
             customer_id = await _customer_for(conn, display_name, email, now)
             identity_id = (
                 await conn.execute(
-                    ChannelIdentity.__table__.insert().returning(ChannelIdentity.id),
+                    insert(ChannelIdentity).returning(ChannelIdentity.id),
                     {
                         "customer_id": customer_id,
                         "channel": channel,
@@ -172,7 +172,7 @@ class Customers:
         public_id = thread if thread.startswith("c_") else new_public_id("c")
         conversation_id = (
             await conn.execute(
-                Conversation.__table__.insert().returning(Conversation.id),
+                insert(Conversation).returning(Conversation.id),
                 {
                     "public_id": public_id,
                     "customer_id": customer_id,
@@ -194,7 +194,7 @@ class Customers:
             self._cache.popitem(last=False)
 
 
-def _ref_query():  # type: ignore[no-untyped-def]
+def _ref_query() -> Select[int, str, int, str, str, str]:
     return select(
         Conversation.id,
         Conversation.public_id,
@@ -205,8 +205,9 @@ def _ref_query():  # type: ignore[no-untyped-def]
     ).join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
 
 
-def _ref(row: Row[tuple[int, str, int, str, str, str]]) -> ConversationRef:
-    return ConversationRef(*row)
+def _ref(row: Row[int, str, int, str, str, str]) -> ConversationRef:
+    id_, public_id, identity_id, channel, user, thread = row
+    return ConversationRef(id_, public_id, identity_id, channel, user, thread)
 
 
 def _clean_email(email: str | None) -> str | None:
@@ -223,7 +224,7 @@ async def _customer_for(
     return int(
         (
             await conn.execute(
-                Customer.__table__.insert().returning(Customer.id),
+                insert(Customer).returning(Customer.id),
                 {
                     "display_name": display_name,
                     "email": email,

@@ -9,6 +9,7 @@ code so there is no alembic.ini to keep in step.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import Connection, event, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import NullPool
 
-__all__ = ["create_engine", "current_revision", "head_revision", "is_sqlite", "upgrade"]
+__all__ = [
+    "create_engine",
+    "current_revision",
+    "head_revision",
+    "insert_returning_ids",
+    "is_sqlite",
+    "upgrade",
+]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -31,15 +40,23 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
+        _ensure_directory(url)
+        # One connection: SQLite has one writer anyway, and writers on separate connections
+        # wait for each other inside SQLite's busy handler, which sleeps in steps of up to
+        # 100 ms. Queued in the pool instead, they wait on the event loop and batch up.
+        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+def _ensure_directory(url: str) -> None:
+    """SQLite creates the file but not its folder (``var/`` on a fresh checkout)."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -80,5 +97,26 @@ async def upgrade(url: str, revision: str = "head") -> None:
 def migration_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, poolclass=NullPool)
     if url.startswith("sqlite"):
+        _ensure_directory(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+async def insert_returning_ids(
+    conn: AsyncConnection, id_column: InstrumentedAttribute[int], rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert many rows in one round trip and return their ids in the order of ``rows``.
+
+    PostgreSQL batches ordered RETURNING natively. SQLAlchemy cannot batch it on SQLite and
+    would send one INSERT per row, so there we take the unordered RETURNING of one multi-row
+    insert and sort it: inside a write transaction nobody else inserts, and SQLite gives each
+    new row of an INTEGER PRIMARY KEY table the next rowid in VALUES order.
+    """
+    if not rows:
+        return []
+    stmt = insert(id_column.class_)
+    if conn.dialect.name == "sqlite":
+        result = await conn.execute(stmt.returning(id_column), list(rows))
+        return sorted(int(i) for i in result.scalars().all())
+    result = await conn.execute(stmt.returning(id_column, sort_by_parameter_order=True), list(rows))
+    return [int(i) for i in result.scalars().all()]

@@ -41,7 +41,17 @@ _COLUMNS = (
 
 
 def _message(row: Any) -> StoredMessage:
-    return StoredMessage(*row[:7], tuple(row[7] or ()), row[8])
+    return StoredMessage(
+        id=row.id,
+        direction=row.direction,
+        sender_role=row.sender_role,
+        sender_name=row.sender_name,
+        text=row.text,
+        created_at=row.created_at,
+        external_message_id=row.external_message_id,
+        quick_replies=tuple(row.quick_replies or ()),
+        ticket_id=row.ticket_id,
+    )
 
 
 class History:

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.batching import GroupCommit
 from ticketing.customers import ConversationRef
+from ticketing.database import insert_returning_ids
 from ticketing.models import Conversation, InboundDedup, Interaction
 from ticketing.time import utcnow
 
@@ -86,8 +87,7 @@ class Inbound:
             ids: dict[tuple[str, str], int] = {}
             if new:
                 rows = [_interaction_row(r, states[r.conversation.id].customer_id) for r in new]
-                stmt = insert(Interaction).returning(Interaction.id, sort_by_parameter_order=True)
-                new_ids = (await conn.execute(stmt, rows)).scalars().all()
+                new_ids = await insert_returning_ids(conn, Interaction.id, rows)
                 for r, interaction_id in zip(new, new_ids, strict=True):
                     key = r.key
                     ids.setdefault(key, interaction_id)

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.batching import GroupCommit
+from ticketing.database import insert_returning_ids
 from ticketing.models import Conversation, Interaction, OutboxItem, Ticket, TicketEvent
 from ticketing.time import utcnow
 
@@ -141,8 +142,7 @@ async def _open_tickets(conn: AsyncConnection, winners: list[Outcome], now: date
                 "updated_at": now,
             }
         )
-    stmt = insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True)
-    ids = (await conn.execute(stmt, rows)).scalars().all()
+    ids = await insert_returning_ids(conn, Ticket.id, rows)
     events = [
         {
             "ticket_id": ticket_id,
@@ -191,7 +191,7 @@ async def _update_inbound(conn: AsyncConnection, winners: list[Outcome], tickets
 async def _update_conversations(
     conn: AsyncConnection, winners: list[Outcome], tickets: dict[int, int]
 ) -> None:
-    changes = []
+    changes: list[dict[str, Any]] = []
     for o in winners:
         if o.inbound_id in tickets and o.open_ticket is not None:
             changes.append(
@@ -254,8 +254,7 @@ async def _insert_replies(
         }
         for o, r in pairs
     ]
-    stmt = insert(Interaction).returning(Interaction.id, sort_by_parameter_order=True)
-    ids = (await conn.execute(stmt, rows)).scalars().all()
+    ids = await insert_returning_ids(conn, Interaction.id, rows)
     await conn.execute(
         insert(OutboxItem),
         [

@@ -101,10 +101,10 @@ class WebchatConnector:
             session = await self._backend.start_session()
             return self._session_response(session, status=201)
         claims = self._verify(body.token)
-        session = await self._backend.session(claims.visitor_id, claims.conversation_id)
-        if session is None:
+        resumed = await self._backend.session(claims.visitor_id, claims.conversation_id)
+        if resumed is None:
             raise BadRequest(401, "unknown_session", "this session no longer exists; start a new one with {}")
-        return self._session_response(session, status=200)
+        return self._session_response(resumed, status=200)
 
     async def _history(self, request: web.Request) -> web.Response:
         claims = self._authenticate(request)
@@ -185,7 +185,7 @@ class WebchatConnector:
         try:
             msg = await asyncio.wait_for(ws.receive(), _AUTH_TIMEOUT)
         except TimeoutError:
-            await ws.close(code=4401, message=b"authenticate within 10 seconds")
+            await ws.close(code=4408, message=b"authenticate within 10 seconds")
             return None
         frame = _json_or_none(msg.data) if msg.type == WSMsgType.TEXT else None
         if not (

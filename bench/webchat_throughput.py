@@ -1,0 +1,200 @@
+"""Web chat throughput: N concurrent clients posting messages to a running Frontdesk on SQLite.
+
+Starts ``frontdesk serve`` (fresh SQLite file, example rulebook) and, as the baseline, a bare
+aiohttp echo server, each as its own process; drives both with the same closed-loop load
+generator (every client sends its next message when the previous answer arrives) and prints
+JSON: messages/s, p50/p99 latency for each, and their ratio. Goal: ratio ≥ 0.30, p99 ≤ 50 ms.
+
+    .venv/bin/python bench/webchat_throughput.py [--clients 64] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ECHO_SERVER = """
+import sys
+from aiohttp import web
+async def echo(request):
+    return web.json_response(await request.json())
+app = web.Application()
+app.router.add_post("/echo", echo)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+TEXTS = [
+    "What are your opening hours?",
+    "how much is shipping",
+    "Can I pay with PayPal?",
+    "How do I return an item?",
+    "my jacket arrived with a broken zipper",
+    "How long does delivery take?",
+    "where is the size guide",
+    "I was charged twice for order 12345",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url) as resp:
+                    if resp.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def drive(clients: int, seconds: float, warmup: float, request_for) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        prepared = [await request_for.prepare(session, i) for i in range(clients)]
+        start = time.monotonic()
+        measure_from = start + warmup
+        stop = measure_from + seconds
+
+        async def client(i: int) -> None:
+            nonlocal errors
+            n = 0
+            while True:
+                t0 = time.monotonic()
+                if t0 >= stop:
+                    return
+                url, body, headers = request_for.request(prepared[i], i, n)
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    ok = resp.status == 200
+                t1 = time.monotonic()
+                if t0 >= measure_from:
+                    if ok:
+                        latencies.append(t1 - t0)
+                    else:
+                        errors += 1
+                n += 1
+
+        await asyncio.gather(*(client(i) for i in range(clients)))
+    return {
+        "requests_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "requests": len(latencies),
+        "errors": errors,
+    }
+
+
+class EchoLoad:
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    async def prepare(self, session: aiohttp.ClientSession, i: int) -> None:
+        return None
+
+    def request(self, _state: None, i: int, n: int) -> tuple[str, bytes, dict[str, str]]:
+        body = json.dumps({"client_message_id": f"c{i}-m{n}", "text": TEXTS[(i + n) % len(TEXTS)]}).encode()
+        return f"{self.base}/echo", body, {"Content-Type": "application/json"}
+
+
+class FrontdeskLoad:
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    async def prepare(self, session: aiohttp.ClientSession, i: int) -> dict[str, str]:
+        async with session.post(f"{self.base}/api/v1/sessions", json={}) as resp:
+            token = (await resp.json())["token"]
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def request(self, headers: dict[str, str], i: int, n: int) -> tuple[str, bytes, dict[str, str]]:
+        body = json.dumps({"client_message_id": f"c{i}-m{n}", "text": TEXTS[(i + n) % len(TEXTS)]}).encode()
+        return f"{self.base}/api/v1/messages", body, headers
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.yaml"
+        port, echo_port = free_port(), free_port()
+        config.write_text(
+            f"server: {{port: {port}, log_level: WARNING}}\n"
+            f"database: {{url: 'sqlite+aiosqlite:///{tmp}/bench.db'}}\n"
+            f"webchat: {{secret_key: bench-secret-0123456789abcdef}}\n"
+            f"rulebook: {{path: {ROOT / 'rulebook'}}}\n"
+        )
+        env = {**os.environ, "FRONTDESK_CONFIG": str(config)}
+        frontdesk = ROOT / ".venv" / "bin" / "frontdesk"
+        subprocess.run([frontdesk, "db", "upgrade"], env=env, check=True, capture_output=True)
+        procs = [
+            subprocess.Popen([frontdesk, "serve"], env=env),
+            subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)]),
+        ]
+        try:
+            await wait_ready(f"http://127.0.0.1:{port}/healthz")
+            await wait_ready(f"http://127.0.0.1:{echo_port}/echo")
+            echo = await drive(
+                args.clients, args.seconds, args.warmup, EchoLoad(f"http://127.0.0.1:{echo_port}")
+            )
+            fd = await drive(
+                args.clients, args.seconds, args.warmup, FrontdeskLoad(f"http://127.0.0.1:{port}")
+            )
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=10)
+    ratio = fd["requests_per_s"] / echo["requests_per_s"] if echo["requests_per_s"] else 0.0
+    print(
+        json.dumps(
+            {
+                "benchmark": "webchat_throughput",
+                "clients": args.clients,
+                "seconds": args.seconds,
+                "database": "sqlite",
+                "frontdesk": {**fd, "messages_per_s": fd["requests_per_s"]},
+                "echo_baseline": echo,
+                "ratio_to_echo": round(ratio, 3),
+                "goal": {"ratio_to_echo_min": 0.30, "p99_ms_max": 50.0},
+                "meets_goal": ratio >= 0.30 and fd["p99_ms"] <= 50.0,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
