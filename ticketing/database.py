@@ -44,7 +44,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         # One connection: SQLite has one writer anyway, and writers on separate connections
         # wait for each other inside SQLite's busy handler, which sleeps in steps of up to
         # 100 ms. Queued in the pool instead, they wait on the event loop and batch up.
-        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0)
+        # Every use ends its transaction itself (begin() commits or rolls back, connect()
+        # rolls back on close), so the pool's extra reset round trip is skipped.
+        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(

@@ -92,18 +92,9 @@ class Inbound:
                     key = r.key
                     ids.setdefault(key, interaction_id)
                 await conn.execute(
-                    update(InboundDedup)
-                    .where(
-                        InboundDedup.channel == bindparam("b_channel"), InboundDedup.key == bindparam("b_key")
-                    )
-                    .values(interaction_id=bindparam("b_id")),
-                    [{"b_channel": c, "b_key": k, "b_id": i} for (c, k), i in ids.items()],
+                    _LINK_DEDUP, [{"b_channel": c, "b_key": k, "b_id": i} for (c, k), i in ids.items()]
                 )
-                await conn.execute(
-                    update(Conversation)
-                    .where(Conversation.id.in_({r.conversation.id for r in new}))
-                    .values(last_message_at=now)
-                )
+                await conn.execute(_TOUCH, {"ids": list({r.conversation.id for r in new}), "now": now})
             originals = await _originals(conn, [r for r in records if r not in new])
         out = []
         claimed: set[tuple[str, str]] = set()
@@ -128,16 +119,51 @@ class Inbound:
         return {(c, k) for c, k in result.all()}
 
 
+# Built once: constructing statements costs more than executing them at this batch rate.
+_STATES = select(
+    Conversation.id,
+    Conversation.customer_id,
+    Conversation.status,
+    Conversation.handed_off,
+    Conversation.open_ticket_id,
+    Conversation.open_ticket_number,
+).where(Conversation.id.in_(bindparam("ids", expanding=True)))
+_LINK_DEDUP = (
+    update(InboundDedup)
+    .where(InboundDedup.channel == bindparam("b_channel"), InboundDedup.key == bindparam("b_key"))
+    .values(interaction_id=bindparam("b_id"))
+)
+_TOUCH = (
+    update(Conversation)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+    .values(last_message_at=bindparam("now"))
+)
+
+
+# Built once: constructing statements costs more than executing them at this batch rate.
+_STATES = select(
+    Conversation.id,
+    Conversation.customer_id,
+    Conversation.status,
+    Conversation.handed_off,
+    Conversation.open_ticket_id,
+    Conversation.open_ticket_number,
+).where(Conversation.id.in_(bindparam("ids", expanding=True)))
+_LINK_DEDUP = (
+    update(InboundDedup)
+    .where(InboundDedup.channel == bindparam("b_channel"), InboundDedup.key == bindparam("b_key"))
+    .values(interaction_id=bindparam("b_id"))
+)
+_TOUCH = (
+    update(Conversation)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+    .values(last_message_at=bindparam("now"))
+)
+
+
 async def _states(conn: AsyncConnection, conversation_ids: set[int]) -> dict[int, ConversationState]:
-    stmt = select(
-        Conversation.id,
-        Conversation.customer_id,
-        Conversation.status,
-        Conversation.handed_off,
-        Conversation.open_ticket_id,
-        Conversation.open_ticket_number,
-    ).where(Conversation.id.in_(conversation_ids))
-    return {row.id: ConversationState(*row[1:]) for row in await conn.execute(stmt)}
+    rows = await conn.execute(_STATES, {"ids": list(conversation_ids)})
+    return {row.id: ConversationState(*row[1:]) for row in rows}
 
 
 async def _originals(

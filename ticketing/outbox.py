@@ -30,32 +30,40 @@ class Claimed:
     attempts: int
 
 
+_DUE = (
+    select(OutboxItem.id)
+    .where(
+        or_(
+            and_(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= bindparam("now")),
+            and_(OutboxItem.state == "sending", OutboxItem.claimed_until < bindparam("now")),
+        )
+    )
+    .order_by(OutboxItem.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+# Claim = take due rows with a lease, in one statement (see the module docstring).
+_CLAIM = (
+    update(OutboxItem)
+    .where(OutboxItem.id.in_(_DUE.scalar_subquery()))
+    .values(state="sending", claimed_until=bindparam("until"), attempts=OutboxItem.attempts + 1)
+    .returning(OutboxItem.id, OutboxItem.channel, OutboxItem.payload, OutboxItem.attempts)
+)
+_MARK_SENT = (
+    update(OutboxItem)
+    .where(OutboxItem.id == bindparam("b_id"), OutboxItem.state == "sending")
+    .values(state="sent", sent_at=bindparam("b_now"), external_id=bindparam("b_ext"), claimed_until=None)
+)
+
+
 class OutboxStore:
     def __init__(self, *, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def claim(self, *, limit: int = 100, lease: timedelta = timedelta(seconds=60)) -> list[Claimed]:
         now = utcnow()
-        due = (
-            select(OutboxItem.id)
-            .where(
-                or_(
-                    and_(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= now),
-                    and_(OutboxItem.state == "sending", OutboxItem.claimed_until < now),
-                )
-            )
-            .order_by(OutboxItem.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            update(OutboxItem)
-            .where(OutboxItem.id.in_(due.scalar_subquery()))
-            .values(state="sending", claimed_until=now + lease, attempts=OutboxItem.attempts + 1)
-            .returning(OutboxItem.id, OutboxItem.channel, OutboxItem.payload, OutboxItem.attempts)
-        )
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(_CLAIM, {"now": now, "until": now + lease, "limit": limit})).all()
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
     async def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:

@@ -107,14 +107,31 @@ class Outcomes:
         ]
 
 
-async def _claim(conn: AsyncConnection, inbound_ids: list[int], now: datetime) -> set[int]:
-    stmt = (
-        update(Interaction)
-        .where(Interaction.id.in_(set(inbound_ids)), Interaction.processed_at.is_(None))
-        .values(processed_at=now)
-        .returning(Interaction.id)
+# Built once: constructing statements costs more than executing them at this batch rate.
+_CLAIM = (
+    update(Interaction)
+    .where(Interaction.id.in_(bindparam("ids", expanding=True)), Interaction.processed_at.is_(None))
+    .values(processed_at=bindparam("now"))
+    .returning(Interaction.id)
+)
+_UPDATE_INBOUND = (
+    update(Interaction)
+    .where(Interaction.id == bindparam("b_id"))
+    .values(analysis=bindparam("b_analysis"), ticket_id=bindparam("b_ticket"))
+)
+_UPDATE_CONVERSATION = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("b_id"))
+    .values(
+        open_ticket_id=bindparam("b_tid"),
+        open_ticket_number=bindparam("b_tnum"),
+        handed_off=bindparam("b_handoff"),
     )
-    return set((await conn.execute(stmt)).scalars().all())
+)
+
+
+async def _claim(conn: AsyncConnection, inbound_ids: list[int], now: datetime) -> set[int]:
+    return set((await conn.execute(_CLAIM, {"ids": list(set(inbound_ids)), "now": now})).scalars().all())
 
 
 async def _open_tickets(conn: AsyncConnection, winners: list[Outcome], now: datetime) -> dict[int, int]:
@@ -167,13 +184,8 @@ async def _open_tickets(conn: AsyncConnection, winners: list[Outcome], now: date
 async def _update_inbound(conn: AsyncConnection, winners: list[Outcome], tickets: dict[int, int]) -> None:
     if not winners:
         return
-    stmt = (
-        update(Interaction)
-        .where(Interaction.id == bindparam("b_id"))
-        .values(analysis=bindparam("b_analysis"), ticket_id=bindparam("b_ticket"))
-    )
     await conn.execute(
-        stmt,
+        _UPDATE_INBOUND,
         [
             {
                 "b_id": o.inbound_id,
@@ -214,16 +226,7 @@ async def _update_conversations(
                 {"b_id": o.conversation_id, "b_tid": current[0], "b_tnum": current[1], "b_handoff": True}
             )
     if changes:
-        stmt = (
-            update(Conversation)
-            .where(Conversation.id == bindparam("b_id"))
-            .values(
-                open_ticket_id=bindparam("b_tid"),
-                open_ticket_number=bindparam("b_tnum"),
-                handed_off=bindparam("b_handoff"),
-            )
-        )
-        await conn.execute(stmt, changes)
+        await conn.execute(_UPDATE_CONVERSATION, changes)
 
 
 async def _insert_replies(
