@@ -53,7 +53,9 @@ class SessionTokens:
 
     def verify(self, token: str, *, now: float | None = None) -> SessionClaims:
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != _VERSION:
+        # Tokens are base64url and ASCII; anything else (e.g. a lone surrogate from a JSON
+        # escape, which cannot even be encoded for the HMAC) is malformed, not a server fault.
+        if not token.isascii() or len(parts) != 3 or parts[0] != _VERSION:
             raise InvalidToken("malformed session token")
         _, body, signature = parts
         if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):

@@ -51,11 +51,24 @@ class SessionBody(_Body):
 
 
 class IdentifyBody(_Body):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    # No control characters (NUL above all: PostgreSQL cannot store it in text).
+    name: (
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+            ),
+        ]
+        | None
+    ) = None
     email: (
         Annotated[
             str,
-            StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+            StringConstraints(
+                strip_whitespace=True,
+                max_length=320,
+                pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
+            ),
         ]
         | None
     ) = Field(default=None)
@@ -105,6 +118,8 @@ def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
             problems.append("client_message_id must be 1-100 characters of A-Z a-z 0-9 . _ : -")
         elif err["type"] == "string_pattern_mismatch" and where == "email":
             problems.append("email is not a valid email address")
+        elif err["type"] == "string_pattern_mismatch" and where == "name":
+            problems.append("name must not contain control characters (such as NUL or line breaks)")
         else:
             problems.append(f"{where}: {err['msg']}")
     return "; ".join(problems)
