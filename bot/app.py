@@ -29,10 +29,8 @@ from connectors.webchat.tokens import SessionTokens
 from ticketing.customers import Customers
 from ticketing.database import create_engine, current_revision, head_revision
 from ticketing.history import History
-from ticketing.inbound import Inbound
-from ticketing.numbers import BlockAllocator
 from ticketing.outbox import OutboxStore
-from ticketing.outcomes import Outcomes
+from ticketing.turns import Turns
 
 __all__ = ["App", "AppOverrides", "StartupError", "build_app"]
 
@@ -61,8 +59,7 @@ class App:
             directory=settings.rulebook_dir, faq_threshold=settings.bot.faq_threshold
         )
         self.customers = Customers(engine=self.engine)
-        self.inbound = Inbound(engine=self.engine)
-        self.outcomes = Outcomes(engine=self.engine)
+        self.turns = Turns(engine=self.engine)
         self.history = History(engine=self.engine)
         self.outbox_store = OutboxStore(engine=self.engine)
         self.connectors: dict[str, Connector] = {}
@@ -85,10 +82,8 @@ class App:
         self.flow = ConversationFlow(
             parts=FlowParts(
                 customers=self.customers,
-                inbound=self.inbound,
-                outcomes=self.outcomes,
+                turns=self.turns,
                 history=self.history,
-                ticket_numbers=BlockAllocator(engine=self.engine, name="ticket_number"),
                 analyzer=lambda: self.knowledge.current.analyzer,
                 policy=lambda: self.knowledge.current.policy,
                 wake_outbox=self.dispatcher.wake,
@@ -103,8 +98,7 @@ class App:
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.engine.dispose)
             await self._check_schema()
-            stack.push_async_callback(self.inbound.close)
-            stack.push_async_callback(self.outcomes.close)
+            stack.push_async_callback(self.turns.close)
             await self.dispatcher.start()
             stack.push_async_callback(self.dispatcher.stop)
             for connector in self.connectors.values():
