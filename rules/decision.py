@@ -3,13 +3,35 @@
 The engine never performs an action; the bot executes a :class:`Decision`. That keeps rule
 evaluation pure (``frontdesk rules test`` can show a decision without side effects) and lets
 storage apply all of a message's effects in one transaction.
+
+Actions that only need the analysis (answer with the best FAQ, ask a clarifying question) are
+resolved by the engine into a :class:`Reply`, so the executor only sees the actions below.
+Texts are already rendered except ``{ticket}`` and ``{bot_name}``, which only the executor knows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
-__all__ = ["Action", "Decision", "HandOff", "OpenTicket", "QuickReplyButton", "Reply"]
+__all__ = [
+    "Action",
+    "AddNote",
+    "CloseConversation",
+    "Decision",
+    "HandOff",
+    "NotifySlack",
+    "OpenTicket",
+    "QuickReplyButton",
+    "Reply",
+    "RuleTrace",
+    "SetAttribute",
+    "Tag",
+    "TagTarget",
+    "Untag",
+]
+
+TagTarget = Literal["customer", "ticket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +42,7 @@ class QuickReplyButton:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """Send text to the customer. ``{ticket}`` and other variables are filled in by the bot."""
+    """Send text to the customer. ``{ticket}`` and ``{bot_name}`` are filled in by the bot."""
 
     template: str
     quick_replies: tuple[QuickReplyButton, ...] = ()
@@ -40,8 +62,64 @@ class OpenTicket:
 class HandOff:
     """From now on an agent answers this conversation; the bot stays quiet."""
 
+    note: str = ""
 
-Action = Reply | OpenTicket | HandOff
+
+@dataclass(frozen=True, slots=True)
+class AddNote:
+    """An internal note on the conversation's ticket (opened by an earlier action if needed)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """Add tags to the customer or to the conversation's ticket."""
+
+    target: TagTarget
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Untag:
+    """Remove tags from the customer or from the conversation's ticket."""
+
+    target: TagTarget
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SetAttribute:
+    """Set one attribute on the customer record (``customers.attributes[name] = value``)."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseConversation:
+    """Mark the conversation closed; the customer's next message starts a new one."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySlack:
+    """Post ``text`` to a Slack channel (the Slack connector delivers it through the outbox)."""
+
+    channel: str
+    text: str
+
+
+Action = Reply | OpenTicket | HandOff | AddNote | Tag | Untag | SetAttribute | CloseConversation | NotifySlack
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTrace:
+    """How one rule fared against one message: matched, or the first condition that failed."""
+
+    rule: str
+    matched: bool
+    reason: str
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +127,5 @@ class Decision:
     actions: tuple[Action, ...]
     rule: str
     reason: str
+    rules_fired: tuple[str, ...] = ()
+    trace: tuple[RuleTrace, ...] = field(default=())

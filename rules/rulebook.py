@@ -8,7 +8,7 @@ the previous rulebook.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated
@@ -31,6 +31,8 @@ DEFAULT_RESPONSES: dict[str, tuple[str, ...]] = {
     "fallback_existing_ticket": (
         "Thanks, I've added that to your ticket {ticket}. Our team will reply right here.",
     ),
+    "clarify": ("I'm not quite sure what you mean. Is it one of these?",),
+    "reply_limit": ("I've passed our conversation to a member of our team, who will reply right here.",),
     "handed_off": ("A member of our team has your conversation and will reply here shortly.",),
     "internal_error": (
         "Sorry, something went wrong on our side. Please try again in a moment (reference {reference}).",
@@ -52,15 +54,24 @@ class _FaqFile(_Strict):
     faq: list[_Faq]
 
 
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")]
+
+
 class _ResponsesFile(_Strict):
-    responses: dict[Slug, list[Text]]
+    responses: dict[Slug, list[Text] | dict[Language, list[Text]]]
 
 
 @dataclass(frozen=True, slots=True)
 class Rulebook:
+    """``responses`` holds each text's variants in the default (first-listed) language;
+    ``localized`` has them per language (``""`` when a response is not split by language)."""
+
     faqs: tuple[FaqEntry, ...]
     responses: MappingProxyType[str, tuple[str, ...]]
     source: Path
+    localized: MappingProxyType[str, MappingProxyType[str, tuple[str, ...]]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 def load_rulebook(directory: Path) -> Rulebook:
@@ -81,11 +92,24 @@ def load_rulebook(directory: Path) -> Rulebook:
         seen.add(entry.id)
     if problems:
         raise RulebookError(problems)
-    responses = dict(DEFAULT_RESPONSES)
+    localized = {k: MappingProxyType({"": v}) for k, v in DEFAULT_RESPONSES.items()}
     responses_path = directory / "responses.yml"
     if responses_path.is_file():
         data = load_yaml(responses_path)
         parsed = validate(_ResponsesFile, data, filename=str(responses_path), error=RulebookError)
-        responses.update({k: tuple(v) for k, v in parsed.responses.items() if v})
+        for key, value in parsed.responses.items():
+            by_language = (
+                {lang: tuple(v) for lang, v in value.items() if v}
+                if isinstance(value, dict)
+                else ({"": tuple(value)} if value else {})
+            )
+            if by_language:
+                localized[key] = MappingProxyType(by_language)
+    responses = {key: next(iter(by_language.values())) for key, by_language in localized.items()}
     faqs = tuple(FaqEntry(e.id, tuple(e.questions), e.answer) for e in faq_file.faq)
-    return Rulebook(faqs=faqs, responses=MappingProxyType(responses), source=directory)
+    return Rulebook(
+        faqs=faqs,
+        responses=MappingProxyType(responses),
+        source=directory,
+        localized=MappingProxyType(localized),
+    )

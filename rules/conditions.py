@@ -1,0 +1,241 @@
+"""Compiling a rule's ``when`` into a predicate tree that says why it matched or why not.
+
+Compilation happens once at load: regexes are compiled, calendars resolved, names put in
+frozensets, so matching a message is a few closure calls per rule (the bench checks 1,000 rules
+stay under a millisecond). :meth:`Predicate.ok` is the fast path the bot uses;
+:meth:`Predicate.why_not` is only called by the trace (``frontdesk rules test``) and names the
+first condition that failed together with what the message actually had.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from nlp.types import Analysis, IntentScore
+from rules.calendars import WEEKDAYS, Calendar, parse_span, parse_zone, within
+from rules.facts import RuleFacts
+
+__all__ = ["All", "Any", "Leaf", "Not", "Predicate", "Subject", "subject_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """One message (or ticket event) prepared for matching: computed once, read by every rule."""
+
+    analysis: Analysis
+    facts: RuleFacts
+    intent: IntentScore | None
+    text_lower: str
+    entities: Mapping[str, tuple[str, ...]]
+    language: str
+
+
+def subject_of(analysis: Analysis, facts: RuleFacts) -> Subject:
+    entities: dict[str, tuple[str, ...]] = {}
+    for e in analysis.entities:
+        entities[e.type] = (*entities.get(e.type, ()), e.value)
+    return Subject(
+        analysis=analysis,
+        facts=facts,
+        intent=analysis.intent,
+        text_lower=analysis.text.lower(),
+        entities=entities,
+        language=facts.conversation.language or analysis.language,
+    )
+
+
+class Predicate:
+    """A node of the condition tree."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def ok(self, s: Subject) -> bool:
+        raise NotImplementedError
+
+    def why_not(self, s: Subject) -> str:
+        """Why :meth:`ok` is false (only meaningful when it is)."""
+        raise NotImplementedError
+
+    def why(self, s: Subject) -> str:
+        """Why :meth:`ok` is true (used to explain a failed ``not``)."""
+        return self.label
+
+
+class Leaf(Predicate):
+    __slots__ = ("_actual", "_test")
+
+    def __init__(self, label: str, test: Callable[[Subject], bool], actual: Callable[[Subject], str]) -> None:
+        super().__init__(label)
+        self._test = test
+        self._actual = actual
+
+    def ok(self, s: Subject) -> bool:
+        return self._test(s)
+
+    def why_not(self, s: Subject) -> str:
+        return f"needs {self.label}, but {self._actual(s)}"
+
+    def why(self, s: Subject) -> str:
+        return self._actual(s)
+
+
+class All(Predicate):
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[Predicate]) -> None:
+        super().__init__(" and ".join(c.label for c in children) or "always")
+        self.children = tuple(children)
+
+    def ok(self, s: Subject) -> bool:
+        return all(c.ok(s) for c in self.children)
+
+    def why_not(self, s: Subject) -> str:
+        return next(c.why_not(s) for c in self.children if not c.ok(s))
+
+    def why(self, s: Subject) -> str:
+        return "; ".join(c.why(s) for c in self.children) or "no conditions (always matches)"
+
+
+class Any(Predicate):
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[Predicate]) -> None:
+        super().__init__("any of (" + " | ".join(c.label for c in children) + ")")
+        self.children = tuple(children)
+
+    def ok(self, s: Subject) -> bool:
+        return any(c.ok(s) for c in self.children)
+
+    def why_not(self, s: Subject) -> str:
+        return "none of: " + "; ".join(c.why_not(s) for c in self.children)
+
+    def why(self, s: Subject) -> str:
+        return next(c.why(s) for c in self.children if c.ok(s))
+
+
+class Not(Predicate):
+    __slots__ = ("child",)
+
+    def __init__(self, child: Predicate) -> None:
+        super().__init__(f"not ({child.label})")
+        self.child = child
+
+    def ok(self, s: Subject) -> bool:
+        return not self.child.ok(s)
+
+    def why_not(self, s: Subject) -> str:
+        return f"not: {self.child.why(s)}"
+
+    def why(self, s: Subject) -> str:
+        return f"not: {self.child.why_not(s)}"
+
+
+# Leaf factories, one per condition kind. Each returns a Leaf whose label says what is required.
+
+
+def names_label(values: frozenset[str]) -> str:
+    return ", ".join(sorted(values))
+
+
+def in_range(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def range_label(what: str, low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{what} between {low:g} and {high:g}"
+    return f"{what} ≥ {low:g}" if low is not None else f"{what} ≤ {high:g}"
+
+
+def resolve_zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    return default if name is None else parse_zone(name)
+
+
+def business_hours(calendar: Calendar, *, inside: bool) -> Leaf:
+    word = "within" if inside else "outside"
+    return Leaf(
+        f"{word} business hours of {calendar.name!r}",
+        lambda s: calendar.is_open(s.facts.now) is inside,
+        lambda s: (
+            f"it is {s.facts.now.astimezone(calendar.zone):%a %H:%M %Z}"
+            + (" (open)" if calendar.is_open(s.facts.now) else " (closed)")
+        ),
+    )
+
+
+def weekday(days: frozenset[str], zone: ZoneInfo) -> Leaf:
+    indices = frozenset(WEEKDAYS.index(d) for d in days)
+    return Leaf(
+        f"weekday in {', '.join(d for d in WEEKDAYS if d in days)}",
+        lambda s: s.facts.now.astimezone(zone).weekday() in indices,
+        lambda s: f"it is {WEEKDAYS[s.facts.now.astimezone(zone).weekday()]} in {zone.key}",
+    )
+
+
+def between(text: str, zone: ZoneInfo) -> Leaf:
+    span = parse_span(text)
+    return Leaf(
+        f"time between {text} ({zone.key})",
+        lambda s: within(s.facts.now.astimezone(zone).time().replace(tzinfo=None), span),
+        lambda s: f"it is {s.facts.now.astimezone(zone):%H:%M}",
+    )
+
+
+def text_contains(words: list[str], *, case_sensitive: bool) -> Leaf:
+    needles = tuple(words if case_sensitive else (w.lower() for w in words))
+
+    def haystack(s: Subject) -> str:
+        return s.analysis.text if case_sensitive else s.text_lower
+
+    def actual(s: Subject) -> str:
+        found = [n for n in needles if n in haystack(s)]
+        return f"text contains {found[0]!r}" if found else "the text has none of them"
+
+    return Leaf(
+        f"text contains {' or '.join(map(repr, needles))}",
+        lambda s: any(n in haystack(s) for n in needles),
+        actual,
+    )
+
+
+def text_regex(pattern: str, *, case_sensitive: bool) -> Leaf:
+    compiled = re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)
+    return Leaf(
+        f"text matches /{pattern}/",
+        lambda s: compiled.search(s.analysis.text) is not None,
+        lambda s: (
+            f"text matches at {m.group(0)!r}" if (m := compiled.search(s.analysis.text)) else "no match"
+        ),
+    )
+
+
+def entity(type_: str, equals: list[str] | None, matches: str | None) -> Leaf:
+    if equals is not None:
+        wanted = frozenset(v.lower() for v in equals)
+        return Leaf(
+            f"entity {type_} equals {names_label(wanted)}",
+            lambda s: any(v.lower() in wanted for v in s.entities.get(type_, ())),
+            lambda s: _entity_actual(s, type_),
+        )
+    if matches is not None:
+        compiled = re.compile(matches)
+        return Leaf(
+            f"entity {type_} matches /{matches}/",
+            lambda s: any(compiled.fullmatch(v) for v in s.entities.get(type_, ())),
+            lambda s: _entity_actual(s, type_),
+        )
+    return Leaf(f"entity {type_} present", lambda s: type_ in s.entities, lambda s: _entity_actual(s, type_))
+
+
+def _entity_actual(s: Subject, type_: str) -> str:
+    values = s.entities.get(type_)
+    if values:
+        return f"found {', '.join(values)}"
+    found = ", ".join(sorted(s.entities)) or "none"
+    return f"no {type_} entity (entities found: {found})"

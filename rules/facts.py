@@ -1,0 +1,70 @@
+"""Everything a rule may look at besides the :class:`~nlp.types.Analysis`, as frozen values.
+
+The bot fills a :class:`RuleFacts` from storage before deciding; the engine never queries
+anything itself, so ``frontdesk rules test`` and the property tests can build facts by hand and
+evaluation stays pure and synchronous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = ["ConversationFacts", "CustomerFacts", "EventKind", "RuleFacts", "TicketFacts"]
+
+EventKind = Literal["message", "ticket"]
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+_EMPTY_COUNTS: Mapping[str, int] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerFacts:
+    name: str | None = None
+    email: str | None = None
+    tags: frozenset[str] = frozenset()
+    attributes: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    first_contact: bool = False  # this is the customer's first conversation
+    open_tickets: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationFacts:
+    handed_off: bool = False
+    turns: int = 1  # customer messages so far, this one included
+    language: str | None = None
+    has_open_ticket: bool = False
+    ticket_reference: str | None = None  # "T-1042" when the conversation has an open ticket
+    automated_replies: int = 0  # bot replies so far in this conversation
+    rule_fires: Mapping[str, int] = field(default_factory=lambda: _EMPTY_COUNTS)  # rule name → times
+    recent_rules: tuple[str, ...] = ()  # rules that answered the last messages, newest last
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketFacts:
+    """A ticket change event: the ticket's fields now and the ones that changed."""
+
+    reference: str
+    status: str
+    priority: str
+    queue: str = "support"
+    tags: frozenset[str] = frozenset()
+    previous: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # field → old value (changed only)
+    previous_tags: frozenset[str] | None = None  # the tags before this event, when they changed
+    caused_by: tuple[str, ...] = ()  # rules whose actions led to this event, oldest first
+
+    def changed(self, name: str) -> bool:
+        return name in self.previous
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleFacts:
+    channel: str = "webchat"
+    event: EventKind = "message"
+    customer: CustomerFacts = field(default_factory=CustomerFacts)
+    conversation: ConversationFacts = field(default_factory=ConversationFacts)
+    ticket: TicketFacts | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -1,0 +1,108 @@
+"""Reply templates: ``{customer.name|there}``-style variables over a flat dict of strings.
+
+Why not Jinja2's ``SandboxedEnvironment``: rule templates only ever need "insert this value, or a
+fallback", and a sandbox that still evaluates expressions has had escapes (format-string and
+attribute tricks). Here nothing is evaluated at all: a variable is a dotted *name* looked up in a
+plain ``Mapping[str, str]`` built from the analysis and the facts, so a template (or a customer's
+text echoed into one) cannot reach a Python object. Substituted values are never re-scanned.
+
+``{ticket}`` and ``{bot_name}`` are only known when the bot executes the decision (the ticket
+number is allocated then), so they are left as written for the executor unless given.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+
+from nlp.types import Analysis
+from rules.facts import RuleFacts
+
+__all__ = ["DEFERRED", "KNOWN_PREFIXES", "KNOWN_VARIABLES", "render", "unknown_variables", "variables_for"]
+
+_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z0-9_-]+)*)(?:\|([^{}]*))?\}")
+
+DEFERRED = frozenset({"ticket", "bot_name"})
+KNOWN_VARIABLES = frozenset(
+    {
+        *DEFERRED,
+        "customer.name",
+        "customer.first_name",
+        "customer.email",
+        "message",
+        "message.first_line",
+        "intent",
+        "channel",
+        "language",
+        "ticket.status",
+        "ticket.priority",
+        "ticket.queue",
+    }
+)
+KNOWN_PREFIXES = ("entity.", "attribute.")
+
+
+def render(template: str, variables: Mapping[str, str]) -> str:
+    """Fill variables; a missing one becomes its ``|fallback`` (or nothing), deferred ones stay."""
+
+    def fill(m: re.Match[str]) -> str:
+        name, fallback = m.group(1), m.group(2)
+        value = variables.get(name)
+        if value:
+            return value
+        if name in DEFERRED and fallback is None:
+            return m.group(0)
+        return fallback or ""
+
+    return _VARIABLE.sub(fill, template)
+
+
+def unknown_variables(template: str) -> list[str]:
+    """Variables that can never have a value, each with a "did you mean" hint when one is close."""
+    problems = []
+    for m in _VARIABLE.finditer(template):
+        name = m.group(1)
+        if name in KNOWN_VARIABLES or any(name.startswith(p) and len(name) > len(p) for p in KNOWN_PREFIXES):
+            continue
+        hint = difflib.get_close_matches(name, sorted(KNOWN_VARIABLES), n=1)
+        problems.append(f"unknown variable {{{name}}}" + (f" (did you mean {{{hint[0]}}}?)" if hint else ""))
+    return problems
+
+
+def variables_for(analysis: Analysis, facts: RuleFacts) -> dict[str, str]:
+    """The values a template may use for this message; built once per decision."""
+    customer = facts.customer
+    text = analysis.text.strip()
+    out: dict[str, str] = {
+        "message": text,
+        "message.first_line": (text.splitlines()[0][:120] if text else "(no text)"),
+        "channel": facts.channel,
+        "language": facts.conversation.language or analysis.language,
+    }
+    if customer.name:
+        out["customer.name"] = customer.name
+        out["customer.first_name"] = customer.name.split()[0]
+    if customer.email:
+        out["customer.email"] = customer.email
+    intent = analysis.intent
+    if intent is not None:
+        out["intent"] = intent.name
+    _add(out, "attribute.", customer.attributes.items())
+    _add(out, "entity.", ((e.type, e.value) for e in reversed(analysis.entities)))  # first one wins
+    ticket = facts.ticket
+    if ticket is not None:
+        out.update(
+            {
+                "ticket": ticket.reference,
+                "ticket.status": ticket.status,
+                "ticket.priority": ticket.priority,
+                "ticket.queue": ticket.queue,
+            }
+        )
+    return out
+
+
+def _add(out: dict[str, str], prefix: str, items: Iterable[tuple[str, str]]) -> None:
+    for key, value in items:
+        out[prefix + key] = str(value)
