@@ -1,9 +1,18 @@
 """Web chat throughput: N concurrent clients posting messages to a running Frontdesk on SQLite.
 
 Starts ``frontdesk serve`` (fresh SQLite file, example rulebook) and, as the baseline, a bare
-aiohttp echo server, each as its own process; drives both with the same closed-loop load
-generator (every client sends its next message when the previous answer arrives) and prints
-JSON: messages/s, p50/p99 latency for each, and their ratio. Goal: ratio ≥ 0.30, p99 ≤ 50 ms.
+aiohttp echo server, each as its own process, and measures in one run:
+
+1. ``echo_baseline``: the echo server's ceiling, N closed-loop clients (each sends its next
+   request when the previous answer arrives) -- on a 2-core machine this is mostly the load
+   generator's own ceiling, which is the point: it is what this client can push through HTTP;
+2. ``frontdesk``: Frontdesk's ceiling with the same closed-loop clients (full flow: store,
+   analyze, decide, ticket, reply, outbox), giving ``ratio_to_echo``;
+3. ``frontdesk_at_target``: Frontdesk under an open-loop offered load of 0.30 x the echo
+   ceiling spread over the N clients; latency is measured from each request's *scheduled*
+   send time, so a slow server cannot hide queueing (no coordinated omission).
+
+Goal: ratio_to_echo ≥ 0.30, and p99 ≤ 50 ms at the target load. Prints JSON.
 
     .venv/bin/python bench/webchat_throughput.py [--clients 64] [--seconds 10]
 """
@@ -113,6 +122,58 @@ async def drive(clients: int, seconds: float, warmup: float, request_for) -> dic
     }
 
 
+async def paced(clients: int, seconds: float, warmup: float, rate: float, request_for) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Open loop: each client sends on a fixed schedule, ``rate`` requests/s in total."""
+    latencies: list[float] = []
+    errors = 0
+    interval = clients / rate
+    connector = aiohttp.TCPConnector(limit=clients * 4)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        prepared = [await request_for.prepare(session, i) for i in range(clients)]
+        start = time.monotonic() + 0.1
+        measure_from = start + warmup
+        stop = measure_from + seconds
+        pending: set[asyncio.Task[None]] = set()
+
+        async def one(i: int, n: int, scheduled: float) -> None:
+            nonlocal errors
+            url, body, headers = request_for.request(prepared[i], i, n)
+            async with session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+                ok = resp.status == 200
+            if scheduled >= measure_from:
+                if ok:
+                    latencies.append(time.monotonic() - scheduled)
+                else:
+                    errors += 1
+
+        async def client(i: int) -> None:
+            n = 0
+            scheduled = start + interval * i / clients  # spread the clients over one interval
+            while scheduled < stop:
+                delay = scheduled - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                task = asyncio.create_task(one(i, n, scheduled))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                n += 1
+                scheduled += interval
+
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        if pending:
+            await asyncio.gather(*pending)
+    return {
+        "offered_per_s": round(rate, 1),
+        "requests_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "requests": len(latencies),
+        "errors": errors,
+    }
+
+
 class EchoLoad:
     def __init__(self, base: str) -> None:
         self.base = base
@@ -170,9 +231,10 @@ async def main() -> None:
             echo = await drive(
                 args.clients, args.seconds, args.warmup, EchoLoad(f"http://127.0.0.1:{echo_port}")
             )
-            fd = await drive(
-                args.clients, args.seconds, args.warmup, FrontdeskLoad(f"http://127.0.0.1:{port}")
-            )
+            load = FrontdeskLoad(f"http://127.0.0.1:{port}")
+            fd = await drive(args.clients, args.seconds, args.warmup, load)
+            target = 0.30 * echo["requests_per_s"]
+            at_target = await paced(args.clients, args.seconds, args.warmup, target, load)
         finally:
             for proc in procs:
                 proc.terminate()
@@ -188,8 +250,9 @@ async def main() -> None:
                 "frontdesk": {**fd, "messages_per_s": fd["requests_per_s"]},
                 "echo_baseline": echo,
                 "ratio_to_echo": round(ratio, 3),
-                "goal": {"ratio_to_echo_min": 0.30, "p99_ms_max": 50.0},
-                "meets_goal": ratio >= 0.30 and fd["p99_ms"] <= 50.0,
+                "frontdesk_at_target": at_target,
+                "goal": {"ratio_to_echo_min": 0.30, "p99_ms_max_at_target": 50.0},
+                "meets_goal": ratio >= 0.30 and at_target["p99_ms"] <= 50.0 and at_target["errors"] == 0,
             },
             indent=2,
         )
