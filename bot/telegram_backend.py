@@ -1,0 +1,101 @@
+"""The Telegram connector's backend: customer linking, the update offset, attachment files.
+
+TODO(ticketing): ``link_customer`` re-implements the identity move of
+``ticketing.customers.Customers.identify`` for a known customer id; it belongs in ticketing as
+``Customers.link_identity(ref, customer_id)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channel_files import DiskFiles
+from bot.channel_state import ChannelCursors, single_consumer
+from ticketing.customers import Customers
+from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction, Ticket
+from ticketing.time import utcnow
+
+__all__ = ["TelegramBackendImpl"]
+
+CHANNEL = "telegram"
+
+
+class TelegramBackendImpl:
+    def __init__(self, *, engine: AsyncEngine, customers: Customers, files: DiskFiles) -> None:
+        self._engine = engine
+        self._customers = customers
+        self._cursors = ChannelCursors(engine=engine)
+        self._files = files
+
+    async def link_customer(
+        self, *, external_user_id: str, external_thread_id: str, customer_id: int
+    ) -> bool:
+        ref = await self._customers.resolve(CHANNEL, external_user_id, external_thread_id)
+        async with self._engine.begin() as conn:
+            target = (
+                await conn.execute(select(Customer.merged_into_id).where(Customer.id == customer_id))
+            ).first()
+            if target is None:
+                return False
+            customer_id = target.merged_into_id or customer_id
+            current = (
+                await conn.execute(
+                    select(ChannelIdentity.customer_id)
+                    .where(ChannelIdentity.id == ref.identity_id)
+                    .with_for_update()
+                )
+            ).scalar_one()
+            if current == customer_id:
+                return True
+            conversations = select(Conversation.id).where(Conversation.identity_id == ref.identity_id)
+            await conn.execute(
+                update(Interaction)
+                .where(Interaction.conversation_id.in_(conversations))
+                .values(customer_id=customer_id)
+            )
+            await conn.execute(
+                update(Ticket)
+                .where(Ticket.conversation_id.in_(conversations))
+                .values(customer_id=customer_id)
+            )
+            await conn.execute(
+                update(Conversation)
+                .where(Conversation.identity_id == ref.identity_id)
+                .values(customer_id=customer_id)
+            )
+            await conn.execute(
+                update(ChannelIdentity)
+                .where(ChannelIdentity.id == ref.identity_id)
+                .values(customer_id=customer_id)
+            )
+            others = (
+                await conn.execute(
+                    select(ChannelIdentity.id).where(ChannelIdentity.customer_id == current).limit(1)
+                )
+            ).first()
+            if others is None:  # the anonymous record is now empty: point it at the real one
+                await conn.execute(
+                    update(Customer)
+                    .where(Customer.id == current)
+                    .values(merged_into_id=customer_id, updated_at=utcnow())
+                )
+        return True
+
+    async def load_offset(self) -> int | None:
+        value = await self._cursors.get(CHANNEL, "updates")
+        return int(value["offset"]) if value and "offset" in value else None
+
+    async def save_offset(self, offset: int) -> None:
+        await self._cursors.put(CHANNEL, "updates", {"offset": offset})
+
+    async def store_attachment(self, *, filename: str, content_type: str, data: bytes) -> str:
+        return await self._files.put("attachments/telegram", filename, data)
+
+    @contextlib.asynccontextmanager
+    async def single_consumer(self, name: str) -> AsyncIterator[None]:
+        async with single_consumer(self._engine, name):
+            yield

@@ -1,0 +1,214 @@
+"""The Telegram channel: webhook or long polling in, Bot API ``sendMessage`` out.
+
+Inbound updates pass the edge checks (webhook secret compared in constant time, updates from
+bots dropped) before translation; files are downloaded and stored, a ``/start`` deep link is
+verified and links the chat to an existing customer, and the message goes to the flow. Replies
+leave only through :meth:`send`, which the outbox calls, never from the sink's result (the
+customer would get them twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+
+from aiohttp import web
+from telegram import Bot, ReplyParameters, Update
+from telegram.error import BadRequest as TelegramBadRequest
+from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.contracts import Attachment, InboundSink, OutboundMessage
+from connectors.base import BadRequest, DeliveryError
+from connectors.telegram.backend import TelegramBackend
+from connectors.telegram.config import TelegramSettings
+from connectors.telegram.deeplink import deep_link_key, read_parameter
+from connectors.telegram.polling import ALLOWED_UPDATES, poll_forever, retry_after_seconds
+from connectors.telegram.redact import TokenRedactor
+from connectors.telegram.translate import (
+    CHANNEL,
+    FileRef,
+    TelegramInbound,
+    inbound_message,
+    keyboard_for,
+    parse_update,
+    split_text,
+)
+
+__all__ = ["TelegramConnector"]
+
+_LOGGER = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+
+class TelegramConnector:
+    name = CHANNEL
+
+    def __init__(self, *, settings: TelegramSettings, backend: TelegramBackend) -> None:
+        self._settings = settings
+        self._backend = backend
+        token = settings.token.get_secret_value()
+        self._bot = Bot(
+            token,
+            base_url=settings.api_base_url,
+            base_file_url=settings.file_base_url,
+            request=HTTPXRequest(connection_pool_size=32),
+            get_updates_request=HTTPXRequest(read_timeout=10.0),
+        )
+        self._redactor = TokenRedactor(token)
+        self._link_key = deep_link_key(
+            link_secret=settings.link_secret.get_secret_value() if settings.link_secret else None,
+            bot_token=token,
+        )
+        self._sink: InboundSink | None = None
+        self._poller: asyncio.Task[None] | None = None
+
+    # -- Connector protocol -------------------------------------------------------------------
+
+    async def start(self, sink: InboundSink) -> None:
+        self._redactor.install()
+        self._sink = sink
+        try:
+            await self._bot.initialize()
+        except InvalidToken:
+            raise RuntimeError("Telegram rejected the bot token; check telegram.token") from None
+        except TelegramError as exc:  # unreachable now: sending retries through the outbox
+            _LOGGER.warning("telegram: Bot API unreachable at start (%s); continuing", type(exc).__name__)
+        if self._settings.mode == "polling":
+            self._poller = asyncio.create_task(
+                poll_forever(
+                    bot=self._bot,
+                    backend=self._backend,
+                    handle=self.process_update,
+                    poll_seconds=self._settings.poll_timeout,
+                ),
+                name="telegram-polling",
+            )
+        elif self._settings.webhook_url:
+            secret = self._settings.webhook_secret
+            await self._bot.set_webhook(
+                self._settings.webhook_url,
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            _LOGGER.info("telegram: webhook registered at %s", self._settings.webhook_url)
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        with contextlib.suppress(TelegramError, RuntimeError):
+            await self._bot.shutdown()
+        self._sink = None
+        self._redactor.remove()
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        chunks = split_text(message.text)
+        reply_to = message.in_reply_to
+        sent_id: str | None = None
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            try:
+                sent = await self._bot.send_message(
+                    chat_id=int(message.external_thread_id),
+                    text=chunk,
+                    reply_markup=keyboard_for(message.quick_replies) if last else None,
+                    reply_parameters=(
+                        ReplyParameters(int(reply_to), allow_sending_without_reply=True)
+                        if index == 0 and reply_to and reply_to.isdigit()
+                        else None
+                    ),
+                )
+            except RetryAfter as exc:
+                raise DeliveryError("Telegram rate limit", retry_after=retry_after_seconds(exc)) from None
+            except Forbidden:
+                raise DeliveryError("the customer blocked the bot or left the chat") from None
+            except TelegramBadRequest as exc:
+                raise DeliveryError(f"Telegram refused the message: {exc.message}") from None
+            except TelegramError as exc:
+                raise DeliveryError(f"Telegram Bot API unavailable ({type(exc).__name__})") from None
+            sent_id = str(sent.message_id)
+        return sent_id
+
+    def is_from_self(self, raw: object) -> bool:
+        if isinstance(raw, TelegramInbound):
+            return raw.from_bot or raw.user_id == self._settings.bot_id
+        return False
+
+    # -- webhook ------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(self._settings.webhook_path, self._webhook)]
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        expected = self._settings.webhook_secret
+        given = request.headers.get(SECRET_HEADER, "")
+        if expected is None or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+            raise BadRequest(401, "invalid_secret", f"missing or wrong {SECRET_HEADER} header")
+        try:
+            data = json.loads(await request.read())
+            update = Update.de_json(data, self._bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise BadRequest(
+                400, "invalid_update", f"body is not a Telegram Update ({type(exc).__name__})"
+            ) from None
+        if self._sink is None:
+            raise web.HTTPServiceUnavailable(text="Telegram channel is starting; retry")
+        await self.process_update(update)  # an exception here → 500, and Telegram retries
+        return web.json_response({"ok": True})
+
+    # -- shared by both modes -------------------------------------------------------------------
+
+    async def process_update(self, update: Update) -> None:
+        """Translate one update and hand it to the flow; returns once it is committed."""
+        sink = self._sink
+        if sink is None:
+            raise RuntimeError("telegram connector is not started")
+        parsed = parse_update(update)
+        if parsed is None or self.is_from_self(parsed):
+            return
+        if parsed.kind == "start" and parsed.start_parameter:
+            await self._link(parsed)
+        attachments = tuple([await self._download(f) for f in parsed.files])
+        await sink(inbound_message(parsed, attachments=attachments))
+        if parsed.callback_query_id is not None:
+            with contextlib.suppress(TelegramError):  # only stops the button's spinner
+                await self._bot.answer_callback_query(parsed.callback_query_id)
+
+    async def _link(self, parsed: TelegramInbound) -> None:
+        assert parsed.start_parameter is not None
+        customer_id = read_parameter(parsed.start_parameter, key=self._link_key)
+        if customer_id is None:
+            _LOGGER.info(
+                "telegram: /start with an unknown or unsigned parameter from user %d", parsed.user_id
+            )
+            return
+        linked = await self._backend.link_customer(
+            external_user_id=str(parsed.user_id),
+            external_thread_id=str(parsed.chat_id),
+            customer_id=customer_id,
+        )
+        _LOGGER.info(
+            "telegram: user %d %s customer %d",
+            parsed.user_id,
+            "linked to" if linked else "could not be linked to",
+            customer_id,
+        )
+
+    async def _download(self, ref: FileRef) -> Attachment:
+        limit = self._settings.max_attachment_bytes
+        if ref.size is not None and ref.size > limit:
+            return Attachment(ref.filename, ref.content_type, ref.size)
+        file = await self._bot.get_file(ref.file_id)
+        data = bytes(await file.download_as_bytearray())
+        if len(data) > limit:
+            return Attachment(ref.filename, ref.content_type, len(data))
+        key = await self._backend.store_attachment(
+            filename=ref.filename, content_type=ref.content_type, data=data
+        )
+        return Attachment(ref.filename, ref.content_type, len(data), storage_key=key)

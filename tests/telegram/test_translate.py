@@ -1,0 +1,118 @@
+"""The pure translation of recorded Bot API updates (tests/telegram/updates/*.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.contracts import Attachment, QuickReply
+from connectors.telegram.deeplink import deep_link_key, make_parameter, read_parameter
+from connectors.telegram.translate import (
+    TelegramInbound,
+    inbound_message,
+    keyboard_for,
+    parse_update,
+    split_text,
+)
+
+UPDATES = Path(__file__).parent / "updates"
+
+
+def parsed(name: str) -> TelegramInbound | None:
+    return parse_update(Update.de_json(json.loads((UPDATES / f"{name}.json").read_text()), None))
+
+
+def test_text_message() -> None:
+    p = parsed("text")
+    assert p is not None and p.kind == "message"
+    m = inbound_message(p)
+    assert (m.channel, m.external_user_id, m.external_thread_id) == ("telegram", "555123", "555123")
+    assert m.text == "What are your opening hours?"
+    assert m.external_message_id == "41"
+    assert m.idempotency_key == "u815501234:555123:41"
+    assert m.sender_name == "Jürgen Groß"
+    assert m.language == "de"
+
+
+def test_photo_takes_the_largest_size_and_the_caption() -> None:
+    p = parsed("photo")
+    assert p is not None
+    assert [f.file_id for f in p.files] == ["AgACAgQAAxkBAAMq-large"]
+    assert p.files[0].content_type == "image/jpeg"
+    assert p.text == "the box arrived like this"
+    stored = (Attachment("photo-AQADs2.jpg", "image/jpeg", 90231, storage_key="k"),)
+    assert inbound_message(p, attachments=stored).attachments == stored
+
+
+def test_document_without_caption_gets_a_readable_text() -> None:
+    p = parsed("document")
+    assert p is not None
+    assert p.files[0].filename == "Rechnung 2024-17.pdf"
+    assert p.files[0].content_type == "application/pdf"
+    assert p.text == "(sent Rechnung 2024-17.pdf)"
+
+
+def test_start_with_deep_link_parameter() -> None:
+    p = parsed("start_deeplink")
+    assert p is not None and p.kind == "start"
+    assert p.start_parameter == "c42-PARAMETER"
+    assert inbound_message(p).metadata["start_parameter"] == "c42-PARAMETER"
+
+
+def test_edit_is_a_new_message_that_points_at_the_original() -> None:
+    p = parsed("edited")
+    assert p is not None and p.kind == "edit"
+    m = inbound_message(p)
+    assert m.reply_to == "41"
+    assert m.metadata["edited"] == "true"
+    assert m.idempotency_key != inbound_message(parsed("text")).idempotency_key  # type: ignore[arg-type]
+
+
+def test_button_with_long_payload_comes_back_as_its_label() -> None:
+    p = parsed("callback")
+    assert p is not None and p.kind == "button"
+    assert p.text == "No, talk to a human"
+    assert p.callback_query_id == "4382bfdwdsb323b2d9"
+    assert inbound_message(p).reply_to == "9001"
+
+
+@pytest.mark.parametrize("name", ["channel_post"])
+def test_updates_without_a_customer_are_ignored(name: str) -> None:
+    assert parsed(name) is None
+
+
+def test_bot_authors_are_flagged() -> None:
+    p = parsed("from_bot")
+    assert p is not None and p.from_bot
+
+
+def test_sticker_becomes_its_emoji() -> None:
+    p = parsed("sticker")
+    assert p is not None and p.text == "👍"
+
+
+def test_keyboard_keeps_short_payloads_and_indexes_long_ones() -> None:
+    markup = keyboard_for((QuickReply("Yes", "yes"), QuickReply("Long", "x" * 65)))
+    assert markup is not None
+    assert [row[0].callback_data for row in markup.inline_keyboard] == ["yes", "~1"]
+    assert keyboard_for(()) is None
+
+
+def test_split_text_respects_the_limit() -> None:
+    text = ("word " * 2000).strip()
+    chunks = split_text(text)
+    assert all(len(c) <= 4096 for c in chunks)
+    assert " ".join(chunks) == text
+
+
+def test_deep_link_parameters_are_signed() -> None:
+    key = deep_link_key(link_secret=None, bot_token="1:abc")
+    parameter = make_parameter(42, key=key)
+    assert len(parameter) <= 64
+    assert read_parameter(parameter, key=key) == 42
+    assert read_parameter(parameter.replace("c42", "c43"), key=key) is None
+    assert read_parameter(parameter, key=b"other key") is None
+    assert read_parameter("c42-PARAMETER", key=key) is None
