@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from connectors.email.config import EmailSettings
+from connectors.telegram.config import TelegramSettings
 from rules.yamlfile import LineDict, LineList, SourceError, load_yaml, parse_yaml, validate
 
 __all__ = ["ConfigError", "Settings", "load_settings", "settings_from_text"]
@@ -80,6 +82,8 @@ class Settings(_Model):
     webchat: WebchatSettings = WebchatSettings()
     bot: BotSettings = BotSettings()
     rulebook: RulebookSettings = RulebookSettings()
+    telegram: TelegramSettings | None = None  # see docs/telegram.md
+    email: EmailSettings | None = None  # see docs/email.md
     base_dir: Path = Field(Path("."), exclude=True)
 
     def resolve(self, path: Path) -> Path:
