@@ -8,17 +8,19 @@ analysis can be shared by every rule without anyone writing into it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 __all__ = [
     "Analysis",
     "AnalysisContext",
     "Analyzer",
     "Entity",
+    "EntityPattern",
     "FaqCandidate",
     "FaqEntry",
+    "GazetteerEntry",
     "IntentScore",
     "Sentiment",
     "SentimentLabel",
@@ -51,6 +53,29 @@ class Entity:
     value: str  # normalized (lower-cased email, E.164-ish phone, ISO date, "12.50 EUR", ...)
     start: int  # character offsets into Analysis.text
     end: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntityPattern:
+    """An admin-defined entity type, written as a regular expression or a spaCy token pattern.
+
+    Exactly one of ``regex`` and ``tokens`` is set. ``value`` fixes the normalized value
+    (otherwise it is the matched text, or the ``value`` group of the regex when it has one).
+    """
+
+    type: str
+    regex: str | None = None
+    tokens: tuple[Mapping[str, Any], ...] | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GazetteerEntry:
+    """One known name (a product, a store) and the ways customers write it."""
+
+    type: str
+    value: str  # canonical name, used as Entity.value
+    synonyms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,85 @@
+"""A trained intent model: classifier plus the calibration that makes it safe to act on.
+
+The classifier alone always names *some* intent. Rules need to know when not to trust it,
+so the model carries an out-of-scope decision: a confidence threshold fitted on held-out
+data (or set by the admin), and optionally a trained "out of scope" class when the training
+data has examples of things the bot should not handle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nlp.intent import IntentClassifier
+from nlp.types import IntentScore
+
+__all__ = ["IntentModel", "IntentResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class IntentResult:
+    intents: tuple[IntentScore, ...]  # ranked, best first, never the out-of-scope label
+    out_of_scope: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IntentModel:
+    """Everything :class:`~nlp.pipeline.Pipeline` needs to rank intents for a message.
+
+    Attributes:
+        version: hash of the training data and settings; the model store's key.
+        threshold: top confidence below which the message counts as out of scope.
+        oos_label: label of trained out-of-scope examples, if the data had any.
+        info: training facts for humans (example counts, held-out accuracy, seconds).
+    """
+
+    classifier: IntentClassifier
+    version: str
+    threshold: float
+    oos_label: str | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.classifier.labels
+
+    def with_threshold(self, threshold: float) -> IntentModel:
+        """The same model with an admin-chosen threshold (no retraining)."""
+        return IntentModel(self.classifier, self.version, threshold, self.oos_label, self.info)
+
+    def predict(self, text: str, *, limit: int = 5) -> IntentResult:
+        return self.predict_many([text], limit=limit)[0]
+
+    def predict_many(self, texts: Sequence[str], *, limit: int = 5) -> list[IntentResult]:
+        if not texts:
+            return []
+        probs = self.classifier.probabilities(texts)
+        labels = self.classifier.labels
+        oos_index = labels.index(self.oos_label) if self.oos_label in labels else -1
+        results = []
+        for row in probs:
+            order = np.argsort(-row)
+            top = int(order[0])
+            out = top == oos_index or float(row[top]) < self.threshold
+            ranking = tuple(IntentScore(labels[i], round(float(row[i]), 4)) for i in order if i != oos_index)[
+                :limit
+            ]
+            results.append(IntentResult(ranking, out))
+        return results
+
+    def top_labels(self, texts: Sequence[str], *, oos_as: str | None = None) -> list[str]:
+        """Top label per text; with ``oos_as``, out-of-scope decisions are reported as that label."""
+        probs = self.classifier.probabilities(texts)
+        labels = self.classifier.labels
+        out: list[str] = []
+        for row in probs:
+            top = int(np.argmax(row))
+            if oos_as is not None and (labels[top] == self.oos_label or row[top] < self.threshold):
+                out.append(oos_as)
+            else:
+                out.append(labels[top])
+        return out

@@ -1,0 +1,160 @@
+"""Training an :class:`~nlp.intent_model.IntentModel` from examples, with calibration.
+
+Training runs twice on purpose: once on ~85 % of the data to fit the softmax temperature
+and the out-of-scope threshold on the held-out rest (numbers chosen on data the model has
+not seen), then on everything for the model that ships. With fewer than two examples of
+some intent there is nothing to hold out, and defaults are used instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from nlp.intent import IntentClassifier, IntentConfig, softmax
+from nlp.intent_model import IntentModel
+from nlp.types import TrainingExample
+
+__all__ = ["MODEL_FORMAT", "Progress", "TrainingError", "train", "training_hash"]
+
+_LOGGER = logging.getLogger(__name__)
+
+MODEL_FORMAT = 1
+"""Bumped whenever the pickled layout or the features change; part of every model hash."""
+
+Progress = Callable[[str, float], None]
+"""Called with a stage name and the overall fraction done (0..1)."""
+
+_DEFAULT_TEMPERATURE = 8.0
+_DEFAULT_THRESHOLD = 0.25
+_HOLDOUT = 0.15
+_TEMPERATURES = np.geomspace(0.5, 60.0, 60)
+
+
+class TrainingError(ValueError):
+    """The examples cannot train a model (no examples, empty texts only)."""
+
+
+def training_hash(
+    examples: Iterable[TrainingExample],
+    *,
+    config: IntentConfig | None = None,
+    oos_label: str | None = None,
+) -> str:
+    """A stable key for "the model these examples make": order-insensitive, 16 hex chars."""
+    digest = hashlib.sha256()
+    settings = {"format": MODEL_FORMAT, "config": repr(config or IntentConfig()), "oos": oos_label}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for text, intent in sorted({(e.text, e.intent) for e in examples}):
+        digest.update(b"\x00" + intent.encode("utf-8", "replace") + b"\x01" + text.encode("utf-8", "replace"))
+    return digest.hexdigest()[:16]
+
+
+def train(
+    examples: Sequence[TrainingExample],
+    *,
+    config: IntentConfig | None = None,
+    oos_label: str | None = None,
+    threshold: float | None = None,
+    progress: Progress | None = None,
+) -> IntentModel:
+    """Train, calibrate and return a model (not yet saved; see :class:`nlp.models.ModelStore`).
+
+    Args:
+        examples: labelled texts; duplicates are dropped.
+        config: classifier hyper-parameters.
+        oos_label: the label that marks out-of-scope examples, if the data has such a class.
+        threshold: fixed out-of-scope threshold; ``None`` fits it on held-out data.
+        progress: optional callback for a progress bar.
+
+    Raises:
+        TrainingError: no usable examples.
+    """
+    report = progress or (lambda _stage, _fraction: None)
+    started = time.perf_counter()
+    unique = sorted({(e.text.strip(), e.intent) for e in examples if e.text.strip() and e.intent})
+    if not unique:
+        raise TrainingError("no training examples (every text or intent is empty)")
+    texts = [t for t, _ in unique]
+    labels = [label for _, label in unique]
+    config = config or IntentConfig()
+    report("calibrating", 0.05)
+    temperature, fitted_threshold, holdout = _calibrate(texts, labels, config, oos_label)
+    report("training", 0.5)
+    classifier = IntentClassifier(config=config).fit(texts, labels)
+    classifier.temperature = temperature
+    report("done", 1.0)
+    seconds = round(time.perf_counter() - started, 2)
+    info: dict[str, Any] = {
+        "examples": len(unique),
+        "intents": dict(sorted(Counter(labels).items())),
+        "temperature": round(temperature, 4),
+        "train_seconds": seconds,
+        **holdout,
+    }
+    version = training_hash(examples, config=config, oos_label=oos_label)
+    _LOGGER.info("trained intent model %s on %d examples in %.1fs", version, len(unique), seconds)
+    final_threshold = fitted_threshold if threshold is None else threshold
+    return IntentModel(classifier, version, final_threshold, oos_label, info)
+
+
+def _calibrate(
+    texts: list[str], labels: list[str], config: IntentConfig, oos_label: str | None
+) -> tuple[float, float, dict[str, Any]]:
+    counts = Counter(labels)
+    n_holdout = max(int(len(texts) * _HOLDOUT), len(counts))
+    if len(counts) < 2 or min(counts.values()) < 2 or n_holdout >= len(texts) - len(counts):
+        return _DEFAULT_TEMPERATURE, _DEFAULT_THRESHOLD, {"holdout": 0}
+    fit_x, held_x, fit_y, held_y = train_test_split(
+        texts, labels, test_size=n_holdout, stratify=labels, random_state=config.seed
+    )
+    classifier = IntentClassifier(config=config).fit(fit_x, fit_y)
+    scores = classifier.decision(held_x)
+    index = {label: i for i, label in enumerate(classifier.labels)}
+    truth = np.array([index.get(label, -1) for label in held_y])
+    temperature = _fit_temperature(scores, truth)
+    probs = softmax(scores, temperature)
+    top = probs.argmax(axis=1)
+    confidence = probs.max(axis=1)
+    oos = index.get(oos_label, -2) if oos_label else -2
+    threshold = _fit_threshold(confidence, top, truth, oos)
+    accuracy = float(np.mean(top == truth))
+    return temperature, threshold, {"holdout": len(held_x), "holdout_accuracy": round(accuracy, 4)}
+
+
+def _fit_temperature(scores: Any, truth: Any) -> float:
+    """The softmax temperature that minimises held-out log-loss (a 1-D grid is plenty)."""
+    best, best_loss = _DEFAULT_TEMPERATURE, float("inf")
+    rows = np.arange(len(truth))
+    for t in _TEMPERATURES:
+        probs = softmax(scores, float(t))
+        loss = -float(np.mean(np.log(probs[rows, truth] + 1e-12)))
+        if loss < best_loss:
+            best, best_loss = float(t), loss
+    return best
+
+
+def _fit_threshold(confidence: Any, top: Any, truth: Any, oos: int) -> float:
+    """The threshold that maximises correct decisions on held-out data.
+
+    A decision is correct when an in-scope message is accepted with the right intent, or
+    when a message is rejected that the model would have got wrong (or that is labelled
+    out of scope): falling back to a human beats a confident wrong answer.
+    """
+    in_scope = truth != oos
+    right = (top == truth) & in_scope & (top != oos)
+    best, best_score = 0.0, -1.0
+    for t in np.unique(np.concatenate([[0.0], np.round(confidence, 3)])):
+        accept = (confidence >= t) & (top != oos)
+        score = float(np.sum(accept & right) + np.sum(~accept & ~right))
+        if score > best_score:
+            best, best_score = float(t), score
+    return best
