@@ -82,6 +82,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def summary(latencies: list[float], errors: int, seconds: float) -> dict[str, float]:
+    return {
+        "requests_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "requests": len(latencies),
+        "errors": errors,
+    }
+
+
 async def drive(clients: int, seconds: float, warmup: float, request_for) -> dict[str, float]:  # type: ignore[no-untyped-def]
     latencies: list[float] = []
     errors = 0
@@ -112,14 +123,7 @@ async def drive(clients: int, seconds: float, warmup: float, request_for) -> dic
                 n += 1
 
         await asyncio.gather(*(client(i) for i in range(clients)))
-    return {
-        "requests_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
-        "requests": len(latencies),
-        "errors": errors,
-    }
+    return summary(latencies, errors, seconds)
 
 
 async def paced(clients: int, seconds: float, warmup: float, rate: float, request_for) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -163,15 +167,7 @@ async def paced(clients: int, seconds: float, warmup: float, rate: float, reques
         await asyncio.gather(*(client(i) for i in range(clients)))
         if pending:
             await asyncio.gather(*pending)
-    return {
-        "offered_per_s": round(rate, 1),
-        "requests_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
-        "requests": len(latencies),
-        "errors": errors,
-    }
+    return {"offered_per_s": round(rate, 1), **summary(latencies, errors, seconds)}
 
 
 class EchoLoad:
