@@ -1,8 +1,9 @@
-"""The rulebook-derived parts of the bot (NLP pipeline + policy), swapped as one unit.
+"""The rulebook-derived parts of the bot (NLP pipeline + rule engine), swapped as one unit.
 
 A reload builds a complete new set first and then replaces the reference in one assignment,
 so a message is always analyzed and decided with parts from the same rulebook version, and a
-broken rulebook never replaces a working one.
+broken rulebook never replaces a working one. :class:`rules.reload.RulebookWatcher` calls
+:meth:`LiveKnowledge.reload` when a file in the rulebook directory changes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from nlp.pipeline import Pipeline
+from rules.engine import Engine
+from rules.loader import RuleSet, load_ruleset
 from rules.policy import DefaultPolicy
 from rules.rulebook import Rulebook, load_rulebook
 from rules.yamlfile import SourceError
@@ -27,16 +30,22 @@ _LOGGER = logging.getLogger(__name__)
 class Knowledge:
     rulebook: Rulebook
     analyzer: Pipeline
+    ruleset: RuleSet
+    engine: Engine
     policy: DefaultPolicy
     loaded_at: datetime
 
     @classmethod
     def load(cls, directory: Path, *, faq_threshold: float) -> Knowledge:
         rulebook = load_rulebook(directory)
+        ruleset = load_ruleset(directory, faq_threshold=faq_threshold, rulebook=rulebook)
+        engine = Engine(ruleset=ruleset)
         return cls(
             rulebook=rulebook,
             analyzer=Pipeline(faqs=rulebook.faqs),
-            policy=DefaultPolicy(rulebook=rulebook, faq_threshold=faq_threshold),
+            ruleset=ruleset,
+            engine=engine,
+            policy=DefaultPolicy(engine=engine),
             loaded_at=utcnow(),
         )
 
@@ -47,6 +56,10 @@ class LiveKnowledge:
         self._threshold = faq_threshold
         self.current = Knowledge.load(directory, faq_threshold=faq_threshold)
         self.last_error: tuple[str, ...] = ()
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
 
     def reload(self) -> bool:
         """Load the rulebook again; on errors keep the previous version and remember why."""

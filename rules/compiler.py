@@ -134,7 +134,7 @@ def _intent(spec: IntentCond, env: Env, loc: Loc) -> c.Predicate:
         return i is not None and (not names or i.name in names) and c.in_range(i.confidence, low, high)
 
     def actual(s: c.Subject) -> str:
-        i = s.intent
+        i = (s.analysis.intents[0] if s.analysis.intents else None) if guess else s.intent
         if i is None:
             top = s.analysis.intents[0] if s.analysis.intents else None
             return "out of scope" + (f" (best guess {top.name} {top.confidence:.2f})" if top else "")

@@ -1,17 +1,20 @@
-"""The built-in policy the bot follows until an admin writes ``rules.yml``.
+"""The bridge between today's conversation flow and the rule :class:`~rules.engine.Engine`.
 
-Answer with the best FAQ when it matches well enough; otherwise say so politely and open a
-ticket (or add the message to the conversation's open ticket) so a human follows up. Pure and
-synchronous: it reads the analysis and the conversation facts and returns a :class:`Decision`.
+The flow still calls ``policy.decide(analysis, RuleContext(...))`` with the three facts it
+knows; this adapter turns them into :class:`~rules.facts.RuleFacts` and asks the engine. When
+the flow fills a full ``RuleFacts`` from storage it can call ``policy.engine.decide`` directly
+and this module goes away. Without a ``rules.yml`` the engine runs the built-in rules (answer a
+good FAQ match, otherwise open a ticket), so behaviour is unchanged for rulebooks without rules.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from nlp.types import Analysis
-from rules.decision import Decision, OpenTicket, Reply
+from rules.decision import Decision
+from rules.engine import Engine
+from rules.facts import ConversationFacts, CustomerFacts, RuleFacts
 from rules.rulebook import Rulebook
 
 __all__ = ["DefaultPolicy", "RuleContext"]
@@ -25,31 +28,23 @@ class RuleContext:
 
 
 class DefaultPolicy:
-    def __init__(self, *, rulebook: Rulebook, faq_threshold: float, rng: random.Random | None = None) -> None:
-        self._rulebook = rulebook
-        self._threshold = faq_threshold
-        self._rng = rng or random.Random()  # noqa: S311 - choosing among reply variants, not security
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     @property
     def rulebook(self) -> Rulebook:
-        return self._rulebook
+        return self._engine.ruleset.rulebook
 
     def decide(self, analysis: Analysis, context: RuleContext) -> Decision:
-        best = analysis.best_faq
-        if best is not None and best.score >= self._threshold:
-            return Decision(
-                actions=(Reply(best.answer),),
-                rule=f"faq:{best.faq_id}",
-                reason=f"FAQ {best.faq_id!r} matched with score {best.score:.2f} ≥ {self._threshold:.2f}",
-            )
-        top = f"best FAQ score {best.score:.2f}" if best else "no FAQ candidates"
-        key = "fallback_existing_ticket" if context.has_open_ticket else "fallback_new_ticket"
-        subject = analysis.text.strip().splitlines()[0][:120] if analysis.text.strip() else "(no text)"
-        return Decision(
-            actions=(OpenTicket(subject=subject, tags=("bot-fallback",)), Reply(self._pick(key))),
-            rule="fallback",
-            reason=f"{top} < {self._threshold:.2f}",
+        facts = RuleFacts(
+            channel=context.channel,
+            customer=CustomerFacts(open_tickets=1 if context.has_open_ticket else 0),
+            conversation=ConversationFacts(
+                handed_off=context.handed_off, has_open_ticket=context.has_open_ticket
+            ),
         )
-
-    def _pick(self, key: str) -> str:
-        return self._rng.choice(self._rulebook.responses[key])
+        return self._engine.decide(analysis, facts)

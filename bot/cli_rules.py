@@ -1,0 +1,230 @@
+"""``frontdesk rules check`` and ``frontdesk rules test``: the admins' tools for the rulebook.
+
+Both load the rulebook exactly as the running bot does (:meth:`bot.knowledge.Knowledge.load`), so
+"check passes" means "the bot would accept this version", and ``test`` shows the real analysis
+and the real decision. Nothing touches the database or sends anything. Problems in files raise
+:class:`~rules.yamlfile.SourceError`, which ``bot.cli.main`` turns into exit code 2; failing rule
+tests exit with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import ConfigError, load_settings
+from bot.knowledge import Knowledge
+from nlp.types import Analysis, AnalysisContext
+from rules import decision as d
+from rules.engine import Engine
+from rules.testcases import (
+    CaseResult,
+    ConversationInput,
+    CustomerInput,
+    facts_from,
+    load_cases,
+    run_case,
+)
+from rules.yamlfile import RulebookError, parse_yaml
+
+__all__ = ["add_rules_commands", "cmd_rules_check", "cmd_rules_test"]
+
+
+def add_rules_commands(subparsers: Any) -> None:
+    """Register ``rules check`` and ``rules test`` on the top-level ``frontdesk`` subparsers."""
+    rules = subparsers.add_parser("rules", help="rulebook tools").add_subparsers(
+        dest="rules_command", metavar="ACTION", required=True
+    )
+    check = rules.add_parser("check", help="validate the rulebook; exit 2 on errors (for your CI)")
+    check.add_argument("--rulebook", help="rulebook directory (default: rulebook.path from config)")
+    check.set_defaults(func=cmd_rules_check)
+
+    test = rules.add_parser(
+        "test",
+        help="show what the bot would do with a message (no side effects), or run rulebook/tests",
+        description='Examples: frontdesk rules test "where is my order 12345?" --customer "{tags: [vip]}"; '
+        "frontdesk rules test --all",
+    )
+    test.add_argument("message", nargs="?", help="the customer's message")
+    test.add_argument("--all", action="store_true", help="run every case in <rulebook>/tests/*.yaml")
+    test.add_argument("--rulebook", help="rulebook directory (default: rulebook.path from config)")
+    test.add_argument("--channel", default="webchat", help="channel the message arrives on (default webchat)")
+    test.add_argument("--language", help="conversation language (default: detected)")
+    test.add_argument(
+        "--customer", help="customer facts as YAML, e.g. '{name: Ana, tags: [vip], open_tickets: 1}'"
+    )
+    test.add_argument(
+        "--conversation", help="conversation facts as YAML, e.g. '{turns: 3, has_open_ticket: true}'"
+    )
+    test.add_argument("--now", help="evaluate at this time (ISO 8601, e.g. 2025-06-02T20:00+02:00)")
+    test.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    test.set_defaults(func=cmd_rules_test)
+
+
+def _directory(args: argparse.Namespace) -> Path:
+    if getattr(args, "rulebook", None):
+        return Path(args.rulebook)
+    path = Path(args.config) if getattr(args, "config", None) else None
+    if path is None and Path("config.yaml").is_file():
+        path = Path("config.yaml")
+    if path is not None and not path.is_file():
+        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
+    return load_settings(path).rulebook_dir
+
+
+def _threshold(args: argparse.Namespace) -> float:
+    path = Path(args.config) if getattr(args, "config", None) else None
+    if path is None and Path("config.yaml").is_file():
+        path = Path("config.yaml")
+    return load_settings(path if path is not None and path.is_file() else None).bot.faq_threshold
+
+
+def cmd_rules_check(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> int:
+    directory = _directory(args)
+    knowledge = Knowledge.load(directory, faq_threshold=_threshold(args))
+    rs = knowledge.ruleset
+    source = rs.source or "built-in rules (no rules.yml)"
+    print(
+        f"{directory}: OK ({len(rs.rules)} rules from {source}, {len(rs.calendars)} calendars, "
+        f"{len(knowledge.rulebook.faqs)} FAQs, {len(knowledge.rulebook.responses)} responses)",
+        file=out,
+    )
+    return 0
+
+
+def cmd_rules_test(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> int:
+    directory = _directory(args)
+    knowledge = Knowledge.load(directory, faq_threshold=_threshold(args))
+    if args.all:
+        return _run_all(directory / "tests", knowledge, out=out, as_json=args.json)
+    if args.message is None:
+        print("give a message to test, or --all to run the rulebook's tests", file=out)
+        return 2
+    facts = facts_from(
+        channel=args.channel,
+        customer=_inline(CustomerInput, args.customer, "--customer"),
+        conversation=_inline(ConversationInput, args.conversation, "--conversation"),
+        now=datetime.fromisoformat(args.now) if args.now else None,
+    )
+    analysis = knowledge.analyzer.analyze(
+        args.message, AnalysisContext(channel=args.channel, language=args.language)
+    )
+    decision = Engine(ruleset=knowledge.ruleset).decide(analysis, facts, explain=True)
+    if args.json:
+        print(
+            json.dumps({"analysis": _analysis_json(analysis), **_decision_json(decision)}, indent=2), file=out
+        )
+    else:
+        _print_analysis(analysis, out)
+        _print_decision(decision, str(knowledge.ruleset.source or "built-in rules"), out)
+    return 0
+
+
+def _inline(model: Any, text: str | None, flag: str) -> Any:
+    if not text:
+        return model()
+    data = parse_yaml(text, filename=flag)
+    try:
+        return model.model_validate(data)
+    except ValueError as exc:
+        raise RulebookError([f"{flag}: {exc}"]) from None
+
+
+def _run_all(tests: Path, knowledge: Knowledge, *, out: TextIO, as_json: bool) -> int:
+    if not tests.is_dir():
+        print(f"{tests}: no test folder (add rulebook/tests/*.yaml; see docs/rules.md)", file=out)
+        return 1
+    results = [
+        run_case(case, where, analyzer=knowledge.analyzer, ruleset=knowledge.ruleset)
+        for where, case in load_cases(tests)
+    ]
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        print(json.dumps([_result_json(r) for r in results], indent=2), file=out)
+    else:
+        for r in results:
+            print(f"{'PASS' if r.passed else 'FAIL'}  {r.case.name}  ({r.location})", file=out)
+            for failure in r.failures:
+                print(f"      {failure}", file=out)
+            if r.failures:
+                for t in r.decision.trace:
+                    print(f"        {'✓' if t.matched else '✗'} {t.rule}: {t.reason}", file=out)
+        print(f"{len(results) - len(failed)} passed, {len(failed)} failed", file=out)
+    return 1 if failed else 0
+
+
+def _result_json(r: CaseResult) -> dict[str, Any]:
+    return {
+        "name": r.case.name,
+        "location": r.location,
+        "passed": r.passed,
+        "failures": list(r.failures),
+        "rules_fired": list(r.decision.rules_fired),
+    }
+
+
+def _analysis_json(a: Analysis) -> dict[str, Any]:
+    return {
+        "text": a.text,
+        "language": a.language,
+        "intent": a.intent.name if a.intent else None,
+        "out_of_scope": a.out_of_scope,
+        "intents": [{"name": i.name, "confidence": round(i.confidence, 4)} for i in a.intents[:5]],
+        "sentiment": {"label": a.sentiment.label, "score": round(a.sentiment.score, 4)},
+        "entities": [{"type": e.type, "text": e.text, "value": e.value} for e in a.entities],
+        "faq": [{"id": f.faq_id, "score": round(f.score, 4)} for f in a.faq[:3]],
+    }
+
+
+def _decision_json(decision: d.Decision) -> dict[str, Any]:
+    return {
+        "rules_fired": list(decision.rules_fired),
+        "reason": decision.reason,
+        "trace": [
+            {"rule": t.rule, "line": t.line, "matched": t.matched, "reason": t.reason} for t in decision.trace
+        ],
+        "actions": [describe_action(a) for a in decision.actions],
+    }
+
+
+def describe_action(action: d.Action) -> dict[str, Any]:
+    kind = type(action).__name__
+    fields = {k: getattr(action, k) for k in getattr(action, "__slots__", ())}
+    for key, value in fields.items():
+        if isinstance(value, tuple):
+            fields[key] = [v.label if isinstance(v, d.QuickReplyButton) else v for v in value]
+    return {"action": kind, **fields}
+
+
+def _print_analysis(a: Analysis, out: TextIO) -> None:
+    print("Analysis", file=out)
+    top = f"{a.intent.name} ({a.intent.confidence:.2f})" if a.intent else "none (out of scope)"
+    print(f"  intent:    {top}", file=out)
+    if a.intents:
+        print("  ranking:   " + ", ".join(f"{i.name} {i.confidence:.2f}" for i in a.intents[:5]), file=out)
+    print(f"  language:  {a.language}", file=out)
+    print(f"  sentiment: {a.sentiment.label} ({a.sentiment.score:+.2f})", file=out)
+    print("  entities:  " + (", ".join(f"{e.type}={e.value}" for e in a.entities) or "none"), file=out)
+    print(
+        "  FAQ:       " + (", ".join(f"{f.faq_id} {f.score:.2f}" for f in a.faq[:3]) or "no candidates"),
+        file=out,
+    )
+
+
+def _print_decision(decision: d.Decision, source: str, out: TextIO) -> None:
+    print(f"Rules ({source}, top to bottom)", file=out)
+    for t in decision.trace:
+        mark = "✓" if t.matched else ("·" if t.reason.startswith("not evaluated") else "✗")
+        print(f"  {mark} {t.rule} (line {t.line}): {t.reason}", file=out)
+    print("Actions (nothing was sent or stored)", file=out)
+    if not decision.actions:
+        print("  none: " + decision.reason, file=out)
+    for n, action in enumerate(decision.actions, 1):
+        info = describe_action(action)
+        kind = info.pop("action")
+        detail = ", ".join(f"{k}={v!r}" for k, v in info.items() if v not in ((), [], ""))
+        print(f"  {n}. {kind}" + (f": {detail}" if detail else ""), file=out)

@@ -1,0 +1,260 @@
+"""Rule test files (``rulebook/tests/*.yaml``): message → expected rule, reply, ticket.
+
+Like Rasa's test stories, they let admins pin down what the bot does before they change a rule,
+and run in their own CI with ``frontdesk rules test --all``. A case is analyzed by the real NLP
+pipeline and decided by the real engine with hand-written facts; nothing is stored or sent.
+The same fact fields (``customer``, ``conversation``, ``ticket``) are accepted by
+``frontdesk rules test --customer '{tags: [vip]}'``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nlp.types import AnalysisContext, Analyzer
+from rules import decision as d
+from rules.engine import Engine
+from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
+from rules.loader import RuleSet
+from rules.yamlfile import RulebookError, line_of, load_yaml, validate
+
+__all__ = [
+    "CaseResult",
+    "ConversationInput",
+    "CustomerInput",
+    "TestCase",
+    "TicketInput",
+    "facts_from",
+    "load_cases",
+    "run_case",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CustomerInput(_Strict):
+    name: str | None = None
+    email: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    attributes: dict[str, str] = Field(default_factory=dict)
+    first_contact: bool = False
+    open_tickets: int = 0
+
+
+class ConversationInput(_Strict):
+    handed_off: bool = False
+    turns: int = 1
+    language: str | None = None
+    has_open_ticket: bool = False
+    automated_replies: int = 0
+    rule_fires: dict[str, int] = Field(default_factory=dict)
+    recent_rules: list[str] = Field(default_factory=list)
+
+
+class TicketInput(_Strict):
+    reference: str = "T-1001"
+    status: str = "open"
+    priority: str = "normal"
+    queue: str = "support"
+    tags: list[str] = Field(default_factory=list)
+    previous: dict[str, str] = Field(default_factory=dict)
+    previous_tags: list[str] | None = None
+    caused_by: list[str] = Field(default_factory=list)
+
+
+class ExpectedTicket(_Strict):
+    queue: str | None = None
+    priority: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    subject_contains: str | None = None
+
+
+class Expect(_Strict):
+    rule: str | None = None
+    rules: list[str] | None = None
+    reply_contains: list[str] | str | None = None
+    no_reply: bool = False
+    ticket: ExpectedTicket | Literal[False] | None = None
+    hand_off: bool | None = None
+    actions: list[str] | None = None
+
+
+class TestCase(_Strict):
+    __test__ = False  # not a pytest class
+
+    name: str
+    message: str = ""
+    channel: str = "webchat"
+    language: str | None = None
+    event: Literal["message", "ticket"] = "message"
+    customer: CustomerInput = Field(default_factory=CustomerInput)
+    conversation: ConversationInput = Field(default_factory=ConversationInput)
+    ticket: TicketInput | None = None
+    now: datetime | None = None
+    expect: Expect
+
+
+class _TestFile(_Strict):
+    tests: list[TestCase] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case: TestCase
+    location: str  # file:line
+    decision: d.Decision
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def load_cases(directory: Path) -> list[tuple[str, TestCase]]:
+    """Every case in ``directory/*.yaml|yml`` with its ``file:line``; raises RulebookError."""
+    out: list[tuple[str, TestCase]] = []
+    problems: list[str] = []
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        data = load_yaml(path)
+        try:
+            parsed = validate(_TestFile, data, filename=str(path), error=RulebookError)
+        except RulebookError as exc:
+            problems.extend(exc.problems)
+            continue
+        out.extend((f"{path}:{line_of(data, ('tests', i))}", c) for i, c in enumerate(parsed.tests))
+    if problems:
+        raise RulebookError(problems)
+    return out
+
+
+def facts_from(
+    *,
+    channel: str,
+    event: Literal["message", "ticket"] = "message",
+    customer: CustomerInput,
+    conversation: ConversationInput,
+    ticket: TicketInput | None = None,
+    now: datetime | None = None,
+) -> RuleFacts:
+    return RuleFacts(
+        channel=channel,
+        event=event,
+        customer=CustomerFacts(
+            name=customer.name,
+            email=customer.email,
+            tags=frozenset(customer.tags),
+            attributes=MappingProxyType(dict(customer.attributes)),
+            first_contact=customer.first_contact,
+            open_tickets=customer.open_tickets,
+        ),
+        conversation=ConversationFacts(
+            handed_off=conversation.handed_off,
+            turns=conversation.turns,
+            language=conversation.language,
+            has_open_ticket=conversation.has_open_ticket,
+            automated_replies=conversation.automated_replies,
+            rule_fires=MappingProxyType(dict(conversation.rule_fires)),
+            recent_rules=tuple(conversation.recent_rules),
+        ),
+        ticket=None
+        if ticket is None
+        else TicketFacts(
+            reference=ticket.reference,
+            status=ticket.status,
+            priority=ticket.priority,
+            queue=ticket.queue,
+            tags=frozenset(ticket.tags),
+            previous=MappingProxyType(dict(ticket.previous)),
+            previous_tags=None if ticket.previous_tags is None else frozenset(ticket.previous_tags),
+            caused_by=tuple(ticket.caused_by),
+        ),
+        now=(now or datetime.now(UTC)).astimezone(UTC),
+    )
+
+
+def run_case(case: TestCase, location: str, *, analyzer: Analyzer, ruleset: RuleSet) -> CaseResult:
+    analysis = analyzer.analyze(case.message, AnalysisContext(channel=case.channel, language=case.language))
+    facts = facts_from(
+        channel=case.channel,
+        event=case.event,
+        customer=case.customer,
+        conversation=case.conversation,
+        ticket=case.ticket,
+        now=case.now,
+    )
+    decision = Engine(ruleset=ruleset, rng=random.Random(0)).decide(analysis, facts, explain=True)  # noqa: S311
+    return CaseResult(case, location, decision, tuple(_failures(case.expect, decision)))
+
+
+def _failures(expect: Expect, decision: d.Decision) -> list[str]:
+    out: list[str] = []
+    fired = list(decision.rules_fired)
+    if expect.rule is not None and expect.rule not in fired:
+        out.append(f"expected rule {expect.rule!r} to fire, fired: {', '.join(fired) or 'none'}")
+    if expect.rules is not None and expect.rules != fired:
+        out.append(f"expected rules {expect.rules}, fired: {fired}")
+    replies = [a.template for a in decision.actions if isinstance(a, d.Reply)]
+    wanted = (
+        [expect.reply_contains] if isinstance(expect.reply_contains, str) else expect.reply_contains or []
+    )
+    for text in wanted:
+        if not any(text.lower() in r.lower() for r in replies):
+            out.append(f"expected a reply containing {text!r}, replies: {replies or 'none'}")
+    if expect.no_reply and replies:
+        out.append(f"expected no reply, got {replies}")
+    tickets = [a for a in decision.actions if isinstance(a, d.OpenTicket)]
+    if expect.ticket is False and tickets:
+        out.append(f"expected no ticket, got {tickets[0]}")
+    elif isinstance(expect.ticket, ExpectedTicket):
+        out.extend(_ticket_failures(expect.ticket, tickets))
+    hand_off = any(isinstance(a, d.HandOff) for a in decision.actions)
+    if expect.hand_off is not None and expect.hand_off != hand_off:
+        out.append(f"expected hand_off {expect.hand_off}, got {hand_off}")
+    if expect.actions is not None:
+        kinds = [_kind(a) for a in decision.actions]
+        if kinds != expect.actions:
+            out.append(f"expected actions {expect.actions}, got {kinds}")
+    return out
+
+
+def _ticket_failures(want: ExpectedTicket, tickets: list[d.OpenTicket]) -> list[str]:
+    if not tickets:
+        return ["expected a ticket, none opened"]
+    t = tickets[0]
+    out = []
+    if want.queue is not None and t.queue != want.queue:
+        out.append(f"expected ticket queue {want.queue!r}, got {t.queue!r}")
+    if want.priority is not None and t.priority != want.priority:
+        out.append(f"expected ticket priority {want.priority!r}, got {t.priority!r}")
+    missing = [tag for tag in want.tags if tag not in t.tags]
+    if missing:
+        out.append(f"expected ticket tags {missing} among {list(t.tags)}")
+    if want.subject_contains is not None and want.subject_contains.lower() not in t.subject.lower():
+        out.append(f"expected ticket subject containing {want.subject_contains!r}, got {t.subject!r}")
+    return out
+
+
+_KINDS = {
+    d.Reply: "reply",
+    d.OpenTicket: "open_ticket",
+    d.HandOff: "hand_off",
+    d.AddNote: "add_note",
+    d.Tag: "tag",
+    d.Untag: "untag",
+    d.SetAttribute: "set_attribute",
+    d.CloseConversation: "close_conversation",
+    d.NotifySlack: "notify",
+}
+
+
+def _kind(action: d.Action) -> str:
+    return _KINDS[type(action)]
