@@ -1,0 +1,199 @@
+"""Storage under concurrency, on SQLite and PostgreSQL: group commit, idempotency within a batch,
+ticket numbers, and migrations that can be run again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App, AppOverrides
+from bot.contracts import InboundMessage, InboundResult
+from tests.conftest import AppFactory
+from tests.webchat.helpers import FAQ_HOURS, UNRELATED, FlakyChannel, count, new_id, rows
+from ticketing.database import create_engine, current_revision, head_revision, upgrade
+from ticketing.models import Conversation, Interaction, OutboxItem, Ticket, TicketEvent
+
+
+def message(text: str, *, user: str, thread: str, key: str | None = None) -> InboundMessage:
+    return InboundMessage(
+        channel="loopback",
+        external_user_id=user,
+        external_thread_id=thread,
+        text=text,
+        idempotency_key=key or new_id("k"),
+    )
+
+
+async def start(database_url: str, make_client: AppFactory) -> tuple[App, FlakyChannel]:
+    channel = FlakyChannel("loopback")
+    app, _client = await make_client(database_url, overrides=AppOverrides(connectors={"loopback": channel}))
+    return app, channel
+
+
+async def inbound_of(app: App, thread: str) -> list[tuple[int, str]]:
+    return [
+        (int(i), t)
+        for i, t in await rows(
+            app.engine,
+            select(Interaction.id, Interaction.text)
+            .join(Conversation, Conversation.id == Interaction.conversation_id)
+            .where(Conversation.external_thread_id == thread, Interaction.direction == "in")
+            .order_by(Interaction.id),
+        )
+    ]
+
+
+# -- group commit ------------------------------------------------------------------------------
+
+
+async def test_group_commit_records_every_concurrent_message(
+    database_url: str, make_client: AppFactory
+) -> None:
+    app, _channel = await start(database_url, make_client)
+    conversations, per_conversation = 40, 3
+
+    async def talk(n: int) -> list[InboundResult]:
+        # one customer types messages one after another; forty of them at once
+        return [
+            await app.flow.handle(message(f"{FAQ_HOURS} ({n}.{i})", user=f"u{n}", thread=f"t{n}"))
+            for i in range(per_conversation)
+        ]
+
+    results = await asyncio.gather(*(talk(n) for n in range(conversations)))
+
+    all_ids = [r.interaction_id for rs in results for r in rs]
+    assert len(set(all_ids)) == conversations * per_conversation
+    assert not any(r.duplicate for rs in results for r in rs)
+    for n, rs in enumerate(results):
+        stored = await inbound_of(app, f"t{n}")
+        assert stored == [
+            (r.interaction_id, f"{FAQ_HOURS} ({n}.{i})") for i, r in enumerate(rs)
+        ]  # recorded, in order
+        assert [i for i, _ in stored] == sorted(i for i, _ in stored)
+        for r in rs:
+            assert len(r.replies) == 1 and r.replies[0].interaction_id > r.interaction_id
+    total = conversations * per_conversation
+    assert await count(app.engine, Interaction, Interaction.direction == "in") == total
+    assert (
+        await count(
+            app.engine, Interaction, Interaction.direction == "in", Interaction.processed_at.is_(None)
+        )
+        == 0
+    )
+    assert await count(app.engine, Interaction, Interaction.direction == "out") == total
+    assert await count(app.engine, OutboxItem) == total
+
+
+async def test_retried_delivery_after_commit_is_a_duplicate(
+    database_url: str, make_client: AppFactory
+) -> None:
+    app, _channel = await start(database_url, make_client)
+    first = await app.flow.handle(message(UNRELATED, user="u", thread="t", key="delivery-1"))
+    again = await app.flow.handle(message(UNRELATED, user="u", thread="t", key="delivery-1"))
+    assert (again.duplicate, again.interaction_id) == (True, first.interaction_id)
+    assert [r.text for r in again.replies] == [r.text for r in first.replies]
+    assert [r.interaction_id for r in again.replies] == [r.interaction_id for r in first.replies]
+    assert await count(app.engine, Interaction, Interaction.direction == "in") == 1
+    assert await count(app.engine, Ticket) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ticketing/inbound.py: identical messages in one group-commit batch each insert an "
+    "interaction row (only the first is linked and processed); see the report",
+)
+async def test_identical_deliveries_in_one_batch_record_one_message(
+    database_url: str, make_client: AppFactory
+) -> None:
+    app, _channel = await start(database_url, make_client)
+    await app.flow.handle(message("hello", user="u", thread="t"))  # conversation exists and is cached
+    same = message(UNRELATED, user="u", thread="t", key="delivery-2")
+    results = await asyncio.gather(*(app.flow.handle(same) for _ in range(10)))
+
+    assert len({r.interaction_id for r in results}) == 1
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 9
+    assert await count(app.engine, Ticket) == 1
+    assert await count(app.engine, OutboxItem) == 2
+    # the customer's message appears once in the conversation, not ten times
+    assert [t for _, t in await inbound_of(app, "t")] == ["hello", UNRELATED]
+
+
+# -- tickets -----------------------------------------------------------------------------------
+
+
+async def test_ticket_numbers_unique_across_concurrent_fallbacks(
+    database_url: str, make_client: AppFactory
+) -> None:
+    app, _channel = await start(database_url, make_client)
+    results = await asyncio.gather(
+        *(app.flow.handle(message(f"{UNRELATED} #{n}", user=f"u{n}", thread=f"t{n}")) for n in range(50))
+    )
+    numbers = await rows(app.engine, select(Ticket.number, Ticket.conversation_id))
+    assert len(numbers) == 50
+    assert len({n for n, _ in numbers}) == 50
+    assert len({c for _, c in numbers}) == 50
+    assert min(n for n, _ in numbers) == 1001
+    referenced = {int(r.replies[0].text.split("T-")[1][:4]) for r in results}
+    assert referenced == {n for n, _ in numbers}
+    assert await count(app.engine, TicketEvent, TicketEvent.kind == "created") == 50
+
+
+async def test_ticket_numbers_unique_across_two_processes(database_url: str, make_client: AppFactory) -> None:
+    """Two app instances on one database (as two server processes would be) never share a number."""
+    first, _ = await start(database_url, make_client)
+    second, _ = await start(database_url, make_client)
+    await asyncio.gather(
+        *(
+            app.flow.handle(message(f"{UNRELATED} #{n}", user=f"{tag}{n}", thread=f"{tag}t{n}"))
+            for n in range(15)
+            for app, tag in ((first, "a"), (second, "b"))
+        )
+    )
+    numbers = [n for (n,) in await rows(first.engine, select(Ticket.number))]
+    assert len(numbers) == 30 and len(set(numbers)) == 30
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="each concurrent fallback in one conversation opens its own ticket: the open ticket is "
+    "read when the message is recorded and ticketing/outcomes.py does not re-check it; see the report",
+)
+async def test_concurrent_fallbacks_in_one_conversation_open_one_ticket(
+    database_url: str, make_client: AppFactory
+) -> None:
+    app, _channel = await start(database_url, make_client)
+    await app.flow.handle(message(FAQ_HOURS, user="u", thread="t"))
+    await asyncio.gather(
+        *(app.flow.handle(message(f"{UNRELATED} #{n}", user="u", thread="t")) for n in range(5))
+    )
+    assert await count(app.engine, Ticket) == 1
+    open_ticket = await rows(app.engine, select(Conversation.open_ticket_id))
+    linked = await rows(app.engine, select(Interaction.ticket_id).where(Interaction.ticket_id.is_not(None)))
+    assert {t for (t,) in linked} == {t for (t,) in open_ticket}
+
+
+# -- migrations --------------------------------------------------------------------------------
+
+
+async def test_upgrade_twice_is_a_no_op(database_url: str, make_client: AppFactory) -> None:
+    app, _channel = await start(database_url, make_client)
+    await app.flow.handle(message(UNRELATED, user="u", thread="t"))
+    await upgrade(database_url)  # the fixture already migrated it once
+    await upgrade(database_url)
+    assert await current_revision(app.engine) == head_revision()
+    assert await count(app.engine, Ticket) == 1  # data survives
+    assert await count(app.engine, Interaction) == 2
+
+
+async def test_upgrade_creates_a_fresh_sqlite_database_and_can_rerun(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'new.db'}"  # the folder does not exist yet
+    await upgrade(url)
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        assert await current_revision(engine) == head_revision()
+    finally:
+        await engine.dispose()
