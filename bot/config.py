@@ -140,7 +140,10 @@ def settings_from_text(
     base_dir: Path = Path("."),
     env: Mapping[str, str] | None = None,
 ) -> Settings:
-    data = parse_yaml(text, filename=filename)
+    try:
+        data = parse_yaml(text, filename=filename)
+    except SourceError as exc:
+        raise ConfigError(exc.problems) from None
     return _settings(data, filename=filename, base_dir=base_dir, env=env)
 
 

@@ -133,7 +133,8 @@ def line_of(data: Any, loc: Iterable[int | str]) -> int:
             node = node[part]
         else:
             break
-        line = getattr(node, "line", line) if isinstance(node, LineDict | LineList) else line
+    # The line of the key or item itself: a block mapping or list under a key starts on the
+    # next line, but "unknown key 'x'" and "x: wrong type" are about the line naming x.
     return line
 
 
