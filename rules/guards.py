@@ -33,7 +33,7 @@ def rule_blocked(name: str, *, max_fires: int | None, facts: RuleFacts, limits: 
     recent = conversation.recent_rules[-limits.max_repeats :]
     if facts.event == "message" and len(recent) == limits.max_repeats and all(r == name for r in recent):
         return f"loop guard: answered the last {limits.max_repeats} messages in a row (max_repeats)"
-    if facts.ticket is not None and name in facts.ticket.caused_by:
+    if facts.event == "ticket" and facts.ticket is not None and name in facts.ticket.caused_by:
         return "loop guard: this ticket event was caused by this rule"
     return None
 
@@ -41,7 +41,7 @@ def rule_blocked(name: str, *, max_fires: int | None, facts: RuleFacts, limits: 
 def chain_blocked(facts: RuleFacts, limits: Limits) -> str | None:
     """Why no rule may react to this ticket event (a chain of rule-caused changes too long)."""
     ticket = facts.ticket
-    if ticket is not None and len(ticket.caused_by) >= limits.max_chain:
+    if facts.event == "ticket" and ticket is not None and len(ticket.caused_by) >= limits.max_chain:
         return f"loop guard: {len(ticket.caused_by)} rules in a row caused this event (max_chain)"
     return None
 

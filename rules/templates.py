@@ -80,9 +80,10 @@ def variables_for(analysis: Analysis, facts: RuleFacts) -> dict[str, str]:
         "channel": facts.channel,
         "language": facts.conversation.language or analysis.language,
     }
-    if customer.name:
-        out["customer.name"] = customer.name
-        out["customer.first_name"] = customer.name.split()[0]
+    name_parts = (customer.name or "").split()
+    if name_parts:
+        out["customer.name"] = " ".join(name_parts)
+        out["customer.first_name"] = name_parts[0]
     if customer.email:
         out["customer.email"] = customer.email
     intent = analysis.intent

@@ -1,0 +1,34 @@
+"""The example rulebook's own tests (rulebook/tests/*.yaml), run like `frontdesk rules test --all`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import Knowledge
+from rules.testcases import load_cases, run_case
+from tests.rules.helpers import ROOT
+
+KNOWLEDGE = Knowledge.load(ROOT / "rulebook", faq_threshold=0.8)
+CASES = load_cases(ROOT / "rulebook" / "tests")
+
+
+@pytest.mark.parametrize(("where", "case"), CASES, ids=[c.name for _, c in CASES])
+def test_rulebook_case(where: str, case: object) -> None:
+    result = run_case(case, where, analyzer=KNOWLEDGE.analyzer, ruleset=KNOWLEDGE.ruleset)  # type: ignore[arg-type]
+    trace = "\n".join(f"  {'✓' if t.matched else '✗'} {t.rule}: {t.reason}" for t in result.decision.trace)
+    assert result.passed, f"{where}: {result.failures}\n{trace}"
+
+
+def test_a_failing_case_is_reported_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "tests:\n  - name: wrong\n    message: How much is shipping?\n    expect: {rule: greeting, hand_off: true}\n",
+        encoding="utf-8",
+    )
+    [(where, case)] = load_cases(tmp_path)
+    result = run_case(case, where, analyzer=KNOWLEDGE.analyzer, ruleset=KNOWLEDGE.ruleset)
+    assert where.endswith("t.yaml:2")
+    assert not result.passed
+    assert any("expected rule 'greeting'" in f for f in result.failures)
+    assert any("expected hand_off True" in f for f in result.failures)
