@@ -27,7 +27,7 @@ from connectors.base import Connector
 from connectors.webchat import WebchatConnector
 from connectors.webchat.tokens import SessionTokens
 from ticketing.customers import Customers
-from ticketing.database import create_engine, current_revision, head_revision
+from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
 from ticketing.history import History
 from ticketing.outbox import OutboxStore
 from ticketing.turns import Turns
@@ -62,6 +62,9 @@ class App:
         self.turns = Turns(engine=self.engine)
         self.history = History(engine=self.engine)
         self.outbox_store = OutboxStore(engine=self.engine)
+        self.fanout: LocalFanout | PostgresFanout = (
+            LocalFanout() if is_sqlite(self.engine) else PostgresFanout(engine=self.engine)
+        )
         self.connectors: dict[str, Connector] = {}
         self.webchat: WebchatConnector | None = None
         if settings.webchat.enabled:
@@ -71,6 +74,7 @@ class App:
                     secret=_session_secret(settings), ttl_seconds=settings.webchat.session_ttl_days * 86400
                 ),
                 max_message_chars=settings.webchat.max_message_chars,
+                fanout=self.fanout,
             )
             self.connectors[self.webchat.name] = self.webchat
         self.connectors.update(overrides.connectors)
@@ -99,6 +103,8 @@ class App:
             stack.push_async_callback(self.engine.dispose)
             await self._check_schema()
             stack.push_async_callback(self.turns.close)
+            await self.fanout.start()
+            stack.push_async_callback(self.fanout.stop)
             await self.dispatcher.start()
             stack.push_async_callback(self.dispatcher.stop)
             for connector in self.connectors.values():

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from bot.contracts import CustomerView, MessageView, SessionView
 
-__all__ = ["WebchatBackend"]
+__all__ = ["LiveFanout", "WebchatBackend"]
 
 
 class WebchatBackend(Protocol):
@@ -23,3 +24,15 @@ class WebchatBackend(Protocol):
 
     async def history(self, conversation_id: str, *, after: int, limit: int) -> list[MessageView]:
         """Messages of the conversation with id > after, oldest first."""
+
+
+class LiveFanout(Protocol):
+    """Carries live events (new message, typing) to every process that may hold the sockets.
+
+    On SQLite there is one process and this is a direct call; on PostgreSQL every process
+    publishes and listens, so a reply delivered by one process reaches a socket held by another.
+    """
+
+    async def publish(self, topic: str, event: dict[str, Any]) -> None: ...
+
+    def subscribe(self, handler: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None: ...

@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 
 from bot.contracts import InboundSink, OutboundMessage, SessionView, utcnow
 from connectors.base import BadRequest
-from connectors.webchat.backend import WebchatBackend
+from connectors.webchat.backend import LiveFanout, WebchatBackend
 from connectors.webchat.hub import LiveHub
 from connectors.webchat.tokens import InvalidToken, SessionClaims, SessionTokens
 from connectors.webchat.translate import (
@@ -46,8 +46,11 @@ def _static(name: str) -> bytes:
 class WebchatConnector:
     name = "webchat"
 
-    def __init__(self, *, backend: WebchatBackend, tokens: SessionTokens, max_message_chars: int) -> None:
+    def __init__(
+        self, *, backend: WebchatBackend, tokens: SessionTokens, max_message_chars: int, fanout: LiveFanout
+    ) -> None:
         self._backend = backend
+        self._fanout = fanout
         self._tokens = tokens
         self._max_chars = max_message_chars
         self._hub = LiveHub()
@@ -56,6 +59,7 @@ class WebchatConnector:
     # -- Connector protocol -------------------------------------------------------------------
 
     async def start(self, sink: InboundSink) -> None:
+        self._fanout.subscribe(self._hub.publish)
         self._sink = sink
 
     async def stop(self) -> None:
@@ -63,7 +67,7 @@ class WebchatConnector:
 
     async def send(self, message: OutboundMessage) -> str | None:
         conversation = message.metadata.get("conversation_public_id") or message.external_thread_id
-        await self._hub.publish(
+        await self._fanout.publish(
             conversation, {"type": "message", "message": message_json(view_of_outbound(message))}
         )
         return None
@@ -126,16 +130,16 @@ class WebchatConnector:
         if self._sink is None:
             raise web.HTTPServiceUnavailable(text="web chat is starting; retry in a moment")
         conversation = claims.conversation_id
-        await self._hub.publish(conversation, {"type": "typing", "active": True})
+        await self._fanout.publish(conversation, {"type": "typing", "active": True})
         try:
             result = await self._sink(message)
         finally:
-            await self._hub.publish(conversation, {"type": "typing", "active": False})
+            await self._fanout.publish(conversation, {"type": "typing", "active": False})
         own = message_json(
             view_of_inbound(message, interaction_id=result.interaction_id, created_at=result.received_at)
         )
         if not result.duplicate:  # other tabs of the same visitor see the message too
-            await self._hub.publish(conversation, {"type": "message", "message": own})
+            await self._fanout.publish(conversation, {"type": "message", "message": own})
         return web.json_response(
             {
                 "message": own,

@@ -393,6 +393,8 @@
         }, PING_MS);
       } else if (f.type === "message") {
         render(f.message);
+      } else if (f.type === "resync") {
+        catchUp(); // an event too large to push: fetch it from the history
       } else if (f.type === "typing") {
         serverTyping = !!f.active; updateTyping();
         // Never leave the dots spinning if the "active: false" frame is lost.

@@ -1,0 +1,123 @@
+"""Live events across processes: direct on SQLite, PostgreSQL LISTEN/NOTIFY when scaled out.
+
+Every process LISTENs on one channel and every publish is a NOTIFY, so a reply delivered by
+whichever process claimed its outbox row reaches the socket wherever the visitor is connected
+(the publisher hears its own notifications, so there is one path for local sockets too).
+Events are best effort by design: the conversation history is the durable copy, and the widget
+catches up over REST after any gap. A notification over PostgreSQL's 8000-byte limit is
+replaced by a ``resync`` event that tells clients to fetch the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+__all__ = ["LocalFanout", "PostgresFanout"]
+
+_LOGGER = logging.getLogger(__name__)
+
+Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+CHANNEL = "frontdesk_live"
+_MAX_PAYLOAD = 7900  # bytes; PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
+
+
+class LocalFanout:
+    """One process: publishing is handing the event to the local subscribers."""
+
+    def __init__(self) -> None:
+        self._handlers: list[Handler] = []
+
+    def subscribe(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    async def publish(self, topic: str, event: dict[str, Any]) -> None:
+        for handler in self._handlers:
+            await handler(topic, event)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+class PostgresFanout:
+    def __init__(self, *, engine: AsyncEngine, reconnect_delay: float = 1.0) -> None:
+        self._engine = engine
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._handlers: list[Handler] = []
+        self._reconnect_delay = reconnect_delay
+        self._task: asyncio.Task[None] | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._listening = asyncio.Event()
+
+    def subscribe(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    async def publish(self, topic: str, event: dict[str, Any]) -> None:
+        payload = json.dumps({"t": topic, "e": event}, separators=(",", ":"))
+        if len(payload.encode()) > _MAX_PAYLOAD:
+            payload = json.dumps({"t": topic, "e": {"type": "resync"}})
+        async with self._engine.connect() as conn:
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+            )
+            await conn.commit()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen_forever(), name="live-fanout")
+        # Wait briefly so events published right after start are heard; a slow database only
+        # delays live pushes, never start-up.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), 5.0)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for task in list(self._deliveries):
+            task.cancel()
+
+    async def _listen_forever(self) -> None:
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                _LOGGER.warning("live fanout: cannot connect (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(self._reconnect_delay)
+                continue
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+            try:
+                await conn.add_listener(CHANNEL, self._on_notify)
+                self._listening.set()
+                await lost.wait()
+                _LOGGER.warning("live fanout: connection lost; reconnecting")
+            finally:
+                self._listening.clear()
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=2)
+            await asyncio.sleep(self._reconnect_delay)
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            topic, event = str(data["t"]), dict(data["e"])
+        except (ValueError, KeyError, TypeError):
+            _LOGGER.warning("live fanout: ignoring a malformed notification")
+            return
+        for handler in self._handlers:
+            task = asyncio.create_task(handler(topic, event))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)

@@ -1,0 +1,44 @@
+"""Live events reach a visitor's socket whichever process handled the message (PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from aiohttp import WSMsgType
+
+from tests.conftest import AppFactory
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_message_posted_on_one_process_reaches_socket_on_another(
+    database_url: str, make_client: AppFactory
+) -> None:
+    _app_a, client_a = await make_client(database_url)
+    _app_b, client_b = await make_client(database_url)
+    session = await (await client_a.post("/api/v1/sessions", json={})).json()
+    auth = {"Authorization": f"Bearer {session['token']}"}
+
+    ws = await client_a.ws_connect("/api/v1/ws")
+    await ws.send_json({"type": "auth", "token": session["token"]})
+    assert (await ws.receive_json(timeout=10))["type"] == "ready"
+
+    resp = await client_b.post(
+        "/api/v1/messages", json={"client_message_id": "x1", "text": "How much is shipping?"}, headers=auth
+    )
+    assert resp.status == 200
+    reply_id = (await resp.json())["replies"][0]["id"]
+
+    seen: dict[int, str] = {}
+    async with asyncio.timeout(15):
+        while reply_id not in seen:
+            frame = await ws.receive()
+            assert frame.type == WSMsgType.TEXT
+            event = json.loads(frame.data)
+            if event["type"] == "message":
+                seen[event["message"]["id"]] = event["message"]["direction"]
+    assert "in" in seen.values()  # the customer's own message, pushed by process B
+    assert seen[reply_id] == "out"  # the bot's reply, delivered by whichever process claimed it
+    await ws.close()
