@@ -58,7 +58,7 @@ class PostgresFanout:
         self._handlers: list[Handler] = []
         self._reconnect_delay = reconnect_delay
         self._task: asyncio.Task[None] | None = None
-        self._deliveries: set[asyncio.Task[None]] = set()
+        self._deliveries: set[asyncio.Future[None]] = set()
         self._listening = asyncio.Event()
 
     def subscribe(self, handler: Handler) -> None:
@@ -118,6 +118,6 @@ class PostgresFanout:
             _LOGGER.warning("live fanout: ignoring a malformed notification")
             return
         for handler in self._handlers:
-            task = asyncio.create_task(handler(topic, event))
+            task = asyncio.ensure_future(handler(topic, event))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
