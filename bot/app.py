@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.config import Settings
+from bot.fanout import LocalFanout, PostgresFanout
 from bot.flow import ConversationFlow, FlowParts
 from bot.http import cors_middleware, error_middleware
 from bot.knowledge import LiveKnowledge
