@@ -76,10 +76,10 @@ DATE = re.compile(
     re.IGNORECASE,
 )
 ORDER_REF = re.compile(
-    r"\b(?:order|ord|purchase)\s*(?:no\.?|number|nr\.?|id|ref)?\s*[:#]?\s*"
+    r"\b(?P<pref>ORD-?\d{3,}(?:-\d+)*)\b"
+    r"|\b(?:order|ord|purchase)\s*(?:no\.?|number|nr\.?|id|ref)?\s*[:#]?\s*"
     r"(?P<id>[A-Z]{0,4}-?\d{3,}(?:-\d+)*)\b"
-    r"|(?<![\w#])#(?P<hash>\d{4,})\b"
-    r"|\b(?P<pref>ORD-?\d{3,}(?:-\d+)*)\b",
+    r"|(?<![\w#])#(?P<hash>\d{4,})\b",
     re.IGNORECASE,
 )
 TICKET_REF = re.compile(

@@ -1,9 +1,10 @@
 """Fuzzy FAQ matching with rapidfuzz.
 
 Questions are normalized once at build time so a lookup is a single ``process.extract`` over
-a flat list of variants; typos and word order are absorbed by ``token_set_ratio``-style
+a flat list of variants; typos and word order are absorbed by ``WRatio``/``token_sort_ratio``
 scorers rather than by an index, which is fast enough for the few thousand variants a
-support team writes.
+support team writes. Each variant is also kept without filler words ("what is your"), so a
+terse "retrun policy?" scores against "return policy" rather than the whole sentence.
 """
 
 from __future__ import annotations
@@ -11,21 +12,30 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import numpy as np
-import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from nlp.types import FaqCandidate, FaqEntry
 
-__all__ = ["FaqMatcher", "normalize"]
+__all__ = ["FaqMatcher", "content", "normalize"]
 
 _NON_WORD = re.compile(r"[^\w\s]+", re.UNICODE)
 _SPACE = re.compile(r"\s+")
+_FILLER_WORDS = (
+    "a an the i me my we our you your u r is are am was be do does did can could would will "
+    "please pls what how when where which who to of for in on at it this that there hi hello"
+)
+_FILLER = frozenset(_FILLER_WORDS.split())
 
 
 def normalize(text: str) -> str:
     """Lower-case, drop punctuation and squeeze white space."""
     return _SPACE.sub(" ", _NON_WORD.sub(" ", text.casefold())).strip()
+
+
+def content(normalized: str) -> str:
+    """The words that carry the question: ``normalized`` without filler words."""
+    words = [w for w in normalized.split() if w not in _FILLER]
+    return " ".join(words) or normalized
 
 
 class FaqMatcher:
@@ -34,10 +44,12 @@ class FaqMatcher:
     def __init__(self, entries: Iterable[FaqEntry], *, limit: int = 3) -> None:
         self._entries = {e.id: e for e in entries}
         self._choices: list[str] = []
+        self._content: list[str] = []
         self._owners: list[tuple[str, str]] = []  # (faq id, original variant)
         for entry in self._entries.values():
             for question in entry.questions:
                 self._choices.append(normalize(question))
+                self._content.append(content(self._choices[-1]))
                 self._owners.append((entry.id, question))
         self._limit = limit
 
@@ -45,28 +57,18 @@ class FaqMatcher:
         query = normalize(text[:max_chars])
         if not query or not self._choices:
             return ()
-        scores = _scores(query, self._choices)
+        hits = process.extract(query, self._choices, scorer=_score, limit=self._limit * 4)
+        core_hits = process.extract(content(query), self._content, scorer=_score, limit=self._limit * 4)
         best: dict[str, FaqCandidate] = {}
-        for index in np.argsort(-scores, kind="stable")[: self._limit * 4]:
-            faq_id, variant = self._owners[int(index)]
+        for _choice, score, index in sorted([*hits, *core_hits], key=lambda h: h[1], reverse=True):
+            faq_id, variant = self._owners[index]
             if faq_id not in best:
                 entry = self._entries[faq_id]
-                best[faq_id] = FaqCandidate(
-                    faq_id, variant, entry.answer, round(float(scores[index]) / 100.0, 4)
-                )
+                best[faq_id] = FaqCandidate(faq_id, variant, entry.answer, round(score / 100.0, 4))
         ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
         return tuple(ranked[: self._limit])
 
 
-def _scores(query: str, choices: list[str]) -> npt.NDArray[np.float64]:
-    """Best of three rapidfuzz scorers for every choice, computed in C (no Python callback).
-
-    No partial ratios: they let a short greeting ("hi") match inside a long question
-    ("shipping costs"). token_set_ratio still rewards a question asked in fewer words.
-    """
-    rows = [
-        process.cdist([query], choices, scorer=scorer, dtype=np.float64)[0]
-        for scorer in (fuzz.ratio, fuzz.token_sort_ratio, fuzz.token_set_ratio)
-    ]
-    best: npt.NDArray[np.float64] = np.maximum.reduce(rows)
-    return best
+def _score(query: str, choice: str, **kwargs: object) -> float:
+    # WRatio mixes full, partial and token-based ratios; plain ratio penalizes long queries less.
+    return max(fuzz.WRatio(query, choice), fuzz.token_sort_ratio(query, choice))
