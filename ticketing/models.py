@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -25,12 +26,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "Agent",
     "Base",
     "ChannelCursor",
     "ChannelIdentity",
@@ -40,6 +43,9 @@ __all__ = [
     "InboundDedup",
     "Interaction",
     "OutboxItem",
+    "Queue",
+    "QueueMember",
+    "SlaTimer",
     "Ticket",
     "TicketEvent",
 ]
@@ -92,6 +98,7 @@ class Customer(Base):
     merged_into_id: Mapped[int | None] = mapped_column(Id)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    erased_at: Mapped[datetime | None]  # GDPR erasure: personal data removed, statistics kept
 
 
 class ChannelIdentity(Base):
@@ -123,6 +130,10 @@ class Conversation(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     last_message_at: Mapped[datetime]
+    # Set when the open ticket is closed: the next ticket opened here is its follow-up.
+    previous_ticket_id: Mapped[int | None] = mapped_column(Id)
+    # A satisfaction question is waiting for the customer's answer on this conversation.
+    csat_ticket_id: Mapped[int | None] = mapped_column(Id)
 
 
 class Interaction(Base):
@@ -153,6 +164,15 @@ class Interaction(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (
+        Index(
+            "ix_tickets_intake_pending",
+            "id",
+            sqlite_where=text("intake_at IS NULL"),
+            postgresql_where=text("intake_at IS NULL"),
+        ),
+        Index("ix_tickets_assignee_status", "assignee", "status"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, unique=True)  # shown as T-<number>
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -166,6 +186,16 @@ class Ticket(Base):
     assignee: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    previous_ticket_id: Mapped[int | None] = mapped_column(Id, index=True)  # follow-up of
+    # NULL until ticketing/intake.py has applied the SLA policy (partial index: the sweep reads
+    # only the tickets it has not seen, however many tickets exist).
+    intake_at: Mapped[datetime | None]
+    sla_policy: Mapped[str | None] = mapped_column(String(64))
+    first_reply_at: Mapped[datetime | None]
+    solved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_comment: Mapped[str | None] = mapped_column(Text)
 
     @property
     def reference(self) -> str:
@@ -197,6 +227,58 @@ class OutboxItem(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Queue(Base):
+    """A team that tickets are routed to (``support``, ``tier2``)."""
+
+    __tablename__ = "queues"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    handle: Mapped[str] = mapped_column(String(200), unique=True)  # tickets.assignee holds this
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_open: Mapped[int] = mapped_column(Integer, default=20)  # cap of unsolved tickets
+    created_at: Mapped[datetime]
+
+
+class QueueMember(Base):
+    """Who works a queue; ``last_assigned_at`` is the round-robin position."""
+
+    __tablename__ = "queue_members"
+    queue: Mapped[str] = mapped_column(ForeignKey("queues.name"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    last_assigned_at: Mapped[datetime | None]
+
+
+class SlaTimer(Base):
+    """One clock of one ticket: an SLA target, a warning before it, an escalation rule, the
+    auto-close of a solved ticket. ``due_at`` is NULL while paused (``remaining_seconds`` then
+    holds the business time left); the (state, due_at) index makes a sweep cost the number of
+    due timers only."""
+
+    __tablename__ = "sla_timers"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "kind", "name"),
+        Index("ix_sla_timers_state_due_at", "state", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # target | warning | escalation | autoclose
+    name: Mapped[str] = mapped_column(String(100))  # first_reply | next_reply | resolution | rule
+    state: Mapped[str] = mapped_column(String(16))  # active | paused | fired | stopped
+    due_at: Mapped[datetime | None]
+    remaining_seconds: Mapped[float | None] = mapped_column(Float)
+    calendar: Mapped[str | None] = mapped_column(String(64))  # None: wall-clock time
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    fired_by: Mapped[str | None] = mapped_column(String(100))  # host:pid, for the audit
 
 
 class InboundDedup(Base):

@@ -1,0 +1,82 @@
+"""Which process runs the single-consumer loops: the holder of a PostgreSQL advisory lock.
+
+Several Frontdesk processes may share one PostgreSQL. Loops that must run once (the SLA
+sweep) run only in the process that holds a session-level advisory lock on a connection of
+its own. When that process dies, PostgreSQL drops its connection and with it the lock, and
+the next process to try takes over. A leader that loses its connection (network, server
+restart) stops leading at once and competes again. On SQLite there is one process: it leads.
+Correctness never depends on the lock alone: work is still claimed row by row in the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+__all__ = ["Leadership"]
+
+_LOGGER = logging.getLogger(__name__)
+# Any fixed 64-bit key; other applications on the same server must not use it.
+SCHEDULER_LOCK = 0x46_44_53_4C_41  # "FDSLA"
+
+
+class Leadership:
+    def __init__(self, *, engine: AsyncEngine, key: int = SCHEDULER_LOCK) -> None:
+        self._engine = engine
+        self._key = key
+        self._conn: AsyncConnection | None = None
+        self._single = engine.dialect.name != "postgresql"
+
+    @property
+    def held(self) -> bool:
+        return self._single or self._conn is not None
+
+    async def check(self) -> bool:
+        """Keep or try to take the lock; returns whether this process leads now."""
+        if self._single:
+            return True
+        if self._conn is not None:
+            try:
+                await self._conn.execute(text("SELECT 1"))
+                await self._conn.commit()
+                return True
+            except Exception:
+                _LOGGER.warning("lost the scheduler lock's connection; competing for leadership again")
+                await self._drop()
+        try:
+            conn = await self._engine.connect()
+        except Exception:
+            _LOGGER.exception("cannot reach the database to compete for leadership")
+            return False
+        try:
+            won = bool(
+                (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})).scalar()
+            )
+            await conn.commit()  # end the implicit transaction; the session lock stays
+        except Exception:
+            await conn.close()
+            raise
+        if not won:
+            await conn.close()
+            return False
+        self._conn = conn
+        _LOGGER.info("this process now runs the SLA scheduler (advisory lock %d)", self._key)
+        return True
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                await self._conn.commit()
+            await self._drop()
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()

@@ -1,0 +1,190 @@
+"""Ticket states and every field change, with Zendesk's semantics, inside the caller's transaction.
+
+Statuses: ``new`` (nobody has touched it; never re-entered) → ``open`` (being worked) ⇄
+``pending`` (waiting for the customer) / ``on-hold`` (waiting for a third party) → ``solved``
+→ ``closed`` (final: a customer reply opens a follow-up ticket linked to it). SLA clocks pause
+while pending/on-hold and resume on the way back; solving stops them, starts the auto-close
+timer and asks the customer for a rating; closing hands the conversation to the next ticket.
+Each change writes its audit event with the actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing import csat, timers
+from ticketing.errors import InvalidTransition, InvalidValue, UnknownAgent, UnknownQueue
+from ticketing.models import Agent, Conversation, Queue, Ticket
+from ticketing.sla_config import SlaConfig
+from ticketing.ticket_rows import TicketRow, record
+
+__all__ = [
+    "PRIORITIES",
+    "STATUSES",
+    "UNSOLVED",
+    "set_assignee",
+    "set_priority",
+    "set_queue",
+    "set_status",
+    "set_tags",
+]
+
+STATUSES = ("new", "open", "pending", "on-hold", "solved", "closed")
+UNSOLVED = ("new", "open", "pending", "on-hold")
+PRIORITIES = ("low", "normal", "high", "urgent")
+_WAITING = ("pending", "on-hold")
+_ALLOWED: dict[str, tuple[str, ...]] = {
+    "new": ("open", "pending", "on-hold", "solved"),
+    "open": ("pending", "on-hold", "solved"),
+    "pending": ("open", "on-hold", "solved"),
+    "on-hold": ("open", "pending", "solved"),
+    "solved": ("open", "closed"),
+    "closed": (),
+}
+
+
+async def _update(conn: AsyncConnection, ticket: TicketRow, now: datetime, **values: Any) -> None:
+    await conn.execute(update(Ticket).where(Ticket.id == ticket["id"]).values(updated_at=now, **values))
+    ticket.update(values, updated_at=now)
+
+
+async def set_status(
+    conn: AsyncConnection, config: SlaConfig, ticket: TicketRow, to: str, actor: str, now: datetime
+) -> bool:
+    """Move the ticket to ``to``; returns False if it already was there.
+
+    Raises:
+        InvalidTransition: the move is not allowed (e.g. solved → new, anything out of closed).
+    """
+    current = ticket["status"]
+    if to not in STATUSES:
+        raise InvalidValue(f"unknown status {to!r}; use one of {', '.join(STATUSES)}")
+    if to == current:
+        return False
+    if to not in _ALLOWED[current]:
+        hint = (
+            "a closed ticket is final; the customer's next message opens a follow-up"
+            if current == "closed"
+            else f"from {current} it can go to {', '.join(_ALLOWED[current])}"
+        )
+        raise InvalidTransition(f"T-{ticket['number']} cannot go from {current} to {to}: {hint}")
+    values: dict[str, Any] = {"status": to}
+    if to == "solved":
+        values["solved_at"] = now
+    if to == "open" and current == "solved":
+        values["solved_at"] = None
+    if to == "closed":
+        values["closed_at"] = now
+    await _update(conn, ticket, now, **values)
+    await record(conn, ticket["id"], actor, "status", {"from": current, "to": to}, now)
+    calendars = config.calendars
+    if to in _WAITING and current not in _WAITING:
+        await timers.pause(conn, ticket["id"], calendars, now)
+    elif current in _WAITING and to not in _WAITING:
+        await timers.resume(conn, ticket["id"], calendars, now)
+    if to == "solved":
+        await timers.stop(conn, ticket["id"], kinds=timers.PAUSABLE)
+        due = now + timedelta(seconds=config.settings.autoclose_after)
+        await timers.start(conn, ticket["id"], [timers.TimerSpec("autoclose", "autoclose", due)], now)
+        await csat.ask(conn, config, ticket, now)
+    elif current == "solved":  # reopened: it will not close by itself any more
+        await timers.stop(conn, ticket["id"], kinds=("autoclose",))
+    if to == "closed":
+        await timers.stop(conn, ticket["id"])
+        await _release_conversation(conn, ticket)
+    return True
+
+
+async def _release_conversation(conn: AsyncConnection, ticket: TicketRow) -> None:
+    """The conversation stops feeding this ticket; its next ticket will be a follow-up."""
+    if ticket["conversation_id"] is None:
+        return
+    await conn.execute(
+        update(Conversation)
+        .where(Conversation.id == ticket["conversation_id"], Conversation.open_ticket_id == ticket["id"])
+        .values(open_ticket_id=None, open_ticket_number=None, previous_ticket_id=ticket["id"])
+    )
+
+
+async def set_priority(
+    conn: AsyncConnection, ticket: TicketRow, priority: str, actor: str, now: datetime
+) -> bool:
+    if priority not in PRIORITIES:
+        raise InvalidValue(f"unknown priority {priority!r}; use one of {', '.join(PRIORITIES)}")
+    _not_closed(ticket)
+    if ticket["priority"] == priority:
+        return False
+    await record(conn, ticket["id"], actor, "priority", {"from": ticket["priority"], "to": priority}, now)
+    await _update(conn, ticket, now, priority=priority)
+    return True
+
+
+async def set_queue(conn: AsyncConnection, ticket: TicketRow, queue: str, actor: str, now: datetime) -> bool:
+    """Move to another queue; the assignee is cleared (they may not work that queue)."""
+    _not_closed(ticket)
+    known = (await conn.execute(select(Queue.name).where(Queue.name == queue))).scalar()
+    if known is None:
+        names = (await conn.execute(select(Queue.name).order_by(Queue.name))).scalars().all()
+        raise UnknownQueue(f"unknown queue {queue!r}; configured queues: {', '.join(names) or 'none'}")
+    if ticket["queue"] == queue:
+        return False
+    await record(conn, ticket["id"], actor, "queue", {"from": ticket["queue"], "to": queue}, now)
+    await _update(conn, ticket, now, queue=queue)
+    if ticket["assignee"] is not None:
+        await record(conn, ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": None}, now)
+        await _update(conn, ticket, now, assignee=None)
+    return True
+
+
+async def set_tags(
+    conn: AsyncConnection,
+    ticket: TicketRow,
+    actor: str,
+    now: datetime,
+    *,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> bool:
+    _not_closed(ticket)
+    added, removed = [t.strip() for t in add], [t.strip() for t in remove]
+    if any(not t for t in (*added, *removed)):
+        raise InvalidValue("tags must not be empty")
+    old = list(ticket["tags"] or [])
+    new = [t for t in old if t not in removed] + [t for t in dict.fromkeys(added) if t not in old]
+    if new == old:
+        return False
+    data = {"added": [t for t in new if t not in old], "removed": [t for t in old if t not in new]}
+    await record(conn, ticket["id"], actor, "tags", data, now)
+    await _update(conn, ticket, now, tags=new)
+    return True
+
+
+async def set_assignee(
+    conn: AsyncConnection, ticket: TicketRow, handle: str | None, actor: str, now: datetime
+) -> bool:
+    """Assign to an agent (or unassign with None); a new ticket becomes open when assigned."""
+    _not_closed(ticket)
+    if handle is not None:
+        found = (await conn.execute(select(Agent.id).where(Agent.handle == handle))).scalar()
+        if found is None:
+            raise UnknownAgent(f"unknown agent {handle!r} (add it with `frontdesk tickets agents add`)")
+    if ticket["assignee"] == handle:
+        return False
+    await record(conn, ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": handle}, now)
+    await _update(conn, ticket, now, assignee=handle)
+    if handle is not None and ticket["status"] == "new":
+        await _update(conn, ticket, now, status="open")
+        await record(conn, ticket["id"], actor, "status", {"from": "new", "to": "open"}, now)
+    return True
+
+
+def _not_closed(ticket: TicketRow) -> None:
+    if ticket["status"] == "closed":
+        raise InvalidTransition(
+            f"T-{ticket['number']} is closed and cannot change; the customer's next message opens a follow-up"
+        )

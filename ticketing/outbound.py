@@ -1,0 +1,75 @@
+"""Messages Frontdesk sends on its own initiative: agent replies, CSAT questions.
+
+An outbound message is an ``interactions`` row (direction ``out``, on the customer's record)
+plus an ``outbox`` row whose payload is what ``bot.delivery.outbound_from_payload`` reads,
+built here from the conversation and its channel identity. Both are written in the caller's
+transaction, so a reply exists exactly when its delivery is queued.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.database import insert_returning_ids
+from ticketing.models import ChannelIdentity, Conversation, Interaction, OutboxItem
+
+__all__ = ["send"]
+
+
+async def send(
+    conn: AsyncConnection,
+    *,
+    conversation_id: int,
+    text: str,
+    now: datetime,
+    ticket_id: int | None = None,
+    sender_role: str = "agent",
+    sender_name: str | None = None,
+    rule: str | None = None,
+    quick_replies: tuple[dict[str, str], ...] = (),
+) -> int:
+    """Queue ``text`` to the customer of a conversation; returns the interaction id."""
+    conv = (
+        await conn.execute(
+            select(
+                Conversation.customer_id, Conversation.channel, Conversation.public_id,
+                Conversation.external_thread_id, Conversation.subject, ChannelIdentity.external_id,
+            )
+            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+            .where(Conversation.id == conversation_id)
+        )
+    ).one()  # fmt: skip
+    last_in = (
+        await conn.execute(
+            select(Interaction.external_message_id)
+            .where(Interaction.conversation_id == conversation_id, Interaction.direction == "in")
+            .order_by(Interaction.id.desc())
+            .limit(1)
+        )
+    ).scalar()
+    row = {
+        "conversation_id": conversation_id, "customer_id": conv.customer_id, "ticket_id": ticket_id,
+        "channel": conv.channel, "direction": "out", "sender_role": sender_role, "sender_name": sender_name,
+        "text": text, "subject": None, "attachments": [], "quick_replies": list(quick_replies),
+        "external_message_id": None, "in_reply_to_id": None, "analysis": None, "rule": rule,
+        "processed_at": None, "created_at": now,
+    }  # fmt: skip
+    (interaction_id,) = await insert_returning_ids(conn, Interaction.id, [row])
+    payload: dict[str, Any] = {
+        "channel": conv.channel, "external_user_id": conv.external_id,
+        "external_thread_id": conv.external_thread_id, "conversation_id": conversation_id,
+        "conversation_public_id": conv.public_id, "sender_role": sender_role, "sender_name": sender_name,
+        "subject": conv.subject, "in_reply_to": last_in, "quick_replies": list(quick_replies),
+        "interaction_id": interaction_id, "text": text, "created_at": now.isoformat(),
+    }  # fmt: skip
+    await conn.execute(
+        insert(OutboxItem),
+        {"interaction_id": interaction_id, "channel": conv.channel, "payload": payload, "state": "pending",
+         "attempts": 0, "next_attempt_at": now, "claimed_until": None, "last_error": None,
+         "external_id": None, "created_at": now, "sent_at": None},
+    )  # fmt: skip
+    return interaction_id

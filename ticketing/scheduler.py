@@ -1,0 +1,115 @@
+"""The SLA scheduler: a thin service over APScheduler that sweeps due timers periodically.
+
+APScheduler supplies the periodic trigger (coalesced, never two sweeps at once); the state
+lives in the database, not in the job: each sweep re-reads what is due, so the job needs no
+arguments and nothing is lost across restarts (whatever fell due while no process ran is due at
+the first sweep and fires once). Only the process holding the advisory lock
+(:class:`~ticketing.leader.Leadership`) sweeps. On stop the in-flight sweep is awaited, not
+cancelled, so its transaction commits or rolls back as a whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ticketing.escalation import fire_due
+from ticketing.leader import Leadership
+from ticketing.sla import intake
+from ticketing.sla_config import SlaConfig
+from ticketing.time import utcnow
+
+try:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+except ImportError as exc:  # pragma: no cover - a broken install
+    raise ImportError("the SLA scheduler needs APScheduler 3: pip install 'APScheduler>=3.10,<4'") from exc
+
+__all__ = ["SlaScheduler", "SweepReport"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    leader: bool
+    taken_in: int = 0
+    fired: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+class SlaScheduler:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        config: Callable[[], SlaConfig],
+        interval: float = 0.5,
+        batch: int = 500,
+    ) -> None:
+        self._engine = engine
+        self._config = config
+        self._interval = interval
+        self._batch = batch
+        self.leadership = Leadership(engine=engine)
+        self._scheduler: AsyncIOScheduler | None = None
+        self._inflight: asyncio.Task[SweepReport] | None = None
+
+    async def start(self) -> None:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._tick,
+            IntervalTrigger(seconds=self._interval, timezone=UTC),
+            id="sla-sweep",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._inflight is not None:
+            await asyncio.gather(self._inflight, return_exceptions=True)
+        await self.leadership.release()
+
+    async def _tick(self) -> None:
+        self._inflight = asyncio.ensure_future(self.sweep())
+        try:
+            await asyncio.shield(self._inflight)
+        except Exception:
+            _LOGGER.exception("SLA sweep failed; retrying in %.1fs", self._interval)
+
+    async def sweep(self, now: datetime | None = None) -> SweepReport:
+        """Take in new tickets and fire everything due, if this process leads."""
+        if not await self.leadership.check():
+            return SweepReport(leader=False)
+        config = self._config()
+        taken = fired = skipped = failed = 0
+        while True:
+            at = now or utcnow()
+            async with self._engine.begin() as conn:
+                n = await intake(conn, config, at, limit=self._batch)
+            taken += n
+            if n < self._batch:
+                break
+        while True:
+            at = now or utcnow()
+            async with self._engine.begin() as conn:
+                result = await fire_due(conn, config, at, limit=self._batch)
+            fired, skipped, failed = fired + result.fired, skipped + result.skipped, failed + result.failed
+            if result.fired + result.failed < self._batch:
+                break
+        if fired or failed:
+            _LOGGER.info("SLA sweep: %d timers fired, %d failed, %d skipped", fired, failed, skipped)
+        return SweepReport(True, taken, fired, skipped, failed)

@@ -1,0 +1,171 @@
+"""Starting and stopping a ticket's SLA clocks: intake, agent replies, customer messages.
+
+*Intake* runs once per ticket, whoever opened it (the conversation flow in its batched
+transaction, or the scheduler's sweep for tickets it finds un-taken): it links a follow-up to
+the closed ticket before it, picks the first matching SLA policy, and starts the first-reply
+and resolution targets (with warnings) and the escalation rules whose conditions hold, all
+measured from the ticket's creation in the policy's business calendar. Tickets waiting for
+intake are found through a partial index, so the sweep reads only those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing import lifecycle, timers
+from ticketing.models import Conversation, Interaction, SlaTimer, Ticket
+from ticketing.sla_config import Policy, SlaConfig
+from ticketing.ticket_rows import TicketRow, record
+
+__all__ = ["intake", "on_agent_reply", "on_customer_message", "targets_for"]
+
+_WAITING = ("pending", "on-hold")
+
+
+def targets_for(
+    config: SlaConfig, policy: Policy, ticket: TicketRow, start: datetime, names: Sequence[str]
+) -> list[timers.TimerSpec]:
+    """Target (and warning) timers of ``names`` for the ticket's priority, counted from ``start``."""
+    targets = policy.targets.get(ticket["priority"])
+    calendar = config.calendar(policy.calendar)
+    if targets is None or calendar is None:
+        return []
+    specs = []
+    for name in names:
+        seconds = getattr(targets, name)
+        if seconds is None:
+            continue
+        specs.append(timers.TimerSpec("target", name, calendar.add(start, seconds), policy.calendar))
+        if policy.warn_before is not None and policy.warn_before < seconds:
+            due = calendar.add(start, seconds - policy.warn_before)
+            specs.append(timers.TimerSpec("warning", name, due, policy.calendar))
+    return specs
+
+
+async def intake(
+    conn: AsyncConnection, config: SlaConfig, now: datetime, *, ids: Sequence[int] = (), limit: int = 500
+) -> int:
+    """Take in tickets not yet seen (all of ``ids``, or up to ``limit`` found by the index)."""
+    stmt = select(Ticket.__table__).where(Ticket.intake_at.is_(None))
+    stmt = stmt.where(Ticket.id.in_(ids)) if ids else stmt.order_by(Ticket.id).limit(limit)
+    tickets = [dict(r) for r in (await conn.execute(stmt.with_for_update(skip_locked=True))).mappings()]
+    if not tickets:
+        return 0
+    sentiments = await _sentiments(conn, [t["id"] for t in tickets])
+    for ticket in tickets:
+        ticket["sentiment"] = sentiments.get(ticket["id"])
+        await _follow_up(conn, ticket, now)
+        policy = config.policy_for(ticket)
+        specs = (
+            targets_for(config, policy, ticket, ticket["created_at"], ("first_reply", "resolution"))
+            if policy
+            else []
+        )
+        calendar_name = policy.calendar if policy else None
+        calendar = config.calendar(calendar_name)
+        for rule in config.escalations:
+            if rule.when.matches(ticket):
+                start = ticket["created_at"]
+                due = calendar.add(start, rule.delay) if calendar else start + timedelta(seconds=rule.delay)
+                specs.append(timers.TimerSpec("escalation", rule.name, due, calendar_name))
+        if ticket["status"] in lifecycle.UNSOLVED:
+            await timers.start(conn, ticket["id"], specs, now)
+            if ticket["status"] in _WAITING:
+                await timers.pause(conn, ticket["id"], config.calendars, now)
+        if policy is not None:
+            await record(
+                conn, ticket["id"], "system", "sla", {"policy": policy.name, "calendar": policy.calendar}, now
+            )
+        await conn.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket["id"])
+            .values(intake_at=now, sla_policy=policy.name if policy else None)
+        )
+    return len(tickets)
+
+
+async def _sentiments(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, str]:
+    """The sentiment label of each ticket's first customer message (what escalations match on)."""
+    rows = await conn.execute(
+        select(Interaction.ticket_id, Interaction.analysis)
+        .where(Interaction.ticket_id.in_(ticket_ids), Interaction.direction == "in")
+        .order_by(Interaction.id)
+    )
+    out: dict[int, str] = {}
+    for ticket_id, analysis in rows:
+        if ticket_id not in out and isinstance(analysis, dict):
+            label = (analysis.get("sentiment") or {}).get("label")
+            if isinstance(label, str):
+                out[ticket_id] = label
+    return out
+
+
+async def _follow_up(conn: AsyncConnection, ticket: TicketRow, now: datetime) -> None:
+    """A ticket opened on a conversation whose last ticket was closed is that ticket's follow-up."""
+    if ticket["conversation_id"] is None or ticket["previous_ticket_id"] is not None:
+        return
+    previous = (
+        await conn.execute(
+            select(Conversation.previous_ticket_id).where(Conversation.id == ticket["conversation_id"])
+        )
+    ).scalar()
+    if previous is None or previous == ticket["id"]:
+        return
+    number = (await conn.execute(select(Ticket.number).where(Ticket.id == previous))).scalar_one()
+    await conn.execute(update(Ticket).where(Ticket.id == ticket["id"]).values(previous_ticket_id=previous))
+    await conn.execute(
+        update(Conversation)
+        .where(Conversation.id == ticket["conversation_id"])
+        .values(previous_ticket_id=None)
+    )
+    ticket["previous_ticket_id"] = previous
+    await record(conn, ticket["id"], "system", "follow_up", {"of": f"T-{number}"}, now)
+
+
+async def on_agent_reply(conn: AsyncConnection, config: SlaConfig, ticket: TicketRow, now: datetime) -> None:
+    """An agent answered: the first-reply (or the running next-reply) target is met."""
+    names = ["next_reply"]
+    if ticket["first_reply_at"] is None:
+        names.append("first_reply")
+        await conn.execute(update(Ticket).where(Ticket.id == ticket["id"]).values(first_reply_at=now))
+        ticket["first_reply_at"] = now
+        waiting = [r.name for r in config.escalations if r.after.no_first_reply is not None]
+        if waiting:
+            await timers.stop(conn, ticket["id"], kinds=("escalation",), names=waiting)
+    await timers.stop(conn, ticket["id"], kinds=("target", "warning"), names=names)
+
+
+async def on_customer_message(
+    conn: AsyncConnection, config: SlaConfig, ticket_ids: Sequence[int], now: datetime
+) -> None:
+    """The customer wrote on these tickets (call it in the inbound message's transaction).
+
+    Zendesk's semantics: a reply to a pending, on-hold or solved ticket reopens it; once an
+    agent has replied, the next-reply clock starts (if the policy has one and it is not running).
+    Closed tickets are left alone: the conversation no longer points at them.
+    """
+    if not ticket_ids:
+        return
+    rows = await conn.execute(select(Ticket.__table__).where(Ticket.id.in_(ticket_ids)).with_for_update())
+    for ticket in [dict(r) for r in rows.mappings()]:
+        if ticket["status"] in ("pending", "on-hold", "solved"):
+            await lifecycle.set_status(conn, config, ticket, "open", "customer", now)
+        if ticket["status"] == "closed" or ticket["first_reply_at"] is None or ticket["intake_at"] is None:
+            continue
+        policy = next((p for p in config.policies if p.name == ticket["sla_policy"]), None)
+        running = (
+            await conn.execute(
+                select(SlaTimer.id).where(
+                    SlaTimer.ticket_id == ticket["id"], SlaTimer.name == "next_reply",
+                    SlaTimer.kind == "target", SlaTimer.state.in_(("active", "paused")),
+                )
+            )
+        ).first()  # fmt: skip
+        if policy is not None and running is None:
+            await timers.start(
+                conn, ticket["id"], targets_for(config, policy, ticket, now, ("next_reply",)), now
+            )

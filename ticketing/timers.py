@@ -1,0 +1,169 @@
+"""SLA timers in the database: start, stop, pause, resume and claim the due ones.
+
+A timer is one row per (ticket, kind, name). Its due time is stored and indexed with its state,
+so "what is due now?" is an index range scan whose cost is the number of due timers, however
+many tickets exist, and a timer that fell due while no process was running is simply due at the
+next sweep (it fires once: firing and marking it fired commit together). Business-time timers
+pause by storing the business seconds left and clearing ``due_at``; resuming recomputes
+``due_at`` from now. All functions run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.calendars import BusinessCalendar
+from ticketing.models import SlaTimer
+
+__all__ = ["DueTimer", "TimerSpec", "claim_due", "mark", "pause", "process_tag", "resume", "start", "stop"]
+
+# Business-time timers: paused while the ticket waits on the customer (pending / on-hold).
+PAUSABLE = ("target", "warning", "escalation")
+
+
+@dataclass(frozen=True, slots=True)
+class TimerSpec:
+    kind: str  # target | warning | escalation | autoclose
+    name: str
+    due_at: datetime
+    calendar: str | None = None  # None: wall-clock
+
+
+@dataclass(frozen=True, slots=True)
+class DueTimer:
+    id: int
+    ticket_id: int
+    kind: str
+    name: str
+    due_at: datetime
+
+
+def process_tag() -> str:
+    """Who fired a timer (host:pid), kept on the row for the audit."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
+def _upsert(conn: AsyncConnection) -> object:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(SlaTimer)
+    return stmt.on_conflict_do_update(
+        index_elements=["ticket_id", "kind", "name"],
+        set_={
+            "state": stmt.excluded.state,
+            "due_at": stmt.excluded.due_at,
+            "remaining_seconds": None,
+            "calendar": stmt.excluded.calendar,
+            "fired_at": None,
+            "fired_by": None,
+        },
+    )
+
+
+async def start(conn: AsyncConnection, ticket_id: int, specs: Iterable[TimerSpec], now: datetime) -> None:
+    """(Re)start timers; a timer that exists (fired, stopped) is reset to the new due time."""
+    rows = [
+        {"ticket_id": ticket_id, "kind": s.kind, "name": s.name, "state": "active", "due_at": s.due_at,
+         "remaining_seconds": None, "calendar": s.calendar, "created_at": now, "fired_at": None,
+         "fired_by": None}
+        for s in specs
+    ]  # fmt: skip
+    if rows:
+        await conn.execute(_upsert(conn), rows)  # type: ignore[call-overload]
+
+
+async def stop(
+    conn: AsyncConnection, ticket_id: int, *, kinds: Sequence[str] = (), names: Sequence[str] = ()
+) -> None:
+    """Stop running or paused timers (a target was met, the ticket was solved)."""
+    where = [SlaTimer.ticket_id == ticket_id, SlaTimer.state.in_(("active", "paused"))]
+    if kinds:
+        where.append(SlaTimer.kind.in_(kinds))
+    if names:
+        where.append(SlaTimer.name.in_(names))
+    await conn.execute(update(SlaTimer).where(and_(*where)).values(state="stopped"))
+
+
+async def pause(
+    conn: AsyncConnection, ticket_id: int, calendars: Mapping[str, BusinessCalendar], now: datetime
+) -> None:
+    rows = await conn.execute(
+        select(SlaTimer.id, SlaTimer.due_at, SlaTimer.calendar).where(
+            SlaTimer.ticket_id == ticket_id,
+            SlaTimer.state == "active",
+            SlaTimer.kind.in_(PAUSABLE),
+            SlaTimer.due_at > now,  # already due: it fires at the next sweep, as it should
+        )
+    )
+    changes = []
+    for row in rows:
+        calendar = calendars.get(row.calendar or "")
+        left = calendar.between(now, row.due_at) if calendar else (row.due_at - now).total_seconds()
+        changes.append({"b_id": row.id, "b_left": left})
+    if changes:
+        await conn.execute(
+            update(SlaTimer)
+            .where(SlaTimer.id == bindparam("b_id"))
+            .values(state="paused", due_at=None, remaining_seconds=bindparam("b_left")),
+            changes,
+        )
+
+
+async def resume(
+    conn: AsyncConnection, ticket_id: int, calendars: Mapping[str, BusinessCalendar], now: datetime
+) -> None:
+    rows = await conn.execute(
+        select(SlaTimer.id, SlaTimer.remaining_seconds, SlaTimer.calendar).where(
+            SlaTimer.ticket_id == ticket_id, SlaTimer.state == "paused"
+        )
+    )
+    changes = []
+    for row in rows:
+        calendar = calendars.get(row.calendar or "")
+        left = float(row.remaining_seconds or 0.0)
+        due = calendar.add(now, left) if calendar else now + timedelta(seconds=left)
+        changes.append({"b_id": row.id, "b_due": due})
+    if changes:
+        await conn.execute(
+            update(SlaTimer)
+            .where(SlaTimer.id == bindparam("b_id"))
+            .values(state="active", due_at=bindparam("b_due"), remaining_seconds=None),
+            changes,
+        )
+
+
+_DUE = (
+    select(SlaTimer.id, SlaTimer.ticket_id, SlaTimer.kind, SlaTimer.name, SlaTimer.due_at)
+    .where(SlaTimer.state == "active", SlaTimer.due_at <= bindparam("now"))
+    .order_by(SlaTimer.due_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+
+
+async def claim_due(conn: AsyncConnection, now: datetime, *, limit: int) -> list[DueTimer]:
+    """Lock up to ``limit`` due timers for this transaction; others' locked rows are skipped,
+    so two processes never fire the same timer."""
+    rows = await conn.execute(_DUE, {"now": now, "limit": limit})
+    return [DueTimer(r.id, r.ticket_id, r.kind, r.name, r.due_at) for r in rows if r.due_at is not None]
+
+
+_MARK = (
+    update(SlaTimer)
+    .where(SlaTimer.id == bindparam("b_id"), SlaTimer.state == "active")
+    .values(state=bindparam("b_state"), fired_at=bindparam("b_now"), fired_by=bindparam("b_by"))
+)
+
+
+async def mark(conn: AsyncConnection, ids: Sequence[int], state: str, now: datetime) -> None:
+    """Record the outcome of claimed timers: ``fired`` (or ``failed``, kept for operators)."""
+    if ids:
+        by = process_tag()
+        await conn.execute(_MARK, [{"b_id": i, "b_state": state, "b_now": now, "b_by": by} for i in ids])
