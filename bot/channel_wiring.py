@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channel_files import DiskFiles
 from bot.config import Settings
+from bot.email_backend import EmailBackendImpl
 from bot.telegram_backend import TelegramBackendImpl
 from connectors.base import Connector
+from connectors.email import EmailConnector
 from connectors.telegram import TelegramConnector
 from ticketing.customers import Customers
 
@@ -34,4 +36,8 @@ def optional_channels(
         )
         routes = telegram.routes() if settings.telegram.mode == "webhook" else []
         channels.append((telegram, routes))
+    if settings.email is not None:
+        files = DiskFiles(root=settings.resolve(settings.email.files_dir))
+        email = EmailConnector(settings=settings.email, backend=EmailBackendImpl(engine=engine, files=files))
+        channels.append((email, []))
     return channels

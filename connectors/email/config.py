@@ -21,7 +21,7 @@ class _Model(BaseModel):
 class ImapSettings(_Model):
     host: str
     port: int = Field(993, ge=1, le=65535)
-    security: Literal["tls", "starttls", "none"] = "tls"
+    security: Literal["tls", "none"] = "tls"  # aioimaplib has no STARTTLS
     username: str
     password: SecretStr
     mailbox: str = "INBOX"

@@ -1,0 +1,165 @@
+"""The email connector's backend: thread lookups, files, quarantine, the IMAP cursor.
+
+Quarantined and set-aside mails are kept as ``<id>.eml`` plus a ``<id>.json`` note (reason,
+time, size) under ``<files_dir>/email/``; the id is the hash of the raw bytes, so keeping
+the same mail twice (a re-read after a crash) stores it once.
+
+TODO(ticketing): thread lookups belong in ticketing/ (``Tickets.conversation_by_number``,
+``History.thread_of_message_ids``) with an index on ``interactions(channel,
+external_message_id)``; quarantine wants a table so every process sees the same list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channel_files import DiskFiles
+from bot.channel_state import ChannelCursors, single_consumer
+from ticketing.models import Conversation, Interaction, Ticket
+from ticketing.time import utcnow
+
+__all__ = ["EmailBackendImpl", "HeldMail", "MailHold", "quarantine_hold"]
+
+CHANNEL = "email"
+_OUR_ID = re.compile(r"^<frontdesk\.(\d{1,18})\.[0-9a-f]{16}@[^>]+>$")
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMail:
+    id: str
+    reason: str
+    held_at: datetime
+    size: int
+    path: Path
+
+
+class MailHold:
+    """A directory of kept mails with a note each: the quarantine, or a set-aside area."""
+
+    def __init__(self, *, directory: Path) -> None:
+        self.directory = directory
+
+    async def keep(self, raw: bytes, *, reason: str) -> str:
+        mail_id = hashlib.sha256(raw).hexdigest()[:24]
+        note = {"reason": reason, "held_at": utcnow().isoformat(), "size": len(raw)}
+        await asyncio.to_thread(self._write, mail_id, raw, note)
+        return mail_id
+
+    def _write(self, mail_id: str, raw: bytes, note: dict[str, Any]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        eml = self.directory / f"{mail_id}.eml"
+        if not eml.exists():
+            tmp = eml.with_suffix(".tmp")
+            tmp.write_bytes(raw)
+            tmp.replace(eml)
+        (self.directory / f"{mail_id}.json").write_text(json.dumps(note))
+
+    def entries(self) -> list[HeldMail]:
+        held = []
+        for note_path in sorted(self.directory.glob("*.json")):
+            note = json.loads(note_path.read_text())
+            held.append(
+                HeldMail(
+                    note_path.stem,
+                    str(note.get("reason", "")),
+                    datetime.fromisoformat(note["held_at"]),
+                    int(note.get("size", 0)),
+                    note_path.with_suffix(".eml"),
+                )
+            )
+        return sorted(held, key=lambda h: h.held_at)
+
+    def raw(self, mail_id: str) -> bytes:
+        if not re.fullmatch(r"[0-9a-f]{24}", mail_id):
+            raise KeyError(mail_id)
+        path = self.directory / f"{mail_id}.eml"
+        if not path.exists():
+            raise KeyError(mail_id)
+        return path.read_bytes()
+
+    def release(self, mail_id: str) -> None:
+        """Processed after all: move it to ``done/`` (kept for the record, out of the list)."""
+        done = self.directory / "done"
+        done.mkdir(parents=True, exist_ok=True)
+        for suffix in (".eml", ".json"):
+            path = self.directory / f"{mail_id}{suffix}"
+            if path.exists():
+                path.replace(done / path.name)
+
+
+def quarantine_hold(files: DiskFiles) -> MailHold:
+    return MailHold(directory=files.root / "email" / "quarantine")
+
+
+class EmailBackendImpl:
+    def __init__(self, *, engine: AsyncEngine, files: DiskFiles) -> None:
+        self._engine = engine
+        self._files = files
+        self._cursors = ChannelCursors(engine=engine)
+        self.quarantined = quarantine_hold(files)
+
+    async def thread_for_ticket(self, number: int) -> str | None:
+        stmt = (
+            select(Conversation.external_thread_id)
+            .join(Ticket, Ticket.conversation_id == Conversation.id)
+            .where(Ticket.number == number, Conversation.channel == CHANNEL)
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(stmt)).scalar()
+
+    async def thread_for_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        ours = [int(m.group(1)) for m in map(_OUR_ID.match, message_ids) if m]
+        async with self._engine.connect() as conn:
+            if ours:  # our replies name their interaction: a primary-key lookup
+                stmt = (
+                    select(Conversation.external_thread_id)
+                    .join(Interaction, Interaction.conversation_id == Conversation.id)
+                    .where(Interaction.id.in_(ours), Conversation.channel == CHANNEL)
+                    .limit(1)
+                )
+                found = (await conn.execute(stmt)).scalar()
+                if found is not None:
+                    return found
+            theirs = [m for m in message_ids if not _OUR_ID.match(m)]
+            if not theirs:
+                return None
+            stmt = (
+                select(Conversation.external_thread_id)
+                .join(Interaction, Interaction.conversation_id == Conversation.id)
+                .where(Interaction.channel == CHANNEL, Interaction.external_message_id.in_(theirs[:50]))
+                .limit(1)
+            )
+            return (await conn.execute(stmt)).scalar()
+
+    async def store_file(self, area: str, filename: str, data: bytes) -> str:
+        return await self._files.put(area, filename, data)
+
+    async def quarantine(self, raw: bytes, *, reason: str) -> str:
+        return await self.quarantined.keep(raw, reason=reason)
+
+    async def set_aside(self, raw: bytes, *, kind: str) -> str:
+        hold = MailHold(directory=self._files.root / "email" / "set-aside" / kind)
+        return await hold.keep(raw, reason=kind)
+
+    async def load_cursor(self, name: str) -> dict[str, Any] | None:
+        return await self._cursors.get(CHANNEL, name)
+
+    async def save_cursor(self, name: str, value: dict[str, Any]) -> None:
+        await self._cursors.put(CHANNEL, name, value)
+
+    @contextlib.asynccontextmanager
+    async def single_consumer(self, name: str) -> AsyncIterator[None]:
+        async with single_consumer(self._engine, name):
+            yield

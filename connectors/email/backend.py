@@ -1,0 +1,38 @@
+"""What the email connector needs from the rest of Frontdesk besides the inbound sink.
+
+Narrow on purpose (connectors import only bot contracts); ``bot/email_backend.py`` implements
+it on the database and a files directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+__all__ = ["EmailBackend"]
+
+
+class EmailBackend(Protocol):
+    async def thread_for_ticket(self, number: int) -> str | None:
+        """The email thread id of ticket ``T-<number>``'s conversation, if it is an email one."""
+
+    async def thread_for_message_ids(self, message_ids: Sequence[str]) -> str | None:
+        """The thread of the first of these Message-IDs Frontdesk has seen (received or sent)."""
+
+    async def store_file(self, area: str, filename: str, data: bytes) -> str:
+        """Keep bytes (an attachment, a raw mail); returns the storage key."""
+
+    async def quarantine(self, raw: bytes, *, reason: str) -> str:
+        """Keep a mail that could not be processed, visible to operators; returns its id."""
+
+    async def set_aside(self, raw: bytes, *, kind: str) -> str:
+        """Keep a mail that is deliberately not answered (auto-reply, bounce, list, rate limit)."""
+
+    async def load_cursor(self, name: str) -> dict[str, Any] | None:
+        """The saved IMAP position for a mailbox (UIDVALIDITY and last processed UID)."""
+
+    async def save_cursor(self, name: str, value: dict[str, Any]) -> None: ...
+
+    def single_consumer(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Entered once this process is the only one allowed to poll the mailbox."""

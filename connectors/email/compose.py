@@ -1,0 +1,67 @@
+"""An :class:`OutboundMessage` → the MIME mail the customer's client threads correctly (pure).
+
+``In-Reply-To`` names the customer's mail and ``References`` carries the thread root plus
+that mail, so Gmail, Outlook and Apple Mail show the reply in the same thread. The
+Message-ID is derived from the interaction id, so a retried delivery sends the same id (the
+customer's client shows it once). Bot replies carry ``Auto-Submitted: auto-replied`` (RFC
+3834) so well-behaved auto-responders do not answer them, and ``X-Loop`` lets us recognise
+our own mail coming back. Text is sent as plain text with an HTML alternative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import TypeGuard
+
+from bot.contracts import OutboundMessage, SenderRole
+from connectors.email.threads import format_subject
+
+__all__ = ["compose", "message_id_for"]
+
+
+def message_id_for(message: OutboundMessage, *, domain: str) -> str:
+    tag = hashlib.sha256(f"{message.conversation_id}:{message.interaction_id}:{domain}".encode()).hexdigest()
+    return f"<frontdesk.{message.interaction_id}.{tag[:16]}@{domain}>"
+
+
+def _is_msgid(value: str | None) -> TypeGuard[str]:
+    return value is not None and value.startswith("<") and value.endswith(">") and "@" in value
+
+
+def compose(
+    message: OutboundMessage, *, from_address: str, from_name: str, domain: str
+) -> tuple[EmailMessage, str]:
+    """The mail to send and its Message-ID."""
+    mail = EmailMessage()
+    message_id = message_id_for(message, domain=domain)
+    recipient = message.metadata.get("reply_to_address") or message.external_user_id
+    mail["From"] = formataddr((message.sender_name or from_name, from_address))
+    mail["To"] = recipient
+    mail["Subject"] = format_subject(message.subject, ticket=message.metadata.get("ticket") or None)
+    mail["Date"] = format_datetime(message.created_at)
+    mail["Message-ID"] = message_id
+    chain = [r for r in message.metadata.get("references", "").split() if _is_msgid(r)]
+    if _is_msgid(message.external_thread_id) and message.external_thread_id not in chain:
+        chain.insert(0, message.external_thread_id)
+    if _is_msgid(message.in_reply_to):
+        mail["In-Reply-To"] = message.in_reply_to
+        if message.in_reply_to not in chain:
+            chain.append(message.in_reply_to)
+    if chain:
+        mail["References"] = " ".join(chain[-20:] if len(chain) <= 20 else [chain[0], *chain[-19:]])
+    if message.sender_role == SenderRole.BOT:
+        mail["Auto-Submitted"] = "auto-replied"
+        mail["X-Auto-Response-Suppress"] = "All"
+    mail["X-Loop"] = from_address
+    mail.set_content(message.text)
+    mail.add_alternative(_html(message.text), subtype="html")
+    return mail, message_id
+
+
+def _html(text: str) -> str:
+    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    body = "\n".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    return f'<!doctype html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'

@@ -1,0 +1,121 @@
+"""One raw mail → the flow, the same way for the IMAP poller and ``frontdesk email ingest``.
+
+parse (or quarantine) → classify (auto-replies, bounces, lists are set aside, never
+answered) → per-sender rate limit → thread (ticket reference, known Message-IDs, References
+root) → store the raw mail and attachments → the sink, which commits before returning.
+
+Errors are split on purpose: a mail that cannot be understood is quarantined (kept, never
+dropped) and counts as handled; an outage (database, disk) propagates, so the poller leaves
+the mail unflagged and tries again later. Every step is idempotent, so processing the same
+mail twice (a crash between fetch and flag) records and answers it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.contracts import Attachment, InboundSink, utcnow
+from connectors.email.backend import EmailBackend
+from connectors.email.classify import classify
+from connectors.email.parse import ParsedMail, Unparseable, parse_mail
+from connectors.email.ratelimit import SenderRateLimit
+from connectors.email.threads import candidate_ids, fallback_thread, ticket_number
+from connectors.email.translate import inbound_message
+
+__all__ = ["IngestResult", "Ingestor"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    outcome: str  # delivered | duplicate | ignored | quarantined
+    detail: str = ""
+    interaction_id: int | None = None
+
+
+class Ingestor:
+    def __init__(
+        self,
+        *,
+        backend: EmailBackend,
+        own_address: str,
+        rate_limit: SenderRateLimit,
+        max_bytes: int,
+    ) -> None:
+        self._backend = backend
+        self._own = own_address.lower()
+        self._rate_limit = rate_limit
+        self._max_bytes = max_bytes
+
+    async def ingest(self, raw: bytes, sink: InboundSink) -> IngestResult:
+        if len(raw) > self._max_bytes:
+            return await self._quarantine(raw, f"larger than email.max_message_bytes ({len(raw)} bytes)")
+        try:
+            mail = parse_mail(raw)
+        except Unparseable as exc:
+            return await self._quarantine(raw, str(exc))
+        except Exception as exc:  # a parser bug must not lose the mail
+            _LOGGER.exception("email: parser failed")
+            return await self._quarantine(raw, f"parser error ({type(exc).__name__})")
+        noise = classify(mail, own_address=self._own)
+        if noise is not None:
+            key = await self._backend.set_aside(raw, kind=noise)
+            _LOGGER.info(
+                "email: %s from %s set aside as %s (%s)", mail.message_id, mail.from_address, noise, key
+            )
+            return IngestResult("ignored", noise)
+        if not self._rate_limit.allow(mail.from_address, mail.dedup_key):
+            key = await self._backend.set_aside(raw, kind="rate-limited")
+            _LOGGER.warning(
+                "email: %s exceeds the per-sender rate limit; set aside (%s)", mail.from_address, key
+            )
+            return IngestResult("ignored", "rate-limited")
+        thread = await self._thread(mail)
+        attachments = await self._store(mail, raw)
+        try:
+            message = inbound_message(
+                mail,
+                thread_id=thread,
+                attachments=attachments,
+                raw_ref=attachments[-1].storage_key,
+                received_at=utcnow(),
+            )
+        except Exception as exc:
+            _LOGGER.exception("email: translation failed")
+            return await self._quarantine(raw, f"translation error ({type(exc).__name__})")
+        result = await sink(message)
+        return IngestResult(
+            "duplicate" if result.duplicate else "delivered", thread, interaction_id=result.interaction_id
+        )
+
+    async def _thread(self, mail: ParsedMail) -> str:
+        number = ticket_number(mail.subject)
+        if number is not None:
+            thread = await self._backend.thread_for_ticket(number)
+            if thread is not None:
+                return thread
+        candidates = candidate_ids(mail)
+        if candidates:
+            thread = await self._backend.thread_for_message_ids(candidates)
+            if thread is not None:
+                return thread
+        return fallback_thread(mail)
+
+    async def _store(self, mail: ParsedMail, raw: bytes) -> tuple[Attachment, ...]:
+        """Attachments first, the raw mail last (``original.eml``: what the customer really sent)."""
+        stored = []
+        for part in mail.attachments:
+            key = await self._backend.store_file("email/attachments", part.filename, part.data)
+            stored.append(Attachment(part.filename, part.content_type, len(part.data), storage_key=key))
+        raw_key = await self._backend.store_file("email/raw", "original.eml", raw)
+        stored.append(Attachment("original.eml", "message/rfc822", len(raw), storage_key=raw_key))
+        return tuple(stored)
+
+    async def _quarantine(self, raw: bytes, reason: str) -> IngestResult:
+        key = await self._backend.quarantine(raw, reason=reason)
+        _LOGGER.warning(
+            "email: mail quarantined as %s: %s (see `frontdesk email quarantine list`)", key, reason
+        )
+        return IngestResult("quarantined", reason)

@@ -1,0 +1,144 @@
+"""A mail through the real app (``EmailConnector.ingest``, as the poller calls it) → SMTP reply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from connectors.email import EmailConnector
+from tests.conftest import AppFactory
+from tests.email.conftest import SUPPORT, email_config
+from tests.email.mails import make_mail
+from tests.email.servers import SmtpRecorder
+from tests.webchat.helpers import count, eventually, rows
+from ticketing.models import Conversation, Interaction, OutboxItem, Ticket
+
+HOURS = "what are your opening hours?"
+BROKEN = "my parcel arrived broken and the box was wet"
+
+
+async def start(database_url: str, make_client: AppFactory, smtp_port: int, extra: str = ""):  # type: ignore[no-untyped-def]
+    app, _client = await make_client(database_url, extra=email_config(smtp_port, extra=extra))
+    connector = app.connectors["email"]
+    assert isinstance(connector, EmailConnector)
+    return app, connector
+
+
+async def test_new_mail_gets_a_threaded_reply(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int]
+) -> None:
+    recorder, port = smtp
+    app, email = await start(database_url, make_client, port)
+    result = await email.ingest(make_mail(HOURS, subject="Opening hours?", message_id="<q1@example.com>"))
+    assert result.outcome == "delivered"
+    [reply] = await recorder.wait_for(1)
+    assert reply["To"] == "ada@example.com"
+    assert reply["From"].addresses[0].addr_spec == SUPPORT
+    assert reply["Subject"] == "Re: Opening hours?"
+    assert reply["In-Reply-To"] == "<q1@example.com>"
+    assert "<q1@example.com>" in reply["References"]
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply.get_content_type() == "multipart/alternative"
+    plain = reply.get_body(("plain",))
+    html = reply.get_body(("html",))
+    assert plain is not None and "Monday to Friday" in plain.get_content()
+    assert html is not None and "Monday to Friday" in html.get_content()
+
+    async def recorded() -> bool:  # the outbox keeps the Message-ID it sent (threading lookups use it)
+        return [r.external_id for r in await rows(app.engine, select(OutboxItem.external_id))] == [
+            reply["Message-ID"]
+        ]
+
+    await eventually(recorded)
+
+
+async def test_duplicate_mail_is_answered_once(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int]
+) -> None:
+    _recorder, port = smtp
+    app, email = await start(database_url, make_client, port)
+    raw = make_mail(HOURS)
+    assert (await email.ingest(raw)).outcome == "delivered"
+    assert (await email.ingest(raw)).outcome == "duplicate"
+    assert await count(app.engine, Interaction, Interaction.direction == "in") == 1
+    assert await count(app.engine, OutboxItem) == 1
+
+
+async def test_replies_to_our_reply_and_ticket_references_stay_in_the_thread(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int]
+) -> None:
+    recorder, port = smtp
+    app, email = await start(database_url, make_client, port)
+    await email.ingest(make_mail(BROKEN, subject="Broken parcel", message_id="<root@example.com>"))
+    [first] = await recorder.wait_for(1)
+    assert "T-" in first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # A client that keeps only In-Reply-To (no References) still lands in the same conversation.
+    await email.ingest(make_mail("any news?", subject="Re: Broken parcel", in_reply_to=first["Message-ID"]))
+    [number] = (await rows(app.engine, select(Ticket.number)))[0]
+    # A new mail (new thread) that names the ticket in its subject joins it too.
+    await email.ingest(make_mail("still waiting", subject=f"Parcel [T-{number}]"))
+    threads = await rows(app.engine, select(Conversation.external_thread_id))
+    assert [t.external_thread_id for t in threads] == ["<root@example.com>"]
+    assert await count(app.engine, Ticket) == 1
+    assert await count(app.engine, Interaction, Interaction.direction == "in") == 3
+
+
+async def test_auto_replies_bounces_and_lists_are_never_answered(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int], tmp_path: Path
+) -> None:
+    _recorder, port = smtp
+    app, email = await start(database_url, make_client, port)
+    noise = [
+        make_mail("I am away", headers={"Auto-Submitted": "auto-replied"}),
+        make_mail("away", headers={"X-Autoreply": "yes"}),
+        make_mail("away", headers={"Precedence": "bulk"}),
+        make_mail("news", headers={"List-Id": "<news.example.com>"}),
+        make_mail("away", subject="Out of Office: Question"),
+        make_mail("bounce", sender="MAILER-DAEMON@mx.example.com"),
+        make_mail("loop", sender=SUPPORT),
+    ]
+    outcomes = [await email.ingest(raw) for raw in noise]
+    assert [o.outcome for o in outcomes] == ["ignored"] * len(noise)
+    assert await count(app.engine, Interaction) == 0
+    assert list((tmp_path / "var" / "email" / "set-aside").rglob("*.eml"))
+
+
+async def test_a_looping_sender_is_rate_limited(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int]
+) -> None:
+    _recorder, port = smtp
+    app, email = await start(database_url, make_client, port, extra="  max_mails_per_sender_per_hour: 3\n")
+    outcomes = [(await email.ingest(make_mail(f"ping {i}"))).outcome for i in range(5)]
+    assert outcomes == ["delivered"] * 3 + ["ignored"] * 2
+    assert await count(app.engine, OutboxItem) == 3
+
+
+async def test_unparseable_mail_is_quarantined_not_dropped(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int], tmp_path: Path
+) -> None:
+    _recorder, port = smtp
+    _app, email = await start(database_url, make_client, port)
+    raw = b"Subject: no sender here\n\nwho wrote this?\n"
+    result = await email.ingest(raw)
+    assert result.outcome == "quarantined"
+    [kept] = list((tmp_path / "var" / "email" / "quarantine").glob("*.eml"))
+    assert kept.read_bytes() == raw
+    assert "no sender" in kept.with_suffix(".json").read_text()
+
+
+async def test_attachments_and_raw_mail_are_stored(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int], tmp_path: Path
+) -> None:
+    _recorder, port = smtp
+    app, email = await start(database_url, make_client, port)
+    raw = (Path(__file__).parent / "corpus" / "frontdesk" / "attachment-rfc2231.eml").read_bytes()
+    assert (await email.ingest(raw)).outcome == "delivered"
+    [(text, attachments)] = await rows(
+        app.engine, select(Interaction.text, Interaction.attachments).where(Interaction.direction == "in")
+    )
+    assert text == "Bonjour, la facture ci-jointe est fausse."
+    pdf, original = attachments
+    assert (pdf["filename"], pdf["content_type"]) == ("facture n°1.pdf", "application/pdf")
+    assert (tmp_path / "var" / pdf["storage_key"]).read_bytes().startswith(b"%PDF-1.4")
+    assert (tmp_path / "var" / original["storage_key"]).read_bytes() == raw

@@ -1,0 +1,55 @@
+"""Outbound mails: threading headers, loop protection, subject handling (pure)."""
+
+from __future__ import annotations
+
+from bot.contracts import OutboundMessage, SenderRole
+from connectors.email.compose import compose
+from connectors.email.threads import format_subject
+
+
+def outbound(**overrides: object) -> OutboundMessage:
+    fields: dict[str, object] = {
+        "channel": "email",
+        "external_user_id": "ada@example.com",
+        "external_thread_id": "<root@example.com>",
+        "text": "Hello Ada,\n\nyour parcel ships today.",
+        "interaction_id": 42,
+        "conversation_id": 7,
+        "subject": "Where is my parcel?",
+        "in_reply_to": "<second@example.com>",
+    }
+    fields.update(overrides)
+    return OutboundMessage(**fields)  # type: ignore[arg-type]
+
+
+def test_reply_threads_under_the_customer_mail() -> None:
+    mail, message_id = compose(
+        outbound(), from_address="support@acme.example", from_name="Acme", domain="acme.example"
+    )
+    assert mail["Message-ID"] == message_id and message_id.endswith("@acme.example>")
+    assert mail["In-Reply-To"] == "<second@example.com>"
+    assert mail["References"] == "<root@example.com> <second@example.com>"
+    assert mail["Subject"] == "Re: Where is my parcel?"
+    assert mail["Auto-Submitted"] == "auto-replied"
+    assert mail["X-Loop"] == "support@acme.example"
+
+
+def test_message_id_is_stable_across_retries() -> None:
+    first = compose(outbound(), from_address="s@a.example", from_name="A", domain="a.example")[1]
+    again = compose(outbound(), from_address="s@a.example", from_name="A", domain="a.example")[1]
+    assert first == again
+
+
+def test_agent_replies_are_not_marked_automatic() -> None:
+    mail, _ = compose(
+        outbound(sender_role=SenderRole.AGENT), from_address="s@a.example", from_name="A", domain="a.example"
+    )
+    assert mail["Auto-Submitted"] is None
+
+
+def test_subject_gets_one_re_and_the_ticket_once() -> None:
+    assert format_subject("Re: hello") == "Re: hello"
+    assert format_subject("AW: hallo") == "AW: hallo"
+    assert format_subject("", ticket=None) == "Re: Your message"
+    assert format_subject("hi [T-7]", ticket="T-7") == "Re: hi [T-7]"
+    assert format_subject("hi", ticket="T-7") == "Re: hi [T-7]"
