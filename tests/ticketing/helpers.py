@@ -111,7 +111,9 @@ class World:
 
     async def count(self, model: Any, *where: Any) -> int:
         async with self.engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
+            return int(
+                (await conn.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
+            )
 
     async def rows(self, stmt: Any) -> list[Any]:
         async with self.engine.connect() as conn:

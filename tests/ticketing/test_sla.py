@@ -1,0 +1,144 @@
+"""SLA clocks and escalations end to end through the scheduler's sweep, on both engines.
+
+Sweeps are given an explicit ``now`` so the tests move time forward without waiting.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from tests.ticketing.helpers import World, world, write_rulebook
+from ticketing.models import SlaTimer, TicketEvent
+from ticketing.scheduler import SlaScheduler, SweepReport
+
+
+async def sweep(w: World, now: datetime | None = None) -> SweepReport:
+    """One sweep by a fresh scheduler, as a newly started process would do it."""
+    scheduler = SlaScheduler(engine=w.engine, config=lambda: w.config, batch=3)
+    try:
+        return await scheduler.sweep(now)
+    finally:
+        await scheduler.leadership.release()
+
+
+async def timers_of(w: World, ticket_id: int) -> dict[tuple[str, str], Any]:
+    rows = await w.rows(select(SlaTimer.__table__).where(SlaTimer.ticket_id == ticket_id))
+    return {(t.kind, t.name): t for t in rows}
+
+
+async def test_intake_applies_first_matching_policy(database_url: str, tmp_path: Path) -> None:
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        vip, _ = await w.open_ticket(tags=("vip",))
+        plain, _ = await w.open_ticket()
+        report = await sweep(w)
+        assert report.leader and report.taken_in == 2
+        t_vip, t_plain = await w.desk.get(vip), await w.desk.get(plain)
+        assert (t_vip["sla_policy"], t_plain["sla_policy"]) == ("vip", "standard")
+        clocks = await timers_of(w, t_plain["id"])
+        created = t_plain["created_at"]
+        assert clocks["target", "first_reply"].due_at == created + timedelta(hours=1)
+        assert clocks["warning", "first_reply"].due_at == created + timedelta(minutes=50)
+        assert clocks["target", "resolution"].due_at == created + timedelta(hours=8)
+        assert ("target", "next_reply") not in clocks  # starts with the customer's next message
+        vip_due = (await timers_of(w, t_vip["id"]))["target", "first_reply"].due_at
+        assert vip_due == t_vip["created_at"] + timedelta(minutes=10)
+
+
+async def test_breach_fires_once_even_across_restarts(database_url: str, tmp_path: Path) -> None:
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        number, _ = await w.open_ticket()
+        ticket = await w.desk.get(number)
+        await sweep(w)
+        late = ticket["created_at"] + timedelta(hours=9)  # everything fell due while "down"
+        first = await sweep(w, late)
+        assert first.fired == 4  # warning + breach of first_reply, warning + breach of resolution
+        again = await sweep(w, late + timedelta(hours=1))  # a new process, later
+        assert again.fired == 0
+        kinds = [e["kind"] for e in await w.desk.events(number)]
+        assert kinds.count("sla_breach") == 2 and kinds.count("sla_warning") == 2
+
+
+async def test_agent_reply_meets_first_reply_and_customer_message_starts_next_reply(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        number, _ = await w.open_ticket()
+        await w.desk.reply(number, "Looking into it", agent="alice", status="pending")
+        ticket = await w.desk.get(number)
+        clocks = await timers_of(w, ticket["id"])
+        assert clocks["target", "first_reply"].state == "stopped"
+        assert clocks["target", "resolution"].state == "paused"
+        from ticketing.sla import on_customer_message
+        from ticketing.time import utcnow
+
+        async with w.engine.begin() as conn:
+            await on_customer_message(conn, w.config, [ticket["id"]], utcnow())
+        ticket = await w.desk.get(number)
+        clocks = await timers_of(w, ticket["id"])
+        assert ticket["status"] == "open"  # the customer's reply reopened it
+        assert clocks["target", "next_reply"].state == "active"
+        assert clocks["target", "resolution"].state == "active"
+
+
+async def test_pending_pauses_and_open_resumes_with_the_time_left(database_url: str, tmp_path: Path) -> None:
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        number, _ = await w.open_ticket()
+        await w.desk.set_status(number, "pending", actor="agent:alice")
+        ticket = await w.desk.get(number)
+        paused = (await timers_of(w, ticket["id"]))["target", "resolution"]
+        assert paused.state == "paused" and paused.due_at is None
+        assert 7.9 * 3600 < (paused.remaining_seconds or 0) <= 8 * 3600
+        report = await sweep(w, ticket["created_at"] + timedelta(days=3))
+        assert report.fired == 0  # nothing runs while the customer has the ball
+        await w.desk.set_status(number, "open", actor="agent:alice")
+        resumed = (await timers_of(w, ticket["id"]))["target", "resolution"]
+        assert resumed.state == "active" and resumed.due_at is not None
+        assert resumed.due_at > ticket["created_at"] + timedelta(hours=8)
+
+
+async def test_escalation_rule_fires_once_and_reroutes(database_url: str, tmp_path: Path) -> None:
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        await w.roster.add_queue("tier2")
+        await w.roster.add_agent("tina", queues=["tier2"])
+        angry, _ = await w.open_ticket("this is outrageous", tags=("complaint",), sentiment="negative")
+        calm, _ = await w.open_ticket("broken again", tags=("complaint",), sentiment="neutral")
+        answered, _ = await w.open_ticket("awful service", tags=("complaint",), sentiment="negative")
+        await w.desk.reply(answered, "So sorry, fixing it now", agent="alice")
+        created = (await w.desk.get(angry))["created_at"]
+        assert (await sweep(w, created + timedelta(minutes=29))).fired == 0
+        await sweep(w, created + timedelta(minutes=31))
+        await sweep(w, created + timedelta(minutes=45))
+        ticket = await w.desk.get(angry)
+        assert (ticket["priority"], ticket["queue"], ticket["assignee"]) == ("urgent", "tier2", "tina")
+        events = await w.desk.events(angry)
+        escalated = [e for e in events if e["kind"] == "escalated"]
+        assert len(escalated) == 1 and escalated[0]["actor"] == "rule:angry_unanswered"
+        (notify,) = [e for e in events if e["kind"] == "notify"]
+        text = f"T-{angry} waits for a first reply: this is outrageous"
+        assert notify["data"] == {"slack": "#support-leads", "text": text}
+        assert {e["actor"] for e in events if e["kind"] in ("priority", "queue", "assignee")} == {
+            "rule:angry_unanswered"
+        }
+        for other in (calm, answered):
+            assert not [e for e in await w.desk.events(other) if e["kind"] == "escalated"]
+
+
+async def test_autoclose_closes_solved_tickets(database_url: str, tmp_path: Path) -> None:
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        number, _ = await w.open_ticket()
+        solved = await w.desk.solve(number, actor="agent:alice")
+        await sweep(w, solved["solved_at"] + timedelta(days=1))
+        assert (await w.desk.get(number))["status"] == "solved"
+        await sweep(w, solved["solved_at"] + timedelta(days=2, seconds=1))
+        ticket = await w.desk.get(number)
+        assert ticket["status"] == "closed" and ticket["closed_at"] is not None
+        last = [e for e in await w.desk.events(number) if e["kind"] == "status"][-1]
+        assert (last["actor"], last["data"]) == ("system:autoclose", {"from": "solved", "to": "closed"})
+        assert (
+            await w.count(TicketEvent, TicketEvent.kind == "status", TicketEvent.ticket_id == ticket["id"])
+            == 2
+        )
