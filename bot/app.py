@@ -32,6 +32,7 @@ from ticketing.customers import Customers
 from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
 from ticketing.history import History
 from ticketing.outbox import OutboxStore
+from ticketing.service import TicketingService
 from ticketing.turns import Turns
 
 __all__ = ["App", "AppOverrides", "StartupError", "build_app"]
@@ -96,6 +97,11 @@ class App:
                 bot_name=settings.bot.bot_name,
             )
         )
+        # Tickets, SLA clocks and escalations (docs/ticketing.md); its scheduler starts in running().
+        self.ticketing = TicketingService(
+            engine=self.engine, settings=settings.tickets, rulebook_dir=settings.rulebook_dir,
+            wake_outbox=self.dispatcher.wake,
+        )  # fmt: skip
         self.web = self._web_app()
         # Optional channels (Telegram, email): connectors from their config sections, webhook routes.
         for connector, routes in optional_channels(settings, engine=self.engine, customers=self.customers):
@@ -113,6 +119,8 @@ class App:
             stack.push_async_callback(self.fanout.stop)
             await self.dispatcher.start()
             stack.push_async_callback(self.dispatcher.stop)
+            await self.ticketing.start()
+            stack.push_async_callback(self.ticketing.stop)
             for connector in self.connectors.values():
                 await connector.start(self.flow.handle)
                 stack.push_async_callback(connector.stop)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from connectors.email.config import EmailSettings
 from connectors.telegram.config import TelegramSettings
 from rules.yamlfile import LineDict, LineList, SourceError, load_yaml, parse_yaml, validate
+from ticketing.service import TicketsSettings
 
 __all__ = ["ConfigError", "Settings", "load_settings", "settings_from_text"]
 
@@ -82,6 +83,7 @@ class Settings(_Model):
     webchat: WebchatSettings = WebchatSettings()
     bot: BotSettings = BotSettings()
     rulebook: RulebookSettings = RulebookSettings()
+    tickets: TicketsSettings = TicketsSettings()  # SLA scheduler; see docs/ticketing.md
     telegram: TelegramSettings | None = None  # see docs/telegram.md
     email: EmailSettings | None = None  # see docs/email.md
     base_dir: Path = Field(Path("."), exclude=True)

@@ -87,6 +87,8 @@ class SlaScheduler:
         self._inflight = asyncio.ensure_future(self.sweep())
         try:
             await asyncio.shield(self._inflight)
+        except asyncio.CancelledError:
+            return  # APScheduler is shutting down; stop() awaits the shielded sweep itself
         except Exception:
             _LOGGER.exception("SLA sweep failed; retrying in %.1fs", self._interval)
 
