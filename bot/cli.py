@@ -17,9 +17,11 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import AppOverrides, StartupError, build_app
+from bot.cli_email import add_email_commands
+from bot.cli_nlu import add_nlu_commands
+from bot.cli_rules import add_rules_commands
 from bot.config import ConfigError, Settings, load_settings
 from connectors.console import ConsoleConnector
-from rules.rulebook import load_rulebook
 from rules.yamlfile import SourceError
 from ticketing.database import create_engine, current_revision, head_revision, upgrade
 
@@ -101,14 +103,6 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     return 0 if current == head else 1
 
 
-def cmd_rules_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    directory = Path(args.rulebook) if args.rulebook else settings.rulebook_dir
-    rulebook = load_rulebook(directory)
-    print(f"{directory}: OK ({len(rulebook.faqs)} FAQs, {len(rulebook.responses)} responses)")
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="frontdesk",
@@ -137,12 +131,9 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_db_current
     )
 
-    rules = sub.add_parser("rules", help="rulebook tools").add_subparsers(
-        dest="rules_command", metavar="ACTION", required=True
-    )
-    check = rules.add_parser("check", help="validate the rulebook; exit 2 on errors (for your CI)")
-    check.add_argument("--rulebook", help="rulebook directory (default: rulebook.path from config)")
-    check.set_defaults(func=cmd_rules_check)
+    add_rules_commands(sub)
+    add_nlu_commands(sub)
+    add_email_commands(sub)
 
     return top
 

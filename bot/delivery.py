@@ -12,7 +12,11 @@ from typing import Any
 
 from bot.contracts import InboundMessage, OutboundMessage, QuickReply, SenderRole
 
-__all__ = ["delivery_for", "outbound_from_payload"]
+__all__ = ["ECHOED_METADATA", "delivery_for", "outbound_from_payload"]
+
+# Inbound metadata a reply needs on its way back (email: the References chain for threading,
+# the Reply-To address). Named explicitly so nothing else from a raw payload is carried along.
+ECHOED_METADATA = ("references", "reply_to_address")
 
 
 def delivery_for(
@@ -23,7 +27,11 @@ def delivery_for(
     sender_role: SenderRole = SenderRole.BOT,
     sender_name: str | None = None,
     quick_replies: tuple[QuickReply, ...] = (),
+    ticket: str | None = None,
 ) -> dict[str, Any]:
+    metadata = {key: message.metadata[key] for key in ECHOED_METADATA if key in message.metadata}
+    if ticket is not None:
+        metadata["ticket"] = ticket  # e.g. "[T-1042]" in an email subject
     return {
         "channel": message.channel,
         "external_user_id": message.external_user_id,
@@ -35,11 +43,15 @@ def delivery_for(
         "subject": message.subject,
         "in_reply_to": message.external_message_id,
         "quick_replies": [{"label": q.label, "payload": q.payload} for q in quick_replies],
+        "metadata": metadata,
     }
 
 
 def outbound_from_payload(payload: dict[str, Any]) -> OutboundMessage:
-    extra = {"conversation_public_id": str(payload.get("conversation_public_id", ""))}
+    extra = {
+        **{str(k): str(v) for k, v in (payload.get("metadata") or {}).items()},
+        "conversation_public_id": str(payload.get("conversation_public_id", "")),
+    }
     kwargs: dict[str, Any] = {}
     if payload.get("created_at"):
         kwargs["created_at"] = datetime.fromisoformat(payload["created_at"])

@@ -61,8 +61,10 @@ class ConversationFlow:
         analysis, error = await self._analyze(message)
         policy = p.policy()
 
-        def reply(text: str, rule: str, quick_replies: tuple[QuickReply, ...] = ()) -> ReplyRecord:
-            return self._reply(ref, message, text, rule=rule, quick_replies=quick_replies)
+        def reply(
+            text: str, rule: str, quick_replies: tuple[QuickReply, ...] = (), ticket: str | None = None
+        ) -> ReplyRecord:
+            return self._reply(ref, message, text, rule=rule, quick_replies=quick_replies, ticket=ticket)
 
         plan = turn_plan(message, analysis, error, policy=policy, reply=reply)
         result = await p.turns.record(Turn(record=_record(ref, message), plan=plan))
@@ -95,6 +97,7 @@ class ConversationFlow:
         *,
         rule: str,
         quick_replies: tuple[QuickReply, ...],
+        ticket: str | None,
     ) -> ReplyRecord:
         delivery = delivery_for(
             message,
@@ -102,6 +105,7 @@ class ConversationFlow:
             conversation_public_id=ref.public_id,
             sender_name=self._p.bot_name,
             quick_replies=quick_replies,
+            ticket=ticket,
         )
         return ReplyRecord(
             text=text,

@@ -26,7 +26,9 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class ReplyFactory(Protocol):
-    def __call__(self, text: str, rule: str, quick_replies: tuple[QuickReply, ...] = ()) -> ReplyRecord: ...
+    def __call__(
+        self, text: str, rule: str, quick_replies: tuple[QuickReply, ...] = (), ticket: str | None = None
+    ) -> ReplyRecord: ...
 
 
 def turn_plan(
@@ -94,7 +96,9 @@ def _execute(
                 variables["ticket"] = ticket_reference(number)
         elif isinstance(action, Reply):
             buttons = tuple(QuickReply(b.label, b.payload) for b in action.quick_replies)
-            replies.append(reply(render(action.template, variables), decision.rule, buttons))
+            replies.append(
+                reply(render(action.template, variables), decision.rule, buttons, variables.get("ticket"))
+            )
         elif isinstance(action, HandOff):
             hand_off = True
     return Plan(

@@ -1,7 +1,7 @@
 """Fuzzy FAQ matching with rapidfuzz.
 
 Questions are normalized once at build time so a lookup is a single ``process.extract`` over
-a flat list of variants; typos and word order are absorbed by ``WRatio``/``token_sort_ratio``
+a flat list of variants; typos and word order are absorbed by ``token_sort_ratio``/``token_set_ratio``
 scorers rather than by an index, which is fast enough for the few thousand variants a
 support team writes. Each variant is also kept without filler words ("what is your"), so a
 terse "retrun policy?" scores against "return policy" rather than the whole sentence.
@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from nlp.types import FaqCandidate, FaqEntry
@@ -57,18 +59,29 @@ class FaqMatcher:
         query = normalize(text[:max_chars])
         if not query or not self._choices:
             return ()
-        hits = process.extract(query, self._choices, scorer=_score, limit=self._limit * 4)
-        core_hits = process.extract(content(query), self._content, scorer=_score, limit=self._limit * 4)
+        # Best of the full question and its content words, per variant, computed in C.
+        scores = np.maximum(_scores(query, self._choices), _scores(content(query), self._content))
         best: dict[str, FaqCandidate] = {}
-        for _choice, score, index in sorted([*hits, *core_hits], key=lambda h: h[1], reverse=True):
-            faq_id, variant = self._owners[index]
+        for index in np.argsort(-scores, kind="stable")[: self._limit * 4]:
+            faq_id, variant = self._owners[int(index)]
             if faq_id not in best:
                 entry = self._entries[faq_id]
-                best[faq_id] = FaqCandidate(faq_id, variant, entry.answer, round(score / 100.0, 4))
+                score = round(float(scores[index]) / 100.0, 4)
+                best[faq_id] = FaqCandidate(faq_id, variant, entry.answer, score)
         ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
         return tuple(ranked[: self._limit])
 
 
-def _score(query: str, choice: str, **kwargs: object) -> float:
-    # WRatio mixes full, partial and token-based ratios; plain ratio penalizes long queries less.
-    return max(fuzz.WRatio(query, choice), fuzz.token_sort_ratio(query, choice))
+def _scores(query: str, choices: list[str]) -> npt.NDArray[np.float64]:
+    """Best of three rapidfuzz scorers for every choice, computed in C (no Python callback).
+
+    No partial ratios (``WRatio`` includes them): they let a short greeting ("hi") match inside a
+    long question ("shipping costs") and give every message a high floor. token_set_ratio still
+    rewards a question asked in fewer words.
+    """
+    rows = [
+        process.cdist([query], choices, scorer=scorer, dtype=np.float64)[0]
+        for scorer in (fuzz.ratio, fuzz.token_sort_ratio, fuzz.token_set_ratio)
+    ]
+    best: npt.NDArray[np.float64] = np.maximum.reduce(rows)
+    return best

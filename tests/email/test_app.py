@@ -157,3 +157,27 @@ async def test_attachments_and_raw_mail_are_stored(
     assert (pdf["filename"], pdf["content_type"]) == ("facture n°1.pdf", "application/pdf")
     assert (tmp_path / "var" / pdf["storage_key"]).read_bytes().startswith(b"%PDF-1.4")
     assert (tmp_path / "var" / original["storage_key"]).read_bytes() == raw
+
+
+async def test_reply_carries_the_whole_references_chain_and_the_ticket_in_its_subject(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int]
+) -> None:
+    recorder, port = smtp
+    _app, email = await start(database_url, make_client, port)
+    mail = make_mail(
+        "my jacket arrived with a broken zipper",
+        subject="Broken zipper",
+        message_id="<third@example.com>",
+        in_reply_to="<second@example.com>",
+        references="<root@example.com> <second@example.com>",
+        headers={"Reply-To": "ada.work@example.com"},
+    )
+    assert (await email.ingest(mail)).outcome == "delivered"
+    [reply] = await recorder.wait_for(1)
+    assert reply["References"].split() == [
+        "<root@example.com>",
+        "<second@example.com>",
+        "<third@example.com>",
+    ]
+    assert reply["Subject"] == "Re: Broken zipper [T-1001]"  # the fallback opened ticket T-1001
+    assert reply["To"] == "ada.work@example.com"
