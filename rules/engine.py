@@ -20,7 +20,7 @@ from rules import decision as d
 from rules.actions import Render
 from rules.conditions import subject_of
 from rules.facts import RuleFacts
-from rules.guards import chain_blocked, reply_limit_reached, rule_blocked
+from rules.guards import chain_blocked, guard_suspects, reply_limit_reached, rule_blocked
 from rules.loader import RuleSet
 from rules.templates import variables_for
 
@@ -60,25 +60,26 @@ class Engine:
         fired: list[str] = []
         trace: list[d.RuleTrace] = []
         reasons: list[str] = []
-        rules = rs.by_event.get(facts.event, ())
-        stopped_by: str | None = None
-        for rule in rules:
-            if stopped_by is not None:
-                if not explain:
-                    break
-                trace.append(
-                    d.RuleTrace(rule.name, False, f"not evaluated: rule {stopped_by!r} stopped", rule.line)
-                )
-                continue
-            guard = rule_blocked(rule.name, max_fires=rule.max_fires, facts=facts, limits=limits)
-            if guard is not None:
-                if explain:
-                    trace.append(d.RuleTrace(rule.name, False, guard, rule.line))
-                continue
-            if not rule.when.ok(subject):
+        if explain:
+            rules = rs.by_event.get(facts.event, ())
+        else:
+            top = subject.intent.name if subject.intent is not None else None
+            rules = rs.by_intent.get((facts.event, top)) or rs.by_intent.get((facts.event, None), ())
+        suspects = guard_suspects(facts, limits)
+        stopped_at = len(rules)
+        # Conditions first, guards only for rules that match: the loop body for a rule that does
+        # not match is one closure call, which keeps 1,000 rules under a millisecond.
+        for index, rule in enumerate(rules):
+            if not rule.ok(subject):
                 if explain:
                     trace.append(d.RuleTrace(rule.name, False, rule.when.why_not(subject), rule.line))
                 continue
+            if rule.max_fires is not None or rule.name in suspects:
+                guard = rule_blocked(rule.name, max_fires=rule.max_fires, facts=facts, limits=limits)
+                if guard is not None:
+                    if explain:
+                        trace.append(d.RuleTrace(rule.name, False, guard, rule.line))
+                    continue
             why = rule.when.why(subject)
             notes = []
             for plan in rule.then:
@@ -90,7 +91,13 @@ class Engine:
             reasons.append(why)
             trace.append(d.RuleTrace(rule.name, True, "; ".join([why, *notes]), rule.line))
             if not rule.continue_:
-                stopped_by = rule.name
+                stopped_at = index
+                break
+        if explain:
+            trace.extend(
+                d.RuleTrace(r.name, False, f"not evaluated: rule {rules[stopped_at].name!r} stopped", r.line)
+                for r in rules[stopped_at + 1 :]
+            )
         if not fired:
             return d.Decision(actions=(), rule="", reason="no rule matched", trace=tuple(trace))
         return d.Decision(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rules.facts import RuleFacts
 
-__all__ = ["Limits", "chain_blocked", "reply_limit_reached", "rule_blocked"]
+__all__ = ["Limits", "chain_blocked", "guard_suspects", "reply_limit_reached", "rule_blocked"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +36,20 @@ def rule_blocked(name: str, *, max_fires: int | None, facts: RuleFacts, limits: 
     if facts.event == "ticket" and facts.ticket is not None and name in facts.ticket.caused_by:
         return "loop guard: this ticket event was caused by this rule"
     return None
+
+
+def guard_suspects(facts: RuleFacts, limits: Limits) -> frozenset[str]:
+    """Rules that :func:`rule_blocked` might block for these facts besides ``max_fires`` ones.
+
+    Computed once per decision so the engine runs the full check for a handful of rules only.
+    """
+    names: set[str] = set()
+    recent = facts.conversation.recent_rules[-limits.max_repeats :]
+    if facts.event == "message" and len(recent) == limits.max_repeats and len(set(recent)) == 1:
+        names.add(recent[0])
+    if facts.event == "ticket" and facts.ticket is not None:
+        names.update(facts.ticket.caused_by)
+    return frozenset(names)
 
 
 def chain_blocked(facts: RuleFacts, limits: Limits) -> str | None:

@@ -13,8 +13,8 @@ open a ticket), compiled through the very same path.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from rules.actions import ActionPlan, compile_action
 from rules.calendars import Calendar, parse_calendar, parse_zone
 from rules.compiler import Env, Loc, compile_condition
-from rules.conditions import Predicate
+from rules.conditions import Predicate, Subject
 from rules.guards import Limits
 from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
@@ -53,6 +53,10 @@ class CompiledRule:
     continue_: bool
     max_fires: int | None
     description: str | None = None
+    ok: Callable[[Subject], bool] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ok", self.when.ok)  # one attribute lookup on the hot path
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,9 @@ class RuleSet:
 
     rules: tuple[CompiledRule, ...]
     by_event: Mapping[str, tuple[CompiledRule, ...]]
+    # (event, top intent) → the rules that can match such a message, in order; the key
+    # (event, None) holds the rules that need no particular intent. Only used without a trace.
+    by_intent: Mapping[tuple[str, str | None], tuple[CompiledRule, ...]]
     limits: Limits
     default_language: str
     rulebook: Rulebook
@@ -165,15 +172,45 @@ def load_ruleset(
     if problems:
         raise RulebookError(problems)
     by_event = {on: tuple(r for r in compiled if r.event == on) for on in ("message", "ticket")}
+    by_intent = _intent_index(compiled, [s for s in parsed.rules if s.enabled])
     return RuleSet(
         rules=tuple(compiled),
         by_event=MappingProxyType(by_event),
+        by_intent=MappingProxyType(by_intent),
         limits=limits,
         default_language=settings.default_language,
         rulebook=rulebook,
         calendars=MappingProxyType(calendars),
         source=rules_path,
     )
+
+
+def _required_intents(spec: ConditionSpec | None) -> frozenset[str] | None:
+    """The intents a rule needs as its top intent (``None``: any message may match)."""
+    if spec is None:
+        return None
+    found = [spec, *(spec.all or ())]
+    for cond in found:
+        if cond.intent is not None and cond.intent.is_ and not cond.intent.best_guess:
+            return frozenset(cond.intent.is_)
+    return None
+
+
+def _intent_index(
+    compiled: list[CompiledRule], specs: list[RuleSpec]
+) -> dict[tuple[str, str | None], tuple[CompiledRule, ...]]:
+    """Pre-filtered rule lists per (event, top intent), so a message skips other intents' rules."""
+    needs = [_required_intents(spec.when) for spec in specs]
+    names = {name for need in needs if need for name in need}
+    index: dict[tuple[str, str | None], tuple[CompiledRule, ...]] = {}
+    for event in ("message", "ticket"):
+        for intent in (None, *names):
+            index[(event, intent)] = tuple(
+                rule
+                for rule, need in zip(compiled, needs, strict=True)
+                if rule.event == event and (need is None or intent in need)
+            )
+    return index
 
 
 def _compile(

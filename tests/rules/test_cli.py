@@ -38,8 +38,15 @@ def test_check_reports_problems(tmp_path: Path) -> None:
 
 def test_test_shows_analysis_trace_and_actions() -> None:
     code, out = run(
-        "rules", "test", "How much is shipping?", "--rulebook", str(ROOT / "rulebook"),
-        "--customer", "{name: Ana, tags: [vip]}", "--conversation", "{has_open_ticket: true}",
+        "rules",
+        "test",
+        "How much is shipping?",
+        "--rulebook",
+        str(ROOT / "rulebook"),
+        "--customer",
+        "{name: Ana, tags: [vip]}",
+        "--conversation",
+        "{has_open_ticket: true}",
     )
     assert code == 0
     assert "Analysis" in out and "FAQ:" in out
@@ -49,8 +56,16 @@ def test_test_shows_analysis_trace_and_actions() -> None:
 
 
 def test_test_json() -> None:
-    code, out = run("rules", "test", "I want to talk to a human", "--rulebook", str(ROOT / "rulebook"),
-                    "--now", "2025-06-03T11:00+02:00", "--json")
+    code, out = run(
+        "rules",
+        "test",
+        "I want to talk to a human",
+        "--rulebook",
+        str(ROOT / "rulebook"),
+        "--now",
+        "2025-06-03T11:00+02:00",
+        "--json",
+    )
     body = json.loads(out)
     assert code == 0
     assert body["rules_fired"] == ["human"]

@@ -22,6 +22,8 @@ def test_every_schema_section_is_named(model: str) -> None:
     assert model in DOCS, f"docs/rules.md does not mention {model}"
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_VARIABLES) + [p + "NAME" for p in KNOWN_PREFIXES if p == "attribute."])
+@pytest.mark.parametrize(
+    "name", sorted(KNOWN_VARIABLES) + [p + "NAME" for p in KNOWN_PREFIXES if p == "attribute."]
+)
 def test_every_template_variable_is_documented(name: str) -> None:
     assert "{" + name + "}" in DOCS

@@ -82,8 +82,8 @@ def test_unknown_intent_with_intents_file(tmp_path: Path) -> None:
         intents="intents:\n  order_status: [where is my order]\n  greet: [hi]\n",
     )
     assert (
-        "rules.yml:3: rules[0].when.intent.is[0]: unknown intent 'order_stauts' (did you mean 'order_status'?)"
-        in text
+        "rules.yml:3: rules[0].when.intent.is[0]: "
+        "unknown intent 'order_stauts' (did you mean 'order_status'?)" in text
     )
 
 
@@ -108,8 +108,8 @@ def test_unknown_calendar_response_variable_regex(tmp_path: Path) -> None:
     assert "rules.yml:6: rules[0].when.text.regex: invalid regular expression" in text
     assert "unknown response 'greetng'" in text
     assert (
-        "rules.yml:9: rules[0].then[1].reply.text: unknown variable {customer.nmae} (did you mean {customer.name}?)"
-        in text
+        "rules.yml:9: rules[0].then[1].reply.text: "
+        "unknown variable {customer.nmae} (did you mean {customer.name}?)" in text
     )
 
 
@@ -126,8 +126,8 @@ def test_shadowed_by_catch_all(tmp_path: Path) -> None:
         """,
     )
     assert (
-        "rules.yml:5: rules[1].name: rule 'greet' can never fire: rule 'fallback' (line 3) matches every message"
-        in text
+        "rules.yml:5: rules[1].name: rule 'greet' can never fire: "
+        "rule 'fallback' (line 3) matches every message" in text
     )
 
 

@@ -91,6 +91,8 @@ facts = st.builds(
 def test_decide_never_crashes(analysis: Analysis, facts: RuleFacts, explain: bool) -> None:
     decision = ENGINE.decide(analysis, facts, explain=explain)
     assert isinstance(decision, d.Decision)
+    other = Engine(ruleset=RULESET, rng=random.Random(0)).decide(analysis, facts, explain=not explain)
+    assert other.rules_fired == decision.rules_fired  # the fast path (intent index) agrees with the trace
     for action in decision.actions:
         if isinstance(action, d.Reply):
             assert action.template.strip()

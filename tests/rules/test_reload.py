@@ -100,6 +100,6 @@ async def test_running_watcher_picks_up_a_save(tmp_path: Path) -> None:
     async with live.watcher.running():
         save(directory / "rules.yml", GOOD_2)
         async with asyncio.timeout(15):  # only a hang ever reaches this
-            while reply_of(live.current) != "version two":
+            while reply_of(live.current) != "version two":  # noqa: ASYNC110 - polls a plain attribute
                 await asyncio.sleep(0.01)
     assert live.watcher.reloads == 1

@@ -23,7 +23,8 @@ def test_rulebook_case(where: str, case: object) -> None:
 
 def test_a_failing_case_is_reported_with_its_line(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text(
-        "tests:\n  - name: wrong\n    message: How much is shipping?\n    expect: {rule: greeting, hand_off: true}\n",
+        "tests:\n  - name: wrong\n    message: How much is shipping?\n"
+        "    expect: {rule: greeting, hand_off: true}\n",
         encoding="utf-8",
     )
     [(where, case)] = load_cases(tmp_path)

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from bot.app import App, build_app
 from bot.config import settings_from_text
-from ticketing.models import Ticket
 from tests.rules.helpers import write_rulebook
 from tests.webchat.helpers import rows, send, start_session
+from ticketing.models import Ticket
 
 RULES = """
 rules:
@@ -32,7 +32,11 @@ rules:
   - name: broken_item
     when: {text: {contains: [broken, damaged]}}
     then:
-      - open_ticket: {subject: "Damaged: {message.first_line}", queue: returns, priority: high, tags: [damaged]}
+      - open_ticket:
+          subject: "Damaged: {message.first_line}"
+          queue: returns
+          priority: high
+          tags: [damaged]
       - reply: "Sorry about that! Our returns team has it as ticket {ticket}."
   - name: human
     when: {text: {contains: [human, person]}}
