@@ -153,9 +153,11 @@ def _reply(spec: ReplySpec, env: Env, loc: Loc, responses: Mapping[str, Localize
 def _answer_faq(threshold: float) -> ActionPlan:
     def produce(s: Subject, r: Render) -> tuple[tuple[d.Action, ...], str]:
         best = s.analysis.best_faq
-        if best is None or best.score < threshold or not best.answer.strip():
+        if best is None or best.score < threshold:
             seen = f"best FAQ {best.faq_id} scored {best.score:.2f}" if best else "no FAQ candidates"
             return (), f"answer_faq skipped: {seen} < {threshold:.2f}"
+        if not best.answer.strip():
+            return (), f"answer_faq skipped: FAQ {best.faq_id} has an empty answer"
         return (d.Reply(best.answer),), f"answered with FAQ {best.faq_id} ({best.score:.2f})"
 
     return ActionPlan("answer_faq", produce)

@@ -44,7 +44,8 @@ analyses = st.builds(
         ),
         max_size=4,
     ).map(tuple),
-    faq=st.lists(st.builds(FaqCandidate, NAMES, TEXT, TEXT, UNIT), max_size=3).map(tuple),
+    # faq.yml requires a non-empty answer, so a real candidate always has one
+    faq=st.lists(st.builds(FaqCandidate, NAMES, TEXT, TEXT.filter(str.strip), UNIT), max_size=3).map(tuple),
 )
 strs = st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=3).map(MappingProxyType)
 tickets = st.builds(
