@@ -24,7 +24,7 @@ from ticketing.ticket_rows import TicketRow, record
 __all__ = ["CsatAnswer", "ask", "parse_rating", "pending_ticket", "record_answer"]
 
 _RATING = re.compile(
-    r"^\s*([1-5])(?:\s*(?:/\s*5|stars?|★+))?(?:\s*[-:,.!]?\s*(.*))?$", re.IGNORECASE | re.DOTALL
+    r"^\s*([1-5])(?!\d)(?:\s*(?:/\s*5|stars?|★+))?(?:\s*[-:,.!]?\s*(.*))?$", re.IGNORECASE | re.DOTALL
 )
 
 
