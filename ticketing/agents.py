@@ -98,7 +98,7 @@ class Roster:
 
     async def agents(self) -> list[AgentInfo]:
         async with self._engine.connect() as conn:
-            agents = (await conn.execute(select(Agent).order_by(Agent.handle))).scalars().all()
+            agents = (await conn.execute(select(Agent.__table__).order_by(Agent.handle))).all()
             members = (await conn.execute(select(QueueMember.agent_id, QueueMember.queue))).all()
             load = dict(
                 (

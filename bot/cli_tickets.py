@@ -1,0 +1,316 @@
+"""``frontdesk tickets …``: the operators' command line for tickets, queues, agents and customers.
+
+Every command is one operation of :mod:`ticketing` (one transaction); a
+:class:`~ticketing.errors.TicketError` is printed as ``frontdesk: <what to do>`` with exit
+code 1 and nothing has been written. ``--actor`` names who did it in the audit trail
+(default ``operator:<login>``). ``bot/cli.py`` registers these with :func:`add_tickets_commands`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import ConfigError, Settings, load_settings
+from ticketing.agents import Roster
+from ticketing.customer_admin import CustomerAdmin
+from ticketing.database import create_engine, current_revision, head_revision
+from ticketing.errors import TicketError
+from ticketing.scheduler import SlaScheduler
+from ticketing.sla_config import SlaConfig, load_sla_config
+from ticketing.ticket_rows import TicketRow
+from ticketing.tickets import TicketDesk, TicketFilter
+
+__all__ = ["add_tickets_commands"]
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    engine: AsyncEngine
+    config: SlaConfig
+    desk: TicketDesk
+    roster: Roster
+    customers: CustomerAdmin
+    actor: str
+    out: TextIO
+
+
+Command = Callable[[argparse.Namespace, _Ctx], Awaitable[None]]
+
+
+def add_tickets_commands(subparsers: Any) -> None:
+    """Register ``frontdesk tickets …`` on the top-level subparsers."""
+    top = subparsers.add_parser("tickets", help="tickets, queues, agents and customer records")
+    top.add_argument("--actor", default=f"operator:{getpass.getuser()}", help="who does it, for the audit")
+    sub = top.add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
+
+    def add(
+        name: str, command: Command, help_: str, *arguments: tuple[tuple[str, ...], dict[str, Any]]
+    ) -> None:
+        parser = sub.add_parser(name, help=help_)
+        for flags, options in arguments:
+            parser.add_argument(*flags, **options)
+        parser.set_defaults(func=lambda args: _run(args, command))
+
+    ref = (("ref",), {"help": "ticket reference, e.g. T-1042"})
+    as_json = (("--json",), {"action": "store_true", "help": "print JSON"})
+    add(
+        "list",
+        _list,
+        "list tickets (newest first)",
+        (("--status",), {"action": "append", "default": [], "help": "repeat for several"}),
+        (("--queue",), {}),
+        (("--assignee",), {}),
+        (("--limit",), {"type": int, "default": 50}),
+        as_json,
+    )
+    add("show", _show, "a ticket with its audit trail", ref, as_json)
+    add(
+        "assign",
+        _assign,
+        "assign to an agent, or round-robin in its queue if none is given",
+        ref,
+        (("agent",), {"nargs": "?"}),
+    )
+    add("unassign", _unassign, "remove the assignee", ref)
+    add(
+        "status",
+        _status,
+        "set the status (new, open, pending, on-hold, solved, closed)",
+        ref,
+        (("status",), {}),
+    )
+    add("solve", _solve, "mark solved (asks the customer for a rating)", ref)
+    add("close", _close, "close a solved ticket now", ref)
+    add("reopen", _reopen, "reopen a solved ticket", ref)
+    add("priority", _priority, "set the priority (low, normal, high, urgent)", ref, (("priority",), {}))
+    add("queue", _queue, "move to another queue", ref, (("queue",), {}))
+    add(
+        "tag",
+        _tag,
+        "add or remove tags",
+        ref,
+        (("--add",), {"action": "append", "default": []}),
+        (("--remove",), {"action": "append", "default": []}),
+    )
+    add(
+        "reply",
+        _reply,
+        "send a reply to the customer on their channel",
+        ref,
+        (("text",), {}),
+        (("--agent",), {"required": True}),
+        (("--status",), {"help": "status after the reply, e.g. pending"}),
+    )
+    add("note", _note, "add an internal note (never sent)", ref, (("text",), {}))
+    add("sweep", _sweep, "run one SLA sweep now (normally the scheduler does this)")
+    add("queues", _queues, "list queues, or add one", (("add",), {"nargs": "?", "metavar": "NEW_QUEUE"}))
+    add("agents", _agents, "list agents with their open tickets")
+    add(
+        "agent-add",
+        _agent_add,
+        "add or update an agent",
+        (("handle",), {}),
+        (("--queue",), {"action": "append", "required": True}),
+        (("--max-open",), {"type": int, "default": 20}),
+        (("--name",), {}),
+    )
+    add("agent-away", _agent_away, "stop assigning to an agent", (("handle",), {}))
+    add("agent-back", _agent_back, "assign to an agent again", (("handle",), {}))
+    add(
+        "customer-export",
+        _export,
+        "everything about a customer, as JSON",
+        (("customer_id",), {"type": int}),
+        (("--out",), {"help": "write to this file instead of stdout"}),
+    )
+    add(
+        "customer-erase",
+        _erase,
+        "erase a customer's personal data (GDPR); keeps ticket statistics",
+        (("customer_id",), {"type": int}),
+        (("--yes",), {"action": "store_true", "help": "really erase"}),
+    )
+    add("customer-merge", _merge, "merge SOURCE into TARGET (history and tickets follow)",
+        (("source",), {"type": int}), (("target",), {"type": int}))  # fmt: skip
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = Path(args.config) if getattr(args, "config", None) else None
+    if path is None and Path("config.yaml").is_file():
+        path = Path("config.yaml")
+    if path is not None and not path.is_file():
+        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
+    return load_settings(path)
+
+
+def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = None) -> int:
+    settings = _settings(args)
+    config = load_sla_config(settings.rulebook_dir)
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            current = await current_revision(engine)
+            if current != head_revision():
+                raise TicketError(
+                    f"the database schema is at {current or 'none'}: run `frontdesk db upgrade`"
+                )
+            desk = TicketDesk(engine=engine, config=lambda: config)
+            ctx = _Ctx(engine, config, desk, Roster(engine=engine), CustomerAdmin(engine=engine), args.actor,
+                       out or sys.stdout)  # fmt: skip
+            await command(args, ctx)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except TicketError as exc:
+        print(f"frontdesk: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _line(t: TicketRow) -> str:
+    return (f"T-{t['number']:<7} {t['status']:<8} {t['priority']:<7} {t['queue']:<12} "
+            f"{t['assignee'] or '-':<12} {t['subject'][:60]}")  # fmt: skip
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+
+
+async def _list(args: argparse.Namespace, ctx: _Ctx) -> None:
+    rows = await ctx.desk.find(TicketFilter(status=args.status, queue=args.queue, assignee=args.assignee,
+                                            limit=args.limit))  # fmt: skip
+    print(_dump(rows) if args.json else "\n".join(_line(t) for t in rows) or "no tickets", file=ctx.out)
+
+
+async def _show(args: argparse.Namespace, ctx: _Ctx) -> None:
+    ticket, events = await ctx.desk.get(args.ref), await ctx.desk.events(args.ref)
+    if args.json:
+        print(_dump({**ticket, "events": events}), file=ctx.out)
+        return
+    print(_line(ticket), file=ctx.out)
+    for key in ("customer_id", "channel", "tags", "sla_policy", "previous_ticket_id", "created_at",
+                "first_reply_at", "solved_at", "closed_at", "csat_score", "csat_comment"):  # fmt: skip
+        print(f"  {key}: {ticket[key]}", file=ctx.out)
+    for e in events:
+        when = f"{e['created_at']:%Y-%m-%d %H:%M:%S}"
+        print(f"  {when} {e['actor']:<28} {e['kind']:<12} {json.dumps(e['data'])}", file=ctx.out)
+
+
+async def _show_one(ctx: _Ctx, ticket: TicketRow) -> None:
+    print(_line(ticket), file=ctx.out)
+
+
+async def _assign(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.assign(args.ref, args.agent, actor=ctx.actor))
+
+
+async def _unassign(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.unassign(args.ref, actor=ctx.actor))
+
+
+async def _status(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.set_status(args.ref, args.status, actor=ctx.actor))
+
+
+async def _solve(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.solve(args.ref, actor=ctx.actor))
+
+
+async def _close(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.set_status(args.ref, "closed", actor=ctx.actor))
+
+
+async def _reopen(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.set_status(args.ref, "open", actor=ctx.actor))
+
+
+async def _priority(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.set_priority(args.ref, args.priority, actor=ctx.actor))
+
+
+async def _queue(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.set_queue(args.ref, args.queue, actor=ctx.actor))
+
+
+async def _tag(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.tag(args.ref, add=args.add, remove=args.remove, actor=ctx.actor))
+
+
+async def _reply(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.reply(args.ref, args.text, agent=args.agent, status=args.status))
+
+
+async def _note(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await _show_one(ctx, await ctx.desk.note(args.ref, args.text, actor=ctx.actor))
+
+
+async def _sweep(args: argparse.Namespace, ctx: _Ctx) -> None:
+    scheduler = SlaScheduler(engine=ctx.engine, config=lambda: ctx.config)
+    try:
+        report = await scheduler.sweep()
+    finally:
+        await scheduler.leadership.release()
+    if not report.leader:
+        raise TicketError("another Frontdesk process runs the SLA scheduler right now; it sweeps already")
+    print(f"taken in: {report.taken_in}, fired: {report.fired}, failed: {report.failed}, "
+          f"skipped (busy): {report.skipped}", file=ctx.out)  # fmt: skip
+
+
+async def _queues(args: argparse.Namespace, ctx: _Ctx) -> None:
+    if args.add:
+        await ctx.roster.add_queue(args.add)
+    print("\n".join(await ctx.roster.queues()), file=ctx.out)
+
+
+async def _agents(args: argparse.Namespace, ctx: _Ctx) -> None:
+    for a in await ctx.roster.agents():
+        state = "available" if a.available else "away"
+        print(f"{a.handle:<16} {state:<9} {a.open_tickets}/{a.max_open} open  queues: {', '.join(a.queues)}",
+              file=ctx.out)  # fmt: skip
+
+
+async def _agent_add(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await ctx.roster.add_agent(args.handle, queues=args.queue, display_name=args.name, max_open=args.max_open)
+    await _agents(args, ctx)
+
+
+async def _agent_away(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await ctx.roster.set_available(args.handle, False)
+
+
+async def _agent_back(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await ctx.roster.set_available(args.handle, True)
+
+
+async def _export(args: argparse.Namespace, ctx: _Ctx) -> None:
+    text = _dump(await ctx.customers.export(args.customer_id))
+    if args.out:
+        await asyncio.to_thread(Path(args.out).write_text, text + "\n")
+    else:
+        print(text, file=ctx.out)
+
+
+async def _erase(args: argparse.Namespace, ctx: _Ctx) -> None:
+    if not args.yes:
+        raise TicketError("erasing cannot be undone: export first, then repeat with --yes")
+    counts = await ctx.customers.erase(args.customer_id, actor=ctx.actor)
+    print("erased: " + ", ".join(f"{n} {what}" for what, n in counts.items()), file=ctx.out)
+
+
+async def _merge(args: argparse.Namespace, ctx: _Ctx) -> None:
+    await ctx.customers.merge(args.source, args.target, actor=ctx.actor)
+    print(f"customer {args.source} merged into {args.target}", file=ctx.out)

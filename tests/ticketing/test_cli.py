@@ -1,0 +1,71 @@
+"""``frontdesk tickets …`` against a real database: output, audit actor, clear errors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli_tickets import add_tickets_commands
+from tests.conftest import ROOT
+from tests.ticketing.helpers import world
+
+
+def frontdesk(config: Path, *argv: str) -> int:
+    """Parse like ``bot.cli`` does (it registers the same commands) and run the command."""
+    top = argparse.ArgumentParser(prog="frontdesk")
+    top.add_argument("--config")
+    add_tickets_commands(top.add_subparsers(dest="command", required=True))
+    args = top.parse_args(["--config", str(config), "tickets", *argv])
+    return int(args.func(args))
+
+
+async def run(config: Path, *argv: str) -> int:
+    return await asyncio.to_thread(frontdesk, config, *argv)
+
+
+async def test_operator_workflow(sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database:\n  url: {sqlite_url}\nrulebook:\n  path: {ROOT / 'rulebook'}\n")
+    async with world(sqlite_url, ROOT / "rulebook") as w:
+        number, _ = await w.open_ticket("my order never arrived")
+        customer_id = (await w.desk.get(number))["customer_id"]
+    ref = f"T-{number}"
+    assert await run(config, "agent-add", "alice", "--queue", "support", "--max-open", "2") == 0
+    assert await run(config, "--actor", "agent:bob", "assign", ref) == 0  # round-robin
+    assert await run(config, "priority", ref, "high") == 0
+    assert await run(config, "reply", ref, "It is on its way", "--agent", "alice", "--status", "pending") == 0
+    assert await run(config, "solve", ref) == 0
+    capsys.readouterr()
+    assert await run(config, "list", "--status", "solved") == 0
+    listed = capsys.readouterr().out
+    assert ref in listed and "alice" in listed and "high" in listed
+    assert await run(config, "show", ref, "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "solved" and shown["sla_policy"] == "standard"
+    assignment = next(e for e in shown["events"] if e["kind"] == "assignee")
+    assert assignment["actor"] == "agent:bob" and assignment["data"] == {"from": None, "to": "alice"}
+    assert await run(config, "customer-export", str(customer_id)) == 0
+    assert "my order never arrived" in capsys.readouterr().out
+
+
+async def test_errors_are_one_line_and_exit_1(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database:\n  url: {sqlite_url}\nrulebook:\n  path: {ROOT / 'rulebook'}\n")
+    async with world(sqlite_url, ROOT / "rulebook") as w:
+        number, _ = await w.open_ticket()
+    assert await run(config, "solve", f"T-{number}") == 0
+    capsys.readouterr()
+    assert await run(config, "status", f"T-{number}", "new") == 1
+    assert "cannot go from solved to new" in capsys.readouterr().err
+    assert await run(config, "queue", f"T-{number}", "billing") == 1
+    assert "unknown queue 'billing'" in capsys.readouterr().err
+    assert await run(config, "assign", f"T-{number}", "nobody") == 1
+    assert "unknown agent 'nobody'" in capsys.readouterr().err
+    assert await run(config, "customer-erase", "1") == 1
+    assert "repeat with --yes" in capsys.readouterr().err
