@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import App, AppOverrides
@@ -100,14 +99,11 @@ async def test_retried_delivery_after_commit_is_a_duplicate(
     assert await count(app.engine, Ticket) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ticketing/inbound.py: identical messages in one group-commit batch each insert an "
-    "interaction row (only the first is linked and processed); see the report",
-)
 async def test_identical_deliveries_in_one_batch_record_one_message(
     database_url: str, make_client: AppFactory
 ) -> None:
+    """Regression: identical deliveries that share a group-commit batch once inserted one
+    interaction row each (only the first was linked and answered; the rest showed in history)."""
     app, _channel = await start(database_url, make_client)
     await app.flow.handle(message("hello", user="u", thread="t"))  # conversation exists and is cached
     same = message(UNRELATED, user="u", thread="t", key="delivery-2")
@@ -156,14 +152,11 @@ async def test_ticket_numbers_unique_across_two_processes(database_url: str, mak
     assert len(numbers) == 30 and len(set(numbers)) == 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each concurrent fallback in one conversation opens its own ticket: the open ticket is "
-    "read when the message is recorded and ticketing/outcomes.py does not re-check it; see the report",
-)
 async def test_concurrent_fallbacks_in_one_conversation_open_one_ticket(
     database_url: str, make_client: AppFactory
 ) -> None:
+    """Regression: concurrent unanswerable messages in one conversation once opened a ticket
+    each (the open ticket was read when recording, not re-checked when opening)."""
     app, _channel = await start(database_url, make_client)
     await app.flow.handle(message(FAQ_HOURS, user="u", thread="t"))
     await asyncio.gather(
