@@ -27,7 +27,7 @@ __all__ = ["MODEL_FORMAT", "Progress", "TrainingError", "train", "training_hash"
 
 _LOGGER = logging.getLogger(__name__)
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 """Bumped whenever the pickled layout or the features change; part of every model hash."""
 
 Progress = Callable[[str, float], None]
@@ -36,6 +36,7 @@ Progress = Callable[[str, float], None]
 _DEFAULT_TEMPERATURE = 8.0
 _DEFAULT_THRESHOLD = 0.25
 _HOLDOUT = 0.15
+_FINAL_EPOCHS = 2
 _TEMPERATURES = np.geomspace(0.5, 60.0, 60)
 
 
@@ -86,16 +87,40 @@ def train(
     texts = [t for t, _ in unique]
     labels = [label for _, label in unique]
     config = config or IntentConfig()
-    report("calibrating", 0.05)
-    temperature, fitted_threshold, holdout = _calibrate(texts, labels, config, oos_label)
-    report("training", 0.5)
-    classifier = IntentClassifier(config=config).fit(texts, labels)
+    classifier = IntentClassifier(config=config)
+    classifier.set_labels(labels)
+    report("features", 0.02)
+    classifier.fit_features(texts)
+    split = _holdout_split(texts, labels, config.seed)
+    holdout: dict[str, Any] = {"holdout": 0}
+    temperature, fitted_threshold = _DEFAULT_TEMPERATURE, _DEFAULT_THRESHOLD
+    total = config.epochs_for(len(texts))
+    if split is None:
+        classifier.fit_model(
+            texts, labels, epochs=total, progress=lambda f: report("training", 0.05 + 0.9 * f)
+        )
+    else:
+        fit_x, held_x, fit_y, held_y = split
+        # The network trains most epochs without the held-out part, is calibrated on it, then
+        # finishes on everything (warm), so calibration costs no extra training.
+        final = 0 if classifier.kind == "svm" else min(total - 1, max(_FINAL_EPOCHS, total // 4))
+        first = total - final
+        classifier.fit_model(
+            fit_x, fit_y, epochs=first, progress=lambda f: report("training", 0.05 + 0.7 * f)
+        )
+        report("calibrating", 0.75)
+        temperature, fitted_threshold, holdout = _calibrate(classifier, held_x, held_y, oos_label)
+        report("finishing", 0.8)
+        classifier.fit_model(
+            texts, labels, epochs=final or None, progress=lambda f: report("finishing", 0.8 + 0.19 * f)
+        )
     classifier.temperature = temperature
     report("done", 1.0)
     seconds = round(time.perf_counter() - started, 2)
     info: dict[str, Any] = {
         "examples": len(unique),
         "intents": dict(sorted(Counter(labels).items())),
+        "model": classifier.kind,
         "temperature": round(temperature, 4),
         "train_seconds": seconds,
         **holdout,
@@ -106,26 +131,27 @@ def train(
     return IntentModel(classifier, version, final_threshold, oos_label, info)
 
 
-def _calibrate(
-    texts: list[str], labels: list[str], config: IntentConfig, oos_label: str | None
-) -> tuple[float, float, dict[str, Any]]:
+def _holdout_split(texts: list[str], labels: list[str], seed: int) -> tuple[Any, Any, Any, Any] | None:
+    """A stratified held-out part, or ``None`` when some intent has too few examples to spare."""
     counts = Counter(labels)
     n_holdout = max(int(len(texts) * _HOLDOUT), len(counts))
     if len(counts) < 2 or min(counts.values()) < 2 or n_holdout >= len(texts) - len(counts):
-        return _DEFAULT_TEMPERATURE, _DEFAULT_THRESHOLD, {"holdout": 0}
-    fit_x, held_x, fit_y, held_y = train_test_split(
-        texts, labels, test_size=n_holdout, stratify=labels, random_state=config.seed
-    )
-    classifier = IntentClassifier(config=config).fit(fit_x, fit_y)
+        return None
+    parts = train_test_split(texts, labels, test_size=n_holdout, stratify=labels, random_state=seed)
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def _calibrate(
+    classifier: IntentClassifier, held_x: list[str], held_y: list[str], oos_label: str | None
+) -> tuple[float, float, dict[str, Any]]:
     scores = classifier.decision(held_x)
     index = {label: i for i, label in enumerate(classifier.labels)}
-    truth = np.array([index.get(label, -1) for label in held_y])
+    truth = np.array([index[label] for label in held_y])
     temperature = _fit_temperature(scores, truth)
     probs = softmax(scores, temperature)
     top = probs.argmax(axis=1)
-    confidence = probs.max(axis=1)
     oos = index.get(oos_label, -2) if oos_label else -2
-    threshold = _fit_threshold(confidence, top, truth, oos)
+    threshold = _fit_threshold(probs.max(axis=1), top, truth, oos)
     accuracy = float(np.mean(top == truth))
     return temperature, threshold, {"holdout": len(held_x), "holdout_accuracy": round(accuracy, 4)}
 

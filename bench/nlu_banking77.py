@@ -1,0 +1,95 @@
+"""BANKING77 intent benchmark: accuracy, training time and single-message latency, as JSON.
+
+    .venv/bin/python bench/nlu_banking77.py                  # train.csv -> test.csv (report once)
+    .venv/bin/python bench/nlu_banking77.py --split val      # train_90.csv -> val_10.csv (for tuning)
+
+Training time is the whole ``nlp.train`` call, calibration included (the production path).
+Latency is ``Pipeline.analyze`` on single test messages (intents + sentiment + entities +
+FAQ over a handful of FAQ entries), measured after a warm-up, one message at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nlp import AnalysisContext, FaqEntry, Pipeline, train
+from nlp.datasets import read_csv
+from nlp.evaluation import evaluate
+
+DATA = Path(os.environ.get("BANKING77_DIR", Path(__file__).resolve().parents[2] / "shared/data/banking77"))
+SPLITS = {"test": ("train.csv", "test.csv"), "val": ("train_90.csv", "val_10.csv")}
+FAQS = [
+    FaqEntry("card_arrival", ("When will my card arrive?", "My card has not arrived"), "3-5 days"),
+    FaqEntry("fees", ("Are there any fees?", "How much does a transfer cost?"), "No fees."),
+    FaqEntry("pin", ("How do I change my PIN?", "I forgot my PIN"), "In the app."),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--split", choices=sorted(SPLITS), default="test")
+    parser.add_argument("--data", type=Path, default=DATA, help="directory with the BANKING77 CSV files")
+    parser.add_argument("--latency-samples", type=int, default=1000)
+    args = parser.parse_args()
+
+    train_file, eval_file = SPLITS[args.split]
+    train_examples = read_csv(args.data / train_file, text_col="text", label_col="category")
+    eval_examples = read_csv(args.data / eval_file, text_col="text", label_col="category")
+
+    started = time.perf_counter()
+    model = train(train_examples)
+    train_seconds = time.perf_counter() - started
+
+    result = evaluate(model, eval_examples)
+
+    pipeline = Pipeline(faqs=FAQS, model=model)
+    context = AnalysisContext(channel="webchat", language="en")
+    texts = [e.text for e in eval_examples][: args.latency_samples]
+    for text in texts[:50]:
+        pipeline.analyze(text, context)
+    timings = []
+    for text in texts:
+        t0 = time.perf_counter()
+        pipeline.analyze(text, context)
+        timings.append((time.perf_counter() - t0) * 1000.0)
+    timings.sort()
+
+    print(
+        json.dumps(
+            {
+                "dataset": "banking77",
+                "train": train_file,
+                "eval": eval_file,
+                "train_examples": len(train_examples),
+                "eval_examples": len(eval_examples),
+                "accuracy": result.accuracy,
+                "macro_f1": result.macro_f1,
+                "train_seconds": round(train_seconds, 2),
+                "holdout_accuracy": model.info.get("holdout_accuracy"),
+                "oos_threshold": round(model.threshold, 4),
+                "analyze_ms_p50": round(statistics.median(timings), 3),
+                "analyze_ms_p99": round(timings[int(len(timings) * 0.99) - 1], 3),
+                "latency_samples": len(timings),
+                "model_version": model.version,
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
