@@ -1,7 +1,7 @@
 """Firing due timers: SLA breaches, warnings, escalation rules, auto-close of solved tickets.
 
-One sweep = one transaction: claim the due timers (``FOR UPDATE SKIP LOCKED``), lock their
-tickets (``SKIP LOCKED`` again, so a ticket an agent is editing right now simply waits for
+One sweep = one transaction: claim the due timers together with their tickets in one
+``SELECT ... FOR UPDATE SKIP LOCKED`` (a ticket an agent is editing right now simply waits for
 the next sweep instead of deadlocking), apply every effect, and mark the timers fired. The
 effects and the "fired" mark commit together, so a timer fires exactly once even when two
 processes sweep or one dies mid-sweep (its transaction rolls back; the other fires it).
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import assignment, lifecycle, timers
 from ticketing.errors import TicketError
-from ticketing.models import Ticket
+from ticketing.models import SlaTimer, Ticket
 from ticketing.sla_config import EscalationRule, SlaConfig
 from ticketing.ticket_rows import TicketRow, record, record_many
 
@@ -32,37 +32,40 @@ __all__ = ["SweepResult", "fire_due"]
 _LOGGER = logging.getLogger(__name__)
 
 
+# Claim due timers *and* lock their tickets in one statement: a row whose timer or ticket is
+# locked by another transaction (another process, an agent's edit) is skipped, not waited for.
+_CLAIM = (
+    select(
+        SlaTimer.id.label("t_id"), SlaTimer.kind.label("t_kind"), SlaTimer.name.label("t_name"),
+        SlaTimer.due_at.label("t_due_at"), Ticket.__table__,
+    )
+    .join(Ticket, Ticket.id == SlaTimer.ticket_id)
+    .where(SlaTimer.state == "active", SlaTimer.due_at <= bindparam("now"))
+    .order_by(SlaTimer.due_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class SweepResult:
     fired: int = 0
-    skipped: int = 0  # ticket locked by someone else, or the timer no longer applies
     failed: int = 0
 
 
 async def fire_due(
     conn: AsyncConnection, config: SlaConfig, now: datetime, *, limit: int = 500
 ) -> SweepResult:
-    due = await timers.claim_due(conn, now, limit=limit)
-    if not due:
+    claimed = (await conn.execute(_CLAIM, {"now": now, "limit": limit})).mappings().all()
+    if not claimed:
         return SweepResult()
-    ids = sorted({d.ticket_id for d in due})
-    locked = {
-        r["id"]: dict(r)
-        for r in (
-            await conn.execute(
-                select(Ticket.__table__).where(Ticket.id.in_(ids)).with_for_update(skip_locked=True)
-            )
-        ).mappings()
-    }
+    due = [timers.DueTimer(r["t_id"], r["id"], r["t_kind"], r["t_name"], r["t_due_at"]) for r in claimed]
+    locked = {r["id"]: {k: v for k, v in r.items() if not k.startswith("t_")} for r in claimed}
     events: list[tuple[int, str, str, dict[str, Any]]] = []
     fired: list[int] = []
     failed: list[int] = []
-    skipped = 0
     for timer in due:
-        ticket = locked.get(timer.ticket_id)
-        if ticket is None:
-            skipped += 1
-            continue
+        ticket = locked[timer.ticket_id]
         if timer.kind in ("target", "warning"):
             kind = "sla_breach" if timer.kind == "target" else "sla_warning"
             events.append(
@@ -85,7 +88,7 @@ async def fire_due(
     await record_many(conn, events, now)
     await timers.mark(conn, fired, "fired", now)
     await timers.mark(conn, failed, "failed", now)
-    return SweepResult(len(fired), skipped, len(failed))
+    return SweepResult(len(fired), len(failed))
 
 
 async def _escalate(

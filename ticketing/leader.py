@@ -41,7 +41,6 @@ class Leadership:
         if self._conn is not None:
             try:
                 await self._conn.execute(text("SELECT 1"))
-                await self._conn.commit()
                 return True
             except Exception:
                 _LOGGER.warning("lost the scheduler lock's connection; competing for leadership again")
@@ -52,10 +51,12 @@ class Leadership:
             _LOGGER.exception("cannot reach the database to compete for leadership")
             return False
         try:
+            # Autocommit: no transaction stays open on this connection, and each check is one
+            # round trip. The session-level lock lasts until unlock or disconnect.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             won = bool(
                 (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})).scalar()
             )
-            await conn.commit()  # end the implicit transaction; the session lock stays
         except Exception:
             await conn.close()
             raise
@@ -70,7 +71,6 @@ class Leadership:
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-                await self._conn.commit()
             await self._drop()
 
     async def _drop(self) -> None:

@@ -101,13 +101,16 @@ async def set_status(
 
 
 async def _release_conversation(conn: AsyncConnection, ticket: TicketRow) -> None:
-    """The conversation stops feeding this ticket; its next ticket will be a follow-up."""
+    """The conversation stops feeding this ticket; its next ticket will be a follow-up, and the
+    bot answers again (the hand-off belonged to the closed ticket)."""
     if ticket["conversation_id"] is None:
         return
     await conn.execute(
         update(Conversation)
         .where(Conversation.id == ticket["conversation_id"], Conversation.open_ticket_id == ticket["id"])
-        .values(open_ticket_id=None, open_ticket_number=None, previous_ticket_id=ticket["id"])
+        .values(
+            open_ticket_id=None, open_ticket_number=None, previous_ticket_id=ticket["id"], handed_off=False
+        )
     )
 
 

@@ -1,11 +1,12 @@
-"""SLA timers in the database: start, stop, pause, resume and claim the due ones.
+"""SLA timers in the database: start, stop, pause, resume, and mark fired.
 
 A timer is one row per (ticket, kind, name). Its due time is stored and indexed with its state,
 so "what is due now?" is an index range scan whose cost is the number of due timers, however
 many tickets exist, and a timer that fell due while no process was running is simply due at the
 next sweep (it fires once: firing and marking it fired commit together). Business-time timers
 pause by storing the business seconds left and clearing ``due_at``; resuming recomputes
-``due_at`` from now. All functions run inside the caller's transaction.
+``due_at`` from now. All functions run inside the caller's transaction; claiming due timers
+is :mod:`ticketing.escalation`'s (it locks their tickets in the same statement).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ticketing.calendars import BusinessCalendar
 from ticketing.models import SlaTimer
 
-__all__ = ["DueTimer", "TimerSpec", "claim_due", "mark", "pause", "process_tag", "resume", "start", "stop"]
+__all__ = ["DueTimer", "TimerSpec", "mark", "pause", "process_tag", "resume", "start", "stop"]
 
 # Business-time timers: paused while the ticket waits on the customer (pending / on-hold).
 PAUSABLE = ("target", "warning", "escalation")
@@ -139,25 +140,9 @@ async def resume(
         )
 
 
-_DUE = (
-    select(SlaTimer.id, SlaTimer.ticket_id, SlaTimer.kind, SlaTimer.name, SlaTimer.due_at)
-    .where(SlaTimer.state == "active", SlaTimer.due_at <= bindparam("now"))
-    .order_by(SlaTimer.due_at)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
-)
-
-
-async def claim_due(conn: AsyncConnection, now: datetime, *, limit: int) -> list[DueTimer]:
-    """Lock up to ``limit`` due timers for this transaction; others' locked rows are skipped,
-    so two processes never fire the same timer."""
-    rows = await conn.execute(_DUE, {"now": now, "limit": limit})
-    return [DueTimer(r.id, r.ticket_id, r.kind, r.name, r.due_at) for r in rows if r.due_at is not None]
-
-
 _MARK = (
     update(SlaTimer)
-    .where(SlaTimer.id == bindparam("b_id"), SlaTimer.state == "active")
+    .where(SlaTimer.id.in_(bindparam("ids", expanding=True)), SlaTimer.state == "active")
     .values(state=bindparam("b_state"), fired_at=bindparam("b_now"), fired_by=bindparam("b_by"))
 )
 
@@ -166,4 +151,4 @@ async def mark(conn: AsyncConnection, ids: Sequence[int], state: str, now: datet
     """Record the outcome of claimed timers: ``fired`` (or ``failed``, kept for operators)."""
     if ids:
         by = process_tag()
-        await conn.execute(_MARK, [{"b_id": i, "b_state": state, "b_now": now, "b_by": by} for i in ids])
+        await conn.execute(_MARK, {"ids": list(ids), "b_state": state, "b_now": now, "b_by": by})

@@ -118,6 +118,7 @@ async def test_closed_ticket_is_final_and_the_next_ticket_is_its_follow_up(
             await w.desk.set_status(first, "open", actor="agent:alice")
         (conversation,) = await w.rows(select(Conversation).where(Conversation.id == ref.id))
         assert conversation.open_ticket_id is None and conversation.previous_ticket_id == closed["id"]
+        assert not conversation.handed_off  # the bot answers again on this conversation
         second, _ = await w.open_ticket("it broke again", conversation=ref)
         assert second != first
         follow_up = await w.desk.solve(second, actor="agent:alice")  # any operation takes it in
