@@ -206,6 +206,13 @@ class IntentClassifier:
             return self._mlp.decision(matrix)
         return np.asarray(matrix @ self._coef) + self._intercept
 
+    def known_words(self, text: str) -> int:
+        """How many of the text's words occur in the training data (0: nothing to go on)."""
+        if self._features is None:
+            return 0
+        vocabulary = self._features.transformer_list[0][1].vocabulary_
+        return sum(1 for w in _WORD.findall(preprocess(text)) if w in vocabulary)
+
     def probabilities(self, texts: Sequence[str]) -> Any:
         return softmax(self.decision(texts), self.temperature)
 

@@ -61,24 +61,29 @@ class IntentModel:
         labels = self.classifier.labels
         oos_index = labels.index(self.oos_label) if self.oos_label in labels else -1
         results = []
-        for row in probs:
+        for text, row in zip(texts, probs, strict=True):
             order = np.argsort(-row)
             top = int(order[0])
-            out = top == oos_index or float(row[top]) < self.threshold
+            out = top == oos_index or float(row[top]) < self.threshold or self._unknown(text)
             ranking = tuple(IntentScore(labels[i], round(float(row[i]), 4)) for i in order if i != oos_index)[
                 :limit
             ]
             results.append(IntentResult(ranking, out))
         return results
 
+    def _unknown(self, text: str) -> bool:
+        """No word of the message was ever seen in training: any intent would be a guess."""
+        return len(self.labels) > 1 and self.classifier.known_words(text) == 0
+
     def top_labels(self, texts: Sequence[str], *, oos_as: str | None = None) -> list[str]:
         """Top label per text; with ``oos_as``, out-of-scope decisions are reported as that label."""
         probs = self.classifier.probabilities(texts)
         labels = self.classifier.labels
         out: list[str] = []
-        for row in probs:
+        for text, row in zip(texts, probs, strict=True):
             top = int(np.argmax(row))
-            if oos_as is not None and (labels[top] == self.oos_label or row[top] < self.threshold):
+            rejected = labels[top] == self.oos_label or row[top] < self.threshold or self._unknown(text)
+            if oos_as is not None and rejected:
                 out.append(oos_as)
             else:
                 out.append(labels[top])

@@ -37,6 +37,7 @@ _DEFAULT_TEMPERATURE = 8.0
 _DEFAULT_THRESHOLD = 0.25
 _HOLDOUT = 0.15
 _FINAL_EPOCHS = 2
+_RELIABLE_HOLDOUT = 200
 _TEMPERATURES = np.geomspace(0.5, 60.0, 60)
 
 
@@ -152,6 +153,8 @@ def _calibrate(
     top = probs.argmax(axis=1)
     oos = index.get(oos_label, -2) if oos_label else -2
     threshold = _fit_threshold(probs.max(axis=1), top, truth, oos)
+    if len(held_x) < _RELIABLE_HOLDOUT:  # a few dozen examples cannot place a threshold well
+        threshold = max(threshold, _DEFAULT_THRESHOLD)
     accuracy = float(np.mean(top == truth))
     return temperature, threshold, {"holdout": len(held_x), "holdout_accuracy": round(accuracy, 4)}
 

@@ -12,7 +12,7 @@ NASTY = {
     "100kb": "where is my order " * 6000,
     "100kb_one_word": "a" * 100_000,
     "emoji_only": "😡😡😡🙄",
-    "chinese": "我的订单在哪里？",
+    "chinese": "我的订单在哪里\uff1f",
     "arabic": "أين طلبي؟ order 12345",
     "mixed": "Hello 你好 مرحبا Привет",
     "control": "\x00\x01\x02where\x07 is\x1b[31m my order\x7f",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -53,7 +54,7 @@ def test_spans_point_into_the_text_and_do_not_overlap() -> None:
     for entity in entities:
         assert text[entity.start : entity.end] == entity.text
     ends = [(e.start, e.end) for e in entities]
-    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(ends, ends[1:], strict=False))
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(ends))
 
 
 def test_admin_gazetteer_regex_and_token_patterns() -> None:

@@ -1,0 +1,144 @@
+"""``frontdesk nlu train|evaluate|analyze`` end to end on small files."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli_nlu import add_nlu_commands
+from nlp import ModelStore, TrainingExample
+
+from .conftest import RULEBOOK
+
+OOS = ["what is the weather like", "tell me a joke", "who won the football game", "play some music"]
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="frontdesk")
+    add_nlu_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["nlu", *argv])
+    code: int = args.func(args)
+    return code
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header: tuple[str, str] = ("text", "label")) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def split(tmp_path: Path, shop_examples: tuple[TrainingExample, ...]) -> tuple[Path, Path]:
+    train_rows, test_rows = [], []
+    for i, e in enumerate(shop_examples):
+        (test_rows if i % 5 == 0 else train_rows).append((e.text, e.intent))
+    test_rows += [(t, "oos") for t in OOS]
+    return write_csv(tmp_path / "train.csv", train_rows), write_csv(tmp_path / "test.csv", test_rows)
+
+
+def test_train_then_evaluate_with_report(
+    tmp_path: Path, split: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_csv, test_csv = split
+    models = tmp_path / "models"
+
+    assert run("train", "--data", str(train_csv), "--models", str(models), "--quiet") == 0
+    assert ModelStore(models).current_version() is not None
+    capsys.readouterr()
+
+    report = tmp_path / "report"
+    assert run("evaluate", "--data", str(test_csv), "--models", str(models), "--oos-label", "oos",
+               "--json", "--report", str(report)) == 0  # fmt: skip
+
+    figures = json.loads(capsys.readouterr().out)
+    with test_csv.open(encoding="utf-8") as fh:
+        assert figures["examples"] == sum(1 for _ in csv.reader(fh)) - 1
+    assert 0.0 <= figures["accuracy"] <= 1.0
+    assert 0.0 <= figures["macro_f1"] <= 1.0
+    assert figures["in_scope_accuracy"] is not None
+    assert figures["oos_recall"] is not None
+    assert {"intent", "precision", "recall", "f1", "support"} <= set(figures["per_intent"][0])
+    assert (report / "confusion_matrix.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "Most confused pairs" in (report / "report.html").read_text(encoding="utf-8")
+
+
+def test_evaluate_prints_a_readable_summary(
+    tmp_path: Path, split: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_csv, test_csv = split
+    models = tmp_path / "models"
+    run("train", "--data", str(train_csv), "--models", str(models), "--quiet")
+    capsys.readouterr()
+
+    assert run("evaluate", "--data", str(test_csv), "--models", str(models), "--oos-label", "oos") == 0
+
+    out = capsys.readouterr().out
+    for needle in (
+        "accuracy",
+        "macro-F1",
+        "in-scope accuracy",
+        "out-of-scope recall",
+        "precision",
+        "order_status",
+    ):
+        assert needle in out
+
+
+def test_custom_column_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [("hi there", "greet"), ("hello", "greet"), ("bye now", "bye"), ("see you", "bye")]
+    data = write_csv(tmp_path / "d.csv", rows, header=("utterance_text", "the_intent"))
+    models = str(tmp_path / "m")
+
+    assert run("train", "--data", str(data), "--models", models, "--quiet") == 1
+    assert "--text-col" in capsys.readouterr().err
+    assert run("train", "--data", str(data), "--models", models, "--quiet",
+               "--text-col", "utterance_text", "--label-col", "the_intent") == 0  # fmt: skip
+
+
+def test_broken_intents_file_keeps_the_previous_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = tmp_path / "rulebook"
+    shutil.copytree(RULEBOOK, book)
+    models = tmp_path / "models"
+    assert run("train", "--rulebook", str(book), "--models", str(models), "--quiet") == 0
+    before = ModelStore(models).current_version()
+
+    (book / "intents.yml").write_text("intents:\n  - name: greet\n    examples: [hi\n", encoding="utf-8")
+
+    assert run("train", "--rulebook", str(book), "--models", str(models), "--quiet") == 2
+    assert f"{book / 'intents.yml'}:4:" in capsys.readouterr().err
+    assert ModelStore(models).current_version() == before
+
+
+def test_analyze_prints_the_whole_analysis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    models = tmp_path / "models"
+    assert run("train", "--rulebook", str(RULEBOOK), "--models", str(models), "--quiet") == 0
+    capsys.readouterr()
+
+    text = "My order #12345 STILL hasn't arrived, third time asking! Is the trailblazer in stock?"
+    assert run("analyze", text, "--rulebook", str(RULEBOOK), "--models", str(models)) == 0
+
+    analysis = json.loads(capsys.readouterr().out)
+    assert analysis["text"] == text
+    assert analysis["intents"][0]["name"] in {"order_status", "complaint", "product_availability"}
+    assert analysis["sentiment"]["label"] == "negative"
+    types = {e["type"] for e in analysis["entities"]}
+    assert {"order_ref", "product"} <= types
+    assert analysis["faq"]
+    assert analysis["model_version"] == ModelStore(models).current_version()
+
+
+def test_analyze_without_a_model_still_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("analyze", "hello", "--rulebook", str(RULEBOOK), "--models", str(tmp_path / "none")) == 0
+
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["out_of_scope"] is True
+    assert "nlu train" in captured.err
