@@ -4,6 +4,7 @@
     .venv/bin/python bench/nlu_banking77.py --split val      # train_90.csv -> val_10.csv (for tuning)
 
 Training time is the whole ``nlp.train`` call, calibration included (the production path).
+The model is saved to and loaded from a temporary store to time loading.
 Latency is ``Pipeline.analyze`` on single test messages (intents + sentiment + entities +
 FAQ over a handful of FAQ entries), measured after a warm-up, one message at a time.
 """
@@ -16,12 +17,13 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nlp import AnalysisContext, FaqEntry, Pipeline, train
+from nlp import AnalysisContext, FaqEntry, ModelStore, Pipeline, train
 from nlp.datasets import read_csv
 from nlp.evaluation import evaluate
 
@@ -53,6 +55,14 @@ def main() -> int:
 
     result = evaluate(model, eval_examples)
 
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ModelStore(Path(tmp))
+        saved = store.save(model)
+        model_mb = sum(f.stat().st_size for f in saved.iterdir()) / 1e6
+        t0 = time.perf_counter()
+        store.load(model.version)
+        load_seconds = time.perf_counter() - t0
+
     pipeline = Pipeline(faqs=FAQS, model=model)
     context = AnalysisContext(channel="webchat", language="en")
     texts = [e.text for e in eval_examples][: args.latency_samples]
@@ -78,6 +88,8 @@ def main() -> int:
                 "train_seconds": round(train_seconds, 2),
                 "holdout_accuracy": model.info.get("holdout_accuracy"),
                 "oos_threshold": round(model.threshold, 4),
+                "model_load_seconds": round(load_seconds, 3),
+                "model_mb": round(model_mb, 1),
                 "analyze_ms_p50": round(statistics.median(timings), 3),
                 "analyze_ms_p99": round(timings[int(len(timings) * 0.99) - 1], 3),
                 "latency_samples": len(timings),
