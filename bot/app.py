@@ -91,8 +91,7 @@ class App:
                 customers=self.customers,
                 turns=self.turns,
                 history=self.history,
-                analyzer=lambda: self.knowledge.current.analyzer,
-                policy=lambda: self.knowledge.current.policy,
+                knowledge=lambda: self.knowledge.current,
                 wake_outbox=self.dispatcher.wake,
                 bot_name=settings.bot.bot_name,
             )

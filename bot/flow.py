@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from bot.contracts import InboundMessage, InboundResult, OutboundMessage, QuickReply
 from bot.delivery import delivery_for, outbound_from_payload
+from bot.knowledge import Knowledge
 from bot.outcome import turn_plan
 from nlp.types import Analysis, AnalysisContext, Analyzer
-from rules.policy import DefaultPolicy
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 from ticketing.turns import InboundRecord, ReplyRecord, StoredReply, Turn, TurnResult, Turns
@@ -38,8 +38,7 @@ class FlowParts:
     customers: Customers
     turns: Turns
     history: History
-    analyzer: Callable[[], Analyzer]
-    policy: Callable[[], DefaultPolicy]
+    knowledge: Callable[[], Knowledge]
     wake_outbox: Callable[[], None]
     bot_name: str
 
@@ -58,15 +57,23 @@ class ConversationFlow:
             display_name=message.sender_name,
             email=message.sender_email,
         )
-        analysis, error = await self._analyze(message)
-        policy = p.policy()
+        knowledge = p.knowledge()  # one rulebook version for the whole message
+        analysis, error = await self._analyze(knowledge.analyzer, message)
 
         def reply(
             text: str, rule: str, quick_replies: tuple[QuickReply, ...] = (), ticket: str | None = None
         ) -> ReplyRecord:
             return self._reply(ref, message, text, rule=rule, quick_replies=quick_replies, ticket=ticket)
 
-        plan = turn_plan(message, analysis, error, policy=policy, reply=reply)
+        plan = turn_plan(
+            message,
+            analysis,
+            error,
+            engine=knowledge.engine,
+            responses=knowledge.rulebook.responses,
+            bot_name=p.bot_name,
+            reply=reply,
+        )
         result = await p.turns.record(Turn(record=_record(ref, message), plan=plan))
         if result.duplicate:
             payloads = await p.history.reply_payloads(result.interaction_id)
@@ -76,9 +83,10 @@ class ConversationFlow:
             p.wake_outbox()
         return InboundResult(result.interaction_id, False, result.created_at, _outbound(result))
 
-    async def _analyze(self, message: InboundMessage) -> tuple[Analysis | None, str | None]:
+    async def _analyze(
+        self, analyzer: Analyzer, message: InboundMessage
+    ) -> tuple[Analysis | None, str | None]:
         """The analysis, or the reference of the error that prevented it (logged here)."""
-        analyzer = self._p.analyzer()
         context = AnalysisContext(channel=message.channel, language=message.language)
         try:
             if len(message.text) > _INLINE_ANALYSIS_CHARS:

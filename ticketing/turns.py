@@ -15,19 +15,28 @@ channel acknowledge.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm import aliased
 
 from ticketing.batching import GroupCommit
 from ticketing.customers import ConversationRef
 from ticketing.database import insert_returning_ids
-from ticketing.models import Conversation, InboundDedup, Interaction, OutboxItem, Ticket, TicketEvent
+from ticketing.models import (
+    Conversation,
+    Customer,
+    InboundDedup,
+    Interaction,
+    OutboxItem,
+    Ticket,
+    TicketEvent,
+)
 from ticketing.numbers import NumberPool
 from ticketing.time import utcnow
 
@@ -66,11 +75,25 @@ class InboundRecord:
 
 @dataclass(frozen=True, slots=True)
 class ConversationState:
+    """What the rules may know about a conversation and its customer, as of this turn."""
+
     customer_id: int
     status: str
     handed_off: bool
     open_ticket_id: int | None  # None while the ticket is being opened in this same batch
     open_ticket_number: int | None
+    language: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    customer_tags: tuple[str, ...] = ()
+    customer_attributes: Mapping[str, Any] = field(default_factory=dict)
+    customer_conversations: int = 1
+    open_tickets: int = 0  # the customer's tickets not solved or closed
+    ticket_tags: tuple[str, ...] = ()  # of the open ticket
+    turns: int = 0  # customer messages before this one
+    automated_replies: int = 0
+    rule_fires: Mapping[str, int] = field(default_factory=dict)
+    recent_rules: tuple[str, ...] = ()  # rules that answered the last messages, newest last
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +122,12 @@ class Plan:
     open_ticket: TicketDraft | None = None
     hand_off: bool = False
     replies: tuple[ReplyRecord, ...] = ()
+    rules_fired: tuple[str, ...] = ()
+    customer_tags: tuple[str, ...] | None = None  # the customer's new tag set, when changed
+    customer_attributes: Mapping[str, Any] | None = None  # the new attributes, when changed
+    ticket_tags: tuple[str, ...] | None = None  # the open ticket's new tag set, when changed
+    ticket_events: tuple[tuple[str, str, dict[str, Any]], ...] = ()  # (actor, kind, data): notes, ...
+    close_conversation: bool = False
 
 
 # Decides a turn from the conversation state; takes ticket numbers from the callable it is
@@ -177,6 +206,7 @@ class Turns:
             await _insert_inbound(conn, items, ticket_ids, now)
             replies = await _insert_replies(conn, items, ticket_ids, now)
             await _update_conversations(conn, items, states, ticket_ids, now)
+            await _apply_side_effects(conn, items, states, ticket_ids, now)
             originals = await _originals(conn, [t for t in turns if t.record.key not in fresh])
         results = []
         answered: set[tuple[str, str]] = set()
@@ -221,24 +251,107 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
     number = state.open_ticket_number
     if plan.open_ticket is not None and state.open_ticket_number is None:
         number = plan.open_ticket.number
-        state = replace(state, open_ticket_id=None, open_ticket_number=number)
+        state = replace(
+            state,
+            open_ticket_id=None,
+            open_ticket_number=number,
+            open_tickets=state.open_tickets + 1,
+            ticket_tags=plan.open_ticket.tags,
+        )
     elif plan.open_ticket is not None:  # a planner may not open a second ticket
         plan = replace(plan, open_ticket=None)
-    if plan.hand_off:
-        state = replace(state, handed_off=True)
+    fires = dict(state.rule_fires)
+    for rule in plan.rules_fired:
+        fires[rule] = fires.get(rule, 0) + 1
+    answered = tuple(r.rule for r in plan.replies if r.rule)
+    state = replace(
+        state,
+        handed_off=state.handed_off or plan.hand_off,
+        status="closed" if plan.close_conversation else "open",
+        turns=state.turns + 1,
+        automated_replies=state.automated_replies + len(plan.replies),
+        rule_fires=fires,
+        recent_rules=(*state.recent_rules, *answered)[-3:],
+        customer_tags=state.customer_tags if plan.customer_tags is None else plan.customer_tags,
+        customer_attributes=state.customer_attributes
+        if plan.customer_attributes is None
+        else plan.customer_attributes,
+        ticket_tags=state.ticket_tags if plan.ticket_tags is None else plan.ticket_tags,
+    )
     states[conversation_id] = state
     return _Fresh(turn, plan, state.customer_id, number)
 
 
 # Built once: constructing statements costs more than executing them at this batch rate.
-_STATES = select(
-    Conversation.id,
-    Conversation.customer_id,
-    Conversation.status,
-    Conversation.handed_off,
-    Conversation.open_ticket_id,
-    Conversation.open_ticket_number,
-).where(Conversation.id.in_(bindparam("ids", expanding=True)))
+_open_ticket = aliased(Ticket, name="open_ticket")
+_other = aliased(Conversation, name="other_conversation")
+_OPEN_TICKETS = (
+    select(func.count())
+    .select_from(Ticket)
+    .where(Ticket.customer_id == Conversation.customer_id, Ticket.status.not_in(("solved", "closed")))
+    .correlate(Conversation)
+    .scalar_subquery()
+)
+_CONVERSATIONS = (
+    select(func.count())
+    .select_from(_other)
+    .where(_other.customer_id == Conversation.customer_id)
+    .correlate(Conversation)
+    .scalar_subquery()
+)
+_TURNS = (
+    select(func.count())
+    .select_from(Interaction)
+    .where(Interaction.conversation_id == Conversation.id, Interaction.direction == "in")
+    .correlate(Conversation)
+    .scalar_subquery()
+)
+_AUTOMATED = (
+    select(func.count())
+    .select_from(Interaction)
+    .where(
+        Interaction.conversation_id == Conversation.id,
+        Interaction.direction == "out",
+        Interaction.sender_role == "bot",
+    )
+    .correlate(Conversation)
+    .scalar_subquery()
+)
+_STATES = (
+    select(
+        Conversation.id,
+        Conversation.customer_id,
+        Conversation.status,
+        Conversation.handed_off,
+        Conversation.open_ticket_id,
+        Conversation.open_ticket_number,
+        Conversation.language,
+        Customer.display_name,
+        Customer.email,
+        Customer.tags,
+        Customer.attributes,
+        _CONVERSATIONS,
+        _OPEN_TICKETS,
+        _open_ticket.tags,
+        _TURNS,
+        _AUTOMATED,
+    )
+    .join(Customer, Customer.id == Conversation.customer_id)
+    .outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+)
+# Which rules produced the replies of these conversations: counts, and the three most recent.
+_RULE_ROWS = select(
+    Interaction.conversation_id,
+    Interaction.rule,
+    func.row_number()
+    .over(partition_by=Interaction.conversation_id, order_by=Interaction.id.desc())
+    .label("recency"),
+).where(
+    Interaction.conversation_id.in_(bindparam("ids", expanding=True)),
+    Interaction.direction == "out",
+    Interaction.rule.is_not(None),
+)
 _LINK_DEDUP = (
     update(InboundDedup)
     .where(InboundDedup.channel == bindparam("b_channel"), InboundDedup.key == bindparam("b_key"))
@@ -248,11 +361,22 @@ _UPDATE_CONVERSATION = (
     update(Conversation)
     .where(Conversation.id == bindparam("b_id"))
     .values(
+        status=bindparam("b_status"),
         last_message_at=bindparam("b_now"),
         open_ticket_id=bindparam("b_tid"),
         open_ticket_number=bindparam("b_tnum"),
         handed_off=bindparam("b_handoff"),
     )
+)
+_UPDATE_CUSTOMER = (
+    update(Customer)
+    .where(Customer.id == bindparam("b_id"))
+    .values(tags=bindparam("b_tags"), attributes=bindparam("b_attributes"), updated_at=bindparam("b_now"))
+)
+_UPDATE_TICKET_TAGS = (
+    update(Ticket)
+    .where(Ticket.id == bindparam("b_id"))
+    .values(tags=bindparam("b_tags"), updated_at=bindparam("b_now"))
 )
 _TOUCH_TICKETS = (
     update(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).values(updated_at=bindparam("now"))
@@ -260,8 +384,26 @@ _TOUCH_TICKETS = (
 
 
 async def _states(conn: AsyncConnection, conversation_ids: set[int]) -> dict[int, ConversationState]:
-    rows = await conn.execute(_STATES, {"ids": list(conversation_ids)})
-    return {row.id: ConversationState(*row[1:]) for row in rows}
+    ids = {"ids": list(conversation_ids)}
+    fires: dict[int, dict[str, int]] = {}
+    recent: dict[int, list[tuple[int, str]]] = {}
+    for conversation_id, rule, recency in await conn.execute(_RULE_ROWS, ids):
+        counts = fires.setdefault(conversation_id, {})
+        for name in rule.split("+"):  # a reply made by several rules names them all
+            counts[name] = counts.get(name, 0) + 1
+        if recency <= 3:
+            recent.setdefault(conversation_id, []).append((recency, rule))
+    states = {}
+    for row in await conn.execute(_STATES, ids):
+        states[row[0]] = ConversationState(
+            customer_id=row[1], status=row[2], handed_off=row[3], open_ticket_id=row[4],
+            open_ticket_number=row[5], language=row[6], customer_name=row[7], customer_email=row[8],
+            customer_tags=tuple(row[9] or ()), customer_attributes=dict(row[10] or {}),
+            customer_conversations=row[11], open_tickets=row[12], ticket_tags=tuple(row[13] or ()),
+            turns=row[14], automated_replies=row[15], rule_fires=fires.get(row[0], {}),
+            recent_rules=tuple(rule for _, rule in sorted(recent.get(row[0], []), reverse=True)),
+        )  # fmt: skip
+    return states
 
 
 async def _open_tickets(
@@ -379,7 +521,7 @@ async def _update_conversations(
         number = state.open_ticket_number
         changes.append({
             "b_id": conversation_id, "b_now": now, "b_handoff": state.handed_off, "b_tnum": number,
-            "b_tid": tickets.get(number) if number is not None else None,
+            "b_tid": tickets.get(number) if number is not None else None, "b_status": state.status,
         })  # fmt: skip
     await conn.execute(_UPDATE_CONVERSATION, changes)
     joined = {
@@ -387,6 +529,46 @@ async def _update_conversations(
     }
     if joined:
         await conn.execute(_TOUCH_TICKETS, {"ids": list(joined), "now": now})
+
+
+async def _apply_side_effects(
+    conn: AsyncConnection,
+    items: list[_Fresh],
+    states: dict[int, ConversationState],
+    tickets: dict[int, int],
+    now: datetime,
+) -> None:
+    """Customer tags/attributes, the open ticket's tags, and audit events (notes, hand-offs)."""
+    customers: dict[int, ConversationState] = {}
+    retagged: dict[int, tuple[str, ...]] = {}
+    events: list[dict[str, Any]] = []
+    for item in items:
+        state = states[item.turn.record.conversation.id]
+        if item.plan.customer_tags is not None or item.plan.customer_attributes is not None:
+            customers[item.customer_id] = state
+        ticket_id = tickets.get(item.ticket_number) if item.ticket_number is not None else None
+        if ticket_id is None:
+            continue
+        if item.plan.ticket_tags is not None and item.plan.open_ticket is None:
+            retagged[ticket_id] = state.ticket_tags
+        events.extend(
+            {"ticket_id": ticket_id, "actor": actor, "kind": kind, "data": data, "created_at": now}
+            for actor, kind, data in item.plan.ticket_events
+        )
+    if customers:
+        rows = [
+            {"b_id": i, "b_tags": list(c.customer_tags), "b_attributes": dict(c.customer_attributes),
+             "b_now": now}
+            for i, c in customers.items()
+        ]  # fmt: skip
+        await conn.execute(_UPDATE_CUSTOMER, rows)
+    if retagged:
+        await conn.execute(
+            _UPDATE_TICKET_TAGS,
+            [{"b_id": i, "b_tags": list(tags), "b_now": now} for i, tags in retagged.items()],
+        )
+    if events:
+        await conn.execute(insert(TicketEvent), events)
 
 
 async def _originals(
