@@ -76,10 +76,8 @@ async def intake(
             await timers.start(conn, ticket["id"], specs, now)
             if ticket["status"] in _WAITING:
                 await timers.pause(conn, ticket["id"], config.calendars, now)
-        if policy is not None:
-            await record(
-                conn, ticket["id"], "system", "sla", {"policy": policy.name, "calendar": policy.calendar}, now
-            )
+        # Which policy applies is a column (sla_policy, intake_at), not an event: taking a ticket
+        # in changes nothing anybody did, and the trail stays "created" first, then real changes.
         await conn.execute(
             update(Ticket)
             .where(Ticket.id == ticket["id"])
