@@ -1,0 +1,204 @@
+"""The Slack channel for agents: events, card actions and ``/ticket`` in; cards and threads out.
+
+Requests reach :class:`slack_bolt.async_app.AsyncApp` either on Frontdesk's own web server
+(HTTP mode: every request's signature and timestamp are verified by bolt before any listener
+runs; a forged or stale request gets 401) or over Socket Mode. Listeners run before the
+response (``process_before_response``), so Slack gets 200 only once the change is committed; a
+failure answers 500 and Slack's retry (same ``event_id``/``action_ts``) is deduplicated in the
+database. Outbound, the :class:`~connectors.slack.projection.Projection` posts and updates
+cards and threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.contracts import InboundSink, OutboundMessage
+from connectors.base import DeliveryError
+from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
+from connectors.slack.commands import CommandRunner
+from connectors.slack.config import SlackSettings
+from connectors.slack.identity import AgentDirectory
+from connectors.slack.projection import Projection
+from connectors.slack.translate import CHANNEL, CardAction, is_from_self, parse_action, parse_thread_message
+from connectors.slack.views import ActionRefused, AgentRef, SlackBackend
+
+__all__ = ["SlackConnector"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SlackConnector:
+    name = CHANNEL
+
+    def __init__(self, *, settings: SlackSettings, backend: SlackBackend) -> None:
+        self._settings = settings
+        self._backend = backend
+        client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_base_url)
+        self._api = SlackApi(client=client, retry_max_seconds=settings.retry_max_seconds)
+        self._directory = AgentDirectory(settings=settings, api=self._api, backend=backend)
+        self.projection = Projection(
+            settings=settings, api=self._api, backend=backend, directory=self._directory
+        )
+        self._commands = CommandRunner(backend=backend, directory=self._directory)
+        http = settings.mode == "http"
+        secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+        self._bolt = AsyncApp(
+            client=client,
+            signing_secret=secret,
+            process_before_response=True,
+            request_verification_enabled=http,
+            logger=logging.getLogger("connectors.slack.bolt"),
+        )
+        self._bolt.event("message")(self._on_message)
+        self._bolt.event("app_home_opened")(self._on_home)
+        self._bolt.action(re.compile(r"^ticket_"))(self._on_action)
+        self._bolt.command(settings.slash_command)(self._on_command)
+        self._socket: Any = None
+
+    # -- Connector protocol -------------------------------------------------------------------
+
+    async def start(self, sink: InboundSink) -> None:
+        # Agents' messages do not go to the customer flow (``sink``): they are ticket actions.
+        await self.projection.start()
+        if self._settings.mode == "socket":
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert self._settings.app_token is not None  # checked by SlackSettings
+            self._socket = AsyncSocketModeHandler(self._bolt, self._settings.app_token.get_secret_value())
+            await self._socket.connect_async()
+            _LOGGER.info("slack: connected in Socket Mode")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        await self.projection.stop()
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        raise DeliveryError("Slack is the agents' channel; customers are not addressed there")
+
+    def is_from_self(self, raw: object) -> bool:
+        return isinstance(raw, dict) and is_from_self(raw, bot_user_id=None, bot_id=None)
+
+    # -- HTTP mode ----------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(self._settings.path, self._http)]
+
+    async def _http(self, request: web.Request) -> web.Response:
+        headers: dict[str, str | Sequence[str]] = {
+            k.lower(): request.headers.getall(k) for k in request.headers
+        }
+        bolt_request = AsyncBoltRequest(
+            body=await request.text(), query=request.query_string, headers=headers
+        )
+        return await to_aiohttp_response(await self._bolt.async_dispatch(bolt_request))
+
+    # -- listeners ----------------------------------------------------------------------------
+
+    async def _on_message(self, body: dict[str, Any], context: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if is_from_self(event, bot_user_id=context.get("bot_user_id"), bot_id=context.get("bot_id")):
+            return
+        message = parse_thread_message(body)
+        if message is None:
+            return
+        number = await self._backend.ticket_for_thread(message.channel, message.thread_ts)
+        if number is None:
+            return  # a thread that is not a ticket's
+        verdict = await self._directory.resolve(message.user)
+        if verdict.agent is None:
+            await self._ephemeral(message.channel, message.user, verdict.reason, thread_ts=message.thread_ts)
+            return
+        key = f"event:{message.event_id}"
+        try:
+            if message.is_note:
+                done = await self._backend.note(number, message.text, agent=verdict.agent, key=key)
+            else:
+                done = await self._backend.reply(number, message.text, agent=verdict.agent, key=key)
+        except ActionRefused as exc:
+            await self._ephemeral(message.channel, message.user, str(exc), thread_ts=message.thread_ts)
+            return
+        if done:
+            self.projection.wake()
+            await self._react(message.channel, message.ts, "memo" if message.is_note else "outbox_tray")
+
+    async def _on_action(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        action = parse_action(body)
+        if action is None:
+            return
+        verdict = await self._directory.resolve(action.user)
+        if verdict.agent is None:
+            await self._ephemeral(action.channel, action.user, verdict.reason)
+            return
+        if not await self._backend.claim_once(action.key):
+            return  # Slack retried a press we already handled
+        try:
+            await self._act(action, verdict.agent)
+        except ActionRefused as exc:
+            await self._ephemeral(action.channel, action.user, str(exc))
+        except BaseException:
+            await self._backend.release(action.key)  # not done: Slack's retry may do it
+            raise
+        self.projection.wake()
+
+    async def _act(self, action: CardAction, agent: AgentRef) -> None:
+        actor = f"agent:{agent.handle}"
+        if action.action == "claim":
+            await self._backend.assign(action.number, agent.handle, actor=actor)
+        elif action.action == "resolve":
+            await self._backend.set_status(action.number, "solved", actor=actor)
+        elif action.action == "escalate":
+            escalate = self._settings.escalate
+            await self._backend.escalate(
+                action.number, queue=escalate.queue, priority=escalate.priority, actor=actor
+            )
+        elif action.action == "priority" and action.priority is not None:
+            await self._backend.set_priority(action.number, action.priority, actor=actor)
+
+    async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
+        text = await self._commands.answer(str(command.get("user_id", "")), str(command.get("text", "")))
+        self.projection.wake()
+        await ack(text=text)  # a slash command's direct answer is ephemeral
+
+    async def _on_home(self, event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user", ""))
+        view = await self._commands.home(user)
+        try:
+            await self._api.call("views.publish", retry=False, user_id=user, view=view)
+        except (SlackRefused, SlackUnavailable) as exc:
+            _LOGGER.warning("slack: App Home not published: %s", exc)
+
+    # -- small helpers ------------------------------------------------------------------------
+
+    async def _ephemeral(
+        self, channel: str | None, user: str, text: str, *, thread_ts: str | None = None
+    ) -> None:
+        if channel is None:
+            return
+        extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        try:
+            await self._api.call(
+                "chat.postEphemeral", retry=False, channel=channel, user=user, text=text, **extra
+            )
+        except (SlackRefused, SlackUnavailable) as exc:
+            _LOGGER.warning("slack: ephemeral answer not shown: %s", exc)
+
+    async def _react(self, channel: str, ts: str, name: str) -> None:
+        try:
+            await self._api.call("reactions.add", retry=False, channel=channel, timestamp=ts, name=name)
+        except (SlackRefused, SlackUnavailable) as exc:
+            _LOGGER.info("slack: reaction not added: %s", exc)

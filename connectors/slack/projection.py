@@ -1,0 +1,190 @@
+"""Slack as a projection of the audit trail: cards, thread mirroring, SLA alerts.
+
+One loop (only in the process that holds the ``slack-projection`` lock; on SQLite the one
+process) reads ticket events and ticket-linked messages after a cursor kept in the database and
+turns them into Web API calls: a ticket's first entry posts its card (the thread root), changes
+update the card in place, customer and bot messages and agents' actions from elsewhere (CLI,
+rules, SLA clocks) are posted into the thread. The cursor is saved only after Slack accepted
+every call of a batch; while Slack is down or rate limited, :class:`SlackApi` waits and retries,
+so nothing is skipped. Entries that came from Slack itself carry ``source: slack`` and are not
+echoed. Delivery is at least once: a crash between a post and the cursor save re-posts a line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from connectors.slack.api import SlackApi, SlackRefused
+from connectors.slack.blocks import card_blocks, card_text, escape, thread_line
+from connectors.slack.config import SlackSettings
+from connectors.slack.identity import AgentDirectory
+from connectors.slack.views import CardRef, FeedItem, SlackBackend, TicketCard
+
+__all__ = ["Projection"]
+
+_LOGGER = logging.getLogger(__name__)
+_ALERTS = ("sla_warning", "sla_breach", "escalated")
+_CARD_ONLY = ("note", "notify")  # audit entries that do not change what the card shows
+
+
+class Projection:
+    def __init__(
+        self,
+        *,
+        settings: SlackSettings,
+        api: SlackApi,
+        backend: SlackBackend,
+        directory: AgentDirectory,
+        batch: int = 100,
+    ) -> None:
+        self._settings = settings
+        self._api = api
+        self._backend = backend
+        self._directory = directory
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._cursor: tuple[int, int] | None = None
+        self._dirty: dict[int, None] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="slack-projection")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        async with self._backend.single_consumer("slack-projection"):
+            _LOGGER.info("slack: this process projects tickets into Slack")
+            while True:
+                try:
+                    moved = await self.step()
+                except Exception:
+                    _LOGGER.exception("slack: projection step failed; retrying")
+                    moved = False
+                if not moved:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._settings.poll_interval)
+                    self._wake.clear()
+
+    async def step(self) -> bool:
+        """Project one batch; returns whether there was anything to do."""
+        if self._cursor is None:
+            self._cursor = await self._backend.load_cursor()
+            if self._cursor is None:  # first run: start at the present, do not replay history
+                self._cursor = await self._backend.head()
+                await self._backend.save_cursor(*self._cursor)
+        events, interactions = self._cursor
+        items = await self._backend.feed(
+            after_event=events, after_interaction=interactions, limit=self._batch
+        )
+        created: set[int] = set()
+        for item in items:
+            try:
+                await self._apply(item, created)
+            except SlackRefused as exc:  # retrying cannot help; say so and go on
+                _LOGGER.error("slack: %s (T-id %d, %s %d skipped)", exc, item.ticket_id, item.source, item.id)
+            if item.source == "event":
+                events = item.id
+            else:
+                interactions = item.id
+            self._cursor = (events, interactions)
+        while self._dirty:
+            ticket_id = next(iter(self._dirty))
+            try:
+                await self._update_card(ticket_id)
+            except SlackRefused as exc:
+                _LOGGER.error("slack: card of ticket id %d not updated: %s", ticket_id, exc)
+            self._dirty.pop(ticket_id, None)
+        if items:
+            await self._backend.save_cursor(events, interactions)
+        return bool(items)
+
+    async def _apply(self, item: FeedItem, created: set[int]) -> None:
+        ref = await self._backend.card_ref(item.ticket_id)
+        if ref is None:
+            ref = await self._post_card(item.ticket_id)
+            created.add(item.ticket_id)
+        covered = ref.covered_interaction_id
+        if item.source == "interaction" and covered is not None and item.id <= covered:
+            return  # already on the card it was posted with
+        if item.kind == "created" and item.ticket_id in created:
+            return
+        if item.kind not in _CARD_ONLY:
+            self._dirty[item.ticket_id] = None
+        if item.kind == "notify":
+            await self._notify(item)
+            return
+        assignee: str | None = None
+        card: TicketCard | None = None
+        if item.kind in _ALERTS:
+            card = await self._backend.card(item.ticket_id, last_messages=0)
+            assignee = card.assignee
+            if assignee is not None:
+                await self._directory.user_for(assignee)
+        line = thread_line(item, users=self._directory.users, assignee=assignee)
+        if line is None:
+            return
+        await self._post(ref.channel, line, thread_ts=ref.ts)
+        alerts = self._settings.alerts_channel
+        if card is not None and alerts and alerts != ref.channel:
+            await self._post(alerts, f"*{card.reference}* {escape(card.subject)}: {line}")
+
+    async def _notify(self, item: FeedItem) -> None:
+        name = str(item.data.get("slack") or "")
+        channel = self._settings.channel_aliases.get(name) or self._settings.channel_aliases.get(
+            name.lstrip("#")
+        )
+        card = await self._backend.card(item.ticket_id, last_messages=0)
+        mention = ""
+        if card.assignee is not None:
+            user = await self._directory.user_for(card.assignee)
+            mention = f" <@{user}>" if user else f" ({escape(card.assignee)})"
+        await self._post(channel or name, escape(str(item.data.get("text") or card.reference)) + mention)
+
+    async def _post_card(self, ticket_id: int) -> CardRef:
+        card = await self._backend.card(ticket_id, last_messages=self._settings.last_messages)
+        if card.assignee is not None:
+            await self._directory.user_for(card.assignee)
+        data = await self._api.call(
+            "chat.postMessage",
+            channel=self._settings.channel_for_queue(card.queue),
+            text=card_text(card),
+            blocks=card_blocks(card, users=self._directory.users),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        ref = CardRef(str(data["channel"]), str(data["ts"]), card.last_interaction_id)
+        await self._backend.save_card_ref(ticket_id, ref)
+        return ref
+
+    async def _update_card(self, ticket_id: int) -> None:
+        ref = await self._backend.card_ref(ticket_id)
+        if ref is None:
+            return
+        card = await self._backend.card(ticket_id, last_messages=self._settings.last_messages)
+        if card.assignee is not None:
+            await self._directory.user_for(card.assignee)
+        await self._api.call(
+            "chat.update",
+            channel=ref.channel,
+            ts=ref.ts,
+            text=card_text(card),
+            blocks=card_blocks(card, users=self._directory.users),
+        )
+
+    async def _post(self, channel: str, text: str, *, thread_ts: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        await self._api.call(
+            "chat.postMessage", channel=channel, text=text, unfurl_links=False, unfurl_media=False, **kwargs
+        )

@@ -1,0 +1,185 @@
+"""A fake Slack Web API on a loopback port: records every call and answers like Slack.
+
+It stands in for the remote service only; Frontdesk's real connector drives it through
+slack_sdk's real ``AsyncWebClient`` (``base_url`` points here). Example::
+
+    async with FakeSlack() as slack:
+        slack.rate_limit("chat.postMessage", times=1)   # the next call gets 429 + Retry-After
+        [card] = await slack.wait_for("chat.postMessage")
+        assert card.params["channel"] == "C0SUPPORT"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+TIMEOUT = 15.0  # only a hang or a lost call ever reaches it
+BOT_TOKEN = "xoxb-test-0123456789"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_USER_ID = "UBOTFD01"
+BOT_ID = "BBOTFD01"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    accepted: bool = True  # False: the fake answered with an injected 429/503
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}  # user id → users.info "user"
+        self.usergroups: dict[str, list[str]] = {}
+        self._failures: dict[str, list[tuple[int, dict[str, str], str]]] = {}
+        self._changed = asyncio.Condition()
+        self._ts = itertools.count(1)
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._method)
+        self._server = TestServer(app, host="127.0.0.1")
+
+    async def __aenter__(self) -> FakeSlack:
+        await self._server.start_server()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._server.close()
+
+    @property
+    def base_url(self) -> str:
+        return str(self._server.make_url("/api/"))
+
+    def config(self, **overrides: str) -> str:
+        """The ``slack:`` config.yaml section that points Frontdesk at this fake."""
+        values = {
+            "bot_token": BOT_TOKEN,
+            "signing_secret": SIGNING_SECRET,
+            "api_base_url": self.base_url,
+            "default_channel": "C0SUPPORT",
+            "poll_interval": "0.05",
+            "retry_max_seconds": "0.2",
+            "agents": "{U0ALICE: alice}",
+            "alerts_channel": "C0ALERTS",
+            "channel_aliases": '{"#support-leads": C0LEADS}',
+            **overrides,
+        }
+        return "slack:\n" + "".join(f"  {key}: {value}\n" for key, value in values.items())
+
+    def add_user(self, user_id: str, email: str) -> None:
+        self.users[user_id] = {"id": user_id, "name": email.split("@")[0], "profile": {"email": email}}
+
+    def rate_limit(self, method: str, *, times: int = 1, retry_after: str = "0") -> None:
+        self._failures.setdefault(method, []).extend(
+            [(429, {"Retry-After": retry_after}, "ratelimited")] * times
+        )
+
+    def outage(self, method: str, *, times: int = 1) -> None:
+        self._failures.setdefault(method, []).extend([(503, {}, "service_unavailable")] * times)
+
+    def calls_to(self, method: str, where: Callable[[Call], bool] = lambda c: True) -> list[Call]:
+        return [c for c in self.calls if c.method == method and where(c)]
+
+    async def wait_for(
+        self, method: str, count: int = 1, where: Callable[[Call], bool] = lambda c: True
+    ) -> list[Call]:
+        """The first ``count`` calls of ``method`` that ``where`` accepts, once they arrived."""
+        async with asyncio.timeout(TIMEOUT), self._changed:
+            await self._changed.wait_for(lambda: len(self.calls_to(method, where)) >= count)
+        return self.calls_to(method, where)[:count]
+
+    async def _method(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        auth = request.headers.get("Authorization", "")
+        call = Call(method, params, auth.removeprefix("Bearer ") or None)
+        failures = self._failures.get(method)
+        if failures:
+            status, headers, error = failures.pop(0)
+            await self._record(Call(method, params, call.token, accepted=False))
+            return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
+        if call.token != BOT_TOKEN and not method.startswith("apps.connections"):
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        body = self._answer(method, params)
+        await self._record(call)
+        return web.json_response(body)
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "team_id": "T0TEAM",
+                "user": "frontdesk",
+            }
+        if method == "chat.postMessage":
+            channel = str(params["channel"])
+            if channel.startswith("#"):
+                return {"ok": False, "error": "channel_not_found"}
+            ts = f"1700000000.{next(self._ts):06d}"
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": ts,
+                "message": {"text": params.get("text"), "ts": ts},
+            }
+        if method == "chat.update":
+            return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method in ("views.publish", "reactions.add"):
+            return {"ok": True}
+        if method == "users.info":
+            user = self.users.get(str(params.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.lookupByEmail":
+            found = [u for u in self.users.values() if u["profile"]["email"] == params.get("email")]
+            return {"ok": True, "user": found[0]} if found else {"ok": False, "error": "users_not_found"}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def signed(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """Headers Slack sends with ``body``: a v0 signature over ``v0:timestamp:body``."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+def event_body(payload: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    body = json.dumps(payload)
+    return body, {"Content-Type": "application/json", **signed(body)}
+
+
+def form_body(fields: dict[str, str]) -> tuple[str, dict[str, str]]:
+    body = urlencode(fields)
+    return body, {"Content-Type": "application/x-www-form-urlencoded", **signed(body)}
+
+
+def action_body(payload: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    return form_body({"payload": json.dumps(payload)})
