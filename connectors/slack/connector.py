@@ -170,7 +170,7 @@ class SlackConnector:
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
         text = await self._commands.answer(str(command.get("user_id", "")), str(command.get("text", "")))
         self.projection.wake()
-        await ack(text=text)  # a slash command's direct answer is ephemeral
+        await ack(text=text, response_type="ephemeral")  # only the agent who asked sees it
 
     async def _on_home(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
