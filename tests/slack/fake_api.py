@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 TIMEOUT = 15.0  # only a hang or a lost call ever reaches it
@@ -50,6 +50,9 @@ class FakeSlack:
         self._ts = itertools.count(1)
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._method)
+        app.router.add_get("/socket", self._socket)
+        self.acks: list[dict[str, Any]] = []  # Socket Mode acknowledgements received
+        self._sockets: list[web.WebSocketResponse] = []
         self._server = TestServer(app, host="127.0.0.1")
 
     async def __aenter__(self) -> FakeSlack:
@@ -57,6 +60,8 @@ class FakeSlack:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for ws in self._sockets:
+            await ws.close()
         await self._server.close()
 
     @property
@@ -78,6 +83,30 @@ class FakeSlack:
             **overrides,
         }
         return "slack:\n" + "".join(f"  {key}: {value}\n" for key, value in values.items())
+
+    async def push(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Socket Mode: send one envelope to the connected app; returns its acknowledgement."""
+        async with asyncio.timeout(TIMEOUT), self._changed:
+            await self._changed.wait_for(lambda: bool(self._sockets))
+        await self._sockets[-1].send_json(envelope)
+        envelope_id = envelope["envelope_id"]
+        async with asyncio.timeout(TIMEOUT), self._changed:
+            await self._changed.wait_for(lambda: any(a.get("envelope_id") == envelope_id for a in self.acks))
+        return next(a for a in self.acks if a.get("envelope_id") == envelope_id)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        async with self._changed:
+            self._sockets.append(ws)
+            self._changed.notify_all()
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                async with self._changed:
+                    self.acks.append(json.loads(message.data))
+                    self._changed.notify_all()
+        return ws
 
     def add_user(self, user_id: str, email: str) -> None:
         self.users[user_id] = {"id": user_id, "name": email.split("@")[0], "profile": {"email": email}}
@@ -128,6 +157,8 @@ class FakeSlack:
             self._changed.notify_all()
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"ok": True, "url": str(self._server.make_url("/socket")).replace("http://", "ws://")}
         if method == "auth.test":
             return {
                 "ok": True,
