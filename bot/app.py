@@ -28,6 +28,7 @@ from bot.webchat_backend import WebchatBackendImpl
 from connectors.base import Connector
 from connectors.webchat import WebchatConnector
 from connectors.webchat.tokens import SessionTokens
+from nlp import ModelStore
 from ticketing.customers import Customers
 from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
 from ticketing.history import History
@@ -59,7 +60,9 @@ class App:
             settings.database_url, pool_size=settings.database.pool_size, echo=settings.database.echo
         )
         self.knowledge = LiveKnowledge(
-            directory=settings.rulebook_dir, faq_threshold=settings.bot.faq_threshold
+            directory=settings.rulebook_dir,
+            faq_threshold=settings.bot.faq_threshold,
+            models=ModelStore(settings.resolve(settings.nlu.models)),
         )
         self.customers = Customers(engine=self.engine)
         self.turns = Turns(engine=self.engine)
@@ -103,7 +106,10 @@ class App:
         )  # fmt: skip
         self.web = self._web_app()
         # Optional channels (Telegram, email): connectors from their config sections, webhook routes.
-        for connector, routes in optional_channels(settings, engine=self.engine, customers=self.customers):
+        channels = optional_channels(
+            settings, engine=self.engine, customers=self.customers, wake_outbox=self.dispatcher.wake
+        )
+        for connector, routes in channels:
             self.connectors.setdefault(connector.name, connector)  # a test override wins
             self.web.add_routes(routes)
 
@@ -116,6 +122,9 @@ class App:
             stack.push_async_callback(self.turns.close)
             await self.fanout.start()
             stack.push_async_callback(self.fanout.stop)
+            await stack.enter_async_context(
+                self.knowledge.running(wait_for_model=self.settings.nlu.wait_for_model_seconds)
+            )
             await self.dispatcher.start()
             stack.push_async_callback(self.dispatcher.stop)
             await self.ticketing.start()
@@ -167,9 +176,12 @@ class App:
         except Exception:
             _LOGGER.exception("health check: database unavailable")
             body.update(status="degraded", database="unavailable")
+        current = self.knowledge.current
         body["rulebook"] = {
-            "loaded_at": self.knowledge.current.loaded_at.isoformat(),
+            "loaded_at": current.loaded_at.isoformat(),
             "errors": list(self.knowledge.last_error),
+            "intent_model": current.model_version,
+            "intent_model_ready": current.model_ready,
         }
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 

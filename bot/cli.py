@@ -20,6 +20,7 @@ from bot.app import AppOverrides, StartupError, build_app
 from bot.cli_email import add_email_commands
 from bot.cli_nlu import add_nlu_commands
 from bot.cli_rules import add_rules_commands
+from bot.cli_tickets import add_tickets_commands
 from bot.config import ConfigError, Settings, load_settings
 from connectors.console import ConsoleConnector
 from rules.yamlfile import SourceError
@@ -134,6 +135,7 @@ def parser() -> argparse.ArgumentParser:
     add_rules_commands(sub)
     add_nlu_commands(sub)
     add_email_commands(sub)
+    add_tickets_commands(sub)
 
     return top
 

@@ -78,12 +78,19 @@ class RulebookSettings(_Model):
     path: Path = Path("rulebook")
 
 
+class NluSettings(_Model):
+    models: Path = Path("var/models")  # trained intent models, one folder per training-data hash
+    # How long start-up waits for a missing model; a larger data set trains in the background.
+    wait_for_model_seconds: float = Field(15.0, ge=0.0, le=3600.0)
+
+
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     webchat: WebchatSettings = WebchatSettings()
     bot: BotSettings = BotSettings()
     rulebook: RulebookSettings = RulebookSettings()
+    nlu: NluSettings = NluSettings()
     tickets: TicketsSettings = TicketsSettings()  # SLA scheduler; see docs/ticketing.md
     telegram: TelegramSettings | None = None  # see docs/telegram.md
     email: EmailSettings | None = None  # see docs/email.md

@@ -1,24 +1,33 @@
-"""The rulebook-derived parts of the bot (NLP pipeline + rule engine), swapped as one unit.
+"""The rulebook-derived parts of the bot (NLP pipeline, intent model, rule engine), swapped as one.
 
 A reload builds a complete new set first and then replaces the reference in one assignment,
 so a message is always analyzed and decided with parts from the same rulebook version, and a
-broken rulebook never replaces a working one. :class:`rules.reload.RulebookWatcher` calls
-:meth:`LiveKnowledge.reload` when a file in the rulebook directory changes.
+broken rulebook never replaces a working one (:class:`rules.reload.RulebookWatcher` calls
+:meth:`LiveKnowledge.apply` after a successful load and keeps the error otherwise).
+
+The intent model is keyed by a hash of its training examples in the model store. When the
+intents change, the previous model keeps serving while the new one trains in a worker thread;
+the swap happens only if the rulebook has not moved on in the meantime.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from nlp.pipeline import Pipeline
+from nlp import InvalidPatternError, ModelStore, Pipeline, TrainingExample
+from nlp.intent_model import IntentModel
 from rules.engine import Engine
+from rules.intents_file import load_nlu_rulebook
 from rules.loader import RuleSet, load_ruleset
-from rules.policy import DefaultPolicy
+from rules.reload import RulebookWatcher
 from rules.rulebook import Rulebook, load_rulebook
-from rules.yamlfile import SourceError
+from rules.yamlfile import RulebookError
 from ticketing.time import utcnow
 
 __all__ = ["Knowledge", "LiveKnowledge"]
@@ -32,44 +41,127 @@ class Knowledge:
     analyzer: Pipeline
     ruleset: RuleSet
     engine: Engine
-    policy: DefaultPolicy
     loaded_at: datetime
+    examples: tuple[TrainingExample, ...] = ()
+    oos_threshold: float | None = None
+    model_version: str | None = None  # the version the intents call for
+    model_ready: bool = True  # False while that version is not trained yet
 
     @classmethod
-    def load(cls, directory: Path, *, faq_threshold: float) -> Knowledge:
+    def load(
+        cls,
+        directory: Path,
+        *,
+        faq_threshold: float,
+        models: ModelStore | None = None,
+        serving: IntentModel | None = None,
+    ) -> Knowledge:
+        """Load and validate every rulebook file; raises SourceError with ``file:line`` problems.
+
+        ``serving`` is the model in use now: it keeps answering if the new intents' model is
+        not trained yet.
+        """
         rulebook = load_rulebook(directory)
+        nlu = load_nlu_rulebook(directory)
         ruleset = load_ruleset(directory, faq_threshold=faq_threshold, rulebook=rulebook)
-        engine = Engine(ruleset=ruleset)
+        examples = tuple(nlu.intents.examples) if nlu.intents else ()
+        threshold = nlu.intents.oos_threshold if nlu.intents else None
+        version = models.version_for(examples) if models is not None and examples else None
+        model = models.load_or_none(version) if models is not None and version is not None else None
+        ready = model is not None or version is None
+        if model is not None and threshold is not None:
+            model = model.with_threshold(threshold)
+        try:
+            analyzer = Pipeline(
+                faqs=rulebook.faqs,
+                model=model if ready else serving,
+                sentiment_lexicon=nlu.sentiment_lexicon,
+                entity_patterns=nlu.entity_patterns,
+                gazetteers=nlu.gazetteers,
+            )
+        except InvalidPatternError as exc:
+            raise RulebookError([f"{directory / 'entities.yml'}:0: {exc}"]) from None
         return cls(
             rulebook=rulebook,
-            analyzer=Pipeline(faqs=rulebook.faqs),
+            analyzer=analyzer,
             ruleset=ruleset,
-            engine=engine,
-            policy=DefaultPolicy(engine=engine),
+            engine=Engine(ruleset=ruleset),
             loaded_at=utcnow(),
+            examples=examples,
+            oos_threshold=threshold,
+            model_version=version,
+            model_ready=ready,
         )
 
 
 class LiveKnowledge:
-    def __init__(self, *, directory: Path, faq_threshold: float) -> None:
+    def __init__(self, *, directory: Path, faq_threshold: float, models: ModelStore) -> None:
         self._directory = directory
         self._threshold = faq_threshold
-        self.current = Knowledge.load(directory, faq_threshold=faq_threshold)
-        self.last_error: tuple[str, ...] = ()
+        self._models = models
+        self.current = Knowledge.load(directory, faq_threshold=faq_threshold, models=models)
+        self._watcher = RulebookWatcher(directory=directory, load=self._load, apply=self.apply)
+        self._training: asyncio.Task[None] | None = None
 
     @property
     def directory(self) -> Path:
         return self._directory
 
-    def reload(self) -> bool:
-        """Load the rulebook again; on errors keep the previous version and remember why."""
-        try:
-            fresh = Knowledge.load(self._directory, faq_threshold=self._threshold)
-        except SourceError as exc:
-            self.last_error = exc.problems
-            _LOGGER.error("rulebook not reloaded, previous version stays live:\n%s", "\n".join(exc.problems))
-            return False
+    @property
+    def last_error(self) -> tuple[str, ...]:
+        return self._watcher.last_error
+
+    def _load(self) -> Knowledge:
+        return Knowledge.load(
+            self._directory,
+            faq_threshold=self._threshold,
+            models=self._models,
+            serving=self.current.analyzer.model,
+        )
+
+    def apply(self, fresh: Knowledge) -> None:
         self.current = fresh
-        self.last_error = ()
-        _LOGGER.info("rulebook reloaded from %s", self._directory)
-        return True
+        _LOGGER.info("rulebook %s is live", self._directory)
+        if not fresh.model_ready:
+            self._start_training()
+
+    async def reload(self) -> bool | None:
+        """Check the files now (the watcher also does this on its own); None: nothing changed."""
+        return await self._watcher.check()
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, wait_for_model: float = 15.0) -> AsyncIterator[None]:
+        """Watch the rulebook; train a missing model, waiting up to ``wait_for_model`` seconds
+        for it so a small rulebook starts with its intents, a large one starts without delay."""
+        if not self.current.model_ready:
+            self._start_training()
+            assert self._training is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._training), wait_for_model)
+        async with self._watcher.running():
+            try:
+                yield
+            finally:
+                if self._training is not None and not self._training.done():
+                    self._training.cancel()  # the thread finishes on its own; the result is dropped
+
+    def _start_training(self) -> None:
+        if self._training is not None and not self._training.done():
+            self._training.cancel()
+        self._training = asyncio.create_task(self._train(self.current), name="intent-model-training")
+
+    async def _train(self, wanted: Knowledge) -> None:
+        _LOGGER.info("training the intent model %s (%d examples)", wanted.model_version, len(wanted.examples))
+        try:
+            model = await asyncio.to_thread(self._models.train, list(wanted.examples))
+        except Exception:
+            _LOGGER.exception("training the intent model failed; the previous model keeps serving")
+            return
+        if wanted.oos_threshold is not None:
+            model = model.with_threshold(wanted.oos_threshold)
+        if self.current.model_version != wanted.model_version:
+            return  # the rulebook changed while we trained; its own training takes over
+        self.current = replace(
+            self.current, analyzer=self.current.analyzer.with_model(model), model_ready=True
+        )
+        _LOGGER.info("intent model %s is live", wanted.model_version)

@@ -24,7 +24,7 @@ TTL_SECONDS = 30 * 86400
 TIMEOUT = 15.0  # generous: only a hang or a lost event ever reaches it
 
 FAQ_HOURS = "what are your opening hours?"
-UNRELATED = "my parcel arrived broken and the box was wet"
+UNRELATED = "can I bring my dog to the shop"
 
 _ids = itertools.count(1)
 
