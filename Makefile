@@ -25,7 +25,13 @@ test: $(VENV)/.dev
 	bash .ci/install-system-deps
 	$(MAKE) check
 
-check: lint typecheck unit
+# Every step runs even if an earlier one fails, so one CI run reports all problems.
+check:
+	@status=0; \
+	$(MAKE) --no-print-directory lint || status=1; \
+	$(MAKE) --no-print-directory typecheck || status=1; \
+	$(MAKE) --no-print-directory unit || status=1; \
+	exit $$status
 
 lint:
 	$(BIN)/ruff check .

@@ -65,7 +65,7 @@ class App:
             models=ModelStore(settings.resolve(settings.nlu.models)),
         )
         self.customers = Customers(engine=self.engine)
-        self.turns = Turns(engine=self.engine)
+        self.turns = Turns(engine=self.engine, ticket_config=lambda: self.ticketing.config())
         self.history = History(engine=self.engine)
         self.outbox_store = OutboxStore(engine=self.engine)
         self.fanout: LocalFanout | PostgresFanout = (

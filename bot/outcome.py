@@ -49,6 +49,8 @@ def turn_plan(
         return Plan(analysis={"error": reference}, replies=(reply(text, "error"),))
 
     def plan(state: ConversationState, take_number: Callable[[], int]) -> Plan:
+        if state.csat_thanks is not None:  # the message rated the solved ticket
+            return Plan(replies=(reply(state.csat_thanks, "csat"),))
         if state.handed_off:  # an agent has the conversation: record the message, say nothing
             return Plan(analysis=summarize(analysis, None) if analysis else None)
         if analysis is None:

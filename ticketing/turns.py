@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
+from ticketing import csat, sla
 from ticketing.batching import GroupCommit
 from ticketing.customers import ConversationRef
 from ticketing.database import insert_returning_ids
@@ -38,6 +39,7 @@ from ticketing.models import (
     TicketEvent,
 )
 from ticketing.numbers import NumberPool
+from ticketing.sla_config import SlaConfig
 from ticketing.time import utcnow
 
 __all__ = [
@@ -94,6 +96,8 @@ class ConversationState:
     automated_replies: int = 0
     rule_fires: Mapping[str, int] = field(default_factory=dict)
     recent_rules: tuple[str, ...] = ()  # rules that answered the last messages, newest last
+    csat_ticket_id: int | None = None  # a satisfaction question awaits its answer
+    csat_thanks: str | None = None  # this message answered it: thank instead of running rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +174,9 @@ class _Fresh:
 
 
 class Turns:
-    def __init__(self, *, engine: AsyncEngine) -> None:
+    def __init__(self, *, engine: AsyncEngine, ticket_config: Callable[[], SlaConfig] | None = None) -> None:
         self._engine = engine
+        self._ticket_config = ticket_config
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._dedup_insert = dialect.insert(InboundDedup).on_conflict_do_nothing()
         self._numbers = NumberPool(name="ticket_number")
@@ -196,6 +201,9 @@ class Turns:
             states = await _states(conn, {t.record.conversation.id for t in turns})
             fresh_keys = await self._claim_keys(conn, turns, now)
             await self._numbers.ensure(conn, len(fresh_keys))
+            config = self._ticket_config() if self._ticket_config is not None else None
+            if config is not None:
+                await _csat_answers(conn, config, turns, fresh_keys, states, now)
             fresh: dict[tuple[str, str], _Fresh] = {}
             for turn in turns:
                 key = turn.record.key
@@ -207,6 +215,8 @@ class Turns:
             replies = await _insert_replies(conn, items, ticket_ids, now)
             await _update_conversations(conn, items, states, ticket_ids, now)
             await _apply_side_effects(conn, items, states, ticket_ids, now)
+            if config is not None:  # reopen pending/solved tickets, start next-reply clocks
+                await sla.on_customer_message(conn, config, _joined(items, ticket_ids), now)
             originals = await _originals(conn, [t for t in turns if t.record.key not in fresh])
         results = []
         answered: set[tuple[str, str]] = set()
@@ -277,6 +287,7 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
         if plan.customer_attributes is None
         else plan.customer_attributes,
         ticket_tags=state.ticket_tags if plan.ticket_tags is None else plan.ticket_tags,
+        csat_thanks=None,  # answered by this turn only
     )
     states[conversation_id] = state
     return _Fresh(turn, plan, state.customer_id, number)
@@ -335,6 +346,7 @@ _STATES = (
         _open_ticket.tags,
         _TURNS,
         _AUTOMATED,
+        Conversation.csat_ticket_id,
     )
     .join(Customer, Customer.id == Conversation.customer_id)
     .outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
@@ -402,6 +414,7 @@ async def _states(conn: AsyncConnection, conversation_ids: set[int]) -> dict[int
             customer_conversations=row[11], open_tickets=row[12], ticket_tags=tuple(row[13] or ()),
             turns=row[14], automated_replies=row[15], rule_fires=fires.get(row[0], {}),
             recent_rules=tuple(rule for _, rule in sorted(recent.get(row[0], []), reverse=True)),
+            csat_ticket_id=row[16],
         )  # fmt: skip
     return states
 
@@ -529,6 +542,40 @@ async def _update_conversations(
     }
     if joined:
         await conn.execute(_TOUCH_TICKETS, {"ids": list(joined), "now": now})
+
+
+async def _csat_answers(
+    conn: AsyncConnection,
+    config: SlaConfig,
+    turns: Sequence[Turn],
+    fresh_keys: set[tuple[str, str]],
+    states: dict[int, ConversationState],
+    now: datetime,
+) -> None:
+    """A pending satisfaction question takes the conversation's next message as its answer."""
+    for turn in turns:
+        conversation_id = turn.record.conversation.id
+        state = states[conversation_id]
+        if state.csat_ticket_id is None or turn.record.key not in fresh_keys:
+            continue
+        answer = await csat.record_answer(conn, config, conversation_id, turn.record.text, now)
+        states[conversation_id] = replace(
+            state, csat_ticket_id=None, csat_thanks=answer.thanks if answer is not None else None
+        )
+
+
+def _joined(items: list[_Fresh], tickets: dict[int, int]) -> list[int]:
+    """Existing tickets that customer messages of this batch were added to."""
+    return sorted(
+        {
+            tickets[i.ticket_number]
+            for i in items
+            if i.ticket_number is not None
+            and i.plan.open_ticket is None
+            and i.turn.record.sender_role == "customer"
+            and i.ticket_number in tickets
+        }
+    )
 
 
 async def _apply_side_effects(

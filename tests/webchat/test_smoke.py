@@ -19,7 +19,9 @@ async def test_faq_then_fallback(client: TestClient) -> None:
     body = await resp.json()
     assert "Monday to Friday" in body["replies"][0]["text"]
     resp = await client.post(
-        "/api/v1/messages", json={"client_message_id": "m2", "text": "can I bring my dog to the shop"}, headers=auth
+        "/api/v1/messages",
+        json={"client_message_id": "m2", "text": "can I bring my dog to the shop"},
+        headers=auth,
     )
     body = await resp.json()
     assert "T-1001" in body["replies"][0]["text"], body

@@ -28,7 +28,9 @@ def upgrade() -> None:
         sa.Column("covered_interaction_id", _ID, nullable=True),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("updated_at", _TS, nullable=False),
-        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name=op.f("fk_slack_tickets_ticket_id_tickets")),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_slack_tickets_ticket_id_tickets")
+        ),
         sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_slack_tickets")),
         sa.UniqueConstraint("channel_id", "ts", name=op.f("uq_slack_tickets_channel_id_ts")),
     )
