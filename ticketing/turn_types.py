@@ -1,0 +1,116 @@
+"""The records a turn is made of: what arrives, what the rules plan, what is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ticketing.customers import ConversationRef
+from ticketing.turn_state import ConversationState
+
+__all__ = [
+    "Fresh",
+    "InboundRecord",
+    "Plan",
+    "Planner",
+    "ReplyRecord",
+    "StoredReply",
+    "TicketDraft",
+    "Turn",
+    "TurnResult",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRecord:
+    """One inbound message as storage sees it (the bot builds it from an InboundMessage)."""
+
+    conversation: ConversationRef
+    channel: str
+    idempotency_key: str
+    text: str
+    received_at: datetime
+    sender_role: str = "customer"
+    sender_name: str | None = None
+    subject: str | None = None
+    attachments: tuple[dict[str, Any], ...] = ()
+    external_message_id: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.channel, self.idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDraft:
+    number: int
+    subject: str
+    actor: str  # who opened it: "rule:fallback", "agent:U123"
+    queue: str = "support"
+    priority: str = "normal"
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRecord:
+    text: str
+    delivery: dict[str, Any]  # what the outbox needs to deliver it (channel addressing)
+    sender_role: str = "bot"
+    sender_name: str | None = None
+    rule: str | None = None
+    quick_replies: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    analysis: dict[str, Any] | None = None
+    open_ticket: TicketDraft | None = None
+    hand_off: bool = False
+    replies: tuple[ReplyRecord, ...] = ()
+    rules_fired: tuple[str, ...] = ()
+    customer_tags: tuple[str, ...] | None = None  # the customer's new tag set, when changed
+    customer_attributes: Mapping[str, Any] | None = None  # the new attributes, when changed
+    ticket_tags: tuple[str, ...] | None = None  # the open ticket's new tag set, when changed
+    ticket_events: tuple[tuple[str, str, dict[str, Any]], ...] = ()  # (actor, kind, data): notes, ...
+    close_conversation: bool = False
+
+
+# Decides a turn from the conversation state; takes ticket numbers from the callable it is
+# given. Runs inside the write transaction: it must be quick, pure and must not raise.
+Planner = Callable[[ConversationState, Callable[[], int]], Plan]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    record: InboundRecord
+    plan: Planner
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    interaction_id: int
+    created_at: datetime
+    record: ReplyRecord
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    interaction_id: int
+    duplicate: bool
+    created_at: datetime
+    ticket_number: int | None = None
+    replies: tuple[StoredReply, ...] = ()  # empty for duplicates: read them from history
+    state: ConversationState | None = field(default=None, compare=False)
+
+
+@dataclass(slots=True)
+class Fresh:
+    """A new turn while its batch is written: the plan and the ids it gets along the way."""
+
+    turn: Turn
+    plan: Plan
+    customer_id: int
+    ticket_number: int | None
+    inbound_id: int = 0
