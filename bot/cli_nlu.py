@@ -14,10 +14,12 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bot.config import load_settings
 from nlp.datasets import DatasetError, read_csv
 from nlp.entities import InvalidPatternError
 from nlp.evaluation import evaluate
@@ -59,7 +61,7 @@ def add_nlu_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     )
     train.add_argument("--force", action="store_true", help="retrain even if this data's model is stored")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(func=cmd_train)
+    train.set_defaults(func=_with_paths(cmd_train))
 
     ev = actions.add_parser(
         "evaluate",
@@ -80,7 +82,7 @@ def add_nlu_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     ev.add_argument(
         "--report", type=Path, metavar="DIR", help="also write confusion_matrix.png and report.html here"
     )
-    ev.set_defaults(func=cmd_evaluate)
+    ev.set_defaults(func=_with_paths(cmd_evaluate))
 
     an = actions.add_parser(
         "analyze",
@@ -95,16 +97,33 @@ def add_nlu_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     an.add_argument(
         "--model", metavar="VERSION|DIR", help="model version or directory (default: the current model)"
     )
-    an.set_defaults(func=cmd_analyze)
+    an.set_defaults(func=_with_paths(cmd_analyze))
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--rulebook", type=Path, default=Path("rulebook"), help="rulebook directory (default: rulebook/)"
+        "--rulebook", type=Path, help="rulebook directory (default: rulebook.path from config)"
     )
     parser.add_argument(
-        "--models", type=Path, default=Path("models"), help="model store directory (default: models/)"
+        "--models", type=Path, help="model store directory (default: nlu.models from config, var/models)"
     )
+
+
+def _with_paths(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Fill --rulebook/--models from config.yaml, so the CLI trains the model the server loads."""
+
+    def run(args: argparse.Namespace) -> int:
+        if args.rulebook is None or args.models is None:
+            config = getattr(args, "config", None)
+            path = (
+                Path(config) if config else (Path("config.yaml") if Path("config.yaml").is_file() else None)
+            )
+            settings = load_settings(path)
+            args.rulebook = args.rulebook or settings.rulebook_dir
+            args.models = args.models or settings.resolve(settings.nlu.models)
+        return command(args)
+
+    return run
 
 
 def _columns(parser: argparse.ArgumentParser) -> None:
