@@ -24,6 +24,7 @@ from bot.flow import ConversationFlow, FlowParts
 from bot.http import cors_middleware, error_middleware
 from bot.knowledge import LiveKnowledge
 from bot.outbox import OutboxDispatcher
+from bot.ticket_rules import TicketRuleRunner
 from bot.webchat_backend import WebchatBackendImpl
 from connectors.base import Connector
 from connectors.webchat import WebchatConnector
@@ -104,6 +105,12 @@ class App:
             engine=self.engine, settings=settings.tickets, rulebook_dir=settings.rulebook_dir,
             wake_outbox=self.dispatcher.wake,
         )  # fmt: skip
+        self.ticket_rules = TicketRuleRunner(
+            engine=self.engine,
+            knowledge=lambda: self.knowledge.current,
+            wake_outbox=self.dispatcher.wake,
+            bot_name=settings.bot.bot_name,
+        )
         self.web = self._web_app()
         # Optional channels (Telegram, email): connectors from their config sections, webhook routes.
         channels = optional_channels(
@@ -129,6 +136,9 @@ class App:
             stack.push_async_callback(self.dispatcher.stop)
             await self.ticketing.start()
             stack.push_async_callback(self.ticketing.stop)
+            if self.settings.tickets.scheduler:  # ticket-event rules run beside the SLA sweeps
+                await self.ticket_rules.start()
+                stack.push_async_callback(self.ticket_rules.stop)
             for connector in self.connectors.values():
                 await connector.start(self.flow.handle)
                 stack.push_async_callback(connector.stop)

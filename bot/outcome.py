@@ -172,7 +172,7 @@ class _Execution:
             self.close = True
         elif isinstance(action, d.NotifySlack):
             # The Slack connector posts ticket events of this kind to the channel.
-            self._event("notify_slack", {"channel": action.channel, "text": action.text})
+            self._event("notify", {"slack": f"#{action.channel}", "text": action.text})
 
     def _retag(self, action: d.Tag | d.Untag) -> None:
         adding = isinstance(action, d.Tag)

@@ -1,0 +1,236 @@
+"""Rules with ``event: ticket``: what happens when an agent, the scheduler or a rule changes a ticket.
+
+Ticket changes are already on the audit trail (``ticket_events`` with ``from``/``to``), so this is
+a consumer of that trail: it reads the events after its cursor, asks the rule engine about each
+one (status, priority, queue, assignee and tag changes), applies the ticket-level actions, and
+moves the cursor, all in one transaction, so every event is decided exactly once. Only the
+process holding the advisory lock runs it (on SQLite, the one process). Actions taken here are
+recorded as ``rule:<name>``, which is how the engine's guards stop a rule from firing on an
+event it caused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.knowledge import Knowledge
+from bot.templates import render
+from nlp.types import Analysis
+from rules import decision as d
+from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
+from ticketing import lifecycle, outbound
+from ticketing.leader import Leadership
+from ticketing.models import ChannelCursor, Customer, Ticket, TicketEvent
+from ticketing.numbers import ticket_reference
+from ticketing.ticket_rows import record
+from ticketing.time import utcnow
+
+__all__ = ["TicketRuleRunner"]
+
+_LOGGER = logging.getLogger(__name__)
+
+LOCK = 0x46_44_52_55_4C  # "FDRUL"
+_CURSOR = ("rules", "ticket_events")
+_WATCHED = ("status", "priority", "queue", "assignee", "tags")
+
+
+class TicketRuleRunner:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        knowledge: Callable[[], Knowledge],
+        wake_outbox: Callable[[], None],
+        bot_name: str,
+        interval: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._knowledge = knowledge
+        self._wake_outbox = wake_outbox
+        self._bot_name = bot_name
+        self._interval = interval
+        self._leadership = Leadership(engine=engine, key=LOCK)
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._cursor_insert = dialect.insert(ChannelCursor).on_conflict_do_nothing()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="ticket-rules")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._leadership.release()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                if await self._leadership.check():
+                    while await self.run_once() > 0:
+                        pass
+            except Exception:
+                _LOGGER.exception("ticket rules failed; retrying in %.1fs", self._interval)
+            await asyncio.sleep(self._interval)
+
+    async def run_once(self, *, limit: int = 200) -> int:
+        """Decide the next events after the cursor; returns how many were taken."""
+        now = utcnow()
+        replied = False
+        async with self._engine.begin() as conn:
+            last = await self._cursor(conn, now)
+            rows = (
+                await conn.execute(
+                    select(
+                        TicketEvent.id,
+                        TicketEvent.ticket_id,
+                        TicketEvent.actor,
+                        TicketEvent.kind,
+                        TicketEvent.data,
+                    )
+                    .where(TicketEvent.id > last)
+                    .order_by(TicketEvent.id)
+                    .limit(limit)
+                )
+            ).all()
+            knowledge = self._knowledge()
+            for event_id, ticket_id, actor, kind, data in rows:
+                last = event_id
+                if kind in _WATCHED:
+                    replied |= await self._decide(conn, knowledge, ticket_id, actor, kind, data or {}, now)
+            if rows:
+                await conn.execute(
+                    update(ChannelCursor)
+                    .where(ChannelCursor.channel == _CURSOR[0], ChannelCursor.name == _CURSOR[1])
+                    .values(value={"last": last}, updated_at=now)
+                )
+        if replied:
+            self._wake_outbox()
+        return len(rows)
+
+    async def _cursor(self, conn: AsyncConnection, now: datetime) -> int:
+        """The last event decided; on first start, the newest event (history is not replayed)."""
+        newest = (await conn.execute(select(func.coalesce(func.max(TicketEvent.id), 0)))).scalar_one()
+        await conn.execute(
+            self._cursor_insert,
+            {"channel": _CURSOR[0], "name": _CURSOR[1], "value": {"last": newest}, "updated_at": now},
+        )
+        stmt = select(ChannelCursor.value).where(
+            ChannelCursor.channel == _CURSOR[0], ChannelCursor.name == _CURSOR[1]
+        )
+        value = (await conn.execute(stmt.with_for_update())).scalar_one()
+        return int(value.get("last", 0))
+
+    async def _decide(
+        self,
+        conn: AsyncConnection,
+        knowledge: Knowledge,
+        ticket_id: int,
+        actor: str,
+        kind: str,
+        data: dict[str, Any],
+        now: datetime,
+    ) -> bool:
+        ticket = dict(
+            (await conn.execute(select(Ticket.__table__).where(Ticket.id == ticket_id))).mappings().one()
+        )
+        customer = (
+            await conn.execute(select(Customer.display_name, Customer.email, Customer.tags).where(
+                Customer.id == ticket["customer_id"]))
+        ).one()  # fmt: skip
+        facts = RuleFacts(
+            channel=ticket["channel"],
+            event="ticket",
+            customer=CustomerFacts(name=customer[0], email=customer[1], tags=frozenset(customer[2] or ())),
+            conversation=ConversationFacts(
+                has_open_ticket=True, ticket_reference=ticket_reference(ticket["number"])
+            ),
+            ticket=_ticket_facts(ticket, actor, kind, data),
+            now=now,
+        )
+        decision = knowledge.engine.decide(Analysis(text=""), facts)
+        if not decision.rules_fired and not decision.actions:
+            return False
+        return await self._apply(conn, decision, ticket, now)
+
+    async def _apply(
+        self, conn: AsyncConnection, decision: d.Decision, ticket: dict[str, Any], now: datetime
+    ) -> bool:
+        actor = f"rule:{decision.rule}"
+        reference = ticket_reference(ticket["number"])
+        replied = False
+        for action in decision.actions:
+            if isinstance(action, d.Reply) and ticket["conversation_id"] is not None:
+                text = render(action.template, {"ticket": reference, "bot_name": self._bot_name})
+                buttons = tuple({"label": b.label, "payload": b.payload} for b in action.quick_replies)
+                await outbound.send(
+                    conn, conversation_id=ticket["conversation_id"], text=text, now=now,
+                    ticket_id=ticket["id"], sender_role="bot", sender_name=self._bot_name, rule=decision.rule,
+                    quick_replies=buttons,
+                )  # fmt: skip
+                replied = True
+            elif isinstance(action, d.AddNote):
+                await record(conn, ticket["id"], actor, "note", {"text": action.text}, now)
+            elif isinstance(action, d.NotifySlack):
+                await record(
+                    conn,
+                    ticket["id"],
+                    actor,
+                    "notify",
+                    {"slack": f"#{action.channel}", "text": action.text},
+                    now,
+                )
+            elif isinstance(action, d.Tag | d.Untag) and action.target == "ticket":
+                adding = isinstance(action, d.Tag)
+                current = dict(
+                    (await conn.execute(select(Ticket.__table__).where(Ticket.id == ticket["id"])))
+                    .mappings()
+                    .one()
+                )
+                await lifecycle.set_tags(
+                    conn,
+                    current,
+                    actor,
+                    now,
+                    add=action.tags if adding else (),
+                    remove=() if adding else action.tags,
+                )
+            else:
+                _LOGGER.info(
+                    "rule %s: %s is not available on ticket events; skipped",
+                    decision.rule,
+                    type(action).__name__,
+                )
+        return replied
+
+
+def _ticket_facts(ticket: dict[str, Any], actor: str, kind: str, data: dict[str, Any]) -> TicketFacts:
+    tags = frozenset(ticket["tags"] or ())
+    previous: dict[str, str] = {}
+    previous_tags = None
+    if kind == "tags":
+        previous_tags = (tags - frozenset(data.get("added", ()))) | frozenset(data.get("removed", ()))
+        previous["tags"] = ",".join(sorted(previous_tags))
+    else:
+        previous[kind] = "" if data.get("from") is None else str(data["from"])
+    caused_by = tuple(actor.removeprefix("rule:").split("+")) if actor.startswith("rule:") else ()
+    return TicketFacts(
+        reference=ticket_reference(ticket["number"]),
+        status=ticket["status"],
+        priority=ticket["priority"],
+        queue=ticket["queue"],
+        tags=tags,
+        previous=previous,
+        previous_tags=previous_tags,
+        caused_by=caused_by,
+    )
