@@ -89,14 +89,16 @@ async def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
-def make_settings(database_url: str, tmp_path: Path, extra: str = "") -> Settings:
+def make_settings(
+    database_url: str, tmp_path: Path, extra: str = "", rulebook: Path | None = None
+) -> Settings:
     text = f"""
 database:
   url: {database_url}
 webchat:
   secret_key: test-secret-key-0123456789abcdef
 rulebook:
-  path: {ROOT / "rulebook"}
+  path: {rulebook or ROOT / "rulebook"}
 {extra}
 """
     return settings_from_text(text, base_dir=tmp_path)
@@ -111,9 +113,9 @@ async def make_client(tmp_path: Path) -> AsyncIterator[AppFactory]:
     clients: list[TestClient] = []
 
     async def factory(
-        url: str, *, extra: str = "", overrides: AppOverrides | None = None
+        url: str, *, extra: str = "", overrides: AppOverrides | None = None, rulebook: Path | None = None
     ) -> tuple[App, TestClient]:
-        app = build_app(make_settings(url, tmp_path, extra), overrides=overrides)
+        app = build_app(make_settings(url, tmp_path, extra, rulebook), overrides=overrides)
         client = TestClient(TestServer(app.web, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
