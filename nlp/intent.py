@@ -89,6 +89,9 @@ class IntentConfig:
     hidden: int = 256
     dropout: float = 0.5
     epochs: int = 8
+    batch_size: int = 128
+    average: float = 0.5  # predict with the mean weights of this last share of epochs (SWA)
+    refit: float = 0.75  # share of epochs trained on everything after held-out calibration
     min_steps: int = 300  # small data sets get more epochs so the network still converges
     seed: int = 0
 
@@ -99,8 +102,11 @@ class IntentConfig:
         return self.model
 
     def epochs_for(self, n_examples: int) -> int:
-        batches = max(1, math.ceil(n_examples / 128))
-        return max(self.epochs, math.ceil(self.min_steps / batches))
+        return max(self.epochs, math.ceil(self.min_steps / self.batches(n_examples)))
+
+    def batches(self, n_examples: int) -> int:
+        """Updates per epoch."""
+        return max(1, math.ceil(n_examples / self.batch_size))
 
 
 def softmax(scores: np.ndarray[Any, np.dtype[np.float64]], temperature: float) -> Any:
@@ -166,9 +172,14 @@ class IntentClassifier:
         labels: Sequence[str],
         *,
         epochs: int | None = None,
+        total_epochs: int | None = None,
         progress: Callable[[float], None] | None = None,
     ) -> IntentClassifier:
-        """Fit (svm: from scratch; network: continue) on ``texts``; labels must be known."""
+        """Fit (svm: from scratch; network: continue) on ``texts``; labels must be known.
+
+        ``total_epochs``: epochs the whole run will make over several calls (the network averages
+        the weights of the last ``config.average`` share of them); by default this call's own.
+        """
         if self._features is None:
             raise RuntimeError("IntentClassifier.fit_model() before fit_features()")
         if len(self.labels) < 2:  # a one-intent bot is valid; there is nothing to learn
@@ -187,9 +198,17 @@ class IntentClassifier:
             if progress is not None:
                 progress(1.0)
             return self
-        if self._mlp is None:
-            self._mlp = SparseMLP(hidden=cfg.hidden, dropout=cfg.dropout, seed=cfg.seed)
         rounds = epochs if epochs is not None else cfg.epochs_for(len(texts))
+        if self._mlp is None:
+            total = total_epochs if total_epochs is not None else rounds
+            averaged = min(total, math.ceil(total * cfg.average))
+            self._mlp = SparseMLP(
+                hidden=cfg.hidden,
+                dropout=cfg.dropout,
+                batch_size=cfg.batch_size,
+                average_from=total - averaged + 1 if averaged > 0 else None,
+                seed=cfg.seed,
+            )
         self._mlp.partial_fit(matrix, y, n_classes=len(self.labels), epochs=rounds, progress=progress)
         return self
 
