@@ -8,10 +8,11 @@ its cleanup context and ``frontdesk chat`` enters directly. Tests call the same 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,24 +125,24 @@ class App:
     async def running(self) -> AsyncIterator[App]:
         """Open the database, start the outbox and the connectors; close all in reverse order."""
         async with contextlib.AsyncExitStack() as stack:
-            stack.push_async_callback(self.engine.dispose)
+            stack.push_async_callback(_bounded, "database", self.engine.dispose)
             await self._check_schema()
-            stack.push_async_callback(self.turns.close)
+            stack.push_async_callback(_bounded, "turns", self.turns.close)
             await self.fanout.start()
-            stack.push_async_callback(self.fanout.stop)
+            stack.push_async_callback(_bounded, "fanout", self.fanout.stop)
             await stack.enter_async_context(
                 self.knowledge.running(wait_for_model=self.settings.nlu.wait_for_model_seconds)
             )
             await self.dispatcher.start()
-            stack.push_async_callback(self.dispatcher.stop)
+            stack.push_async_callback(_bounded, "dispatcher", self.dispatcher.stop)
             await self.ticketing.start()
-            stack.push_async_callback(self.ticketing.stop)
+            stack.push_async_callback(_bounded, "ticketing", self.ticketing.stop)
             if self.settings.tickets.scheduler:  # ticket-event rules run beside the SLA sweeps
                 await self.ticket_rules.start()
-                stack.push_async_callback(self.ticket_rules.stop)
+                stack.push_async_callback(_bounded, "ticket_rules", self.ticket_rules.stop)
             for connector in self.connectors.values():
                 await connector.start(self.flow.handle)
-                stack.push_async_callback(connector.stop)
+                stack.push_async_callback(_bounded, connector.name, connector.stop)
             _LOGGER.info(
                 "Frontdesk ready: channels %s, database %s",
                 ", ".join(self.connectors),
@@ -194,6 +195,18 @@ class App:
             "intent_model_ready": current.model_ready,
         }
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+
+_STOP_TIMEOUT = 15.0
+
+
+async def _bounded(name: str, stop: Callable[[], Awaitable[None]]) -> None:
+    """Stop one part, but never wait forever: a stuck part is logged and left behind so the
+    rest still shuts down (the process is exiting anyway)."""
+    try:
+        await asyncio.wait_for(stop(), _STOP_TIMEOUT)
+    except TimeoutError:
+        _LOGGER.error("shutdown: %s did not stop within %.0fs; continuing without it", name, _STOP_TIMEOUT)
 
 
 def build_app(settings: Settings, *, overrides: AppOverrides | None = None) -> App:

@@ -191,7 +191,11 @@ async def test_exactly_once_across_two_processes_and_a_kill(
             .group_by(TicketEvent.ticket_id)
         )
         assert len(per_ticket) == escalations and {n for _, n in per_ticket} == {1}
-        assert await w.count(TicketEvent, TicketEvent.kind == "notify") == escalations
+        # Each escalation notifies once, and the shop rulebook's ticket rule `urgent_ticket_alert`
+        # (priority changed to urgent) notifies once more: both exactly once across the kill.
+        alert = TicketEvent.actor == "rule:urgent_ticket_alert"
+        assert await w.count(TicketEvent, TicketEvent.kind == "notify", ~alert) == escalations
+        assert await w.count(TicketEvent, TicketEvent.kind == "notify", alert) == escalations
         assert await w.count(TicketEvent, TicketEvent.kind == "priority") == escalations
         firers = {str(t).rsplit(":", 1)[1] for (t,) in await w.rows(
             select(SlaTimer.fired_by).where(SlaTimer.fired_by.is_not(None)).distinct())}  # fmt: skip
