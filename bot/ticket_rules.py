@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -41,6 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 LOCK = 0x46_44_52_55_4C  # "FDRUL"
 _CURSOR = ("rules", "ticket_events")
 _WATCHED = ("status", "priority", "queue", "assignee", "tags")
+_COMMIT_LAG = timedelta(seconds=2)
 
 
 class TicketRuleRunner:
@@ -98,7 +99,9 @@ class TicketRuleRunner:
                         TicketEvent.kind,
                         TicketEvent.data,
                     )
-                    .where(TicketEvent.id > last)
+                    # Ids are taken at insert but transactions commit out of order: only events
+                    # older than the lag are read, so a slower transaction's lower id is not passed.
+                    .where(TicketEvent.id > last, TicketEvent.created_at <= now - _COMMIT_LAG)
                     .order_by(TicketEvent.id)
                     .limit(limit)
                 )
