@@ -114,3 +114,4 @@ class Fresh:
     customer_id: int
     ticket_number: int | None
     inbound_id: int = 0
+    rated: bool = False  # the message answered a satisfaction question: not a reply on the ticket

@@ -217,12 +217,14 @@ async def csat_answers(
 
 
 def joined_tickets(items: list[Fresh], tickets: dict[int, int]) -> list[int]:
-    """Existing tickets that customer messages of this batch were added to."""
+    """Existing tickets that customer messages of this batch were added to (a rating of a
+    solved ticket is not a reply on it: it must not reopen the ticket)."""
     return sorted(
         {
             tickets[i.ticket_number]
             for i in items
             if i.ticket_number is not None
+            and not i.rated
             and i.plan.open_ticket is None
             and i.turn.record.sender_role == "customer"
             and i.ticket_number in tickets

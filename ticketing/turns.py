@@ -149,6 +149,7 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
     """Run the turn's planner on the state so far and fold its effects into that state."""
     conversation_id = turn.record.conversation.id
     state = states[conversation_id]
+    rated = state.csat_thanks is not None
     plan = turn.plan(state, take_number)
     number = state.open_ticket_number
     if plan.open_ticket is not None and state.open_ticket_number is None:
@@ -182,7 +183,7 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
         csat_thanks=None,  # answered by this turn only
     )
     states[conversation_id] = state
-    return Fresh(turn, plan, state.customer_id, number)
+    return Fresh(turn, plan, state.customer_id, number, rated=rated)
 
 
 # Built once: constructing statements costs more than executing them at this batch rate.

@@ -34,6 +34,7 @@ async def test_csat_answer_is_recorded_and_thanked(database_url: str, make_clien
     assert [r["text"] for r in body["replies"]] == [app.ticketing.config().settings.csat.thanks]
     ticket = await _ticket(app, 1001)
     assert ticket.csat_score == 5 and "friendly" in (ticket.csat_comment or "")
+    assert ticket.status == "solved"  # a rating is not a reply: the ticket stays solved
 
 
 async def test_customer_reply_reopens_a_solved_ticket(database_url: str, make_client: AppFactory) -> None:
