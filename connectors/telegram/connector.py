@@ -34,8 +34,8 @@ from connectors.telegram.translate import (
     TelegramInbound,
     inbound_message,
     keyboard_for,
+    outbound_chunks,
     parse_update,
-    split_text,
 )
 
 __all__ = ["TelegramConnector"]
@@ -108,15 +108,16 @@ class TelegramConnector:
         self._redactor.remove()
 
     async def send(self, message: OutboundMessage) -> str | None:
-        chunks = split_text(message.text)
+        chunks = outbound_chunks(message)
         reply_to = message.in_reply_to
         sent_id: str | None = None
-        for index, chunk in enumerate(chunks):
+        for index, (chunk, entities) in enumerate(chunks):
             last = index == len(chunks) - 1
             try:
                 sent = await self._bot.send_message(
                     chat_id=int(message.external_thread_id),
                     text=chunk,
+                    entities=entities or None,
                     reply_markup=keyboard_for(message.quick_replies) if last else None,
                     reply_parameters=(
                         ReplyParameters(int(reply_to), allow_sending_without_reply=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 
-from bot.contracts import Attachment, InboundMessage, QuickReply
+from bot.contracts import Attachment, InboundMessage, OutboundMessage, QuickReply, SenderRole
 
 __all__ = [
     "CALLBACK_DATA_MAX_BYTES",
@@ -27,6 +27,7 @@ __all__ = [
     "TelegramInbound",
     "inbound_message",
     "keyboard_for",
+    "outbound_chunks",
     "parse_update",
     "split_text",
 ]
@@ -35,6 +36,7 @@ CHANNEL = "telegram"
 CALLBACK_DATA_MAX_BYTES = 64  # a Bot API limit
 MESSAGE_MAX_CHARS = 4096  # a Bot API limit
 _LONG_PAYLOAD_PREFIX = "~"  # callback_data for buttons whose payload does not fit
+_NAME_MAX_CHARS = 64  # an agent's name in the header line, so it never crowds out the text
 
 Kind = Literal["message", "edit", "button", "start"]
 
@@ -251,3 +253,24 @@ def split_text(text: str, limit: int = MESSAGE_MAX_CHARS) -> list[str]:
         rest = rest[cut:].lstrip()
     chunks.append(rest)
     return [c for c in chunks if c] or [""]
+
+
+def outbound_chunks(message: OutboundMessage) -> list[tuple[str, tuple[MessageEntity, ...]]]:
+    """The ``sendMessage`` texts for one reply, each with its formatting entities.
+
+    An agent's reply starts with the agent's display name on its own bold line (``Ana:``), as
+    web chat and email show it; bot replies go out as they are. The bold is a ``bold`` entity,
+    not ``parse_mode`` markup, so nothing in the name or the text needs escaping.
+    """
+    if message.sender_role != SenderRole.AGENT:
+        return [(chunk, ()) for chunk in split_text(message.text)]
+    name = " ".join((message.sender_name or "").split())[:_NAME_MAX_CHARS] or "Agent"
+    header = f"{name}:"
+    first, *rest = split_text(message.text, MESSAGE_MAX_CHARS - len(header) - 1)
+    bold = MessageEntity(MessageEntity.BOLD, offset=0, length=_utf16_length(header))
+    return [(f"{header}\n{first}", (bold,)), *((chunk, ()) for chunk in rest)]
+
+
+def _utf16_length(text: str) -> int:
+    """Telegram counts entity offsets and lengths in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2

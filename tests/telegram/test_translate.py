@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
-from bot.contracts import Attachment, QuickReply
+from bot.contracts import Attachment, OutboundMessage, QuickReply, SenderRole
 from connectors.telegram.deeplink import deep_link_key, make_parameter, read_parameter
 from connectors.telegram.translate import (
     TelegramInbound,
     inbound_message,
     keyboard_for,
+    outbound_chunks,
     parse_update,
     split_text,
 )
@@ -116,3 +117,44 @@ def test_deep_link_parameters_are_signed() -> None:
     assert read_parameter(parameter.replace("c42", "c43"), key=key) is None
     assert read_parameter(parameter, key=b"other key") is None
     assert read_parameter("c42-PARAMETER", key=key) is None
+
+
+def outbound(text: str, role: SenderRole, name: str | None) -> OutboundMessage:
+    return OutboundMessage(
+        channel="telegram",
+        external_user_id="555123",
+        external_thread_id="555123",
+        text=text,
+        interaction_id=1,
+        conversation_id=1,
+        sender_role=role,
+        sender_name=name,
+    )
+
+
+def test_agent_reply_starts_with_the_agents_name_in_bold() -> None:
+    [(text, entities)] = outbound_chunks(
+        outbound("Your refund *is* <b>on</b> its way", SenderRole.AGENT, "Ana")
+    )
+    assert text == "Ana:\nYour refund *is* <b>on</b> its way"  # no parse_mode: nothing to escape
+    [bold] = entities
+    assert (bold.type, bold.offset, bold.length) == ("bold", 0, len("Ana:"))
+
+
+def test_agent_name_length_counts_utf16_units_and_is_kept_on_one_line() -> None:
+    [(text, entities)] = outbound_chunks(outbound("hi", SenderRole.AGENT, "  Zoë 🦊\nBot_ "))
+    assert text == "Zoë 🦊 Bot_:\nhi"
+    assert entities[0].length == len("Zoë 🦊 Bot_:") + 1  # the fox is two UTF-16 code units
+
+
+def test_agent_without_a_name_and_long_agent_reply() -> None:
+    [(text, _entities)] = outbound_chunks(outbound("hi", SenderRole.AGENT, None))
+    assert text == "Agent:\nhi"
+    chunks = outbound_chunks(outbound("word " * 2000, SenderRole.AGENT, "Ana"))
+    assert len(chunks) == 3 and all(len(t) <= 4096 for t, _ in chunks)
+    assert chunks[0][0].startswith("Ana:\nword") and chunks[0][1]
+    assert [e for _, e in chunks[1:]] == [(), ()]
+
+
+def test_bot_reply_is_sent_as_it_is() -> None:
+    assert outbound_chunks(outbound("We open at 9.", SenderRole.BOT, "Frontdesk")) == [("We open at 9.", ())]

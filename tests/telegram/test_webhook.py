@@ -13,7 +13,7 @@ from tests.telegram.conftest import TOKEN
 from tests.telegram.fake_api import BOT_USER, FakeBotApi
 from tests.telegram.updates import CUSTOMER, button, edited, message
 from tests.webchat.helpers import count, eventually, rows
-from ticketing.models import ChannelIdentity, Customer, Interaction, OutboxItem
+from ticketing.models import ChannelIdentity, Customer, Interaction, OutboxItem, Ticket
 from ticketing.time import utcnow
 
 HOURS = "what are your opening hours?"
@@ -177,3 +177,19 @@ async def test_forged_deep_link_links_nobody(
     )
     linked = await rows(app.engine, select(Customer.id).where(Customer.email.is_not(None)))
     assert len(identity) == 1 and linked == []
+
+
+async def test_agent_reply_carries_the_agents_name_bot_replies_do_not(
+    database_url: str, make_client: AppFactory, api: FakeBotApi
+) -> None:
+    app, client = await make_client(database_url, extra=api.config(mode="webhook"))
+    assert (await post(client, message("I want to talk to a human about my broken parcel"))).status == 200
+    [bot_reply] = await api.wait_for("sendMessage")
+    assert "entities" not in bot_reply.params and not bot_reply.params["text"].startswith("Frontdesk")
+    [[number]] = await rows(app.engine, select(Ticket.number))
+    await app.ticketing.desk.reply(number, "Your refund is <on> its way *soon*", agent="ana")
+    [_, agent_reply] = await api.wait_for("sendMessage", 2)
+    assert agent_reply.params["chat_id"] == str(CUSTOMER["id"])
+    assert agent_reply.params["text"] == "ana:\nYour refund is <on> its way *soon*"
+    assert "parse_mode" not in agent_reply.params
+    assert agent_reply.json("entities") == [{"type": "bold", "offset": 0, "length": 4}]
