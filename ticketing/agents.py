@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -14,7 +16,19 @@ from ticketing.lifecycle import UNSOLVED
 from ticketing.models import Agent, Queue, QueueMember, Ticket
 from ticketing.time import utcnow
 
-__all__ = ["AgentInfo", "Roster"]
+__all__ = ["AgentInfo", "Roster", "ensure_queues"]
+
+
+async def ensure_queues(conn: AsyncConnection, names: Iterable[str], now: datetime) -> None:
+    """Register the queues the rulebook routes tickets to, so that a rule or an escalation
+    naming a queue nobody added by hand does not fail (and roll back) at its first ticket."""
+    rows = [
+        {"name": n, "description": "named in the rulebook", "created_at": now} for n in sorted(set(names))
+    ]
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    await conn.execute(dialect.insert(Queue).on_conflict_do_nothing(index_elements=["name"]), rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,5 +133,7 @@ class Roster:
     async def _agent_id(conn: AsyncConnection, handle: str) -> int:
         agent_id = (await conn.execute(select(Agent.id).where(Agent.handle == handle))).scalar()
         if agent_id is None:
-            raise UnknownAgent(f"unknown agent {handle!r} (add it with `frontdesk tickets agents add`)")
+            raise UnknownAgent(
+                f"unknown agent {handle!r} (add it with `frontdesk tickets agent-add {handle} --queue QUEUE`)"
+            )
         return int(agent_id)

@@ -29,7 +29,7 @@ async def next_agent(conn: AsyncConnection, queue: str, now: datetime) -> str:
         NoAgentAvailable: nobody available, or everybody at their cap.
     """
     if (await conn.execute(select(Queue.name).where(Queue.name == queue))).scalar() is None:
-        raise UnknownQueue(f"unknown queue {queue!r} (add it with `frontdesk tickets queues add {queue}`)")
+        raise UnknownQueue(f"unknown queue {queue!r} (add it with `frontdesk tickets queues {queue}`)")
     members = (
         await conn.execute(
             select(QueueMember.agent_id, Agent.handle, Agent.max_open)

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import assignment, lifecycle, timers
+from ticketing.agents import ensure_queues
 from ticketing.errors import TicketError
 from ticketing.models import SlaTimer, Ticket
 from ticketing.sla_config import EscalationRule, SlaConfig
@@ -107,6 +108,7 @@ async def _escalate(
             await lifecycle.set_tags(conn, ticket, actor, now, add=action.add_tags)
             done.append({"add_tags": list(action.add_tags)})
         elif action.assign_queue is not None:
+            await ensure_queues(conn, [action.assign_queue], now)
             await lifecycle.set_queue(conn, ticket, action.assign_queue, actor, now)
             done.append(
                 {"assign_queue": action.assign_queue, "assignee": await _try_assign(conn, ticket, actor, now)}

@@ -175,7 +175,9 @@ async def set_assignee(
     if handle is not None:
         found = (await conn.execute(select(Agent.id).where(Agent.handle == handle))).scalar()
         if found is None:
-            raise UnknownAgent(f"unknown agent {handle!r} (add it with `frontdesk tickets agents add`)")
+            raise UnknownAgent(
+                f"unknown agent {handle!r} (add it with `frontdesk tickets agent-add {handle} --queue QUEUE`)"
+            )
     if ticket["assignee"] == handle:
         return False
     await record(conn, ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": handle}, now)

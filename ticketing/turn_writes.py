@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import csat
+from ticketing.agents import ensure_queues
 from ticketing.database import insert_returning_ids
 from ticketing.models import (
     Conversation,
@@ -90,6 +91,7 @@ async def open_tickets(
         for item, t in opening
         if t is not None
     ]  # fmt: skip
+    await ensure_queues(conn, (t.queue for _item, t in opening if t is not None), now)
     new_ids = await insert_returning_ids(conn, Ticket.id, rows)
     await conn.execute(
         insert(TicketEvent),

@@ -127,6 +127,22 @@ async def test_escalation_rule_fires_once_and_reroutes(database_url: str, tmp_pa
             assert not [e for e in await w.desk.events(other) if e["kind"] == "escalated"]
 
 
+async def test_queues_the_rulebook_names_exist_without_being_added(database_url: str, tmp_path: Path) -> None:
+    """A fresh install: nobody ran `frontdesk tickets queues tier2`, yet the escalation that
+    reroutes to tier2 (as the example rulebook's does) fires whole instead of rolling back."""
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        assert "tier2" not in await w.roster.queues()
+        angry, _ = await w.open_ticket("this is outrageous", tags=("complaint",), sentiment="negative")
+        created = (await w.desk.get(angry))["created_at"]
+        await sweep(w, created + timedelta(minutes=31))
+        ticket = await w.desk.get(angry)
+        assert (ticket["priority"], ticket["queue"], ticket["assignee"]) == ("urgent", "tier2", None)
+        assert [e["kind"] for e in await w.desk.events(angry)].count("escalated") == 1
+        assert "tier2" in await w.roster.queues()
+        timers = await timers_of(w, (await w.desk.get(angry))["id"])
+        assert timers[("escalation", "angry_unanswered")].state == "fired"
+
+
 async def test_autoclose_closes_solved_tickets(database_url: str, tmp_path: Path) -> None:
     async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
         number, _ = await w.open_ticket()
