@@ -7,10 +7,13 @@ from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from bot.app import App
 from tests.conftest import AppFactory
 from tests.slack.fake_api import Call, FakeSlack, action_body, event_body, form_body
+from tests.webchat.helpers import eventually
+from ticketing.slack_threads import SlackTicket
 
 PATH = "/slack/events"
 
@@ -49,3 +52,15 @@ def in_thread(ts: str, contains: str = "") -> Any:
 def card_fields(call: Call) -> str:
     """All the text of a card's blocks, for assertions."""
     return json.dumps(call.params["blocks"])
+
+
+async def card_ts(app: App) -> str:
+    """The ``ts`` of the (only) ticket card, once Frontdesk has recorded it."""
+
+    async def known() -> bool:
+        async with app.engine.connect() as conn:
+            return (await conn.execute(select(SlackTicket.ts))).first() is not None
+
+    await eventually(known)
+    async with app.engine.connect() as conn:
+        return str((await conn.execute(select(SlackTicket.ts))).scalar_one())

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from bot.app import App
 from tests.conftest import AppFactory
 from tests.slack.fake_api import FakeSlack
-from tests.slack.helpers import card_fields, in_thread, is_card, post_action, start
+from tests.slack.helpers import card_fields, card_ts, in_thread, is_card, post_action, start
 from tests.slack.payloads import button, priority
-from tests.slack.test_flow import HUMAN, _card_ts
+from tests.slack.test_flow import HUMAN
 from tests.webchat.helpers import eventually, send, start_session
 from ticketing.models import Ticket, TicketEvent
 
@@ -22,7 +22,7 @@ async def _ticket(app: App, client: TestClient, slack: FakeSlack) -> tuple[int, 
     visitor = await start_session(client)
     await send(client, visitor, HUMAN)
     await slack.wait_for("chat.postMessage", where=is_card)
-    ts = await _card_ts(app)
+    ts = await card_ts(app)
     async with app.engine.connect() as conn:
         number = (await conn.execute(select(Ticket.number))).scalar_one()
     return int(number), ts

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.conftest import AppFactory
 from tests.slack.fake_api import FakeSlack
-from tests.slack.helpers import card_fields, in_thread, is_card, post_event, start
+from tests.slack.helpers import card_fields, card_ts, in_thread, is_card, post_event, start
 from tests.slack.payloads import load, thread_message
 from tests.webchat.helpers import count, eventually, history, send, start_session
 from ticketing.models import Interaction, OutboxItem, TicketEvent
@@ -28,7 +28,7 @@ async def test_customer_to_card_to_agent_reply_to_customer(
     assert "broken parcel" in card_fields(card)
     assert "ticket_claim" in card_fields(card) and "ticket_priority" in card_fields(card)
     assert card.accepted
-    ts = await _card_ts(app)
+    ts = await card_ts(app)
 
     # The customer writes again while handed off: mirrored into the thread.
     await send(client, visitor, "are you there?")
@@ -69,7 +69,7 @@ async def test_note_is_never_sent_to_the_customer(
     visitor = await start_session(client)
     await send(client, visitor, HUMAN)
     await slack.wait_for("chat.postMessage", where=is_card)
-    ts = await _card_ts(app)
+    ts = await card_ts(app)
     resp = await post_event(client, thread_message("note: customer called twice, be kind", thread_ts=ts))
     assert resp.status == 200
     async with app.engine.connect() as conn:
@@ -90,7 +90,7 @@ async def test_slack_outage_and_rate_limit_delay_but_lose_nothing(
     visitor = await start_session(client)
     await send(client, visitor, HUMAN)
     await slack.wait_for("chat.postMessage", where=is_card)
-    ts = await _card_ts(app)
+    ts = await card_ts(app)
     slack.rate_limit("chat.postMessage", times=2, retry_after="0")
     for text in ("first", "second", "third"):
         await send(client, visitor, text)
@@ -108,15 +108,3 @@ async def test_slack_outage_and_rate_limit_delay_but_lose_nothing(
     posted = [c.params["text"] for c in slack.calls_to("chat.postMessage", where=in_thread(ts)) if c.accepted]
     order = [next(i for i, p in enumerate(posted) if t in p) for t in ("first", "second", "third")]
     assert order == sorted(order)
-
-
-async def _card_ts(app) -> str:  # type: ignore[no-untyped-def]
-    from ticketing.slack_threads import SlackTicket
-
-    async def known() -> bool:
-        async with app.engine.connect() as conn:
-            return (await conn.execute(select(SlackTicket.ts))).first() is not None
-
-    await eventually(known)
-    async with app.engine.connect() as conn:
-        return str((await conn.execute(select(SlackTicket.ts))).scalar_one())

@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from tests.conftest import AppFactory
 from tests.slack.fake_api import FakeSlack
-from tests.slack.helpers import in_thread, is_card, post_action, start
+from tests.slack.helpers import card_ts, in_thread, is_card, post_action, start
 from tests.slack.payloads import button
-from tests.slack.test_flow import _card_ts
 from tests.webchat.helpers import send, start_session
 from ticketing.models import Ticket, TicketEvent
 from ticketing.time import utcnow
@@ -28,7 +27,7 @@ async def test_warnings_breaches_and_escalations_mention_the_assignee(
     visitor = await start_session(client)
     await send(client, visitor, COMPLAINT)
     await slack.wait_for("chat.postMessage", where=is_card)
-    ts = await _card_ts(app)
+    ts = await card_ts(app)
     async with app.engine.connect() as conn:
         ticket = (await conn.execute(select(Ticket.__table__))).mappings().one()
     assert "complaint" in ticket["tags"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tests.conftest import AppFactory
 from tests.slack.fake_api import FakeSlack
-from tests.slack.helpers import PATH, is_card, start
+from tests.slack.helpers import PATH, card_ts, is_card, start
 from tests.slack.payloads import thread_message
-from tests.slack.test_flow import HUMAN, _card_ts
+from tests.slack.test_flow import HUMAN
 from tests.webchat.helpers import eventually, history, send, start_session
 
 
@@ -20,7 +20,7 @@ async def test_thread_reply_over_socket_mode_reaches_the_customer(
     visitor = await start_session(client)
     await send(client, visitor, HUMAN)
     await slack.wait_for("chat.postMessage", where=is_card)
-    ts = await _card_ts(app)
+    ts = await card_ts(app)
     event = thread_message("Answered over the socket", thread_ts=ts)
     envelope = {"type": "events_api", "payload": event, "accepts_response_payload": False}
     ack = await slack.push({**envelope, "envelope_id": "env-1", "retry_attempt": 0, "retry_reason": ""})
