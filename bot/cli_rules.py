@@ -2,9 +2,12 @@
 
 Both load the rulebook exactly as the running bot does (:meth:`bot.knowledge.Knowledge.load`), so
 "check passes" means "the bot would accept this version", and ``test`` shows the real analysis
-and the real decision. Nothing touches the database or sends anything. Problems in files raise
-:class:`~rules.yamlfile.SourceError`, which ``bot.cli.main`` turns into exit code 2; failing rule
-tests exit with 1.
+and the real decision. ``test`` uses the intent model the server would serve: the one stored in
+the model store (``nlu.models``) under the hash of the current ``intents.yml``. When that model
+is not trained yet, ``test`` trains and stores it first, as the server does at start-up, and
+says so on stderr (``--no-train`` tests without intents instead). Nothing touches the database
+or sends anything. Problems in files raise :class:`~rules.yamlfile.SourceError`, which
+``bot.cli.main`` turns into exit code 2; failing rule tests exit with 1.
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import Knowledge
+from nlp import ModelStore, TrainingError
+from nlp import train as train_model
 from nlp.types import Analysis, AnalysisContext
 from rules import decision as d
 from rules.engine import Engine
@@ -31,7 +38,7 @@ from rules.testcases import (
 )
 from rules.yamlfile import RulebookError, parse_yaml
 
-__all__ = ["add_rules_commands", "cmd_rules_check", "cmd_rules_test"]
+__all__ = ["add_rules_commands", "cmd_rules_check", "cmd_rules_test", "load_with_model"]
 
 
 def add_rules_commands(subparsers: Any) -> None:
@@ -45,13 +52,28 @@ def add_rules_commands(subparsers: Any) -> None:
 
     test = rules.add_parser(
         "test",
-        help="show what the bot would do with a message (no side effects), or run rulebook/tests",
-        description='Examples: frontdesk rules test "where is my order 12345?" --customer "{tags: [vip]}"; '
+        help="show what the bot would do with a message (nothing is sent or stored), or run rulebook/tests",
+        description="Analyzes the message with the intent model the server would use (the one in the "
+        "model store for the current intents.yml) and shows which rules match and what they would do. "
+        "If that model is not trained yet it is trained now and stored, exactly as the server would at "
+        "start-up (a few seconds for the example rulebook; a note on stderr says so); --no-train "
+        "tests without intents instead. "
+        'Examples: frontdesk rules test "where is my order 12345?" --customer "{tags: [vip]}"; '
         "frontdesk rules test --all",
     )
     test.add_argument("message", nargs="?", help="the customer's message")
     test.add_argument("--all", action="store_true", help="run every case in <rulebook>/tests/*.yaml")
     test.add_argument("--rulebook", help="rulebook directory (default: rulebook.path from config)")
+    test.add_argument(
+        "--models",
+        metavar="DIR",
+        help="intent model store (default: nlu.models from config, where the server keeps its models)",
+    )
+    test.add_argument(
+        "--no-train",
+        action="store_true",
+        help="if the intents' model is not trained yet, test without intents instead of training it",
+    )
     test.add_argument("--channel", default="webchat", help="channel the message arrives on (default webchat)")
     test.add_argument("--language", help="conversation language (default: detected)")
     test.add_argument(
@@ -65,27 +87,23 @@ def add_rules_commands(subparsers: Any) -> None:
     test.set_defaults(func=cmd_rules_test)
 
 
-def _directory(args: argparse.Namespace) -> Path:
-    if getattr(args, "rulebook", None):
-        return Path(args.rulebook)
+def _settings(args: argparse.Namespace) -> Settings:
     path = Path(args.config) if getattr(args, "config", None) else None
     if path is None and Path("config.yaml").is_file():
         path = Path("config.yaml")
     if path is not None and not path.is_file():
         raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
-    return load_settings(path).rulebook_dir
+    return load_settings(path)
 
 
-def _threshold(args: argparse.Namespace) -> float:
-    path = Path(args.config) if getattr(args, "config", None) else None
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
-    return load_settings(path if path is not None and path.is_file() else None).bot.faq_threshold
+def _directory(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.rulebook) if getattr(args, "rulebook", None) else settings.rulebook_dir
 
 
 def cmd_rules_check(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> int:
-    directory = _directory(args)
-    knowledge = Knowledge.load(directory, faq_threshold=_threshold(args))
+    settings = _settings(args)
+    directory = _directory(args, settings)
+    knowledge = Knowledge.load(directory, faq_threshold=settings.bot.faq_threshold)
     rs = knowledge.ruleset
     source = rs.source or "built-in rules (no rules.yml)"
     print(
@@ -96,9 +114,17 @@ def cmd_rules_check(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> in
     return 0
 
 
-def cmd_rules_test(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> int:
-    directory = _directory(args)
-    knowledge = Knowledge.load(directory, faq_threshold=_threshold(args))
+def cmd_rules_test(args: argparse.Namespace, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    settings = _settings(args)
+    directory = _directory(args, settings)
+    models = ModelStore(Path(args.models) if args.models else settings.resolve(settings.nlu.models))
+    knowledge = load_with_model(
+        directory,
+        faq_threshold=settings.bot.faq_threshold,
+        models=models,
+        train=not args.no_train,
+        notes=err,
+    )
     if args.all:
         return _run_all(directory / "tests", knowledge, out=out, as_json=args.json)
     if args.message is None:
@@ -122,6 +148,56 @@ def cmd_rules_test(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> int
         _print_analysis(analysis, out)
         _print_decision(decision, str(knowledge.ruleset.source or "built-in rules"), out)
     return 0
+
+
+def load_with_model(
+    directory: Path, *, faq_threshold: float, models: ModelStore, train: bool = True, notes: TextIO
+) -> Knowledge:
+    """The rulebook with the intent model the server would serve for it.
+
+    The model is loaded from ``models`` under the hash of the rulebook's intents. If it is not
+    there, it is trained and stored (marked current), as the server does when it starts with
+    new intents, unless ``train`` is false; either way a note on ``notes`` says what happened.
+
+    Raises:
+        SourceError: a rulebook file is invalid, or the intents cannot be trained on.
+    """
+    knowledge = Knowledge.load(directory, faq_threshold=faq_threshold, models=models)
+    if knowledge.model_ready:
+        if knowledge.model_version is None:
+            print(f"note: {directory}: no intents.yml examples; testing without intents", file=notes)
+        return knowledge
+    where = f"{models.root} has no intent model {knowledge.model_version} for {directory / 'intents.yml'}"
+    if not train:
+        print(
+            f"note: {where}; testing WITHOUT intents (--no-train). "
+            "Train it with 'frontdesk nlu train' or run without --no-train.",
+            file=notes,
+        )
+        return knowledge
+    print(
+        f"note: {where}; training it now ({len(knowledge.examples)} examples), "
+        "as the server would at start-up ...",
+        file=notes,
+        flush=True,
+    )
+    started = time.perf_counter()
+    try:
+        model = train_model(list(knowledge.examples))
+    except TrainingError as exc:
+        raise RulebookError(
+            [f"{directory / 'intents.yml'}:0: cannot train the intent model: {exc}"]
+        ) from None
+    took = f"note: trained in {time.perf_counter() - started:.1f}s"
+    try:
+        stored = models.save(model)
+    except OSError as exc:
+        print(f"{took}; cannot store it ({exc}), so it is used for this run only", file=notes)
+    else:
+        print(f"{took} and stored in {stored}; the server will load it from there", file=notes)
+    if knowledge.oos_threshold is not None:
+        model = model.with_threshold(knowledge.oos_threshold)
+    return replace(knowledge, analyzer=knowledge.analyzer.with_model(model), model_ready=True)
 
 
 def _inline(model: Any, text: str | None, flag: str) -> Any:
@@ -152,7 +228,7 @@ def _run_all(tests: Path, knowledge: Knowledge, *, out: TextIO, as_json: bool) -
                 print(f"      {failure}", file=out)
             if r.failures:
                 for t in r.decision.trace:
-                    print(f"        {'✓' if t.matched else '✗'} {t.rule}: {t.reason}", file=out)
+                    print(f"        {_mark(t)} {t.rule}: {t.reason}", file=out)
         print(f"{len(results) - len(failed)} passed, {len(failed)} failed", file=out)
     return 1 if failed else 0
 
@@ -215,11 +291,14 @@ def _print_analysis(a: Analysis, out: TextIO) -> None:
     )
 
 
+def _mark(t: d.RuleTrace) -> str:
+    return "✓" if t.matched else ("·" if t.reason.startswith("not evaluated") else "✗")
+
+
 def _print_decision(decision: d.Decision, source: str, out: TextIO) -> None:
     print(f"Rules ({source}, top to bottom)", file=out)
     for t in decision.trace:
-        mark = "✓" if t.matched else ("·" if t.reason.startswith("not evaluated") else "✗")
-        print(f"  {mark} {t.rule} (line {t.line}): {t.reason}", file=out)
+        print(f"  {_mark(t)} {t.rule} (line {t.line}): {t.reason}", file=out)
     print("Actions (nothing was sent or stored)", file=out)
     if not decision.actions:
         print("  none: " + decision.reason, file=out)

@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
+from bot.cli_rules import load_with_model
 from bot.knowledge import Knowledge
+from nlp import ModelStore
 from rules.testcases import load_cases, run_case
 from tests.rules.helpers import ROOT
 
-KNOWLEDGE = Knowledge.load(ROOT / "rulebook", faq_threshold=0.8)
 CASES = load_cases(ROOT / "rulebook" / "tests")
 
 
+@pytest.fixture(scope="module")
+def knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
+    """The example rulebook with its trained intent model (in a temp store, not var/models)."""
+    models = ModelStore(tmp_path_factory.mktemp("models"))
+    loaded = load_with_model(ROOT / "rulebook", faq_threshold=0.8, models=models, notes=io.StringIO())
+    assert loaded.model_ready and loaded.analyzer.model is not None
+    return loaded
+
+
 @pytest.mark.parametrize(("where", "case"), CASES, ids=[c.name for _, c in CASES])
-def test_rulebook_case(where: str, case: object) -> None:
-    result = run_case(case, where, analyzer=KNOWLEDGE.analyzer, ruleset=KNOWLEDGE.ruleset)  # type: ignore[arg-type]
+def test_rulebook_case(where: str, case: object, knowledge: Knowledge) -> None:
+    result = run_case(case, where, analyzer=knowledge.analyzer, ruleset=knowledge.ruleset)  # type: ignore[arg-type]
     trace = "\n".join(f"  {'✓' if t.matched else '✗'} {t.rule}: {t.reason}" for t in result.decision.trace)
     assert result.passed, f"{where}: {result.failures}\n{trace}"
 
 
-def test_a_failing_case_is_reported_with_its_line(tmp_path: Path) -> None:
+def test_a_failing_case_is_reported_with_its_line(tmp_path: Path, knowledge: Knowledge) -> None:
     (tmp_path / "t.yaml").write_text(
         "tests:\n  - name: wrong\n    message: How much is shipping?\n"
         "    expect: {rule: greeting, hand_off: true}\n",
         encoding="utf-8",
     )
     [(where, case)] = load_cases(tmp_path)
-    result = run_case(case, where, analyzer=KNOWLEDGE.analyzer, ruleset=KNOWLEDGE.ruleset)
+    result = run_case(case, where, analyzer=knowledge.analyzer, ruleset=knowledge.ruleset)
     assert where.endswith("t.yaml:2")
     assert not result.passed
     assert any("expected rule 'greeting'" in f for f in result.failures)
