@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing import assignment, lifecycle, timers
+from ticketing import assignment, lifecycle, sla, timers
 from ticketing.agents import ensure_queues
 from ticketing.errors import TicketError
 from ticketing.models import SlaTimer, Ticket
@@ -102,7 +102,8 @@ async def _escalate(
     done: list[dict[str, Any]] = []
     for action in rule.then:
         if action.set_priority is not None:
-            await lifecycle.set_priority(conn, ticket, action.set_priority, actor, now)
+            if await lifecycle.set_priority(conn, ticket, action.set_priority, actor, now):
+                await sla.on_priority_change(conn, config, ticket, now)
             done.append({"set_priority": action.set_priority})
         elif action.add_tags is not None:
             await lifecycle.set_tags(conn, ticket, actor, now, add=action.add_tags)

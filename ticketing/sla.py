@@ -21,7 +21,7 @@ from ticketing.models import Conversation, Interaction, SlaTimer, Ticket
 from ticketing.sla_config import Policy, SlaConfig
 from ticketing.ticket_rows import TicketRow, record
 
-__all__ = ["intake", "on_agent_reply", "on_customer_message", "targets_for"]
+__all__ = ["intake", "on_agent_reply", "on_customer_message", "on_priority_change", "targets_for"]
 
 _WAITING = ("pending", "on-hold")
 
@@ -84,6 +84,47 @@ async def intake(
             .values(intake_at=now, sla_policy=policy.name if policy else None)
         )
     return len(tickets)
+
+
+async def on_priority_change(
+    conn: AsyncConnection, config: SlaConfig, ticket: TicketRow, now: datetime
+) -> None:
+    """The priority changed (call it in the change's transaction): SLA targets follow it.
+
+    As in Zendesk, the policy is picked again and the targets not yet met or breached (first
+    reply while nobody answered, resolution) are recounted from the ticket's creation with the
+    new priority's durations; a target the new priority lacks stops. Escalation rules that match
+    only now (``when: {priority: urgent}`` after an escalation to urgent) start their clocks,
+    counted from creation as at intake. The next-reply clock keeps running as it was.
+    """
+    if ticket["intake_at"] is None or ticket["status"] not in lifecycle.UNSOLVED:
+        return  # intake will use the new priority; solved tickets have no running targets
+    rows = await conn.execute(
+        select(SlaTimer.kind, SlaTimer.name, SlaTimer.state).where(SlaTimer.ticket_id == ticket["id"])
+    )
+    states = {(kind, name): state for kind, name, state in rows}
+    facts = {**ticket, "sentiment": (await _sentiments(conn, [ticket["id"]])).get(ticket["id"])}
+    policy = config.policy_for(facts)
+    names = [
+        n
+        for n in ("first_reply", "resolution")
+        if states.get(("target", n)) != "fired" and (n != "first_reply" or ticket["first_reply_at"] is None)
+    ]
+    await timers.stop(conn, ticket["id"], kinds=("target", "warning"), names=names)
+    specs = targets_for(config, policy, ticket, ticket["created_at"], names) if policy else []
+    calendar = config.calendar(policy.calendar if policy else None)
+    for rule in config.escalations:
+        if ("escalation", rule.name) not in states and rule.when.matches(facts):
+            start = ticket["created_at"]
+            due = calendar.add(start, rule.delay) if calendar else start + timedelta(seconds=rule.delay)
+            specs.append(timers.TimerSpec("escalation", rule.name, due, policy.calendar if policy else None))
+    await timers.start(conn, ticket["id"], specs, now)
+    if ticket["status"] in _WAITING:
+        await timers.pause(conn, ticket["id"], config.calendars, now)
+    name = policy.name if policy else None
+    if name != ticket["sla_policy"]:
+        await conn.execute(update(Ticket).where(Ticket.id == ticket["id"]).values(sla_policy=name))
+        ticket["sla_policy"] = name
 
 
 async def _sentiments(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, str]:

@@ -82,8 +82,11 @@ class TicketDesk:
         return await self.set_status(reference, "solved", actor=actor)
 
     async def set_priority(self, reference: str | int, priority: str, *, actor: str) -> TicketRow:
-        return await self._change(reference, lambda conn, t, now: lifecycle.set_priority(
-            conn, t, priority, actor, now))  # fmt: skip
+        async def change(conn: Any, ticket: TicketRow, now: Any) -> None:
+            if await lifecycle.set_priority(conn, ticket, priority, actor, now):
+                await sla.on_priority_change(conn, self._config(), ticket, now)
+
+        return await self._change(reference, change)
 
     async def set_queue(self, reference: str | int, queue: str, *, actor: str) -> TicketRow:
         return await self._change(reference, lambda conn, t, now: lifecycle.set_queue(

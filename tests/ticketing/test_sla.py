@@ -48,6 +48,43 @@ async def test_intake_applies_first_matching_policy(database_url: str, tmp_path:
         assert vip_due == t_vip["created_at"] + timedelta(minutes=10)
 
 
+URGENT_UNSOLVED = """
+escalations:
+  - name: urgent_unsolved
+    when: {priority: urgent}
+    after: {unsolved: 2h}
+    then:
+      - notify: {slack: "#leads", text: "{ticket} is urgent and unsolved"}
+"""
+
+
+async def test_priority_change_recounts_targets_and_starts_matching_escalations(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Targets follow the priority (standard policy: normal 1 h first reply / 8 h resolution,
+    urgent 15 min first reply and no resolution target), counted from the ticket's creation."""
+    async with world(database_url, write_rulebook(tmp_path / "rb", escalations=URGENT_UNSOLVED)) as w:
+        number, _ = await w.open_ticket()
+        await sweep(w)
+        ticket = await w.desk.get(number)
+        created = ticket["created_at"]
+        assert ("escalation", "urgent_unsolved") not in await timers_of(w, ticket["id"])
+        await w.desk.set_priority(number, "urgent", actor="agent:ana")
+        clocks = await timers_of(w, ticket["id"])
+        assert clocks["target", "first_reply"].due_at == created + timedelta(minutes=15)
+        assert clocks["target", "first_reply"].state == "active"
+        assert clocks["target", "resolution"].state == "stopped"  # urgent has no resolution target
+        assert clocks["warning", "first_reply"].due_at == created + timedelta(minutes=5)  # warn 10 min before
+        assert clocks["escalation", "urgent_unsolved"].due_at == created + timedelta(hours=2)
+        report = await sweep(w, created + timedelta(hours=2, minutes=1))
+        kinds = [e["kind"] for e in await w.desk.events(number)]
+        assert report.fired >= 2 and kinds.count("escalated") == 1 and kinds.count("sla_breach") == 1
+        await w.desk.set_priority(number, "normal", actor="agent:ana")  # the breach stays a breach
+        clocks = await timers_of(w, ticket["id"])
+        assert clocks["target", "first_reply"].state == "fired"
+        assert clocks["target", "resolution"].due_at == created + timedelta(hours=8)
+
+
 async def test_breach_fires_once_even_across_restarts(database_url: str, tmp_path: Path) -> None:
     async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
         number, _ = await w.open_ticket()
