@@ -5,8 +5,14 @@ a consumer of that trail: it reads the events after its cursor, asks the rule en
 one (status, priority, queue, assignee and tag changes), applies the ticket-level actions, and
 moves the cursor, all in one transaction, so every event is decided exactly once. Only the
 process holding the advisory lock runs it (on SQLite, the one process). Actions taken here are
-recorded as ``rule:<name>``, which is how the engine's guards stop a rule from firing on an
-event it caused.
+recorded as ``rule:<name>``, and the tag changes a rule makes (the only watched change a ticket
+rule can make) also carry ``caused_by``: the whole chain of rules that led to them, oldest first.
+The next decision reads that chain back, which is how the engine's guards stop a rule from firing
+on a change it led to and stop chains at ``max_chain`` (two rules tagging and untagging each
+other would otherwise go on forever).
+
+Only ticket-level actions run here (``reply``, ``add_note``, ``notify``, ticket ``tag`` and
+``untag``); the loader rejects the others in ``event: ticket`` rules.
 """
 
 from __future__ import annotations
@@ -151,6 +157,7 @@ class TicketRuleRunner:
             await conn.execute(select(Customer.display_name, Customer.email, Customer.tags).where(
                 Customer.id == ticket["customer_id"]))
         ).one()  # fmt: skip
+        event = _ticket_facts(ticket, actor, kind, data)
         facts = RuleFacts(
             channel=ticket["channel"],
             event="ticket",
@@ -158,18 +165,24 @@ class TicketRuleRunner:
             conversation=ConversationFacts(
                 has_open_ticket=True, ticket_reference=ticket_reference(ticket["number"])
             ),
-            ticket=_ticket_facts(ticket, actor, kind, data),
+            ticket=event,
             now=now,
         )
         decision = knowledge.engine.decide(Analysis(text=""), facts)
         if not decision.rules_fired and not decision.actions:
             return False
-        return await self._apply(conn, decision, ticket, now)
+        # What this decision writes was caused by the rules behind this event, then these.
+        return await self._apply(conn, decision, ticket, (*event.caused_by, *decision.rules_fired), now)
 
     async def _apply(
-        self, conn: AsyncConnection, decision: d.Decision, ticket: dict[str, Any], now: datetime
+        self,
+        conn: AsyncConnection,
+        decision: d.Decision,
+        ticket: dict[str, Any],
+        chain: tuple[str, ...],
+        now: datetime,
     ) -> bool:
-        actor = f"rule:{decision.rule}"
+        actor = f"rule:{decision.rule}"[:200]
         reference = ticket_reference(ticket["number"])
         replied = False
         for action in decision.actions:
@@ -200,7 +213,10 @@ class TicketRuleRunner:
                     .mappings()
                     .one()
                 )
-                await lifecycle.set_tags(
+                if current["status"] == "closed":  # final; raising would retry this event forever
+                    _LOGGER.info("rule %s: %s is closed; tags not changed", decision.rule, reference)
+                    continue
+                changed = await lifecycle.set_tags(
                     conn,
                     current,
                     actor,
@@ -208,6 +224,8 @@ class TicketRuleRunner:
                     add=action.tags if adding else (),
                     remove=() if adding else action.tags,
                 )
+                if changed:
+                    await _record_chain(conn, ticket["id"], actor, chain)
             else:
                 _LOGGER.info(
                     "rule %s: %s is not available on ticket events; skipped",
@@ -215,6 +233,29 @@ class TicketRuleRunner:
                     type(action).__name__,
                 )
         return replied
+
+
+async def _record_chain(conn: AsyncConnection, ticket_id: int, actor: str, chain: tuple[str, ...]) -> None:
+    """Add ``caused_by`` to the tags event :func:`lifecycle.set_tags` just wrote in this transaction."""
+    event_id, data = (
+        await conn.execute(
+            select(TicketEvent.id, TicketEvent.data)
+            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.actor == actor, TicketEvent.kind == "tags")
+            .order_by(TicketEvent.id.desc())
+            .limit(1)
+        )
+    ).one()
+    await conn.execute(
+        update(TicketEvent).where(TicketEvent.id == event_id).values(data={**data, "caused_by": list(chain)})
+    )
+
+
+def _caused_by(actor: str, data: dict[str, Any]) -> tuple[str, ...]:
+    """The rules that led to an event: the chain a ticket rule recorded, else the rule(s) in the actor."""
+    chain = data.get("caused_by")
+    if isinstance(chain, list):
+        return tuple(str(name) for name in chain)
+    return tuple(actor.removeprefix("rule:").split("+")) if actor.startswith("rule:") else ()
 
 
 def _ticket_facts(ticket: dict[str, Any], actor: str, kind: str, data: dict[str, Any]) -> TicketFacts:
@@ -226,7 +267,6 @@ def _ticket_facts(ticket: dict[str, Any], actor: str, kind: str, data: dict[str,
         previous["tags"] = ",".join(sorted(previous_tags))
     else:
         previous[kind] = "" if data.get("from") is None else str(data["from"])
-    caused_by = tuple(actor.removeprefix("rule:").split("+")) if actor.startswith("rule:") else ()
     return TicketFacts(
         reference=ticket_reference(ticket["number"]),
         status=ticket["status"],
@@ -235,5 +275,5 @@ def _ticket_facts(ticket: dict[str, Any], actor: str, kind: str, data: dict[str,
         tags=tags,
         previous=previous,
         previous_tags=previous_tags,
-        caused_by=caused_by,
+        caused_by=_caused_by(actor, data),
     )

@@ -4,8 +4,10 @@ Three loops are possible in practice. A rule answers every message with the same
 customer keeps rephrasing (``max_repeats`` in a row, then the next rule gets its chance,
 typically a hand-off); a conversation with a bot that never gives up (``max_automated_replies``
 per conversation, then one hand-off message); and ticket rules triggering each other through
-their own changes (a rule never fires on an event it caused, and chains stop at ``max_chain``).
-Each check returns the reason it blocked, or ``None``.
+their own changes (a rule never fires on an event it led to, directly or through other rules,
+and chains stop at ``max_chain``). ``TicketFacts.caused_by`` is that whole chain: the ticket rule
+runner records it on the changes a rule makes. Each check returns the reason it blocked, or
+``None``.
 """
 
 from __future__ import annotations
