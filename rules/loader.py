@@ -2,9 +2,10 @@
 
 Everything that can be wrong is reported at load, with ``file:line``: unknown keys and wrong
 types (schema), unknown intents, responses and calendars, bad regexes and template variables,
-duplicate names, and rules that can never fire because an earlier rule with a subset of their
-conditions always stops first (a catch-all is the common case). A rulebook with any problem is
-rejected as a whole; the caller keeps the previous one live.
+duplicate names, rules that can never fire because an earlier rule with a subset of their
+conditions always stops first (a catch-all is the common case), and actions or conditions a
+rule's ``event`` cannot use (:mod:`rules.scope`). A rulebook with any problem is rejected as a
+whole; the caller keeps the previous one live.
 
 Without a ``rules.yml`` the bot follows :data:`BUILTIN_RULES` (answer a good FAQ match, otherwise
 open a ticket), compiled through the very same path.
@@ -26,6 +27,7 @@ from rules.conditions import Predicate, Subject
 from rules.guards import Limits
 from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
+from rules.scope import check_scope
 from rules.yamlfile import RulebookError, SourceError, line_of, load_yaml, parse_yaml, validate
 
 __all__ = ["BUILTIN_RULES", "CompiledRule", "RuleSet", "intent_names", "load_ruleset", "rule_files"]
@@ -150,6 +152,7 @@ def load_ruleset(
         seen.setdefault(spec.name, line)
         if not spec.enabled:
             continue
+        check_scope(spec, env, ("rules", i))
         compiled.append(
             _compile(
                 spec,
