@@ -1,9 +1,9 @@
 """What a turn knows before it decides: the conversation, its customer and its history.
 
 Read once per batch, in the batch's transaction, with one statement for the conversations
-(joined with their customers and open tickets, counts as correlated subqueries) and one for
-the rules that answered them; the batch then keeps the state current in memory as each turn
-is planned.
+(joined with their customers and open tickets, counts as correlated subqueries) and two for
+the rules that answered them (counts per rule, the three most recent); the batch then keeps the
+state current in memory as each turn is planned.
 """
 
 from __future__ import annotations
@@ -105,17 +105,31 @@ _STATES = (
     .outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
     .where(Conversation.id.in_(bindparam("ids", expanding=True)))
 )
-# Which rules produced the replies of these conversations: counts, and the three most recent.
-_RULE_ROWS = select(
-    Interaction.conversation_id,
-    Interaction.rule,
-    func.row_number()
-    .over(partition_by=Interaction.conversation_id, order_by=Interaction.id.desc())
-    .label("recency"),
-).where(
+# Which rules produced the replies of these conversations: counts per rule and the three most
+# recent, aggregated in SQL so a long conversation costs index work, not rows sent to Python.
+_RULE_FILTER = (
     Interaction.conversation_id.in_(bindparam("ids", expanding=True)),
     Interaction.direction == "out",
     Interaction.rule.is_not(None),
+)
+_RULE_COUNTS = (
+    select(Interaction.conversation_id, Interaction.rule, func.count())
+    .where(*_RULE_FILTER)
+    .group_by(Interaction.conversation_id, Interaction.rule)
+)
+_ranked = (
+    select(
+        Interaction.conversation_id,
+        Interaction.rule,
+        func.row_number()
+        .over(partition_by=Interaction.conversation_id, order_by=Interaction.id.desc())
+        .label("recency"),
+    )
+    .where(*_RULE_FILTER)
+    .subquery()
+)
+_RECENT_RULES = select(_ranked.c.conversation_id, _ranked.c.rule, _ranked.c.recency).where(
+    _ranked.c.recency <= 3
 )
 
 
@@ -123,12 +137,12 @@ async def read_states(conn: AsyncConnection, conversation_ids: set[int]) -> dict
     ids = {"ids": list(conversation_ids)}
     fires: dict[int, dict[str, int]] = {}
     recent: dict[int, list[tuple[int, str]]] = {}
-    for conversation_id, rule, recency in await conn.execute(_RULE_ROWS, ids):
+    for conversation_id, rule, count in await conn.execute(_RULE_COUNTS, ids):
         counts = fires.setdefault(conversation_id, {})
-        for name in rule.split("+"):  # a reply made by several rules names them all
-            counts[name] = counts.get(name, 0) + 1
-        if recency <= 3:
-            recent.setdefault(conversation_id, []).append((recency, rule))
+        for name in str(rule).split("+"):  # a reply made by several rules names them all
+            counts[name] = counts.get(name, 0) + count
+    for conversation_id, rule, recency in await conn.execute(_RECENT_RULES, ids):
+        recent.setdefault(conversation_id, []).append((recency, rule))
     states = {}
     for row in await conn.execute(_STATES, ids):
         states[row[0]] = ConversationState(
