@@ -2,7 +2,8 @@
 
 ``ingest FILE.eml`` runs one raw mail through exactly the path the IMAP poller uses (parse,
 classify, thread, store, flow), then delivers the replies it produced. ``quarantine list`` and
-``quarantine retry ID`` show and re-process mails that could not be processed.
+``quarantine retry ID`` show and re-process mails that could not be processed. Both may run
+beside a server on the same database: they start no Slack connector, scheduler or polling loop.
 Register with ``add_email_commands(subparsers)`` in :mod:`bot.cli`.
 """
 
@@ -36,8 +37,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _here_only(settings: Settings) -> Settings:
-    """This short-lived process must not start pollers or re-register webhooks; sending stays on."""
-    update: dict[str, object] = {}
+    """The settings for a short-lived process beside a running server: the mail is processed and
+    the outbox delivers what is due, but nothing that belongs to the server starts here.
+
+    Off: the IMAP poller, Telegram long polling and ``setWebhook``, the whole Slack connector
+    (HTTP events, Socket Mode, the loop that posts ticket cards and thread messages: the
+    server's posts them from the database) and the SLA scheduler with the ticket-event rules
+    (the server's sweeps take in the new tickets). The customer channels' connectors stay, so
+    the outbox can send; Slack never has outbox rows of its own.
+    """
+    update: dict[str, object] = {
+        "slack": None,
+        "tickets": settings.tickets.model_copy(update={"scheduler": False}),
+    }
     if settings.email is not None:
         update["email"] = settings.email.model_copy(update={"poll": False})
     if settings.telegram is not None:

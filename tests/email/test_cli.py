@@ -5,13 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.cli_email import add_email_commands
+from tests.conftest import AppFactory
 from tests.email.conftest import email_config
 from tests.email.mails import make_mail
 from tests.email.servers import SmtpRecorder
+from tests.slack.fake_api import FakeSlack
+from tests.slack.helpers import card_fields, is_card
+from tests.webchat.helpers import count, eventually
+from ticketing.models import ChannelCursor, Ticket
 
 
 def run(argv: list[str]) -> int:
@@ -58,6 +66,53 @@ async def test_quarantine_list_and_retry(
     # Still broken: retrying keeps it in quarantine and says why.
     assert await _in_thread(["--config", str(config_file), "email", "quarantine", "retry", mail_id]) == 1
     assert await _in_thread(["--config", str(config_file), "email", "quarantine", "retry", "0" * 24]) == 1
+
+
+async def test_ingest_beside_a_running_server_starts_no_slack_and_no_scheduler(
+    config_file: Path,
+    tmp_path: Path,
+    smtp: tuple[SmtpRecorder, int],
+    sqlite_url: str,
+    make_client: AppFactory,
+) -> None:
+    """The server owns Slack (cards, Socket Mode) and the SLA sweeps; a CLI run beside it must not
+    touch Slack or sweep, or cards are posted twice and two schedulers race on one SQLite file."""
+    async with FakeSlack() as server_slack, FakeSlack() as cli_slack:
+        # The running server: Slack over HTTP events; its SLA sweeps off, so that any intake
+        # seen below could only come from the CLI's process.
+        server_config = server_slack.config() + email_config(smtp[1]) + "tickets:\n  scheduler: false\n"
+        server, _client = await make_client(sqlite_url, extra=server_config)
+
+        async def projecting() -> bool:  # it starts at the present: wait until it has begun
+            return await count(server.engine, ChannelCursor, ChannelCursor.channel == "slack") == 1
+
+        await eventually(projecting)
+        # The CLI's config names another Slack app (Socket Mode) that must hear nothing.
+        config = tmp_path / "with-slack.yaml"
+        base = await asyncio.to_thread(config_file.read_text)
+        config.write_text(base + cli_slack.config(mode="socket", app_token="xapp-1-A0FD-test"))
+        for n in (1, 2):
+            mail = tmp_path / f"human-{n}.eml"
+            mail.write_bytes(make_mail(f"I want to talk to a human about my broken parcel {n}"))
+            assert await _in_thread(["--config", str(config), "email", "ingest", str(mail)]) == 0
+        assert cli_slack.calls == []  # no auth.test, no Socket Mode, no ticket card
+        # The replies leave through the outbox, as the poller's would.
+        assert len(await smtp[0].wait_for(2)) == 2
+        # The server posts one card per ticket, from the database.
+        cards = await server_slack.wait_for("chat.postMessage", 2, where=is_card)
+        assert sorted("parcel 1" in card_fields(c) for c in cards) == [False, True]
+        assert len(server_slack.calls_to("chat.postMessage", where=is_card)) == 2
+        # No SLA sweep ran in the CLI: the second run's would have taken the first ticket in.
+        assert [t.intake_at for t in await _tickets(sqlite_url)] == [None, None]
+
+
+async def _tickets(url: str) -> list[Any]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(select(Ticket.intake_at).order_by(Ticket.id))).all())
+    finally:
+        await engine.dispose()
 
 
 async def _in_thread(argv: list[str]) -> int:
