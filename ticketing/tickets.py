@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing import assignment, lifecycle, outbound, sla
 from ticketing.errors import InvalidTransition, InvalidValue
-from ticketing.models import Ticket, TicketEvent
+from ticketing.models import Agent, Ticket, TicketEvent
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, load, record
 from ticketing.time import utcnow
@@ -133,9 +133,11 @@ class TicketDesk:
                 raise InvalidTransition(f"T-{ticket['number']} is closed; reply on its follow-up ticket")
             if ticket["conversation_id"] is None:
                 raise InvalidValue(f"T-{ticket['number']} has no conversation to reply on")
+            # The customer sees the agent's display name (as from Slack), the handle when none is set.
+            name = (await conn.execute(select(Agent.display_name).where(Agent.handle == agent))).scalar()
             await outbound.send(
                 conn, conversation_id=ticket["conversation_id"], text=text, now=now, ticket_id=ticket["id"],
-                sender_role="agent", sender_name=agent,
+                sender_role="agent", sender_name=name or agent,
             )  # fmt: skip
             await record(conn, ticket["id"], f"agent:{agent}", "reply", {"text": text}, now)
             await sla.on_agent_reply(conn, config, ticket, now)

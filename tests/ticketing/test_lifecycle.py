@@ -105,6 +105,11 @@ async def test_agent_reply_is_an_interaction_and_an_outbox_row(database_url: str
         )  # fmt: skip
         assert message.text == "We are sending a new one." and message.interaction_id == interaction.id
         assert message.metadata["conversation_public_id"] == ref.public_id
+        await w.roster.add_agent("bea", queues=["support"], display_name="Bea Berg")
+        await w.desk.reply(number, "Tracking number follows.", agent="bea")
+        names = [r[0] for r in await w.rows(select(Interaction.sender_name).where(
+            Interaction.ticket_id == ticket["id"], Interaction.direction == "out"))]  # fmt: skip
+        assert names == ["alice", "Bea Berg"]  # the display name when the agent has one
 
 
 async def test_closed_ticket_is_final_and_the_next_ticket_is_its_follow_up(
