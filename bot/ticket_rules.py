@@ -259,19 +259,30 @@ def _caused_by(actor: str, data: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _ticket_facts(ticket: dict[str, Any], actor: str, kind: str, data: dict[str, Any]) -> TicketFacts:
+    """The event's change as the event made it, the rest of the ticket as it is now.
+
+    Events are decided a moment after they happen, so the ticket may have changed again since
+    (solved, then closed): the changed field is taken from the event, or ``changed_to: closed``
+    would also hold for the earlier ``solved`` event.
+    """
+    fields = {name: str(ticket[name]) for name in ("status", "priority", "queue")}
     tags = frozenset(ticket["tags"] or ())
     previous: dict[str, str] = {}
     previous_tags = None
     if kind == "tags":
-        previous_tags = (tags - frozenset(data.get("added", ()))) | frozenset(data.get("removed", ()))
+        added, removed = frozenset(data.get("added", ())), frozenset(data.get("removed", ()))
+        tags = (tags - removed) | added
+        previous_tags = (tags - added) | removed
         previous["tags"] = ",".join(sorted(previous_tags))
     else:
         previous[kind] = "" if data.get("from") is None else str(data["from"])
+        if kind in fields and data.get("to") is not None:
+            fields[kind] = str(data["to"])
     return TicketFacts(
         reference=ticket_reference(ticket["number"]),
-        status=ticket["status"],
-        priority=ticket["priority"],
-        queue=ticket["queue"],
+        status=fields["status"],
+        priority=fields["priority"],
+        queue=fields["queue"],
         tags=tags,
         previous=previous,
         previous_tags=previous_tags,

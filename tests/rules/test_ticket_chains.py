@@ -4,6 +4,7 @@ Two rules that undo each other's tag would ping-pong forever, and a relay of rul
 to the previous one's tag could run as long as the rulebook is. The chain of causing rules is
 recorded on the events a rule writes, so the next decision sees all of it: a rule never fires
 on a change it led to (directly or through other rules), and a chain stops at ``max_chain``.
+A rule that cannot do its work (tagging a closed ticket) must not stall the runner either.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ rules:
     then:
       - untag: {ticket: [pong]}
       - tag: {ticket: [ping]}
+  - name: archive
+    event: ticket
+    when: {ticket: {status: {changed_to: closed}}}
+    then:
+      - tag: {ticket: [archived]}
+      - add_note: archived
 """
 RELAY = """
   - name: relay_{n}
@@ -71,19 +78,10 @@ async def tag_events(app: Any, number: int) -> list[tuple[str, dict[str, Any]]]:
     return [(actor, data) for actor, data in found]
 
 
-async def test_ticket_rules_that_trigger_each_other_stop_at_the_guards(
-    database_url: str, make_client: AppFactory, tmp_path: Path
-) -> None:
-    app, client = await make_client(database_url, rulebook=rulebook(tmp_path))
-    for expected in ("T-1001", "T-1002"):
-        body = await send(client, await start_session(client), "I need help")
-        assert body["replies"][0]["text"] == f"Ticket {expected} is open"
+async def settled(app: Any) -> None:
+    """Wait until every event so far has been decided: nothing more can follow."""
 
-    await app.ticketing.desk.tag("T-1001", actor="agent:ana", add=["ping"])
-    await app.ticketing.desk.tag("T-1002", actor="agent:ana", add=["step1"])
-
-    async def settled() -> bool:
-        # Every event so far has been decided: nothing more can follow.
+    async def done() -> bool:
         newest = (await rows(app.engine, select(func.max(TicketEvent.id))))[0][0]
         cursor = await rows(
             app.engine,
@@ -95,9 +93,23 @@ async def test_ticket_rules_that_trigger_each_other_stop_at_the_guards(
 
     # Each step waits out the runner's 2 s commit lag; four steps in a row need ~10 s.
     deadline = time.monotonic() + 45
-    while not await settled():
-        assert time.monotonic() < deadline, "ticket rules still running after 45 s: a loop"
+    while not await done():
+        assert time.monotonic() < deadline, "ticket rules still running after 45 s: a loop, or stuck"
         await asyncio.sleep(0.1)
+
+
+async def test_ticket_rules_that_trigger_each_other_stop_at_the_guards(
+    database_url: str, make_client: AppFactory, tmp_path: Path
+) -> None:
+    app, client = await make_client(database_url, rulebook=rulebook(tmp_path))
+    for expected in ("T-1001", "T-1002"):
+        body = await send(client, await start_session(client), "I need help")
+        assert body["replies"][0]["text"] == f"Ticket {expected} is open"
+
+    await app.ticketing.desk.tag("T-1001", actor="agent:ana", add=["ping"])
+    await app.ticketing.desk.tag("T-1002", actor="agent:ana", add=["step1"])
+
+    await settled(app)
 
     # Ping-pong: ping reacts to the agent, pong to ping; ping may not react to pong's change,
     # which ping itself led to.
@@ -120,3 +132,22 @@ async def test_ticket_rules_that_trigger_each_other_stop_at_the_guards(
     ]
     tags = dict(await rows(app.engine, select(Ticket.number, Ticket.tags)))
     assert tags == {1001: ["ping"], 1002: ["step1", "step2", "step3", "step4"]}
+
+
+async def test_closing_right_after_solving_runs_the_close_rule_once_and_does_not_stall(
+    database_url: str, make_client: AppFactory, tmp_path: Path
+) -> None:
+    """Both changes are decided after the ticket is closed: only the second one is the close, and
+    the rule's tag on a closed ticket (which cannot change) is skipped instead of failing the
+    runner on this event forever."""
+    app, client = await make_client(database_url, rulebook=rulebook(tmp_path))
+    await send(client, await start_session(client), "I need help")
+    await app.ticketing.desk.solve("T-1001", actor="agent:ana")
+    await app.ticketing.desk.set_status("T-1001", "closed", actor="agent:ana")
+    await settled(app)
+
+    events = await rows(
+        app.engine, select(TicketEvent.kind, TicketEvent.data).where(TicketEvent.actor == "rule:archive")
+    )
+    assert events == [("note", {"text": "archived"})]  # once, and no tags event
+    assert await rows(app.engine, select(Ticket.tags)) == [([],)]
