@@ -216,16 +216,15 @@ class TicketRuleRunner:
                 if current["status"] == "closed":  # final; raising would retry this event forever
                     _LOGGER.info("rule %s: %s is closed; tags not changed", decision.rule, reference)
                     continue
-                changed = await lifecycle.set_tags(
+                await lifecycle.set_tags(
                     conn,
                     current,
                     actor,
                     now,
                     add=action.tags if adding else (),
                     remove=() if adding else action.tags,
+                    caused_by=chain,
                 )
-                if changed:
-                    await _record_chain(conn, ticket["id"], actor, chain)
             else:
                 _LOGGER.info(
                     "rule %s: %s is not available on ticket events; skipped",
@@ -233,21 +232,6 @@ class TicketRuleRunner:
                     type(action).__name__,
                 )
         return replied
-
-
-async def _record_chain(conn: AsyncConnection, ticket_id: int, actor: str, chain: tuple[str, ...]) -> None:
-    """Add ``caused_by`` to the tags event :func:`lifecycle.set_tags` just wrote in this transaction."""
-    event_id, data = (
-        await conn.execute(
-            select(TicketEvent.id, TicketEvent.data)
-            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.actor == actor, TicketEvent.kind == "tags")
-            .order_by(TicketEvent.id.desc())
-            .limit(1)
-        )
-    ).one()
-    await conn.execute(
-        update(TicketEvent).where(TicketEvent.id == event_id).values(data={**data, "caused_by": list(chain)})
-    )
 
 
 def _caused_by(actor: str, data: dict[str, Any]) -> tuple[str, ...]:

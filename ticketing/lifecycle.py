@@ -10,7 +10,7 @@ Each change writes its audit event with the actor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -152,7 +152,10 @@ async def set_tags(
     *,
     add: Iterable[str] = (),
     remove: Iterable[str] = (),
+    caused_by: Sequence[str] = (),
 ) -> bool:
+    """Add and remove tags. ``caused_by``: the chain of rules behind a rule's change, kept on the
+    event so the rule engine's loop guards see it when the change triggers rules in turn."""
     _not_closed(ticket)
     added, removed = [t.strip() for t in add], [t.strip() for t in remove]
     if any(not t for t in (*added, *removed)):
@@ -161,7 +164,12 @@ async def set_tags(
     new = [t for t in old if t not in removed] + [t for t in dict.fromkeys(added) if t not in old]
     if new == old:
         return False
-    data = {"added": [t for t in new if t not in old], "removed": [t for t in old if t not in new]}
+    data: dict[str, Any] = {
+        "added": [t for t in new if t not in old],
+        "removed": [t for t in old if t not in new],
+    }
+    if caused_by:
+        data["caused_by"] = list(caused_by)
     await record(conn, ticket["id"], actor, "tags", data, now)
     await _update(conn, ticket, now, tags=new)
     return True
