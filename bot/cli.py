@@ -45,6 +45,9 @@ def _logging(level: str) -> None:
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # The scheduler logs every sweep ("Running job ... executed successfully", twice a second) at
+    # INFO; our own sweep logs what it fired. Its warnings (missed runs) and errors still show.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

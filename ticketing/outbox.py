@@ -69,16 +69,9 @@ class OutboxStore:
     async def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
         if not sent:
             return
-        stmt = (
-            update(OutboxItem)
-            .where(OutboxItem.id == bindparam("b_id"), OutboxItem.state == "sending")
-            .values(
-                state="sent", sent_at=bindparam("b_now"), external_id=bindparam("b_ext"), claimed_until=None
-            )
-        )
         now = utcnow()
         async with self._engine.begin() as conn:
-            await conn.execute(stmt, [{"b_id": i, "b_ext": ext, "b_now": now} for i, ext in sent])
+            await conn.execute(_MARK_SENT, [{"b_id": i, "b_ext": ext, "b_now": now} for i, ext in sent])
 
     async def retry_later(self, item_id: int, *, error: str, at: datetime) -> None:
         await self._set(
