@@ -3,9 +3,11 @@
 ``In-Reply-To`` names the customer's mail and ``References`` carries the thread root plus
 that mail, so Gmail, Outlook and Apple Mail show the reply in the same thread. The
 Message-ID is derived from the interaction id, so a retried delivery sends the same id (the
-customer's client shows it once). Bot replies carry ``Auto-Submitted: auto-replied`` (RFC
-3834) so well-behaved auto-responders do not answer them, and ``X-Loop`` lets us recognise
-our own mail coming back. Text is sent as plain text with an HTML alternative.
+customer's client shows it once). Bot replies carry ``Auto-Submitted: auto-replied`` and
+system mails (the CSAT question) ``Auto-Submitted: auto-generated`` (RFC 3834), both with
+``X-Auto-Response-Suppress: All``, so well-behaved auto-responders do not answer them; agents'
+mails carry neither. ``X-Loop`` lets us recognise our own mail coming back. Text is sent as
+plain text with an HTML alternative.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from bot.contracts import OutboundMessage, SenderRole
 from connectors.email.threads import format_subject
 
 __all__ = ["compose", "message_id_for"]
+
+
+# RFC 3834: a bot reply answers the customer's mail ("auto-replied"); a system mail (the CSAT
+# question, other notices no person wrote) answers nothing ("auto-generated"). Agents' mails
+# are written by people and carry neither.
+_AUTO_SUBMITTED = {SenderRole.BOT: "auto-replied", SenderRole.SYSTEM: "auto-generated"}
 
 
 def message_id_for(message: OutboundMessage, *, domain: str) -> str:
@@ -52,8 +60,9 @@ def compose(
             chain.append(message.in_reply_to)
     if chain:
         mail["References"] = " ".join(chain[-20:] if len(chain) <= 20 else [chain[0], *chain[-19:]])
-    if message.sender_role == SenderRole.BOT:
-        mail["Auto-Submitted"] = "auto-replied"
+    automatic = _AUTO_SUBMITTED.get(message.sender_role)
+    if automatic is not None:
+        mail["Auto-Submitted"] = automatic
         mail["X-Auto-Response-Suppress"] = "All"
     mail["X-Loop"] = from_address
     mail.set_content(message.text)

@@ -181,3 +181,22 @@ async def test_reply_carries_the_whole_references_chain_and_the_ticket_in_its_su
     ]
     assert reply["Subject"] == "Re: Broken zipper [T-1001]"  # the fallback opened ticket T-1001
     assert reply["To"] == "ada.work@example.com"
+
+
+async def test_the_csat_question_is_marked_auto_generated(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int]
+) -> None:
+    """Solving an email ticket mails the CSAT question as a system mail: RFC 3834
+    ``Auto-Submitted: auto-generated`` (it answers nothing), so auto-responders stay quiet."""
+    recorder, port = smtp
+    app, email = await start(database_url, make_client, port)
+    mail = make_mail("my jacket arrived with a broken zipper", message_id="<zip@example.com>")
+    assert (await email.ingest(mail)).outcome == "delivered"
+    [reply] = await recorder.wait_for(1)
+    assert reply["Auto-Submitted"] == "auto-replied"
+    await app.ticketing.desk.solve(1001, actor="agent:alice")  # the fallback opened T-1001
+    _reply, question = await recorder.wait_for(2)
+    assert "T-1001" in question.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert question["Auto-Submitted"] == "auto-generated"
+    assert question["X-Auto-Response-Suppress"] == "All"
+    assert question["In-Reply-To"] == "<zip@example.com>"

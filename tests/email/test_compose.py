@@ -45,6 +45,21 @@ def test_agent_replies_are_not_marked_automatic() -> None:
         outbound(sender_role=SenderRole.AGENT), from_address="s@a.example", from_name="A", domain="a.example"
     )
     assert mail["Auto-Submitted"] is None
+    assert mail["X-Auto-Response-Suppress"] is None
+
+
+def test_system_mails_are_marked_auto_generated() -> None:
+    """The CSAT question (sender role system) answers no mail: RFC 3834 ``auto-generated``."""
+    csat = outbound(sender_role=SenderRole.SYSTEM, text="How did we do on T-1001? Reply 1 to 5.")
+    mail, _ = compose(csat, from_address="s@a.example", from_name="A", domain="a.example")
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail["X-Auto-Response-Suppress"] == "All"
+    assert mail["X-Loop"] == "s@a.example"
+
+
+def test_bot_replies_suppress_auto_responses() -> None:
+    mail, _ = compose(outbound(), from_address="s@a.example", from_name="A", domain="a.example")
+    assert mail["X-Auto-Response-Suppress"] == "All"
 
 
 def test_subject_gets_one_re_and_the_ticket_once() -> None:
