@@ -7,7 +7,9 @@ broken rulebook never replaces a working one (:class:`rules.reload.RulebookWatch
 
 The intent model is keyed by a hash of its training examples in the model store. When the
 intents change, the previous model keeps serving while the new one trains in a worker thread;
-the swap happens only if the rulebook has not moved on in the meantime.
+the swap happens only if the rulebook has not moved on in the meantime. A training that is
+superseded (the intents changed again) or abandoned (shutdown) is told to stop: cancelling its
+task alone would leave the worker thread training, and storing, a model nobody wants.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -94,6 +97,10 @@ class Knowledge:
         )
 
 
+class _Superseded(Exception):
+    """Raised in the training thread at its next progress report once it is no longer wanted."""
+
+
 class LiveKnowledge:
     def __init__(self, *, directory: Path, faq_threshold: float, models: ModelStore) -> None:
         self._directory = directory
@@ -102,6 +109,8 @@ class LiveKnowledge:
         self.current = Knowledge.load(directory, faq_threshold=faq_threshold, models=models)
         self._watcher = RulebookWatcher(directory=directory, load=self._load, apply=self.apply)
         self._training: asyncio.Task[None] | None = None
+        self._training_version: str | None = None
+        self._stop_training = threading.Event()
 
     @property
     def directory(self) -> Path:
@@ -124,6 +133,8 @@ class LiveKnowledge:
         _LOGGER.info("rulebook %s is live", self._directory)
         if not fresh.model_ready:
             self._start_training()
+        else:
+            self._stop_training_now()  # its model is stored (or it has no intents): none to train
 
     async def reload(self) -> bool | None:
         """Check the files now (the watcher also does this on its own); None: nothing changed."""
@@ -142,25 +153,42 @@ class LiveKnowledge:
             try:
                 yield
             finally:
-                if self._training is not None and not self._training.done():
-                    self._training.cancel()  # the thread finishes on its own; the result is dropped
+                self._stop_training_now()
+
+    def _stop_training_now(self) -> None:
+        if self._training is not None and not self._training.done():
+            self._stop_training.set()  # the thread stops at its next progress report
+            self._training.cancel()
 
     def _start_training(self) -> None:
         if self._training is not None and not self._training.done():
-            self._training.cancel()
-        self._training = asyncio.create_task(self._train(self.current), name="intent-model-training")
+            if self._training_version == self.current.model_version:
+                return  # only other files changed: the running training still swaps into current
+            self._stop_training_now()
+        self._stop_training = threading.Event()
+        self._training_version = self.current.model_version
+        self._training = asyncio.create_task(
+            self._train(self.current, self._stop_training), name="intent-model-training"
+        )
 
-    async def _train(self, wanted: Knowledge) -> None:
+    async def _train(self, wanted: Knowledge, stop: threading.Event) -> None:
         _LOGGER.info("training the intent model %s (%d examples)", wanted.model_version, len(wanted.examples))
+
+        def check(_stage: str, _fraction: float) -> None:
+            if stop.is_set():
+                raise _Superseded
+
         try:
-            model = await asyncio.to_thread(self._models.train, list(wanted.examples))
+            model = await asyncio.to_thread(self._models.train, list(wanted.examples), progress=check)
+        except _Superseded:
+            return
         except Exception:
             _LOGGER.exception("training the intent model failed; the previous model keeps serving")
             return
-        if wanted.oos_threshold is not None:
-            model = model.with_threshold(wanted.oos_threshold)
         if self.current.model_version != wanted.model_version:
             return  # the rulebook changed while we trained; its own training takes over
+        if self.current.oos_threshold is not None:  # current: intents.yml may have been saved since
+            model = model.with_threshold(self.current.oos_threshold)
         self.current = replace(
             self.current, analyzer=self.current.analyzer.with_model(model), model_ready=True
         )
