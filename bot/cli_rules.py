@@ -75,7 +75,11 @@ def add_rules_commands(subparsers: Any) -> None:
         help="if the intents' model is not trained yet, test without intents instead of training it",
     )
     test.add_argument("--channel", default="webchat", help="channel the message arrives on (default webchat)")
-    test.add_argument("--language", help="conversation language (default: detected)")
+    test.add_argument(
+        "--language",
+        help="the message's language (default: en; it is not detected from the text); "
+        "a language in --conversation takes precedence for conditions and replies",
+    )
     test.add_argument(
         "--customer", help="customer facts as YAML, e.g. '{name: Ana, tags: [vip], open_tickets: 1}'"
     )
