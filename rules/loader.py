@@ -1,7 +1,8 @@
 """Loading ``rules.yml`` (+ ``calendars.yml``, ``responses.yml``, ``faq.yml``) into a :class:`RuleSet`.
 
 Everything that can be wrong is reported at load, with ``file:line``: unknown keys and wrong
-types (schema), unknown intents, responses and calendars, bad regexes and template variables,
+types (schema), unknown intents, responses, calendars and FAQ ids, values outside a closed set (ticket
+statuses and priorities: :mod:`rules.values`), bad regexes and template variables,
 duplicate names, rules that can never fire because an earlier rule with a subset of their
 conditions always stops first (a catch-all is the common case), and actions or conditions a
 rule's ``event`` cannot use (:mod:`rules.scope`). A rulebook with any problem is rejected as a
@@ -28,6 +29,7 @@ from rules.guards import Limits
 from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
 from rules.scope import check_scope
+from rules.values import check_values
 from rules.yamlfile import RulebookError, SourceError, line_of, load_yaml, parse_yaml, validate
 
 __all__ = ["BUILTIN_RULES", "CompiledRule", "RuleSet", "intent_names", "load_ruleset", "rule_files"]
@@ -142,6 +144,7 @@ def load_ruleset(
     env = Env(calendars=calendars, zone=zone, known_intents=known_intents)
     compiled = []
     seen: dict[str, int] = {}
+    faq_ids = frozenset(entry.id for entry in rulebook.faqs)
     for i, spec in enumerate(parsed.rules):
         line = line_of(data, ("rules", i))
         if spec.name in seen:
@@ -153,6 +156,7 @@ def load_ruleset(
         if not spec.enabled:
             continue
         check_scope(spec, env, ("rules", i))
+        check_values(spec.when, env, ("rules", i, "when"), faq_ids=faq_ids)
         compiled.append(
             _compile(
                 spec,

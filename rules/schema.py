@@ -3,29 +3,45 @@
 Every model forbids unknown keys, so a typo is reported as ``file:line: ... unknown key 'intnet'
 (did you mean 'intent'?)`` by :mod:`rules.yamlfile`. Shorthands admins like to write
 (``intent: greet``, ``entity: order_ref``, ``hand_off: true``) are expanded here, before the
-semantic checks in :mod:`rules.loader`. ``docs/rules.md`` documents every key listed by
-:func:`schema_keys`; a test keeps the two in step.
+semantic checks in :mod:`rules.loader` (closed sets the types cannot express, such as the
+values of ticket ``status`` conditions, in :mod:`rules.values`). ``docs/rules.md`` documents
+every key of every model reachable from :class:`RulesFile` and :class:`CalendarsFile`;
+``tests/rules/test_docs.py`` keeps the two in step.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = [
+    "CHANNELS",
     "PRIORITIES",
+    "SENTIMENTS",
+    "STATUSES",
+    "WEEKDAYS",
     "ActionSpec",
     "CalendarSpec",
     "CalendarsFile",
     "ConditionSpec",
     "RuleSpec",
     "RulesFile",
-    "schema_keys",
 ]
 
-PRIORITIES = ("low", "normal", "high", "urgent")
+# The closed sets rules can name. Ticket statuses and priorities are ticketing.lifecycle's, the
+# channels are the connectors' (``console`` is ``frontdesk chat``); tests keep them in step.
+Channel = Literal["webchat", "slack", "telegram", "email", "console"]
+Status = Literal["new", "open", "pending", "on-hold", "solved", "closed"]
+Priority = Literal["low", "normal", "high", "urgent"]
+SentimentLabel = Literal["negative", "neutral", "positive"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+STATUSES: tuple[str, ...] = get_args(Status)
+PRIORITIES: tuple[str, ...] = get_args(Priority)
+SENTIMENTS: tuple[str, ...] = get_args(SentimentLabel)
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
 
 
 def _listify(value: Any) -> Any:
@@ -41,7 +57,6 @@ Tags = Annotated[
     list[Annotated[str, StringConstraints(pattern=r"^[\w:.-]+$", max_length=64)]], BeforeValidator(_listify)
 ]
 Variants = Texts | dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")], Texts]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class _Strict(BaseModel):
@@ -71,9 +86,7 @@ class IntentCond(_Strict):
 
 
 class SentimentCond(_Strict):
-    label: Annotated[list[Literal["negative", "neutral", "positive"]], BeforeValidator(_listify)] | None = (
-        None
-    )
+    label: Annotated[list[SentimentLabel], BeforeValidator(_listify)] | None = None
     min: float | None = Field(None, ge=-1, le=1)
     max: float | None = Field(None, ge=-1, le=1)
     _expand = _shorthand("label")
@@ -147,7 +160,7 @@ class ConditionSpec(_Strict):
     all: list[ConditionSpec] | None = None
     any: list[ConditionSpec] | None = None
     not_: ConditionSpec | None = Field(None, alias="not")
-    channel: Names | None = None
+    channel: Annotated[list[Channel], BeforeValidator(_listify), Field(min_length=1)] | None = None
     intent: IntentCond | None = None
     out_of_scope: bool | None = None
     sentiment: SentimentCond | None = None
@@ -192,7 +205,7 @@ class AnswerFaqSpec(_Strict):
 class OpenTicketSpec(_Strict):
     subject: Text = "{message.first_line}"
     queue: Name = "support"
-    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    priority: Priority = "normal"
     tags: Tags = Field(default_factory=list)
 
 
@@ -288,40 +301,3 @@ class CalendarSpec(_Strict):
 
 class CalendarsFile(_Strict):
     calendars: dict[Name, CalendarSpec]
-
-
-def schema_keys() -> dict[str, tuple[str, ...]]:
-    """Every YAML key admins can write, by model name: what ``docs/rules.md`` must cover."""
-    out: dict[str, tuple[str, ...]] = {}
-    for model in (
-        RulesFile,
-        SettingsSpec,
-        LimitsSpec,
-        RuleSpec,
-        ConditionSpec,
-        Range,
-        IntentCond,
-        SentimentCond,
-        EntityCond,
-        FaqCond,
-        TextCond,
-        CustomerCond,
-        AttributeCond,
-        ConversationCond,
-        TicketCond,
-        FieldCond,
-        TimeCond,
-        ActionSpec,
-        ReplySpec,
-        ButtonSpec,
-        ClarifySpec,
-        AnswerFaqSpec,
-        OpenTicketSpec,
-        TagSpec,
-        HandOffSpec,
-        NotifySpec,
-        CalendarsFile,
-        CalendarSpec,
-    ):
-        out[model.__name__] = tuple(f.alias or name for name, f in model.model_fields.items())
-    return out

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,9 +23,11 @@ from rules import decision as d
 from rules.engine import Engine
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from rules.loader import RuleSet
+from rules.schema import Channel, Priority, Status
 from rules.yamlfile import RulebookError, line_of, load_yaml, validate
 
 __all__ = [
+    "ACTION_KINDS",
     "CaseResult",
     "ConversationInput",
     "CustomerInput",
@@ -35,6 +37,22 @@ __all__ = [
     "load_cases",
     "run_case",
 ]
+
+
+# What `expect: {actions: [...]}` can name: the kinds of the decided actions (answer_faq and
+# clarify decide a reply).
+ActionKind = Literal[
+    "reply",
+    "open_ticket",
+    "hand_off",
+    "add_note",
+    "tag",
+    "untag",
+    "set_attribute",
+    "close_conversation",
+    "notify",
+]
+ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
 
 
 class _Strict(BaseModel):
@@ -62,8 +80,8 @@ class ConversationInput(_Strict):
 
 class TicketInput(_Strict):
     reference: str = "T-1001"
-    status: str = "open"
-    priority: str = "normal"
+    status: Status = "open"
+    priority: Priority = "normal"
     queue: str = "support"
     tags: list[str] = Field(default_factory=list)
     previous: dict[str, str] = Field(default_factory=dict)
@@ -73,7 +91,7 @@ class TicketInput(_Strict):
 
 class ExpectedTicket(_Strict):
     queue: str | None = None
-    priority: str | None = None
+    priority: Priority | None = None
     tags: list[str] = Field(default_factory=list)
     subject_contains: str | None = None
 
@@ -85,7 +103,7 @@ class Expect(_Strict):
     no_reply: bool = False
     ticket: ExpectedTicket | Literal[False] | None = None
     hand_off: bool | None = None
-    actions: list[str] | None = None
+    actions: list[ActionKind] | None = None
 
 
 class TestCase(_Strict):
@@ -93,7 +111,7 @@ class TestCase(_Strict):
 
     name: str
     message: str = ""
-    channel: str = "webchat"
+    channel: Channel = "webchat"
     language: str | None = None
     event: Literal["message", "ticket"] = "message"
     customer: CustomerInput = Field(default_factory=CustomerInput)
@@ -243,7 +261,7 @@ def _ticket_failures(want: ExpectedTicket, tickets: list[d.OpenTicket]) -> list[
     return out
 
 
-_KINDS = {
+_KINDS: dict[type[d.Action], ActionKind] = {
     d.Reply: "reply",
     d.OpenTicket: "open_ticket",
     d.HandOff: "hand_off",

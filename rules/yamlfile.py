@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -171,6 +171,16 @@ def validation_errors(
             message = f"unknown key {loc[-1]!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
             if allowed and not hint:
                 message += f"; allowed keys: {', '.join(sorted(allowed))}"
+        elif err["type"] == "literal_error" and isinstance(err.get("input"), str):
+            choices = _literal_choices(model, loc) if model else ()
+            if choices:
+                value = err["input"]
+                hint = difflib.get_close_matches(value, choices, n=1)
+                message = (
+                    f"unknown value {value!r}"
+                    + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                    + f"; expected one of: {', '.join(choices)}"
+                )
         problems.append(f"{filename}:{line_of(data, loc)}: {_dotted(loc)}: {message}")
     return problems
 
@@ -190,6 +200,36 @@ def _allowed_fields(model: type[BaseModel], loc: Sequence[int | str]) -> list[st
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or name for name, f in current.model_fields.items()]
     return []
+
+
+def _literal_choices(model: type[BaseModel], loc: Sequence[int | str]) -> tuple[str, ...]:
+    """The string values of the ``Literal`` the field at ``loc`` takes (empty if none)."""
+    current: Any = model
+    annotation: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return ()
+        if part == current.__name__ and part not in current.model_fields:
+            continue  # pydantic names the union member it tried: `ticket.ExpectedTicket.priority`
+        field = current.model_fields.get(part) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        if field is None:
+            return ()
+        annotation = field.annotation
+        current = _innermost_model(annotation)
+    return _literals(annotation)
+
+
+def _literals(annotation: Any) -> tuple[str, ...]:
+    if get_origin(annotation) is Literal:
+        return tuple(v for v in get_args(annotation) if isinstance(v, str))
+    out: list[str] = []
+    for arg in get_args(annotation):
+        out.extend(v for v in _literals(arg) if v not in out)
+    return tuple(out)
 
 
 def _innermost_model(annotation: Any) -> Any:
