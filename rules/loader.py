@@ -29,7 +29,7 @@ from rules.guards import Limits
 from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
 from rules.scope import check_scope
-from rules.values import check_values
+from rules.values import check_intent_labels, check_values
 from rules.yamlfile import RulebookError, SourceError, line_of, load_yaml, parse_yaml, validate
 
 __all__ = ["BUILTIN_RULES", "CompiledRule", "RuleSet", "intent_names", "load_ruleset", "rule_files"]
@@ -142,6 +142,7 @@ def load_ruleset(
         problems.append(f"{filename}:{line_of(data, ('settings', 'timezone'))}: settings.timezone: {exc}")
         zone = parse_zone("UTC")
     env = Env(calendars=calendars, zone=zone, known_intents=known_intents)
+    check_intent_labels(settings.intent_labels, env)
     compiled = []
     seen: dict[str, int] = {}
     faq_ids = frozenset(entry.id for entry in rulebook.faqs)

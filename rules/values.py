@@ -5,7 +5,8 @@ labels, ``weekday``, ``open_ticket.priority``, ``event``), so a typo is a schema
 :func:`rules.yamlfile.validation_errors` reports with a suggestion. Ticket field conditions share
 one model (:class:`~rules.schema.FieldCond`) for ``status``, ``priority`` and the open ``queue``,
 and FAQ ids come from ``faq.yml``; :func:`check_values` checks those at load, with the YAML path
-the loader turns into ``file:line``. Queue names, languages and tags are open: any name is fine.
+the loader turns into ``file:line`` (and :func:`check_intent_labels` the intents of
+``settings.intent_labels``). Queue names, languages and tags are open: any name is fine.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Collection
 from rules.compiler import Env, Loc, suggest
 from rules.schema import CHANNELS, PRIORITIES, STATUSES, ConditionSpec, FieldCond
 
-__all__ = ["CHANNELS", "PRIORITIES", "STATUSES", "check_values", "unknown_value"]
+__all__ = ["CHANNELS", "PRIORITIES", "STATUSES", "check_intent_labels", "check_values", "unknown_value"]
 
 
 def unknown_value(what: str, value: str, known: Collection[str]) -> str:
@@ -50,6 +51,18 @@ def check_values(spec: ConditionSpec | None, env: Env, loc: Loc, *, faq_ids: Col
         for i, sub in enumerate(subs or ()):
             check_values(sub, env, (*loc, key, i), faq_ids=faq_ids)
     check_values(spec.not_, env, (*loc, "not"), faq_ids=faq_ids)
+
+
+def check_intent_labels(labels: Collection[str], env: Env) -> None:
+    """Report ``settings.intent_labels`` keys that are not intents of ``intents.yml``."""
+    if env.known_intents is None:
+        return
+    for name in labels:
+        if name not in env.known_intents:
+            env.problem(
+                ("settings", "intent_labels", name),
+                f"unknown intent {name!r}{suggest(name, env.known_intents)}",
+            )
 
 
 def _field(cond: FieldCond, what: str, known: tuple[str, ...], env: Env, loc: Loc) -> None:

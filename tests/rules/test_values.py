@@ -128,6 +128,26 @@ def test_unknown_faq_id(tmp_path: Path) -> None:
     ]
 
 
+def test_intent_labels_name_intents(tmp_path: Path) -> None:
+    text = problems(
+        tmp_path,
+        """
+        settings:
+          intent_labels:
+            order_status: Where is my order?
+            order_stauts: Where is it?
+        rules:
+          - name: unsure
+            then: [{clarify: true}]
+        """,
+        intents="intents:\n  order_status: [where is my order]\n  greet: [hi]\n",
+    )
+    assert lines(text) == [
+        "rules.yml:5: settings.intent_labels.order_stauts: unknown intent 'order_stauts' "
+        "(did you mean 'order_status'?)"
+    ]
+
+
 def test_queue_names_are_open(tmp_path: Path) -> None:
     ruleset(
         tmp_path,
