@@ -190,7 +190,7 @@ async def test_broken_intents_keep_the_previous_model_and_rules(
     save(path, original)
 
     async def cleared() -> bool:
-        return (await health(client))["errors"] == []
+        return bool((await health(client))["errors"] == [])
 
     await eventually(cleared)
     fixed = await health(client)
