@@ -18,7 +18,9 @@ from connectors.slack.views import (
     ActionRefused,
     AgentRef,
     CardRef,
+    Feed,
     FeedItem,
+    Gap,
     MessageLine,
     TicketCard,
     TicketLine,
@@ -31,26 +33,57 @@ from ticketing.slack_threads import SlackThreads
 from ticketing.ticket_rows import TicketRow
 from ticketing.tickets import TicketDesk, TicketFilter
 
-__all__ = ["SlackBackendImpl", "build_slack", "merge_feed"]
+__all__ = ["SlackBackendImpl", "build_feed", "build_slack"]
 
 T = TypeVar("T")
 
 CHANNEL = "slack"
 
 
-def merge_feed(
-    events: list[dict[str, Any]], interactions: list[dict[str, Any]], limit: int
-) -> list[FeedItem]:
-    """Events and messages in time order. When one list was cut at ``limit``, the other is cut at
-    its last timestamp, so the next batch cannot hold anything older than this one."""
-    items = [_event_item(e) for e in events] + [_interaction_item(i) for i in interactions]
+def build_feed(
+    events: list[dict[str, Any]],
+    scanned: list[dict[str, Any]],
+    interactions: list[dict[str, Any]],
+    *,
+    after: tuple[int, int],
+    limit: int,
+) -> Feed:
+    """One batch from rows read after the cursors ``after`` (event id, interaction id).
+
+    ``events`` are ticket events in id order; ``scanned`` is every interaction's id and time (the
+    unfiltered sequence: ids of both tables are contiguous but for inserts not yet committed or
+    rolled back), ``interactions`` the ticket-linked ones among them. Each source stops before
+    its first gap. Events and messages come in time order; when a source was cut at ``limit``,
+    the other is cut at its last timestamp, so the next batch cannot hold anything older.
+    """
+    event_end, event_gap = _contiguous([e["id"] for e in events], after[0])
+    scan_end, scan_gap = _contiguous([r["id"] for r in scanned], after[1])
+    items = [_event_item(e) for e in events if e["id"] <= event_end]
+    items += [_interaction_item(i) for i in interactions if after[1] < i["id"] <= scan_end]
     items.sort(key=lambda i: (i.created_at, 0 if i.source == "interaction" else 1, i.id))
     horizon = None
-    for full in (events, interactions):
-        if len(full) >= limit:
-            last = full[-1]["created_at"]
+    for rows, gap in ((events, event_gap), (scanned, scan_gap)):
+        if len(rows) >= limit and gap is None:
+            last = rows[-1]["created_at"]
             horizon = last if horizon is None else min(horizon, last)
-    return items if horizon is None else [i for i in items if i.created_at <= horizon]
+    cut = {"event": event_end + 1, "interaction": scan_end + 1}  # the first id not in this batch
+    for item in items:
+        if horizon is not None and item.created_at > horizon:
+            cut[item.source] = min(cut[item.source], item.id)
+    kept = [i for i in items if i.id < cut[i.source]]  # each source a run of ids: the cursor is exact
+    gaps = [Gap("event", *event_gap)] if event_gap else []
+    gaps += [Gap("interaction", *scan_gap)] if scan_gap else []
+    return Feed(tuple(kept), (cut["event"] - 1, cut["interaction"] - 1), tuple(gaps))
+
+
+def _contiguous(ids: list[int], after: int) -> tuple[int, tuple[int, int] | None]:
+    """How far ascending ``ids`` run on from ``after`` without a hole, and the first hole."""
+    end = after
+    for found in ids:
+        if found != end + 1:
+            return end, (end + 1, found - 1)
+        end = found
+    return end, None
 
 
 def _event_item(row: dict[str, Any]) -> FeedItem:
@@ -85,10 +118,20 @@ class SlackBackendImpl:
     async def head(self) -> tuple[int, int]:
         return await self._threads.head()
 
-    async def feed(self, *, after_event: int, after_interaction: int, limit: int) -> list[FeedItem]:
+    async def feed(self, *, after_event: int, after_interaction: int, limit: int) -> Feed:
         events = await self._threads.events_after(after_event, limit)
-        interactions = await self._threads.interactions_after(after_interaction, limit)
-        return merge_feed(events, interactions, limit)
+        scanned = await self._threads.interaction_ids_after(after_interaction, limit)
+        end, _gap = _contiguous([r["id"] for r in scanned], after_interaction)
+        interactions = []
+        if end > after_interaction:
+            interactions = await self._threads.interactions_between(after_interaction, end)
+        return build_feed(events, scanned, interactions, after=(after_event, after_interaction), limit=limit)
+
+    async def running_transactions(self) -> tuple[int, ...]:
+        return await self._threads.running_transactions()
+
+    async def any_running(self, transactions: tuple[int, ...]) -> bool:
+        return await self._threads.any_running(transactions)
 
     async def card(self, ticket_id: int, *, last_messages: int) -> TicketCard:
         async with self._engine.connect() as conn:

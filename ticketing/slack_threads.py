@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, delete, func, or_, select, update
+from sqlalchemy import ForeignKey, String, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -96,19 +96,51 @@ class SlackThreads:
         async with self._engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(stmt.limit(limit))).mappings()]
 
-    async def interactions_after(self, interaction_id: int, limit: int) -> list[dict[str, Any]]:
+    async def interaction_ids_after(self, interaction_id: int, limit: int) -> list[dict[str, Any]]:
+        """Every interaction's id and time after ``interaction_id``, ticket-linked or not: the
+        unfiltered id sequence, so the projection can tell a gap from a message without a ticket."""
+        stmt = (
+            select(Interaction.id, Interaction.created_at)
+            .where(Interaction.id > interaction_id)
+            .order_by(Interaction.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+    async def interactions_between(self, after: int, upto: int) -> list[dict[str, Any]]:
+        """The ticket-linked interactions with ``after < id <= upto``."""
         columns = (
             Interaction.id, Interaction.ticket_id, Interaction.channel, Interaction.direction,
             Interaction.sender_role, Interaction.sender_name, Interaction.text, Interaction.created_at,
         )  # fmt: skip
         stmt = (
             select(*columns)
-            .where(Interaction.id > interaction_id, Interaction.ticket_id.is_not(None))
+            .where(Interaction.id > after, Interaction.id <= upto, Interaction.ticket_id.is_not(None))
             .order_by(Interaction.id)
-            .limit(limit)
         )
         async with self._engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+    async def running_transactions(self) -> tuple[int, ...]:
+        """PostgreSQL: the ids of the transactions in progress right now (``xid8``, which carries
+        the epoch, so there is no wraparound to worry about). SQLite has one writer: ``()``."""
+        if self._engine.dialect.name != "postgresql":
+            return ()
+        stmt = text("SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x")
+        async with self._engine.connect() as conn:
+            return tuple(int(x) for x in (await conn.execute(stmt)).scalars())
+
+    async def any_running(self, xids: tuple[int, ...]) -> bool:
+        """Whether any of ``xids`` (from :meth:`running_transactions`) is still in progress."""
+        if not xids or self._engine.dialect.name != "postgresql":
+            return False
+        stmt = text(
+            "SELECT count(*) FROM unnest(CAST(:xids AS text[])) AS x"
+            " WHERE pg_xact_status(CAST(x AS xid8)) = 'in progress'"
+        )
+        async with self._engine.connect() as conn:
+            return bool((await conn.execute(stmt, {"xids": [str(x) for x in xids]})).scalar())
 
     async def search(self, text: str, limit: int) -> list[dict[str, Any]]:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -16,7 +16,9 @@ __all__ = [
     "ActionRefused",
     "AgentRef",
     "CardRef",
+    "Feed",
     "FeedItem",
+    "Gap",
     "MessageLine",
     "SlackBackend",
     "TicketCard",
@@ -109,6 +111,26 @@ class FeedItem:
     channel: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Ids ``first..last`` of one source are missing while a later one is visible: rows still
+    being committed (PostgreSQL commits out of id order) or rolled back, never to appear."""
+
+    source: Literal["event", "interaction"]
+    first: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One batch: the items in order, where the cursors may move once all of them are applied,
+    and the gaps the batch stopped at (items after a gap wait until it fills or is skipped)."""
+
+    items: tuple[FeedItem, ...]
+    cursor: tuple[int, int]  # (event id, interaction id)
+    gaps: tuple[Gap, ...] = ()
+
+
 class SlackBackend(Protocol):
     # -- the projection's cursor and reads ------------------------------------------------------
     async def load_cursor(self) -> tuple[int, int] | None:
@@ -119,7 +141,14 @@ class SlackBackend(Protocol):
     async def head(self) -> tuple[int, int]:
         """The newest event and interaction ids (where a first run starts: no history flood)."""
 
-    async def feed(self, *, after_event: int, after_interaction: int, limit: int) -> list[FeedItem]: ...
+    async def feed(self, *, after_event: int, after_interaction: int, limit: int) -> Feed:
+        """The next batch after the cursors; it stops before a gap in either source's ids."""
+
+    async def running_transactions(self) -> tuple[int, ...]:
+        """The database transactions in progress now (PostgreSQL; ``()`` on SQLite)."""
+
+    async def any_running(self, transactions: tuple[int, ...]) -> bool:
+        """Whether any of ``transactions`` (from :meth:`running_transactions`) is still going."""
 
     async def card(self, ticket_id: int, *, last_messages: int) -> TicketCard: ...
 

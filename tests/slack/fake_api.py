@@ -18,7 +18,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +38,15 @@ class Call:
     params: dict[str, Any]
     token: str | None
     accepted: bool = True  # False: the fake answered with an injected 429/503
+    at: float = field(default_factory=time.monotonic)  # when the fake received it
+
+
+Params = dict[str, Any]
+_Failure = tuple[int, dict[str, str], str, Callable[[Params], bool]]
+
+
+def _always(params: Params) -> bool:
+    return True
 
 
 class FakeSlack:
@@ -45,7 +54,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}  # user id → users.info "user"
         self.usergroups: dict[str, list[str]] = {}
-        self._failures: dict[str, list[tuple[int, dict[str, str], str]]] = {}
+        self._failures: dict[str, list[_Failure]] = {}
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
         app = web.Application()
@@ -111,13 +120,16 @@ class FakeSlack:
     def add_user(self, user_id: str, email: str) -> None:
         self.users[user_id] = {"id": user_id, "name": email.split("@")[0], "profile": {"email": email}}
 
-    def rate_limit(self, method: str, *, times: int = 1, retry_after: str = "0") -> None:
+    def rate_limit(
+        self, method: str, *, times: int = 1, retry_after: str = "0", when: Callable[[Params], bool] = _always
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (those ``when`` accepts) with 429."""
         self._failures.setdefault(method, []).extend(
-            [(429, {"Retry-After": retry_after}, "ratelimited")] * times
+            [(429, {"Retry-After": retry_after}, "ratelimited", when)] * times
         )
 
     def outage(self, method: str, *, times: int = 1) -> None:
-        self._failures.setdefault(method, []).extend([(503, {}, "service_unavailable")] * times)
+        self._failures.setdefault(method, []).extend([(503, {}, "service_unavailable", _always)] * times)
 
     def calls_to(self, method: str, where: Callable[[Call], bool] = lambda c: True) -> list[Call]:
         return [c for c in self.calls if c.method == method and where(c)]
@@ -140,9 +152,11 @@ class FakeSlack:
                 params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         auth = request.headers.get("Authorization", "")
         call = Call(method, params, auth.removeprefix("Bearer ") or None)
-        failures = self._failures.get(method)
-        if failures:
-            status, headers, error = failures.pop(0)
+        failures = self._failures.get(method, [])
+        failure = next((f for f in failures if f[3](params)), None)
+        if failure is not None:
+            failures.remove(failure)
+            status, headers, error, _when = failure
             await self._record(Call(method, params, call.token, accepted=False))
             return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
         if call.token != BOT_TOKEN and not method.startswith("apps.connections"):
