@@ -2,8 +2,10 @@
 
 ``ingest FILE.eml`` runs one raw mail through exactly the path the IMAP poller uses (parse,
 classify, thread, store, flow), then delivers the replies it produced. ``quarantine list`` and
-``quarantine retry ID`` show and re-process mails that could not be processed. Both may run
-beside a server on the same database: they start no Slack connector, scheduler or polling loop.
+``quarantine retry ID`` show and re-process mails that could not be processed;
+``set-aside list`` and ``set-aside retry ID`` show the mails not answered on purpose
+(auto-replies, bounces, lists) and process one as a customer's mail. All may run beside a
+server on the same database: they start no Slack connector, scheduler or polling loop.
 Register with ``add_email_commands(subparsers)`` in :mod:`bot.cli`.
 """
 
@@ -12,13 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from email import policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from bot.app import build_app
 from bot.channel_files import DiskFiles
 from bot.config import ConfigError, Settings, load_settings
-from bot.email_backend import MailHold, quarantine_hold
+from bot.email_backend import MailHold, quarantine_hold, set_aside_area
 from connectors.email import EmailConnector
+from connectors.email.classify import Noise
 from connectors.email.ingest import IngestResult
 
 __all__ = ["add_email_commands", "ingest_files"]
@@ -57,13 +62,19 @@ def _here_only(settings: Settings) -> Settings:
     return settings.model_copy(update=update)
 
 
-async def ingest_files(settings: Settings, raws: list[bytes]) -> list[IngestResult]:
-    """Process raw mails as the poller would, then deliver the replies they produced."""
+async def ingest_files(
+    settings: Settings, raws: list[bytes], *, accept_noise: bool = False
+) -> list[IngestResult]:
+    """Process raw mails as the poller would, then deliver the replies they produced.
+
+    ``accept_noise``: handle them as customer mails even if they look like auto-replies,
+    bounces or list mail (an operator's ``set-aside retry``).
+    """
     app = build_app(_here_only(settings))
     email = app.connectors["email"]
     assert isinstance(email, EmailConnector)
     async with app.running():
-        results = [await email.ingest(raw) for raw in raws]
+        results = [await email.ingest(raw, accept_noise=accept_noise) for raw in raws]
         await app.dispatcher.drain_once()
     return results
 
@@ -78,9 +89,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hold(settings: Settings) -> MailHold:
+def _files(settings: Settings) -> DiskFiles:
     assert settings.email is not None
-    return quarantine_hold(DiskFiles(root=settings.resolve(settings.email.files_dir)))
+    return DiskFiles(root=settings.resolve(settings.email.files_dir))
+
+
+def _hold(settings: Settings) -> MailHold:
+    return quarantine_hold(_files(settings))
 
 
 def cmd_quarantine_list(args: argparse.Namespace) -> int:
@@ -109,6 +124,50 @@ def cmd_quarantine_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+# Our own mail coming back: processing it as a customer's would make Frontdesk its own customer.
+_NEVER_RETRIED = frozenset({Noise.OWN_MAIL, Noise.LOOP})
+
+
+def cmd_set_aside_list(args: argparse.Namespace) -> int:
+    held = set_aside_area(_files(_settings(args))).entries()
+    if not held:
+        print("nothing is set aside")
+    for h in held:
+        sender, subject = _from_and_subject(h.path)
+        print(f"{h.id}  {h.held_at:%Y-%m-%d %H:%M}  {h.reason:<12}  {sender}  {subject!r}  {h.path}")
+    return 0
+
+
+def cmd_set_aside_retry(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        kind, hold = set_aside_area(_files(settings)).find(args.id)
+        raw = hold.raw(args.id)
+    except KeyError:
+        print(f"no set-aside mail {args.id!r}; see `frontdesk email set-aside list`", file=sys.stderr)
+        return 1
+    if kind in _NEVER_RETRIED:
+        print(f"{args.id}: our own mail ({kind}) is never processed as a customer's", file=sys.stderr)
+        return 1
+    [result] = asyncio.run(ingest_files(settings, [raw], accept_noise=True))
+    if result.outcome == "quarantined":
+        print(f"{args.id}: cannot be processed: {result.detail} (moved to the quarantine)")
+        hold.release(args.id)
+        return 1
+    hold.release(args.id)
+    print(f"{args.id}: {result.outcome} (was {kind})")
+    return 0
+
+
+def _from_and_subject(path: Path) -> tuple[str, str]:
+    try:
+        with path.open("rb") as f:
+            headers = BytesHeaderParser(policy=policy.default).parse(f)
+        return str(headers.get("From", "")), str(headers.get("Subject", ""))
+    except Exception:  # a header the parser rejects must not hide the entry
+        return "?", "?"
+
+
 def add_email_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     email = subparsers.add_parser("email", help="email channel tools").add_subparsers(
         dest="email_command", metavar="ACTION", required=True
@@ -123,3 +182,12 @@ def add_email_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     retry = quarantine.add_parser("retry", help="process a quarantined mail again")
     retry.add_argument("id")
     retry.set_defaults(func=cmd_quarantine_retry)
+    set_aside = email.add_parser(
+        "set-aside", help="mails not answered on purpose: auto-replies, bounces, lists"
+    ).add_subparsers(dest="set_aside_command", metavar="ACTION", required=True)
+    set_aside.add_parser("list", help="show set-aside mails").set_defaults(func=cmd_set_aside_list)
+    again = set_aside.add_parser(
+        "retry", help="process a set-aside mail as a customer's mail (it may be answered)"
+    )
+    again.add_argument("id")
+    again.set_defaults(func=cmd_set_aside_retry)

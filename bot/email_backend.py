@@ -1,8 +1,10 @@
 """The email connector's backend: thread lookups, files, quarantine, the IMAP cursor.
 
 Quarantined and set-aside mails are kept as ``<id>.eml`` plus a ``<id>.json`` note (reason,
-time, size) under ``<files_dir>/email/``; the id is the hash of the raw bytes, so keeping
-the same mail twice (a re-read after a crash) stores it once.
+time, size) under ``<files_dir>/email/quarantine/`` and ``<files_dir>/email/set-aside/<kind>/``;
+the id is the hash of the raw bytes, so keeping the same mail twice (a re-read after a crash)
+stores it once. A mail over its sender's rate limit is not set aside but recorded in its
+conversation without a reply (:meth:`EmailBackendImpl.record_unanswered`).
 
 TODO(ticketing): thread lookups belong in ticketing/ (``Tickets.conversation_by_number``,
 ``History.thread_of_message_ids``) with an index on ``interactions(channel,
@@ -16,7 +18,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channel_files import DiskFiles
 from bot.channel_state import ChannelCursors, single_consumer
+from bot.contracts import InboundMessage, InboundResult
+from ticketing.customers import ConversationRef, Customers
 from ticketing.models import Conversation, Interaction, Ticket
 from ticketing.time import utcnow
+from ticketing.turns import ConversationState, InboundRecord, Plan, Turn, Turns
 
-__all__ = ["EmailBackendImpl", "HeldMail", "MailHold", "quarantine_hold"]
+__all__ = ["EmailBackendImpl", "HeldMail", "MailHold", "SetAside", "quarantine_hold", "set_aside_area"]
 
 CHANNEL = "email"
 _OUR_ID = re.compile(r"^<frontdesk\.(\d{1,18})\.[0-9a-f]{16}@[^>]+>$")
@@ -103,12 +108,45 @@ def quarantine_hold(files: DiskFiles) -> MailHold:
     return MailHold(directory=files.root / "email" / "quarantine")
 
 
+class SetAside:
+    """Mails deliberately not processed, one :class:`MailHold` per kind under ``set-aside/``."""
+
+    def __init__(self, *, directory: Path) -> None:
+        self.directory = directory
+
+    def kind(self, kind: str) -> MailHold:
+        return MailHold(directory=self.directory / kind)
+
+    def entries(self) -> list[HeldMail]:
+        kinds = (
+            sorted(p.name for p in self.directory.glob("*/") if p.is_dir()) if self.directory.is_dir() else []
+        )
+        held = [h for kind in kinds for h in self.kind(kind).entries()]
+        return sorted(held, key=lambda h: h.held_at)
+
+    def find(self, mail_id: str) -> tuple[str, MailHold]:
+        """The kind and hold of a set-aside mail; KeyError if there is none with that id."""
+        for entry in self.entries():
+            if entry.id == mail_id:
+                hold = self.kind(entry.path.parent.name)
+                hold.raw(mail_id)  # still there
+                return entry.reason, hold
+        raise KeyError(mail_id)
+
+
+def set_aside_area(files: DiskFiles) -> SetAside:
+    return SetAside(directory=files.root / "email" / "set-aside")
+
+
 class EmailBackendImpl:
     def __init__(self, *, engine: AsyncEngine, files: DiskFiles) -> None:
         self._engine = engine
         self._files = files
         self._cursors = ChannelCursors(engine=engine)
         self.quarantined = quarantine_hold(files)
+        self.set_aside_mails = set_aside_area(files)
+        self._customers = Customers(engine=engine)
+        self._turns: Turns | None = None
 
     async def thread_for_ticket(self, number: int) -> str | None:
         stmt = (
@@ -150,8 +188,25 @@ class EmailBackendImpl:
         return await self.quarantined.keep(raw, reason=reason)
 
     async def set_aside(self, raw: bytes, *, kind: str) -> str:
-        hold = MailHold(directory=self._files.root / "email" / "set-aside" / kind)
-        return await hold.keep(raw, reason=kind)
+        return await self.set_aside_mails.kind(kind).keep(raw, reason=kind)
+
+    async def record_unanswered(self, message: InboundMessage, *, reason: str) -> InboundResult:
+        """A turn whose plan does nothing: the message joins its conversation and open ticket."""
+        ref = await self._customers.resolve(
+            message.channel,
+            message.external_user_id,
+            message.external_thread_id,
+            display_name=message.sender_name,
+            email=message.sender_email,
+        )
+        if self._turns is None:  # no ticket rules or CSAT here: the mail is only recorded
+            self._turns = Turns(engine=self._engine)
+
+        def plan(_state: ConversationState, _take_number: Callable[[], int]) -> Plan:
+            return Plan(analysis={"not_answered": reason})
+
+        result = await self._turns.record(Turn(record=_record(ref, message), plan=plan))
+        return InboundResult(result.interaction_id, result.duplicate, result.created_at)
 
     async def load_cursor(self, name: str) -> dict[str, Any] | None:
         return await self._cursors.get(CHANNEL, name)
@@ -163,3 +218,27 @@ class EmailBackendImpl:
     async def single_consumer(self, name: str) -> AsyncIterator[None]:
         async with single_consumer(self._engine, name):
             yield
+
+
+def _record(ref: ConversationRef, m: InboundMessage) -> InboundRecord:
+    return InboundRecord(
+        conversation=ref,
+        channel=m.channel,
+        idempotency_key=m.idempotency_key,
+        text=m.text,
+        received_at=m.received_at,
+        sender_role=m.sender_role.value,
+        sender_name=m.sender_name,
+        subject=m.subject,
+        attachments=tuple(
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "storage_key": a.storage_key,
+                "url": a.url,
+            }
+            for a in m.attachments
+        ),
+        external_message_id=m.external_message_id,
+    )

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from bot.contracts import InboundMessage, InboundResult
+
 __all__ = ["EmailBackend"]
 
 
@@ -27,7 +29,12 @@ class EmailBackend(Protocol):
         """Keep a mail that could not be processed, visible to operators; returns its id."""
 
     async def set_aside(self, raw: bytes, *, kind: str) -> str:
-        """Keep a mail that is deliberately not answered (auto-reply, bounce, list, rate limit)."""
+        """Keep a mail that is deliberately not processed (auto-reply, bounce, list, our own),
+        visible to operators and re-processable; returns its id."""
+
+    async def record_unanswered(self, message: InboundMessage, *, reason: str) -> InboundResult:
+        """Store the message in its conversation (idempotently, by its key) without running the
+        rules: nothing is answered and no ticket is opened."""
 
     async def load_cursor(self, name: str) -> dict[str, Any] | None:
         """The saved IMAP position for a mailbox (UIDVALIDITY and last processed UID)."""

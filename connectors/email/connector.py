@@ -91,11 +91,15 @@ class EmailConnector:
 
     # -- inbound --------------------------------------------------------------------------------
 
-    async def ingest(self, raw: bytes) -> IngestResult:
-        """Process one raw mail exactly as the poller does (used by the poller and the CLI)."""
+    async def ingest(self, raw: bytes, *, accept_noise: bool = False) -> IngestResult:
+        """Process one raw mail exactly as the poller does (used by the poller and the CLI).
+
+        ``accept_noise``: an operator's retry of a set-aside mail; it is not classified or rate
+        limited again but handled as a customer's mail.
+        """
         if self._sink is None:
             raise RuntimeError("the email connector is not started")
-        return await self._ingestor.ingest(raw, self._sink)
+        return await self._ingestor.ingest(raw, self._sink, accept_noise=accept_noise)
 
 
 def _codes(exc: aiosmtplib.SMTPRecipientsRefused) -> str:

@@ -1,8 +1,11 @@
 """One raw mail → the flow, the same way for the IMAP poller and ``frontdesk email ingest``.
 
 parse (or quarantine) → classify (auto-replies, bounces, lists are set aside, never
-answered) → per-sender rate limit → thread (ticket reference, known Message-IDs, References
-root) → store the raw mail and attachments → the sink, which commits before returning.
+answered; an operator can retry them) → per-sender rate limit → thread (ticket reference,
+known Message-IDs, References root) → store the raw mail and attachments → the sink, which
+commits before returning. A mail over the sender's hourly limit is recorded in its
+conversation (and open ticket) without going through the rules: agents see it, the bot does
+not answer it, so a loop with an auto-responder ends while a real customer loses nothing.
 
 Errors are split on purpose: a mail that cannot be understood is quarantined (kept, never
 dropped) and counts as handled; an outage (database, disk) propagates, so the poller leaves
@@ -23,14 +26,15 @@ from connectors.email.ratelimit import SenderRateLimit
 from connectors.email.threads import candidate_ids, fallback_thread, ticket_number
 from connectors.email.translate import inbound_message
 
-__all__ = ["IngestResult", "Ingestor"]
+__all__ = ["RATE_LIMITED", "IngestResult", "Ingestor"]
 
 _LOGGER = logging.getLogger(__name__)
+RATE_LIMITED = "rate-limited"
 
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    outcome: str  # delivered | duplicate | ignored | quarantined
+    outcome: str  # delivered | recorded (stored, not answered) | duplicate | ignored | quarantined
     detail: str = ""
     interaction_id: int | None = None
 
@@ -49,7 +53,9 @@ class Ingestor:
         self._rate_limit = rate_limit
         self._max_bytes = max_bytes
 
-    async def ingest(self, raw: bytes, sink: InboundSink) -> IngestResult:
+    async def ingest(self, raw: bytes, sink: InboundSink, *, accept_noise: bool = False) -> IngestResult:
+        """Process one raw mail; ``accept_noise`` (an operator's retry of a set-aside mail) skips
+        the noise classification and the rate limit: the mail is handled as a customer's."""
         if len(raw) > self._max_bytes:
             return await self._quarantine(raw, f"larger than email.max_message_bytes ({len(raw)} bytes)")
         try:
@@ -59,19 +65,18 @@ class Ingestor:
         except Exception as exc:  # a parser bug must not lose the mail
             _LOGGER.exception("email: parser failed")
             return await self._quarantine(raw, f"parser error ({type(exc).__name__})")
-        noise = classify(mail, own_address=self._own)
+        noise = None if accept_noise else classify(mail, own_address=self._own)
         if noise is not None:
             key = await self._backend.set_aside(raw, kind=noise)
             _LOGGER.info(
-                "email: %s from %s set aside as %s (%s)", mail.message_id, mail.from_address, noise, key
+                "email: %s from %s set aside as %s (%s; see `frontdesk email set-aside list`)",
+                mail.message_id,
+                mail.from_address,
+                noise,
+                key,
             )
             return IngestResult("ignored", noise)
-        if not self._rate_limit.allow(mail.from_address, mail.dedup_key):
-            key = await self._backend.set_aside(raw, kind="rate-limited")
-            _LOGGER.warning(
-                "email: %s exceeds the per-sender rate limit; set aside (%s)", mail.from_address, key
-            )
-            return IngestResult("ignored", "rate-limited")
+        limited = not accept_noise and not self._rate_limit.allow(mail.from_address, mail.dedup_key)
         thread = await self._thread(mail)
         attachments = await self._store(mail, raw)
         try:
@@ -85,6 +90,19 @@ class Ingestor:
         except Exception as exc:
             _LOGGER.exception("email: translation failed")
             return await self._quarantine(raw, f"translation error ({type(exc).__name__})")
+        if limited:
+            result = await self._backend.record_unanswered(message, reason=RATE_LIMITED)
+            if not result.duplicate:
+                _LOGGER.warning(
+                    "email: %s exceeds email.max_mails_per_sender_per_hour; %s recorded, not answered",
+                    mail.from_address,
+                    mail.message_id,
+                )
+            return IngestResult(
+                "duplicate" if result.duplicate else "recorded",
+                RATE_LIMITED,
+                interaction_id=result.interaction_id,
+            )
         result = await sink(message)
         return IngestResult(
             "duplicate" if result.duplicate else "delivered", thread, interaction_id=result.interaction_id

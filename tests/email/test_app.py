@@ -125,8 +125,53 @@ async def test_a_looping_sender_is_rate_limited(
     _recorder, port = smtp
     app, email = await start(database_url, make_client, port, extra="  max_mails_per_sender_per_hour: 3\n")
     outcomes = [(await email.ingest(make_mail(f"ping {i}"))).outcome for i in range(5)]
-    assert outcomes == ["delivered"] * 3 + ["ignored"] * 2
+    assert outcomes == ["delivered"] * 3 + ["recorded"] * 2
     assert await count(app.engine, OutboxItem) == 3
+    # Over the limit: in the history (agents see them), never answered.
+    stored = await rows(
+        app.engine,
+        select(Interaction.text, Interaction.analysis)
+        .where(Interaction.direction == "in")
+        .order_by(Interaction.id),
+    )
+    assert [r.text for r in stored] == [f"ping {i}" for i in range(5)]
+    assert [r.analysis for r in stored[3:]] == [{"not_answered": "rate-limited"}] * 2
+
+
+async def test_a_rate_limited_customer_mail_joins_the_conversation_and_its_ticket_unanswered(
+    database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int], tmp_path: Path
+) -> None:
+    """Zendesk-style loop protection: the mail is on the ticket for the agent, the bot is silent,
+    it is recorded once however often it is read, and nothing is set aside."""
+    recorder, port = smtp
+    app, email = await start(database_url, make_client, port, extra="  max_mails_per_sender_per_hour: 1\n")
+    first = make_mail(
+        "my jacket arrived with a broken zipper", subject="Broken zipper", message_id="<z1@example.com>"
+    )
+    assert (await email.ingest(first)).outcome == "delivered"  # the fallback opened T-1001
+    [reply] = await recorder.wait_for(1)
+    follow_up = make_mail(
+        "here is a photo of the zipper, please hurry",
+        subject="Re: Broken zipper [T-1001]",
+        message_id="<z2@example.com>",
+        in_reply_to=reply["Message-ID"],
+    )
+    result = await email.ingest(follow_up)
+    assert (result.outcome, result.detail) == ("recorded", "rate-limited")
+    assert (await email.ingest(follow_up)).outcome == "duplicate"  # read again after a crash
+    [(ticket_id,)] = await rows(app.engine, select(Ticket.id))
+    stored = await rows(
+        app.engine,
+        select(Interaction.conversation_id, Interaction.ticket_id, Interaction.external_message_id)
+        .where(Interaction.direction == "in")
+        .order_by(Interaction.id),
+    )
+    assert [r.external_message_id for r in stored] == ["<z1@example.com>", "<z2@example.com>"]
+    assert {r.conversation_id for r in stored} == {stored[0].conversation_id}
+    assert stored[1].ticket_id == ticket_id
+    assert await count(app.engine, Interaction, Interaction.direction == "out") == 1
+    assert await count(app.engine, OutboxItem) == 1
+    assert not (tmp_path / "var" / "email" / "set-aside" / "rate-limited").exists()
 
 
 async def test_unparseable_mail_is_quarantined_not_dropped(

@@ -68,6 +68,50 @@ async def test_quarantine_list_and_retry(
     assert await _in_thread(["--config", str(config_file), "email", "quarantine", "retry", "0" * 24]) == 1
 
 
+async def test_set_aside_list_and_retry(
+    config_file: Path, tmp_path: Path, smtp: tuple[SmtpRecorder, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A customer whose mail client marks every mail ``Precedence: bulk`` is set aside, listed,
+    and, once an operator retries it, answered like any customer mail."""
+    cli = ["--config", str(config_file), "email"]
+    real = tmp_path / "customer.eml"
+    real.write_bytes(
+        make_mail(
+            "what are your opening hours?",
+            sender="grace@example.com",
+            subject="Opening hours",
+            message_id="<bulk-1@example.com>",
+            headers={"Precedence": "bulk"},
+        )
+    )
+    own = tmp_path / "own.eml"
+    own.write_bytes(make_mail("echo", sender="support@acme.example", subject="Our own"))
+    assert await _in_thread([*cli, "ingest", str(real), str(own)]) == 0
+    out = capsys.readouterr().out
+    assert "customer.eml: ignored (mailing-list)" in out and "own.eml: ignored (own-mail)" in out
+    assert smtp[0].mails == []
+
+    assert await _in_thread([*cli, "set-aside", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    [bulk] = [line for line in listing if "mailing-list" in line]
+    [echo] = [line for line in listing if "own-mail" in line]
+    assert "grace@example.com" in bulk and "'Opening hours'" in bulk
+    # Our own mail coming back is never processed as a customer's.
+    assert await _in_thread([*cli, "set-aside", "retry", echo.split()[0]]) == 1
+    assert "never processed" in capsys.readouterr().err
+
+    assert await _in_thread([*cli, "set-aside", "retry", bulk.split()[0]]) == 0
+    assert "delivered (was mailing-list)" in capsys.readouterr().out
+    [reply] = await smtp[0].wait_for(1)
+    assert reply["In-Reply-To"] == "<bulk-1@example.com>" and reply["To"] == "grace@example.com"
+    assert await _in_thread([*cli, "set-aside", "list"]) == 0
+    remaining = capsys.readouterr().out
+    assert "mailing-list" not in remaining and "own-mail" in remaining  # retried: out of the list
+    assert await _in_thread([*cli, "set-aside", "retry", bulk.split()[0]]) == 1  # gone
+    assert "no set-aside mail" in capsys.readouterr().err
+    assert list((tmp_path / "var" / "email" / "set-aside" / "mailing-list" / "done").glob("*.eml"))
+
+
 async def test_ingest_beside_a_running_server_starts_no_slack_and_no_scheduler(
     config_file: Path,
     tmp_path: Path,
