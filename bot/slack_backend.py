@@ -233,29 +233,27 @@ class SlackBackendImpl:
     async def note(self, number: int, text: str, *, agent: AgentRef, key: str) -> bool:
         return await _refusing(self._threads.note(number, text, actor=f"agent:{agent.handle}", key=key))
 
-    async def claim_once(self, key: str) -> bool:
-        return await self._threads.claim_key(key)
-
-    async def release(self, key: str) -> None:
-        await self._threads.release_key(key)
+    async def card_action(
+        self,
+        number: int,
+        action: str,
+        *,
+        agent: AgentRef,
+        key: str,
+        priority: str | None = None,
+        queue: str | None = None,
+    ) -> bool:
+        actor = f"agent:{agent.handle}"
+        change = self._threads.card_action(
+            number, action, key=key, actor=actor, agent=agent.handle, priority=priority, queue=queue
+        )
+        return await _refusing(change)
 
     async def assign(self, number: int, handle: str | None, *, actor: str) -> None:
         await _refusing(self._desk.assign(number, handle, actor=actor))
 
     async def set_status(self, number: int, status: str, *, actor: str) -> None:
         await _refusing(self._desk.set_status(number, status, actor=actor))
-
-    async def set_priority(self, number: int, priority: str, *, actor: str) -> None:
-        await _refusing(self._desk.set_priority(number, priority, actor=actor))
-
-    async def escalate(self, number: int, *, queue: str | None, priority: str | None, actor: str) -> None:
-        if priority is not None:
-            await _refusing(self._desk.set_priority(number, priority, actor=actor))
-        if queue is not None:
-            ticket = await _refusing(self._desk.set_queue(number, queue, actor=actor))
-            if ticket["assignee"] is None:
-                with contextlib.suppress(TicketError):  # nobody free there: it waits in the queue
-                    await self._desk.assign(number, None, actor=actor)
 
     async def show(self, number: int) -> tuple[TicketCard, list[str]]:
         ticket = await _refusing(self._desk.get(number))

@@ -5,7 +5,9 @@ the projection can update the card and post into the thread, and a reply in a th
 ticket. Agent replies and notes written from Slack record their idempotency key (the Slack
 ``event_id``) in ``inbound_dedup`` *in the same transaction* as the reply, so a Slack retry
 never sends the customer a second copy; their audit events carry ``source: slack`` so the
-projection does not echo them back into the thread they came from.
+projection does not echo them back into the thread they came from. Card buttons and menu
+choices record theirs (``user + action_ts + action_id``) in the transaction of the change, so a
+crash can neither lose a press nor let its retry do it twice.
 
 TODO(ticketing): ``TicketDesk.reply``/``note`` could take ``idempotency_key`` and ``source``;
 then :meth:`SlackThreads.reply` would be a call to it instead of the same steps composed here.
@@ -13,17 +15,18 @@ then :meth:`SlackThreads.reply` would be a call to it instead of the same steps 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, delete, func, or_, select, text, update
+from sqlalchemy import ForeignKey, String, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ticketing import lifecycle, outbound, sla
-from ticketing.errors import InvalidTransition, InvalidValue
+from ticketing import assignment, lifecycle, outbound, sla
+from ticketing.errors import InvalidTransition, InvalidValue, TicketError
 from ticketing.models import Base, Id, InboundDedup, Interaction, Ticket, TicketEvent
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, load, record
@@ -156,17 +159,48 @@ class SlackThreads:
         async with self._engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
-    # -- idempotency keys ----------------------------------------------------------------------------
+    # -- card buttons and menus -----------------------------------------------------------------
 
-    async def claim_key(self, key: str) -> bool:
-        async with self._engine.begin() as conn:
-            return await self._claim(conn, key)
+    async def card_action(
+        self,
+        number: int,
+        action: str,
+        *,
+        key: str,
+        actor: str,
+        agent: str | None = None,
+        priority: str | None = None,
+        queue: str | None = None,
+    ) -> bool:
+        """A card button or menu choice and its idempotency key, in one transaction.
 
-    async def release_key(self, key: str) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                delete(InboundDedup).where(InboundDedup.channel == DEDUP_CHANNEL, InboundDedup.key == key)
-            )
+        ``claim`` assigns ``agent``; ``resolve`` solves (the customer is asked for a rating);
+        ``priority`` sets ``priority``; ``escalate`` sets ``priority`` and/or moves to ``queue``,
+        then assigns round-robin there if nobody has the ticket (no one free: it waits).
+        Returns False (and writes nothing) when ``key`` was already recorded.
+
+        Raises:
+            TicketError: the action cannot be done; nothing is written, the key neither.
+        """
+        config = self._config()
+
+        async def change(conn: AsyncConnection, ticket: TicketRow, now: datetime) -> None:
+            if action == "claim" and agent is not None:
+                await lifecycle.set_assignee(conn, ticket, agent, actor, now)
+            elif action == "resolve":
+                await lifecycle.set_status(conn, config, ticket, "solved", actor, now)
+            elif action in ("priority", "escalate"):
+                if priority is not None and await lifecycle.set_priority(conn, ticket, priority, actor, now):
+                    await sla.on_priority_change(conn, config, ticket, now)
+                if action == "escalate" and queue is not None:
+                    await lifecycle.set_queue(conn, ticket, queue, actor, now)
+                    if ticket["assignee"] is None:
+                        with contextlib.suppress(TicketError):  # raised before it writes anything
+                            await assignment.assign_round_robin(conn, ticket, actor, now)
+            else:
+                raise InvalidValue(f"unknown card action {action!r}")
+
+        return await self._once(number, key, change)
 
     async def _claim(self, conn: AsyncConnection, key: str, interaction_id: int | None = None) -> bool:
         stmt = (

@@ -5,8 +5,9 @@ Requests reach :class:`slack_bolt.async_app.AsyncApp` either on Frontdesk's own 
 runs; a forged or stale request gets 401) or over Socket Mode. Listeners run before the
 response (``process_before_response``), so Slack gets 200 only once the change is committed; a
 failure answers 500 and Slack's retry (same ``event_id``/``action_ts``) is deduplicated in the
-database. Outbound, the :class:`~connectors.slack.projection.Projection` posts and updates
-cards and threads.
+database: the idempotency key is recorded in the transaction of the change it stands for.
+Outbound, the :class:`~connectors.slack.projection.Projection` posts and updates cards and
+threads.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from connectors.slack.commands import CommandRunner
 from connectors.slack.config import SlackSettings
 from connectors.slack.identity import AgentDirectory
 from connectors.slack.projection import Projection
-from connectors.slack.translate import CHANNEL, CardAction, is_from_self, parse_action, parse_thread_message
-from connectors.slack.views import ActionRefused, AgentRef, SlackBackend
+from connectors.slack.translate import CHANNEL, is_from_self, parse_action, parse_thread_message
+from connectors.slack.views import ActionRefused, SlackBackend
 
 __all__ = ["SlackConnector"]
 
@@ -142,30 +143,21 @@ class SlackConnector:
         if verdict.agent is None:
             await self._ephemeral(action.channel, action.user, verdict.reason)
             return
-        if not await self._backend.claim_once(action.key):
-            return  # Slack retried a press we already handled
+        if action.action == "priority" and action.priority is None:
+            return
+        escalate = self._settings.escalate
+        escalating = action.action == "escalate"
         try:
-            await self._act(action, verdict.agent)
-        except ActionRefused as exc:
+            done = await self._backend.card_action(
+                action.number, action.action, agent=verdict.agent, key=action.key,
+                priority=escalate.priority if escalating else action.priority,
+                queue=escalate.queue if escalating else None,
+            )  # fmt: skip
+        except ActionRefused as exc:  # nothing written, the key neither: a retry is refused again
             await self._ephemeral(action.channel, action.user, str(exc))
-        except BaseException:
-            await self._backend.release(action.key)  # not done: Slack's retry may do it
-            raise
-        self.projection.wake()
-
-    async def _act(self, action: CardAction, agent: AgentRef) -> None:
-        actor = f"agent:{agent.handle}"
-        if action.action == "claim":
-            await self._backend.assign(action.number, agent.handle, actor=actor)
-        elif action.action == "resolve":
-            await self._backend.set_status(action.number, "solved", actor=actor)
-        elif action.action == "escalate":
-            escalate = self._settings.escalate
-            await self._backend.escalate(
-                action.number, queue=escalate.queue, priority=escalate.priority, actor=actor
-            )
-        elif action.action == "priority" and action.priority is not None:
-            await self._backend.set_priority(action.number, action.priority, actor=actor)
+            return
+        if done:  # False: Slack retried a press that is already done
+            self.projection.wake()
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
         text = await self._commands.answer(str(command.get("user_id", "")), str(command.get("text", "")))

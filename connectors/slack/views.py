@@ -172,19 +172,22 @@ class SlackBackend(Protocol):
 
     async def note(self, number: int, text: str, *, agent: AgentRef, key: str) -> bool: ...
 
-    async def claim_once(self, key: str) -> bool:
-        """Record an idempotency key; False if it was recorded before (a Slack retry)."""
-
-    async def release(self, key: str) -> None:
-        """Forget a key whose action failed, so Slack's retry may do it again."""
+    async def card_action(
+        self,
+        number: int,
+        action: str,
+        *,
+        agent: AgentRef,
+        key: str,
+        priority: str | None = None,
+        queue: str | None = None,
+    ) -> bool:
+        """A card button or menu choice (``claim`` | ``resolve`` | ``priority`` | ``escalate``)
+        and its idempotency key ``key``, in one transaction; False if ``key`` was seen before."""
 
     async def assign(self, number: int, handle: str | None, *, actor: str) -> None: ...
 
     async def set_status(self, number: int, status: str, *, actor: str) -> None: ...
-
-    async def set_priority(self, number: int, priority: str, *, actor: str) -> None: ...
-
-    async def escalate(self, number: int, *, queue: str | None, priority: str | None, actor: str) -> None: ...
 
     async def show(self, number: int) -> tuple[TicketCard, list[str]]:
         """The card and the last lines of its audit trail."""

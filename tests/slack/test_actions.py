@@ -14,8 +14,8 @@ from tests.slack.fake_api import FakeSlack
 from tests.slack.helpers import card_fields, card_ts, in_thread, is_card, post_action, start
 from tests.slack.payloads import button, priority
 from tests.slack.test_flow import HUMAN
-from tests.webchat.helpers import eventually, send, start_session
-from ticketing.models import Ticket, TicketEvent
+from tests.webchat.helpers import count, eventually, send, start_session
+from ticketing.models import InboundDedup, Ticket, TicketEvent
 
 
 async def _ticket(app: App, client: TestClient, slack: FakeSlack) -> tuple[int, str]:
@@ -118,3 +118,32 @@ async def test_user_group_members_are_matched_to_agents_by_email(
         return (await _row(app))["assignee"] == "bob"
 
     await eventually(claimed)
+
+
+async def test_a_refused_press_writes_nothing_so_its_retry_can_succeed(
+    database_url: str, make_client: AppFactory, slack: FakeSlack
+) -> None:
+    """The press's idempotency key commits with the change or not at all: escalating to a queue
+    that does not exist yet changes neither the priority nor records the key, and Slack's retry
+    of the same press, once the queue exists, escalates the ticket, once."""
+    app, client = await start(database_url, make_client, slack, escalate="{queue: tier2, priority: urgent}")
+    number, _ts = await _ticket(app, client, slack)
+    before = await _row(app)
+    assert before["priority"] != "urgent"
+    keys = await count(app.engine, InboundDedup, InboundDedup.channel == "slack")
+    press = button("ticket_escalate", number)
+    assert (await post_action(client, press)).status == 200
+    [refusal] = await slack.wait_for("chat.postEphemeral")
+    assert "tier2" in refusal.params["text"]
+    row = await _row(app)
+    assert (row["queue"], row["priority"]) == (before["queue"], before["priority"])  # nothing half done
+    assert await count(app.engine, InboundDedup, InboundDedup.channel == "slack") == keys
+
+    await app.ticketing.roster.add_queue("tier2")
+    await app.ticketing.roster.add_agent("bob", queues=["tier2"], display_name="Bob")
+    for _attempt in range(2):  # Slack's retry of the same press, then another one: done once
+        assert (await post_action(client, press)).status == 200
+    row = await _row(app)
+    assert (row["queue"], row["priority"], row["assignee"]) == ("tier2", "urgent", "bob")
+    assert len(await _events(app, "queue")) == len(await _events(app, "priority")) == 1
+    assert await count(app.engine, InboundDedup, InboundDedup.channel == "slack") == keys + 1
