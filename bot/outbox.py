@@ -71,8 +71,11 @@ class OutboxDispatcher:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that arrives
+            # as the event is set, and stop() then waits out the app's whole stop timeout.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._sweep_interval)
+                async with asyncio.timeout(self._sweep_interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.drain_once()

@@ -6,6 +6,7 @@ connector); everything else is the real flow, storage and dispatcher.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient
@@ -13,9 +14,12 @@ from sqlalchemy import select, update
 
 from bot.app import App, AppOverrides
 from bot.contracts import InboundMessage
+from bot.outbox import OutboxDispatcher
 from tests.conftest import AppFactory
 from tests.webchat.helpers import FAQ_HOURS, FlakyChannel, eventually, new_id, rows, send, start_session
+from ticketing.database import create_engine
 from ticketing.models import OutboxItem
+from ticketing.outbox import OutboxStore
 
 
 def message(text: str, *, user: str = "u-1", thread: str = "t-1") -> InboundMessage:
@@ -137,3 +141,22 @@ async def test_webchat_reply_is_marked_sent(app_client: tuple[App, TestClient]) 
 
     await eventually(sent)
     assert (await outbox_row(app, reply_id))[1] == 1
+
+
+async def test_stop_is_prompt_even_when_a_wake_races_the_cancel(sqlite_url: str) -> None:
+    """stop() right after wake(): the cancel must not be lost (it was, with wait_for on 3.11,
+    and shutdown then waited out the app's whole stop timeout)."""
+    engine = create_engine(sqlite_url)
+    try:
+        dispatcher = OutboxDispatcher(store=OutboxStore(engine=engine), connectors={}, sweep_interval=30.0)
+        for _ in range(20):
+            await dispatcher.start()
+            await asyncio.sleep(0.01)  # the loop is parked on its wake event
+            dispatcher.wake()
+            stopping = asyncio.ensure_future(dispatcher.stop())
+            done, _ = await asyncio.wait({stopping}, timeout=5)  # a hang guard, not a speed check
+            if not done:
+                stopping.cancel()
+            assert done, "the dispatcher ignored its cancel"
+    finally:
+        await engine.dispose()
