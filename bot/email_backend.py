@@ -199,7 +199,10 @@ class EmailBackendImpl:
             display_name=message.sender_name,
             email=message.sender_email,
         )
-        if self._turns is None:  # no ticket rules or CSAT here: the mail is only recorded
+        if self._turns is None:
+            # Turns without a ticket config: no CSAT answer, no reopening, no SLA clock; the
+            # mail is only recorded. (Its number pool reserves a block of ticket numbers on first
+            # use that this plan never takes: a gap in the numbering, as after a restart.)
             self._turns = Turns(engine=self._engine)
 
         def plan(_state: ConversationState, _take_number: Callable[[], int]) -> Plan:

@@ -141,8 +141,9 @@ async def test_a_looping_sender_is_rate_limited(
 async def test_a_rate_limited_customer_mail_joins_the_conversation_and_its_ticket_unanswered(
     database_url: str, make_client: AppFactory, smtp: tuple[SmtpRecorder, int], tmp_path: Path
 ) -> None:
-    """Zendesk-style loop protection: the mail is on the ticket for the agent, the bot is silent,
-    it is recorded once however often it is read, and nothing is set aside."""
+    """Zendesk-style loop protection: the mail is on the ticket for the agent, the bot is silent
+    (no reply, no CSAT thanks, the solved ticket stays solved), it is recorded once however
+    often it is read, and nothing is set aside."""
     recorder, port = smtp
     app, email = await start(database_url, make_client, port, extra="  max_mails_per_sender_per_hour: 1\n")
     first = make_mail(
@@ -150,6 +151,8 @@ async def test_a_rate_limited_customer_mail_joins_the_conversation_and_its_ticke
     )
     assert (await email.ingest(first)).outcome == "delivered"  # the fallback opened T-1001
     [reply] = await recorder.wait_for(1)
+    await app.ticketing.desk.solve(1001, actor="agent:alice")  # mails the CSAT question
+    await recorder.wait_for(2)
     follow_up = make_mail(
         "here is a photo of the zipper, please hurry",
         subject="Re: Broken zipper [T-1001]",
@@ -169,8 +172,9 @@ async def test_a_rate_limited_customer_mail_joins_the_conversation_and_its_ticke
     assert [r.external_message_id for r in stored] == ["<z1@example.com>", "<z2@example.com>"]
     assert {r.conversation_id for r in stored} == {stored[0].conversation_id}
     assert stored[1].ticket_id == ticket_id
-    assert await count(app.engine, Interaction, Interaction.direction == "out") == 1
-    assert await count(app.engine, OutboxItem) == 1
+    assert (await app.ticketing.desk.get(1001))["status"] == "solved"  # not reopened
+    assert await count(app.engine, Interaction, Interaction.direction == "out") == 2  # reply, CSAT
+    assert await count(app.engine, OutboxItem) == 2
     assert not (tmp_path / "var" / "email" / "set-aside" / "rate-limited").exists()
 
 
