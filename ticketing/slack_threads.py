@@ -185,7 +185,9 @@ class SlackThreads:
         config = self._config()
 
         async def change(conn: AsyncConnection, ticket: TicketRow, now: datetime) -> None:
-            if action == "claim" and agent is not None:
+            if action == "claim":
+                if agent is None:
+                    raise InvalidValue("claiming a ticket needs the agent who claims it")
                 await lifecycle.set_assignee(conn, ticket, agent, actor, now)
             elif action == "resolve":
                 await lifecycle.set_status(conn, config, ticket, "solved", actor, now)
