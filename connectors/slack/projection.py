@@ -102,8 +102,9 @@ class Projection:
                     pause = self._settings.poll_interval
                     if self._waiting:
                         pause = min(pause, _GAP_POLL)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), pause)
+                    with contextlib.suppress(TimeoutError):  # not wait_for: it can lose a cancel on 3.11
+                        async with asyncio.timeout(pause):
+                            await self._wake.wait()
                     self._wake.clear()
 
     async def step(self) -> bool:
