@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -34,6 +34,7 @@ from nlp.types import Analysis
 from rules import decision as d
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from ticketing import lifecycle, outbound
+from ticketing.commit_order import HoleGuard
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor, Customer, Ticket, TicketEvent
 from ticketing.numbers import ticket_reference
@@ -47,7 +48,6 @@ _LOGGER = logging.getLogger(__name__)
 LOCK = 0x46_44_52_55_4C  # "FDRUL"
 _CURSOR = ("rules", "ticket_events")
 _WATCHED = ("status", "priority", "queue", "assignee", "tags")
-_COMMIT_LAG = timedelta(seconds=2)
 
 
 class TicketRuleRunner:
@@ -66,6 +66,7 @@ class TicketRuleRunner:
         self._bot_name = bot_name
         self._interval = interval
         self._leadership = Leadership(engine=engine, key=LOCK)
+        self._holes = HoleGuard(engine, name="ticket rules")
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._cursor_insert = dialect.insert(ChannelCursor).on_conflict_do_nothing()
         self._task: asyncio.Task[None] | None = None
@@ -105,13 +106,15 @@ class TicketRuleRunner:
                         TicketEvent.kind,
                         TicketEvent.data,
                     )
-                    # Ids are taken at insert but transactions commit out of order: only events
-                    # older than the lag are read, so a slower transaction's lower id is not passed.
-                    .where(TicketEvent.id > last, TicketEvent.created_at <= now - _COMMIT_LAG)
+                    .where(TicketEvent.id > last)
                     .order_by(TicketEvent.id)
                     .limit(limit)
                 )
             ).all()
+            # Ids are taken at insert but transactions commit out of order: stop before a hole
+            # until it fills (or will not), so a slower transaction's lower id is never passed.
+            upto = await self._holes.upto(last, [row[0] for row in rows])
+            rows = [row for row in rows if row[0] <= upto]
             knowledge = self._knowledge()
             for event_id, ticket_id, actor, kind, data in rows:
                 last = event_id

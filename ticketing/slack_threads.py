@@ -20,12 +20,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, func, or_, select, text, update
+from sqlalchemy import ForeignKey, String, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ticketing import assignment, lifecycle, outbound, sla
+from ticketing import assignment, commit_order, lifecycle, outbound, sla
 from ticketing.errors import InvalidTransition, InvalidValue, TicketError
 from ticketing.models import Base, Id, InboundDedup, Interaction, Ticket, TicketEvent
 from ticketing.sla_config import SlaConfig
@@ -126,24 +126,10 @@ class SlackThreads:
             return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
     async def running_transactions(self) -> tuple[int, ...]:
-        """PostgreSQL: the ids of the transactions in progress right now (``xid8``, which carries
-        the epoch, so there is no wraparound to worry about). SQLite has one writer: ``()``."""
-        if self._engine.dialect.name != "postgresql":
-            return ()
-        stmt = text("SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x")
-        async with self._engine.connect() as conn:
-            return tuple(int(x) for x in (await conn.execute(stmt)).scalars())
+        return await commit_order.running_transactions(self._engine)
 
     async def any_running(self, xids: tuple[int, ...]) -> bool:
-        """Whether any of ``xids`` (from :meth:`running_transactions`) is still in progress."""
-        if not xids or self._engine.dialect.name != "postgresql":
-            return False
-        stmt = text(
-            "SELECT count(*) FROM unnest(CAST(:xids AS text[])) AS x"
-            " WHERE pg_xact_status(CAST(x AS xid8)) = 'in progress'"
-        )
-        async with self._engine.connect() as conn:
-            return bool((await conn.execute(stmt, {"xids": [str(x) for x in xids]})).scalar())
+        return await commit_order.any_running(self._engine, xids)
 
     async def search(self, text: str, limit: int) -> list[dict[str, Any]]:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
