@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,11 +21,11 @@ from connectors.slack.views import (
     CardRef,
     Feed,
     FeedItem,
-    Gap,
     MessageLine,
     TicketCard,
     TicketLine,
 )
+from ticketing.commit_order import HoleGuard
 from ticketing.errors import TicketError
 from ticketing.lifecycle import UNSOLVED
 from ticketing.models import Agent, ChannelIdentity, Customer, Interaction, SlaTimer, Ticket
@@ -46,24 +47,25 @@ def build_feed(
     interactions: list[dict[str, Any]],
     *,
     after: tuple[int, int],
+    ends: tuple[int, int],
     limit: int,
 ) -> Feed:
     """One batch from rows read after the cursors ``after`` (event id, interaction id).
 
-    ``events`` are ticket events in id order; ``scanned`` is every interaction's id and time (the
-    unfiltered sequence: ids of both tables are contiguous but for inserts not yet committed or
-    rolled back), ``interactions`` the ticket-linked ones among them. Each source stops before
-    its first gap. Events and messages come in time order; when a source was cut at ``limit``,
-    the other is cut at its last timestamp, so the next batch cannot hold anything older.
+    ``events`` are ticket events in id order; ``scanned`` is every interaction's id and time
+    (the unfiltered sequence, which is contiguous but for holes), ``interactions`` the
+    ticket-linked ones among them. ``ends`` is how far each source may go (up to its first hole
+    that may still fill, see ``ticketing/commit_order.py``). Events and messages come in time
+    order; when a source was cut at ``limit``, the other is cut at its last timestamp, so the
+    next batch cannot hold anything older.
     """
-    event_end, event_gap = _contiguous([e["id"] for e in events], after[0])
-    scan_end, scan_gap = _contiguous([r["id"] for r in scanned], after[1])
+    event_end, scan_end = ends
     items = [_event_item(e) for e in events if e["id"] <= event_end]
     items += [_interaction_item(i) for i in interactions if after[1] < i["id"] <= scan_end]
     items.sort(key=lambda i: (i.created_at, 0 if i.source == "interaction" else 1, i.id))
     horizon = None
-    for rows, gap in ((events, event_gap), (scanned, scan_gap)):
-        if len(rows) >= limit and gap is None:
+    for rows, end in ((events, event_end), (scanned, scan_end)):
+        if len(rows) >= limit and rows[-1]["id"] == end:  # cut by the limit, not by a hole
             last = rows[-1]["created_at"]
             horizon = last if horizon is None else min(horizon, last)
     cut = {"event": event_end + 1, "interaction": scan_end + 1}  # the first id not in this batch
@@ -71,19 +73,7 @@ def build_feed(
         if horizon is not None and item.created_at > horizon:
             cut[item.source] = min(cut[item.source], item.id)
     kept = [i for i in items if i.id < cut[i.source]]  # each source a run of ids: the cursor is exact
-    gaps = [Gap("event", *event_gap)] if event_gap else []
-    gaps += [Gap("interaction", *scan_gap)] if scan_gap else []
-    return Feed(tuple(kept), (cut["event"] - 1, cut["interaction"] - 1), tuple(gaps))
-
-
-def _contiguous(ids: list[int], after: int) -> tuple[int, tuple[int, int] | None]:
-    """How far ascending ``ids`` run on from ``after`` without a hole, and the first hole."""
-    end = after
-    for found in ids:
-        if found != end + 1:
-            return end, (end + 1, found - 1)
-        end = found
-    return end, None
+    return Feed(tuple(kept), (cut["event"] - 1, cut["interaction"] - 1))
 
 
 def _event_item(row: dict[str, Any]) -> FeedItem:
@@ -103,6 +93,8 @@ class SlackBackendImpl:
         self._desk = desk
         self._threads = threads
         self._cursors = ChannelCursors(engine=engine)
+        self._event_holes = HoleGuard(engine, name="slack projection (events)")
+        self._interaction_holes = HoleGuard(engine, name="slack projection (messages)")
 
     # -- projection -----------------------------------------------------------------------------
 
@@ -120,18 +112,17 @@ class SlackBackendImpl:
 
     async def feed(self, *, after_event: int, after_interaction: int, limit: int) -> Feed:
         events = await self._threads.events_after(after_event, limit)
+        event_end = await self._event_holes.upto(after_event, [r["id"] for r in events])
         scanned = await self._threads.interaction_ids_after(after_interaction, limit)
-        end, _gap = _contiguous([r["id"] for r in scanned], after_interaction)
+        scan_end = await self._interaction_holes.upto(after_interaction, [r["id"] for r in scanned])
         interactions = []
-        if end > after_interaction:
-            interactions = await self._threads.interactions_between(after_interaction, end)
-        return build_feed(events, scanned, interactions, after=(after_event, after_interaction), limit=limit)
-
-    async def running_transactions(self) -> tuple[int, ...]:
-        return await self._threads.running_transactions()
-
-    async def any_running(self, transactions: tuple[int, ...]) -> bool:
-        return await self._threads.any_running(transactions)
+        if scan_end > after_interaction:
+            interactions = await self._threads.interactions_between(after_interaction, scan_end)
+        feed = build_feed(
+            events, scanned, interactions, after=(after_event, after_interaction), ends=(event_end, scan_end),
+            limit=limit,
+        )  # fmt: skip
+        return replace(feed, waiting=self._event_holes.waiting or self._interaction_holes.waiting)
 
     async def card(self, ticket_id: int, *, last_messages: int) -> TicketCard:
         async with self._engine.connect() as conn:

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ticketing import assignment, commit_order, lifecycle, outbound, sla
+from ticketing import assignment, lifecycle, outbound, sla
 from ticketing.errors import InvalidTransition, InvalidValue, TicketError
 from ticketing.models import Base, Id, InboundDedup, Interaction, Ticket, TicketEvent
 from ticketing.sla_config import SlaConfig
@@ -124,12 +124,6 @@ class SlackThreads:
         )
         async with self._engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(stmt)).mappings()]
-
-    async def running_transactions(self) -> tuple[int, ...]:
-        return await commit_order.running_transactions(self._engine)
-
-    async def any_running(self, xids: tuple[int, ...]) -> bool:
-        return await commit_order.any_running(self._engine, xids)
 
     async def search(self, text: str, limit: int) -> list[dict[str, Any]]:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

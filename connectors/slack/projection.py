@@ -9,13 +9,9 @@ every call of a batch; while Slack is down or rate limited, :class:`SlackApi` wa
 so nothing is skipped. Entries that came from Slack itself carry ``source: slack`` and are not
 echoed. Delivery is at least once: a crash between a post and the cursor save re-posts a line.
 
-Ids are assigned at insert, but on PostgreSQL transactions commit out of id order: a row with a
-lower id can become visible after a higher one. Ids of ``ticket_events`` and ``interactions``
-are contiguous except for inserts not yet committed or rolled back, so a batch stops before a
-gap (:class:`~connectors.slack.views.Gap`) and the projection waits for it to fill. It skips
-the gap only once ``gap_grace`` seconds have passed *and* every transaction that was running
-when the gap was first seen has ended (a rollback), or after ``gap_max_wait`` seconds whatever
-happens (a transaction left open for that long), with a warning naming the ids.
+On PostgreSQL transactions commit out of id order, so the backend's feed stops before a hole in
+the ids until it fills or cannot any more (``ticketing/commit_order.py``); while it waits
+(``Feed.waiting``) the projection asks again every ``_GAP_POLL`` seconds.
 """
 
 from __future__ import annotations
@@ -23,15 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from connectors.slack.api import SlackApi, SlackRefused
 from connectors.slack.blocks import card_blocks, card_text, escape, thread_line
 from connectors.slack.config import SlackSettings
 from connectors.slack.identity import AgentDirectory
-from connectors.slack.views import CardRef, FeedItem, Gap, SlackBackend, TicketCard
+from connectors.slack.views import CardRef, FeedItem, SlackBackend, TicketCard
 
 __all__ = ["Projection"]
 
@@ -39,16 +33,6 @@ _LOGGER = logging.getLogger(__name__)
 _ALERTS = ("sla_warning", "sla_breach", "escalated")
 _CARD_ONLY = ("note", "notify")  # audit entries that do not change what the card shows
 _GAP_POLL = 0.1  # seconds between looks while a batch waits for a gap to fill
-
-
-@dataclass(frozen=True, slots=True)
-class _Waiting:
-    """A gap the projection waits on: since when, and the transactions running back then."""
-
-    first: int
-    last: int
-    since: float
-    transactions: tuple[int, ...]
 
 
 class Projection:
@@ -60,17 +44,13 @@ class Projection:
         backend: SlackBackend,
         directory: AgentDirectory,
         batch: int = 100,
-        gap_grace: float = 2.0,
-        gap_max_wait: float = 60.0,
     ) -> None:
         self._settings = settings
         self._api = api
         self._backend = backend
         self._directory = directory
         self._batch = batch
-        self._gap_grace = gap_grace
-        self._gap_max_wait = gap_max_wait
-        self._waiting: dict[str, _Waiting] = {}  # source → the gap its next batch waits on
+        self._waiting = False  # the last batch stopped before a hole in the ids
         self._wake = asyncio.Event()
         self._cursor: tuple[int, int] | None = None
         self._dirty: dict[int, None] = {}
@@ -136,39 +116,11 @@ class Projection:
             except SlackRefused as exc:
                 _LOGGER.error("slack: card of ticket id %d not updated: %s", ticket_id, exc)
             self._dirty.pop(ticket_id, None)
-        self._cursor = cursor = await self._past_gaps(feed.gaps, cursor)
+        self._cursor = cursor
+        self._waiting = feed.waiting
         if cursor != before:
             await self._backend.save_cursor(*cursor)
         return cursor != before
-
-    async def _past_gaps(self, gaps: tuple[Gap, ...], cursor: tuple[int, int]) -> tuple[int, int]:
-        """Wait on each gap the batch stopped at; move the cursor past one that will not fill."""
-        now = time.monotonic()
-        waiting: dict[str, _Waiting] = {}
-        for gap in gaps:
-            known = self._waiting.get(gap.source)
-            if known is not None and known.first <= gap.first <= known.last:  # partly filled
-                known = _Waiting(gap.first, min(gap.last, known.last), known.since, known.transactions)
-            else:
-                transactions = await self._backend.running_transactions()
-                known = _Waiting(gap.first, gap.last, now, transactions)
-            waited = now - known.since
-            reached = cursor[0 if gap.source == "event" else 1] == gap.first - 1
-            if (
-                not reached
-                or waited < self._gap_grace
-                or (waited < self._gap_max_wait and await self._backend.any_running(known.transactions))
-            ):
-                waiting[gap.source] = known
-                continue
-            _LOGGER.warning(
-                "slack: %s ids %d..%d never appeared (rolled back?) after %.1fs; skipped",
-                gap.source, known.first, known.last, waited,
-            )  # fmt: skip
-            events, interactions = cursor
-            cursor = (known.last, interactions) if gap.source == "event" else (events, known.last)
-        self._waiting = waiting
-        return cursor
 
     async def _apply(self, item: FeedItem, created: set[int]) -> None:
         ref = await self._backend.card_ref(item.ticket_id)

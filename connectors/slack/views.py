@@ -18,7 +18,6 @@ __all__ = [
     "CardRef",
     "Feed",
     "FeedItem",
-    "Gap",
     "MessageLine",
     "SlackBackend",
     "TicketCard",
@@ -112,23 +111,14 @@ class FeedItem:
 
 
 @dataclass(frozen=True, slots=True)
-class Gap:
-    """Ids ``first..last`` of one source are missing while a later one is visible: rows still
-    being committed (PostgreSQL commits out of id order) or rolled back, never to appear."""
-
-    source: Literal["event", "interaction"]
-    first: int
-    last: int
-
-
-@dataclass(frozen=True, slots=True)
 class Feed:
-    """One batch: the items in order, where the cursors may move once all of them are applied,
-    and the gaps the batch stopped at (items after a gap wait until it fills or is skipped)."""
+    """One batch: the items in order, and where the cursors may move once all of them are applied.
+    ``waiting``: a source stopped before a hole in its ids (a row committed out of id order, or
+    a rolled-back insert), so the next batch is worth asking for soon."""
 
     items: tuple[FeedItem, ...]
     cursor: tuple[int, int]  # (event id, interaction id)
-    gaps: tuple[Gap, ...] = ()
+    waiting: bool = False
 
 
 class SlackBackend(Protocol):
@@ -142,13 +132,8 @@ class SlackBackend(Protocol):
         """The newest event and interaction ids (where a first run starts: no history flood)."""
 
     async def feed(self, *, after_event: int, after_interaction: int, limit: int) -> Feed:
-        """The next batch after the cursors; it stops before a gap in either source's ids."""
-
-    async def running_transactions(self) -> tuple[int, ...]:
-        """The database transactions in progress now (PostgreSQL; ``()`` on SQLite)."""
-
-    async def any_running(self, transactions: tuple[int, ...]) -> bool:
-        """Whether any of ``transactions`` (from :meth:`running_transactions`) is still going."""
+        """The next batch after the cursors. It never passes a row that may still appear: it
+        stops before a hole in either source's ids until the hole fills or cannot any more."""
 
     async def card(self, ticket_id: int, *, last_messages: int) -> TicketCard: ...
 

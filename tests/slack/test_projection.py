@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.slack_backend import build_feed
-from connectors.slack.views import Gap
 from tests.conftest import AppFactory
 from tests.slack.fake_api import TIMEOUT, Call, FakeSlack
 from tests.slack.helpers import card_ts, in_thread, is_card, start
@@ -133,19 +132,23 @@ def _message(id: int, at: datetime) -> dict[str, Any]:
             "sender_name": None, "text": "hi", "created_at": at}  # fmt: skip
 
 
-def test_a_batch_stops_before_a_gap_in_either_sequence() -> None:
+def test_a_batch_stops_where_each_source_may_go() -> None:
     events = [_event(11, T0), _event(12, T0), _event(15, T0)]
     scanned = [{"id": i, "created_at": T0} for i in (21, 22, 24)]  # 22 has no ticket
-    feed = build_feed(events, scanned, [_message(21, T0), _message(24, T0)], after=(10, 20), limit=100)
+    # the holes 13-14 and 23 may still fill: the guards let events go to 12, messages to 22
+    feed = build_feed(
+        events, scanned, [_message(21, T0), _message(24, T0)], after=(10, 20), ends=(12, 22), limit=100
+    )
     assert [(i.source, i.id) for i in feed.items] == [("interaction", 21), ("event", 11), ("event", 12)]
     assert feed.cursor == (12, 22)
-    assert feed.gaps == (Gap("event", 13, 14), Gap("interaction", 23, 23))
 
 
 def test_a_full_batch_cuts_the_other_source_at_its_last_time() -> None:
     events = [_event(11, T0), _event(12, T0 + timedelta(seconds=1))]
     later = T0 + timedelta(seconds=5)
     scanned = [{"id": 21, "created_at": T0}, {"id": 22, "created_at": later}]
-    feed = build_feed(events, scanned, [_message(21, T0), _message(22, later)], after=(10, 20), limit=2)
+    feed = build_feed(
+        events, scanned, [_message(21, T0), _message(22, later)], after=(10, 20), ends=(12, 22), limit=2
+    )
     assert [(i.source, i.id) for i in feed.items] == [("interaction", 21), ("event", 11), ("event", 12)]
-    assert feed.cursor == (12, 21) and feed.gaps == ()
+    assert feed.cursor == (12, 21) and not feed.waiting
