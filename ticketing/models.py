@@ -134,6 +134,12 @@ class Conversation(Base):
     previous_ticket_id: Mapped[int | None] = mapped_column(Id)
     # A satisfaction question is waiting for the customer's answer on this conversation.
     csat_ticket_id: Mapped[int | None] = mapped_column(Id)
+    # What the rules' loop guards and turn counts read on every message, kept here (written with
+    # the rest of the turn) so a message costs the same in a long conversation as in a new one.
+    turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # customer messages
+    automated_replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rule_fires: Mapped[dict[str, Any] | None] = mapped_column(Json)  # rule name → replies it made
+    recent_rules: Mapped[list[Any] | None] = mapped_column(Json)  # the last three, newest last
 
 
 class Interaction(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.database import insert_returning_ids
@@ -33,16 +33,18 @@ async def send(
     quick_replies: tuple[dict[str, str], ...] = (),
 ) -> int:
     """Queue ``text`` to the customer of a conversation; returns the interaction id."""
-    conv = (
-        await conn.execute(
-            select(
-                Conversation.customer_id, Conversation.channel, Conversation.public_id,
-                Conversation.external_thread_id, Conversation.subject, ChannelIdentity.external_id,
-            )
-            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
-            .where(Conversation.id == conversation_id)
+    stmt = (
+        select(
+            Conversation.customer_id, Conversation.channel, Conversation.public_id,
+            Conversation.external_thread_id, Conversation.subject, ChannelIdentity.external_id,
+            Conversation.automated_replies, Conversation.rule_fires, Conversation.recent_rules,
         )
-    ).one()  # fmt: skip
+        .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+        .where(Conversation.id == conversation_id)
+    )  # fmt: skip
+    if conn.dialect.name == "postgresql":  # the counters below are read, then written
+        stmt = stmt.with_for_update(of=Conversation)
+    conv = (await conn.execute(stmt)).one()
     last_in = (
         await conn.execute(
             select(Interaction.external_message_id)
@@ -59,6 +61,7 @@ async def send(
         "processed_at": None, "created_at": now,
     }  # fmt: skip
     (interaction_id,) = await insert_returning_ids(conn, Interaction.id, [row])
+    await _count(conn, conversation_id, conv, sender_role, rule)
     payload: dict[str, Any] = {
         "channel": conv.channel, "external_user_id": conv.external_id,
         "external_thread_id": conv.external_thread_id, "conversation_id": conversation_id,
@@ -73,3 +76,25 @@ async def send(
          "external_id": None, "created_at": now, "sent_at": None},
     )  # fmt: skip
     return interaction_id
+
+
+async def _count(conn: AsyncConnection, conversation_id: int, conv: Any, role: str, rule: str | None) -> None:
+    """Keep the conversation's counters (what the rules' loop guards read) in step with this
+    message, as the turn writer does for the replies it writes."""
+    if role != "bot" and rule is None:
+        return
+    fires = dict(conv.rule_fires or {})
+    recent = list(conv.recent_rules or [])
+    if rule is not None:
+        for name in rule.split("+"):
+            fires[name] = fires.get(name, 0) + 1
+        recent = [*recent, rule][-3:]
+    await conn.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(
+            automated_replies=conv.automated_replies + (1 if role == "bot" else 0),
+            rule_fires=fires,
+            recent_rules=recent,
+        )
+    )

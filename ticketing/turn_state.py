@@ -1,9 +1,10 @@
 """What a turn knows before it decides: the conversation, its customer and its history.
 
-Read once per batch, in the batch's transaction, with one statement for the conversations
-(joined with their customers and open tickets, counts as correlated subqueries) and two for
-the rules that answered them (counts per rule, the three most recent); the batch then keeps the
-state current in memory as each turn is planned.
+Read once per batch, in the batch's transaction, with one statement: the conversations (with
+their counters: turns, automated replies, rule fires, recent rules) joined with their customers
+and open tickets, plus two small counts per customer. On PostgreSQL the conversation rows are
+locked for the batch. The batch keeps the state current in memory as each turn is planned and
+writes the conversations back at the end (``turn_writes.update_conversations``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from ticketing.models import Conversation, Customer, Interaction, Ticket
+from ticketing.models import Conversation, Customer, Ticket
 
 __all__ = ["ConversationState", "read_states"]
 
@@ -63,24 +64,6 @@ _CONVERSATIONS = (
     .correlate(Conversation)
     .scalar_subquery()
 )
-_TURNS = (
-    select(func.count())
-    .select_from(Interaction)
-    .where(Interaction.conversation_id == Conversation.id, Interaction.direction == "in")
-    .correlate(Conversation)
-    .scalar_subquery()
-)
-_AUTOMATED = (
-    select(func.count())
-    .select_from(Interaction)
-    .where(
-        Interaction.conversation_id == Conversation.id,
-        Interaction.direction == "out",
-        Interaction.sender_role == "bot",
-    )
-    .correlate(Conversation)
-    .scalar_subquery()
-)
 _STATES = (
     select(
         Conversation.id,
@@ -97,61 +80,32 @@ _STATES = (
         _CONVERSATIONS,
         _OPEN_TICKETS,
         _open_ticket.tags,
-        _TURNS,
-        _AUTOMATED,
+        Conversation.turns,
+        Conversation.automated_replies,
         Conversation.csat_ticket_id,
+        Conversation.rule_fires,
+        Conversation.recent_rules,
     )
     .join(Customer, Customer.id == Conversation.customer_id)
     .outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
     .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Conversation.id)  # locks taken in one order: two batches cannot deadlock
 )
-# Which rules produced the replies of these conversations: counts per rule and the three most
-# recent, aggregated in SQL so a long conversation costs index work, not rows sent to Python.
-_RULE_FILTER = (
-    Interaction.conversation_id.in_(bindparam("ids", expanding=True)),
-    Interaction.direction == "out",
-    Interaction.rule.is_not(None),
-)
-_RULE_COUNTS = (
-    select(Interaction.conversation_id, Interaction.rule, func.count())
-    .where(*_RULE_FILTER)
-    .group_by(Interaction.conversation_id, Interaction.rule)
-)
-_ranked = (
-    select(
-        Interaction.conversation_id,
-        Interaction.rule,
-        func.row_number()
-        .over(partition_by=Interaction.conversation_id, order_by=Interaction.id.desc())
-        .label("recency"),
-    )
-    .where(*_RULE_FILTER)
-    .subquery()
-)
-_RECENT_RULES = select(_ranked.c.conversation_id, _ranked.c.rule, _ranked.c.recency).where(
-    _ranked.c.recency <= 3
-)
+# PostgreSQL: another process's batch on the same conversation waits for this one to commit and
+# then reads what it wrote, so two messages can never both open "the" ticket or lose a count.
+_STATES_LOCKED = _STATES.with_for_update(of=Conversation)
 
 
 async def read_states(conn: AsyncConnection, conversation_ids: set[int]) -> dict[int, ConversationState]:
-    ids = {"ids": list(conversation_ids)}
-    fires: dict[int, dict[str, int]] = {}
-    recent: dict[int, list[tuple[int, str]]] = {}
-    for conversation_id, rule, count in await conn.execute(_RULE_COUNTS, ids):
-        counts = fires.setdefault(conversation_id, {})
-        for name in str(rule).split("+"):  # a reply made by several rules names them all
-            counts[name] = counts.get(name, 0) + count
-    for conversation_id, rule, recency in await conn.execute(_RECENT_RULES, ids):
-        recent.setdefault(conversation_id, []).append((recency, rule))
+    stmt = _STATES_LOCKED if conn.dialect.name == "postgresql" else _STATES
     states = {}
-    for row in await conn.execute(_STATES, ids):
+    for row in await conn.execute(stmt, {"ids": list(conversation_ids)}):
         states[row[0]] = ConversationState(
             customer_id=row[1], status=row[2], handed_off=row[3], open_ticket_id=row[4],
             open_ticket_number=row[5], language=row[6], customer_name=row[7], customer_email=row[8],
             customer_tags=tuple(row[9] or ()), customer_attributes=dict(row[10] or {}),
             customer_conversations=row[11], open_tickets=row[12], ticket_tags=tuple(row[13] or ()),
-            turns=row[14], automated_replies=row[15], rule_fires=fires.get(row[0], {}),
-            recent_rules=tuple(rule for _, rule in sorted(recent.get(row[0], []), reverse=True)),
-            csat_ticket_id=row[16],
+            turns=row[14], automated_replies=row[15], csat_ticket_id=row[16],
+            rule_fires=dict(row[17] or {}), recent_rules=tuple(row[18] or ()),
         )  # fmt: skip
     return states

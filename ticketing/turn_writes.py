@@ -55,6 +55,10 @@ _UPDATE_CONVERSATION = (
         open_ticket_id=bindparam("b_tid"),
         open_ticket_number=bindparam("b_tnum"),
         handed_off=bindparam("b_handoff"),
+        turns=bindparam("b_turns"),
+        automated_replies=bindparam("b_automated"),
+        rule_fires=bindparam("b_fires"),
+        recent_rules=bindparam("b_recent"),
     )
 )
 _UPDATE_CUSTOMER = (
@@ -189,6 +193,8 @@ async def update_conversations(
         changes.append({
             "b_id": conversation_id, "b_now": now, "b_handoff": state.handed_off, "b_tnum": number,
             "b_tid": tickets.get(number) if number is not None else None, "b_status": state.status,
+            "b_turns": state.turns, "b_automated": state.automated_replies,
+            "b_fires": dict(state.rule_fires), "b_recent": list(state.recent_rules),
         })  # fmt: skip
     await conn.execute(_UPDATE_CONVERSATION, changes)
     joined = {

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from alembic import command
 from sqlalchemy import select
 
 from bot.app import App, AppOverrides
 from bot.contracts import InboundMessage, InboundResult
 from tests.conftest import AppFactory
 from tests.webchat.helpers import FAQ_HOURS, UNRELATED, FlakyChannel, count, new_id, rows
-from ticketing.database import create_engine, current_revision, head_revision, upgrade
+from ticketing.database import _config, create_engine, current_revision, head_revision, upgrade
 from ticketing.models import Conversation, Interaction, OutboxItem, Ticket, TicketEvent
 
 
@@ -190,3 +191,25 @@ async def test_upgrade_creates_a_fresh_sqlite_database_and_can_rerun(tmp_path: P
         assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
+
+
+async def test_upgrade_to_0004_counts_what_the_conversations_hold(
+    database_url: str, make_client: AppFactory
+) -> None:
+    """The conversation counters (turns, automated replies, rule fires, recent rules) written by
+    the turn writer equal what migration 0004 counts from the interactions of an older database."""
+    app, _channel = await start(database_url, make_client)
+    for n, text in enumerate((FAQ_HOURS, UNRELATED, FAQ_HOURS, "still there?")):
+        await app.flow.handle(message(text, user="u", thread="t", key=f"k{n}"))
+    counters = select(
+        Conversation.turns, Conversation.automated_replies, Conversation.rule_fires, Conversation.recent_rules
+    )
+    [live] = await rows(app.engine, counters)
+    assert live.turns == 4 and live.automated_replies >= 4 and sum(live.rule_fires.values()) >= 4
+    await asyncio.to_thread(command.downgrade, _config(database_url), "0003")
+    await upgrade(database_url)
+    [migrated] = await rows(app.engine, counters)
+    assert (migrated.turns, migrated.automated_replies) == (live.turns, live.automated_replies)
+    assert migrated.recent_rules == live.recent_rules
+    # The writer counts every rule that fired; the migration can only count those that replied.
+    assert {k: v for k, v in live.rule_fires.items() if k in migrated.rule_fires} == migrated.rule_fires
