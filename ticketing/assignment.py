@@ -8,9 +8,9 @@ below their ``max_open``; ``last_assigned_at`` then moves them to the back of th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.errors import NoAgentAvailable, UnknownQueue
@@ -18,7 +18,7 @@ from ticketing.lifecycle import UNSOLVED, set_assignee
 from ticketing.models import Agent, Queue, QueueMember, Ticket
 from ticketing.ticket_rows import TicketRow
 
-__all__ = ["assign_round_robin", "next_agent"]
+__all__ = ["assign_round_robin", "next_agent", "pick_agents"]
 
 
 async def next_agent(conn: AsyncConnection, queue: str, now: datetime) -> str:
@@ -30,6 +30,20 @@ async def next_agent(conn: AsyncConnection, queue: str, now: datetime) -> str:
     """
     if (await conn.execute(select(Queue.name).where(Queue.name == queue))).scalar() is None:
         raise UnknownQueue(f"unknown queue {queue!r} (add it with `frontdesk tickets queues {queue}`)")
+    (handle,) = await pick_agents(conn, queue, 1, now)
+    if handle is None:
+        raise NoAgentAvailable(f"every available agent of queue {queue!r} is at their cap of open tickets")
+    return handle
+
+
+async def pick_agents(conn: AsyncConnection, queue: str, count: int, now: datetime) -> list[str | None]:
+    """Round-robin picks for ``count`` tickets of ``queue`` at once (an escalation sweep moves
+    many): the members are locked once, each pick moves its agent to the back of the line and
+    counts against their cap; None where everybody is at their cap.
+
+    Raises:
+        NoAgentAvailable: the queue has no available agents.
+    """
     members = (
         await conn.execute(
             select(QueueMember.agent_id, Agent.handle, Agent.max_open)
@@ -50,15 +64,29 @@ async def next_agent(conn: AsyncConnection, queue: str, now: datetime) -> str:
             )
         ).all()
     )
-    for member in members:
-        if load.get(member.handle, 0) < member.max_open:
-            await conn.execute(
-                update(QueueMember)
-                .where(QueueMember.queue == queue, QueueMember.agent_id == member.agent_id)
-                .values(last_assigned_at=now)
-            )
-            return str(member.handle)
-    raise NoAgentAvailable(f"every available agent of queue {queue!r} is at their cap of open tickets")
+    line = list(members)  # front = assigned longest ago
+    picks: list[str | None] = []
+    moved: dict[int, None] = {}
+    for _ in range(count):
+        member = next((m for m in line if load.get(m.handle, 0) < m.max_open), None)
+        if member is None:
+            picks.append(None)
+            continue
+        picks.append(str(member.handle))
+        load[member.handle] = load.get(member.handle, 0) + 1
+        line.remove(member)
+        line.append(member)
+        moved.pop(member.agent_id, None)
+        moved[member.agent_id] = None  # in pick order: the last picked is the most recent
+    if moved:
+        stamps = [now + timedelta(microseconds=n) for n in range(len(moved))]  # keeps the line's order
+        await conn.execute(
+            update(QueueMember)
+            .where(QueueMember.queue == queue, QueueMember.agent_id == bindparam("b_agent"))
+            .values(last_assigned_at=bindparam("b_at")),
+            [{"b_agent": agent, "b_at": at} for agent, at in zip(moved, stamps, strict=True)],
+        )
+    return picks
 
 
 async def assign_round_robin(conn: AsyncConnection, ticket: TicketRow, actor: str, now: datetime) -> str:

@@ -5,10 +5,14 @@ One sweep = one transaction: claim the due timers together with their tickets in
 the next sweep instead of deadlocking), apply every effect, and mark the timers fired. The
 effects and the "fired" mark commit together, so a timer fires exactly once even when two
 processes sweep or one dies mid-sweep (its transaction rolls back; the other fires it).
-Breaches and warnings, the bulk, are written with one statement per kind; escalations reload
-the ticket and re-check their rule against its current state, so a stale timer does nothing.
-Each escalation or auto-close runs in a savepoint: one that fails is marked ``failed`` and
-logged, and the rest of the sweep still commits.
+Breaches and warnings, the bulk, are written with one statement per kind. Escalations re-check
+their rule against the locked ticket, so a stale timer does nothing, and are applied together:
+priority, tags and notifications for all of them in Python, then one statement per kind of
+write (and the SLA clocks of every re-prioritized ticket at once); only rerouting to a queue or
+an agent, which needs the roster, runs ticket by ticket, each in a savepoint (a reroute that
+fails is logged and recorded on the ``escalated`` event; the rest of the escalation stands). An
+escalation whose rule cannot be applied (a closed ticket) and an auto-close that fails are
+marked ``failed``; the rest of the sweep still commits.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import assignment, lifecycle, sla, timers
@@ -26,7 +30,7 @@ from ticketing.agents import ensure_queues
 from ticketing.errors import TicketError
 from ticketing.models import SlaTimer, Ticket
 from ticketing.sla_config import EscalationRule, SlaConfig
-from ticketing.ticket_rows import TicketRow, record, record_many
+from ticketing.ticket_rows import TicketRow, record_many
 
 __all__ = ["SweepResult", "fire_due"]
 
@@ -63,6 +67,7 @@ async def fire_due(
     due = [timers.DueTimer(r["t_id"], r["id"], r["t_kind"], r["t_name"], r["t_due_at"]) for r in claimed]
     locked = {r["id"]: {k: v for k, v in r.items() if not k.startswith("t_")} for r in claimed}
     events: list[tuple[int, str, str, dict[str, Any]]] = []
+    escalating: list[tuple[timers.DueTimer, TicketRow, EscalationRule]] = []
     fired: list[int] = []
     failed: list[int] = []
     for timer in due:
@@ -73,58 +78,171 @@ async def fire_due(
                 (ticket["id"], "system", kind, {"target": timer.name, "due_at": timer.due_at.isoformat()})
             )
             fired.append(timer.id)
-            continue
-        try:
-            async with conn.begin_nested():
-                if timer.kind == "escalation":
-                    await _escalate(conn, config, ticket, timer.name, now)
-                elif timer.kind == "autoclose" and ticket["status"] == "solved":
-                    await lifecycle.set_status(conn, config, ticket, "closed", "system:autoclose", now)
-            fired.append(timer.id)
-        except Exception:
-            _LOGGER.exception(
-                "timer %d (%s %s) of ticket %d failed", timer.id, timer.kind, timer.name, ticket["id"]
-            )
-            failed.append(timer.id)
+        elif timer.kind == "escalation":
+            rule = next((r for r in config.escalations if r.name == timer.name), None)
+            if rule is None or not _still_applies(rule, ticket):
+                fired.append(timer.id)  # the rulebook changed or the ticket moved on: spent, no effect
+            else:
+                escalating.append((timer, ticket, rule))
+        else:
+            try:
+                async with conn.begin_nested():
+                    if timer.kind == "autoclose" and ticket["status"] == "solved":
+                        await lifecycle.set_status(conn, config, ticket, "closed", "system:autoclose", now)
+                fired.append(timer.id)
+            except Exception:
+                _LOGGER.exception("timer %d (%s) of ticket %d failed", timer.id, timer.kind, ticket["id"])
+                failed.append(timer.id)
+    done, refused = await _escalate(conn, config, escalating, events, now)
     await record_many(conn, events, now)
-    await timers.mark(conn, fired, "fired", now)
-    await timers.mark(conn, failed, "failed", now)
-    return SweepResult(len(fired), len(failed))
+    await timers.mark(conn, [*fired, *done], "fired", now)
+    await timers.mark(conn, [*failed, *refused], "failed", now)
+    return SweepResult(len(fired) + len(done), len(failed) + len(refused))
+
+
+_SET_FIELDS = (
+    update(Ticket)
+    .where(Ticket.id == bindparam("b_id"))
+    .values(priority=bindparam("b_priority"), tags=bindparam("b_tags"), updated_at=bindparam("b_now"))
+)
 
 
 async def _escalate(
-    conn: AsyncConnection, config: SlaConfig, ticket: TicketRow, name: str, now: datetime
+    conn: AsyncConnection,
+    config: SlaConfig,
+    escalating: list[tuple[timers.DueTimer, TicketRow, EscalationRule]],
+    events: list[tuple[int, str, str, dict[str, Any]]],
+    now: datetime,
+) -> tuple[list[int], list[int]]:
+    """Apply the escalations; returns the timers that fired and those that failed. Their
+    ``priority``/``tags``/``notify`` events go to ``events``, in the order the rule lists them."""
+    fired: list[int] = []
+    refused: list[int] = []
+    applied: list[tuple[TicketRow, EscalationRule, list[dict[str, Any]]]] = []
+    changed: dict[int, TicketRow] = {}
+    reprioritized: list[TicketRow] = []
+    for timer, ticket, rule in escalating:
+        actor, before = f"rule:{rule.name}", dict(ticket)
+        mine: list[tuple[int, str, str, dict[str, Any]]] = []
+        done: list[dict[str, Any]] = []
+        try:
+            for action in rule.then:
+                if action.set_priority is not None:
+                    change = lifecycle.priority_change(ticket, action.set_priority)
+                    if change is not None:
+                        mine.append((ticket["id"], actor, "priority", change))
+                        ticket["priority"] = action.set_priority
+                    done.append({"set_priority": action.set_priority})
+                elif action.add_tags is not None:
+                    tagged = lifecycle.tags_change(ticket, add=action.add_tags)
+                    if tagged is not None:
+                        mine.append((ticket["id"], actor, "tags", tagged[0]))
+                        ticket["tags"] = tagged[1]
+                    done.append({"add_tags": list(action.add_tags)})
+                elif action.notify is not None:
+                    text = action.notify.text.replace("{ticket}", f"T-{ticket['number']}").replace(
+                        "{subject}", ticket["subject"]
+                    )
+                    channel = "#" + action.notify.slack.lstrip("#")
+                    mine.append((ticket["id"], actor, "notify", {"slack": channel, "text": text}))
+                    done.append({"notify": channel})
+        except TicketError as exc:
+            _LOGGER.error("escalation %s of T-%s not applied: %s", rule.name, ticket["number"], exc)
+            ticket.clear()
+            ticket.update(before)
+            refused.append(timer.id)
+            continue
+        events += mine
+        fired.append(timer.id)
+        applied.append((ticket, rule, done))
+        if (ticket["priority"], ticket["tags"]) != (before["priority"], before["tags"]):
+            ticket["updated_at"] = now
+            changed[ticket["id"]] = ticket
+        if ticket["priority"] != before["priority"]:
+            reprioritized.append(ticket)
+    if changed:
+        await conn.execute(
+            _SET_FIELDS,
+            [{"b_id": i, "b_priority": t["priority"], "b_tags": list(t["tags"] or []), "b_now": now}
+             for i, t in changed.items()],
+        )  # fmt: skip
+    await sla.on_priority_change(conn, config, reprioritized, now)
+    await _reroute(conn, applied, events, now)
+    for ticket, rule, done in applied:
+        events.append((ticket["id"], f"rule:{rule.name}", "escalated", {"rule": rule.name, "actions": done}))
+    return fired, refused
+
+
+_MOVE = (
+    update(Ticket)
+    .where(Ticket.id == bindparam("b_id"))
+    .values(
+        queue=bindparam("b_queue"),
+        assignee=bindparam("b_assignee"),
+        status=bindparam("b_status"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+async def _reroute(
+    conn: AsyncConnection,
+    applied: list[tuple[TicketRow, EscalationRule, list[dict[str, Any]]]],
+    events: list[tuple[int, str, str, dict[str, Any]]],
+    now: datetime,
 ) -> None:
-    rule = next((r for r in config.escalations if r.name == name), None)
-    if rule is None or not _still_applies(rule, ticket):
-        return  # the rulebook changed or the ticket moved on: the timer is spent, nothing happens
-    actor = f"rule:{rule.name}"
-    done: list[dict[str, Any]] = []
-    for action in rule.then:
-        if action.set_priority is not None:
-            if await lifecycle.set_priority(conn, ticket, action.set_priority, actor, now):
-                await sla.on_priority_change(conn, config, ticket, now)
-            done.append({"set_priority": action.set_priority})
-        elif action.add_tags is not None:
-            await lifecycle.set_tags(conn, ticket, actor, now, add=action.add_tags)
-            done.append({"add_tags": list(action.add_tags)})
-        elif action.assign_queue is not None:
-            await ensure_queues(conn, [action.assign_queue], now)
-            await lifecycle.set_queue(conn, ticket, action.assign_queue, actor, now)
-            done.append(
-                {"assign_queue": action.assign_queue, "assignee": await _try_assign(conn, ticket, actor, now)}
-            )
-        elif action.assign is not None:
-            await lifecycle.set_assignee(conn, ticket, action.assign, actor, now)
-            done.append({"assign": action.assign})
-        elif action.notify is not None:
-            text = action.notify.text.replace("{ticket}", f"T-{ticket['number']}").replace(
-                "{subject}", ticket["subject"]
-            )
-            channel = "#" + action.notify.slack.lstrip("#")
-            await record(conn, ticket["id"], actor, "notify", {"slack": channel, "text": text}, now)
-            done.append({"notify": channel})
-    await record(conn, ticket["id"], actor, "escalated", {"rule": rule.name, "actions": done}, now)
+    """The rules' ``assign_queue`` actions for all tickets at once: each queue's round-robin picks
+    in one go (lifecycle.set_queue + assign_round_robin, batched); ``assign`` (a named agent,
+    rare) ticket by ticket."""
+    by_queue: dict[str, list[tuple[TicketRow, str, list[dict[str, Any]]]]] = {}
+    named: list[tuple[TicketRow, str, str, list[dict[str, Any]]]] = []
+    for ticket, rule, done in applied:
+        for action in rule.then:
+            if action.assign_queue is not None:
+                by_queue.setdefault(action.assign_queue, []).append((ticket, f"rule:{rule.name}", done))
+            elif action.assign is not None:
+                named.append((ticket, f"rule:{rule.name}", action.assign, done))
+    await ensure_queues(conn, by_queue, now)
+    moved: dict[int, TicketRow] = {}
+    for queue, items in by_queue.items():
+        for ticket, actor, _done in items:
+            if ticket["queue"] != queue:  # as lifecycle.set_queue: the assignee may not work there
+                events.append((ticket["id"], actor, "queue", {"from": ticket["queue"], "to": queue}))
+                ticket["queue"] = queue
+                if ticket["assignee"] is not None:
+                    events.append((ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": None}))
+                    ticket["assignee"] = None
+                moved[ticket["id"]] = ticket
+        try:
+            picks = await assignment.pick_agents(conn, queue, len(items), now)
+        except TicketError as exc:  # nobody free in the new queue: the tickets wait there unassigned
+            _LOGGER.info("escalation to %s: %s", queue, exc)
+            picks = [None] * len(items)
+        for (ticket, actor, done), handle in zip(items, picks, strict=True):
+            if handle is not None and ticket["assignee"] != handle:  # as lifecycle.set_assignee
+                events.append((ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": handle}))
+                ticket["assignee"] = handle
+                if ticket["status"] == "new":
+                    events.append((ticket["id"], actor, "status", {"from": "new", "to": "open"}))
+                    ticket["status"] = "open"
+                moved[ticket["id"]] = ticket
+            done.append({"assign_queue": queue, "assignee": handle})
+    if moved:
+        await conn.execute(
+            _MOVE,
+            [{"b_id": i, "b_queue": t["queue"], "b_assignee": t["assignee"], "b_status": t["status"],
+              "b_now": now} for i, t in moved.items()],
+        )  # fmt: skip
+    await record_many(conn, events, now)  # before the named assignments' own events: the trail keeps order
+    events.clear()
+    for ticket, actor, handle, done in named:
+        try:
+            async with conn.begin_nested():
+                await lifecycle.set_assignee(conn, ticket, handle, actor, now)
+            done.append({"assign": handle})
+        except TicketError as exc:
+            _LOGGER.error("escalation of T-%s: %s", ticket["number"], exc)
+            done.append({"assign": handle, "error": str(exc)})
 
 
 def _still_applies(rule: EscalationRule, ticket: TicketRow) -> bool:
@@ -134,11 +252,3 @@ def _still_applies(rule: EscalationRule, ticket: TicketRow) -> bool:
         return False
     # Sentiment was judged at intake, from the first message; the other conditions are re-checked.
     return rule.when.model_copy(update={"sentiment": None}).matches(ticket)
-
-
-async def _try_assign(conn: AsyncConnection, ticket: TicketRow, actor: str, now: datetime) -> str | None:
-    try:
-        return await assignment.assign_round_robin(conn, ticket, actor, now)
-    except TicketError as exc:  # nobody free in the new queue: it waits there unassigned
-        _LOGGER.info("T-%s: %s", ticket["number"], exc)
-        return None

@@ -27,11 +27,13 @@ __all__ = [
     "PRIORITIES",
     "STATUSES",
     "UNSOLVED",
+    "priority_change",
     "set_assignee",
     "set_priority",
     "set_queue",
     "set_status",
     "set_tags",
+    "tags_change",
 ]
 
 STATUSES = ("new", "open", "pending", "on-hold", "solved", "closed")
@@ -114,15 +116,24 @@ async def _release_conversation(conn: AsyncConnection, ticket: TicketRow) -> Non
     )
 
 
-async def set_priority(
-    conn: AsyncConnection, ticket: TicketRow, priority: str, actor: str, now: datetime
-) -> bool:
+def priority_change(ticket: TicketRow, priority: str) -> dict[str, Any] | None:
+    """The ``priority`` event's data for this change, or None if nothing changes; writes nothing,
+    so the sweep can apply many at once (:func:`set_priority` applies one)."""
     if priority not in PRIORITIES:
         raise InvalidValue(f"unknown priority {priority!r}; use one of {', '.join(PRIORITIES)}")
     _not_closed(ticket)
     if ticket["priority"] == priority:
+        return None
+    return {"from": ticket["priority"], "to": priority}
+
+
+async def set_priority(
+    conn: AsyncConnection, ticket: TicketRow, priority: str, actor: str, now: datetime
+) -> bool:
+    change = priority_change(ticket, priority)
+    if change is None:
         return False
-    await record(conn, ticket["id"], actor, "priority", {"from": ticket["priority"], "to": priority}, now)
+    await record(conn, ticket["id"], actor, "priority", change, now)
     await _update(conn, ticket, now, priority=priority)
     return True
 
@@ -156,6 +167,21 @@ async def set_tags(
 ) -> bool:
     """Add and remove tags. ``caused_by``: the chain of rules behind a rule's change, kept on the
     event so the rule engine's loop guards see it when the change triggers rules in turn."""
+    change = tags_change(ticket, add=add, remove=remove)
+    if change is None:
+        return False
+    data, new = change
+    if caused_by:
+        data["caused_by"] = list(caused_by)
+    await record(conn, ticket["id"], actor, "tags", data, now)
+    await _update(conn, ticket, now, tags=new)
+    return True
+
+
+def tags_change(
+    ticket: TicketRow, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The ``tags`` event's data and the new tags, or None if nothing changes; writes nothing."""
     _not_closed(ticket)
     added, removed = [t.strip() for t in add], [t.strip() for t in remove]
     if any(not t for t in (*added, *removed)):
@@ -163,16 +189,8 @@ async def set_tags(
     old = list(ticket["tags"] or [])
     new = [t for t in old if t not in removed] + [t for t in dict.fromkeys(added) if t not in old]
     if new == old:
-        return False
-    data: dict[str, Any] = {
-        "added": [t for t in new if t not in old],
-        "removed": [t for t in old if t not in new],
-    }
-    if caused_by:
-        data["caused_by"] = list(caused_by)
-    await record(conn, ticket["id"], actor, "tags", data, now)
-    await _update(conn, ticket, now, tags=new)
-    return True
+        return None
+    return {"added": [t for t in new if t not in old], "removed": [t for t in old if t not in new]}, new
 
 
 async def set_assignee(

@@ -10,10 +10,11 @@ intake are found through a partial index, so the sweep reads only those.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import lifecycle, timers
@@ -46,6 +47,26 @@ def targets_for(
     return specs
 
 
+def escalation_specs(
+    config: SlaConfig, policy: Policy | None, ticket: Mapping[str, Any], *, skip: Set[str] = frozenset()
+) -> list[timers.TimerSpec]:
+    """Clocks of the escalation rules whose conditions the ticket meets (but those in ``skip``),
+    counted from its creation in the business time of its policy's calendar."""
+    calendar_name = policy.calendar if policy else None
+    calendar = config.calendar(calendar_name)
+    start = ticket["created_at"]
+    return [
+        timers.TimerSpec(
+            "escalation",
+            rule.name,
+            calendar.add(start, rule.delay) if calendar else start + timedelta(seconds=rule.delay),
+            calendar_name,
+        )
+        for rule in config.escalations
+        if rule.name not in skip and rule.when.matches(ticket)
+    ]
+
+
 async def intake(
     conn: AsyncConnection, config: SlaConfig, now: datetime, *, ids: Sequence[int] = (), limit: int = 500
 ) -> int:
@@ -65,13 +86,7 @@ async def intake(
             if policy
             else []
         )
-        calendar_name = policy.calendar if policy else None
-        calendar = config.calendar(calendar_name)
-        for rule in config.escalations:
-            if rule.when.matches(ticket):
-                start = ticket["created_at"]
-                due = calendar.add(start, rule.delay) if calendar else start + timedelta(seconds=rule.delay)
-                specs.append(timers.TimerSpec("escalation", rule.name, due, calendar_name))
+        specs += escalation_specs(config, policy, ticket)
         if ticket["status"] in lifecycle.UNSOLVED:
             await timers.start(conn, ticket["id"], specs, now)
             if ticket["status"] in _WAITING:
@@ -87,44 +102,61 @@ async def intake(
 
 
 async def on_priority_change(
-    conn: AsyncConnection, config: SlaConfig, ticket: TicketRow, now: datetime
+    conn: AsyncConnection, config: SlaConfig, tickets: Sequence[TicketRow], now: datetime
 ) -> None:
-    """The priority changed (call it in the change's transaction): SLA targets follow it.
+    """These tickets' priorities changed (call it in the change's transaction): SLA targets follow.
 
     As in Zendesk, the policy is picked again and the targets not yet met or breached (first
     reply while nobody answered, resolution) are recounted from the ticket's creation with the
     new priority's durations; a target the new priority lacks stops. Escalation rules that match
     only now (``when: {priority: urgent}`` after an escalation to urgent) start their clocks,
-    counted from creation as at intake. The next-reply clock keeps running as it was.
+    counted from creation as at intake. The next-reply clock keeps running as it was. A few
+    statements for any number of tickets: the sweep escalates many at once.
     """
-    if ticket["intake_at"] is None or ticket["status"] not in lifecycle.UNSOLVED:
-        return  # intake will use the new priority; solved tickets have no running targets
+    tickets = [t for t in tickets if t["intake_at"] is not None and t["status"] in lifecycle.UNSOLVED]
+    if not tickets:  # not taken in: intake will use the new priority; solved: no running targets
+        return
+    ids = [t["id"] for t in tickets]
+    states: dict[int, dict[tuple[str, str], str]] = {i: {} for i in ids}
     rows = await conn.execute(
-        select(SlaTimer.kind, SlaTimer.name, SlaTimer.state).where(SlaTimer.ticket_id == ticket["id"])
+        select(SlaTimer.ticket_id, SlaTimer.kind, SlaTimer.name, SlaTimer.state).where(
+            SlaTimer.ticket_id.in_(ids)
+        )
     )
-    states = {(kind, name): state for kind, name, state in rows}
-    facts = {**ticket, "sentiment": (await _sentiments(conn, [ticket["id"]])).get(ticket["id"])}
-    policy = config.policy_for(facts)
-    names = [
-        n
-        for n in ("first_reply", "resolution")
-        if states.get(("target", n)) != "fired" and (n != "first_reply" or ticket["first_reply_at"] is None)
-    ]
-    await timers.stop(conn, ticket["id"], kinds=("target", "warning"), names=names)
-    specs = targets_for(config, policy, ticket, ticket["created_at"], names) if policy else []
-    calendar = config.calendar(policy.calendar if policy else None)
-    for rule in config.escalations:
-        if ("escalation", rule.name) not in states and rule.when.matches(facts):
-            start = ticket["created_at"]
-            due = calendar.add(start, rule.delay) if calendar else start + timedelta(seconds=rule.delay)
-            specs.append(timers.TimerSpec("escalation", rule.name, due, policy.calendar if policy else None))
-    await timers.start(conn, ticket["id"], specs, now)
-    if ticket["status"] in _WAITING:
-        await timers.pause(conn, ticket["id"], config.calendars, now)
-    name = policy.name if policy else None
-    if name != ticket["sla_policy"]:
-        await conn.execute(update(Ticket).where(Ticket.id == ticket["id"]).values(sla_policy=name))
-        ticket["sla_policy"] = name
+    for ticket_id, kind, name, state in rows:
+        states[ticket_id][(kind, name)] = state
+    sentiments = await _sentiments(conn, ids)
+    stops: list[tuple[int, str]] = []
+    starts: list[tuple[int, timers.TimerSpec]] = []
+    policies: list[dict[str, object]] = []
+    for ticket in tickets:
+        have = states[ticket["id"]]
+        facts = {**ticket, "sentiment": sentiments.get(ticket["id"])}
+        policy = config.policy_for(facts)
+        names = [
+            n
+            for n in ("first_reply", "resolution")
+            if have.get(("target", n)) != "fired" and (n != "first_reply" or ticket["first_reply_at"] is None)
+        ]
+        stops += [(ticket["id"], n) for n in names]
+        specs = targets_for(config, policy, ticket, ticket["created_at"], names) if policy else []
+        started = {rule for kind, rule in have if kind == "escalation"}
+        specs += escalation_specs(config, policy, facts, skip=started)
+        starts += [(ticket["id"], spec) for spec in specs]
+        picked = policy.name if policy else None
+        if picked != ticket["sla_policy"]:
+            policies.append({"b_id": ticket["id"], "b_policy": picked})
+            ticket["sla_policy"] = picked
+    await timers.stop_targets(conn, stops)
+    await timers.start_many(conn, starts, now)
+    for ticket in tickets:
+        if ticket["status"] in _WAITING:
+            await timers.pause(conn, ticket["id"], config.calendars, now)
+    if policies:
+        await conn.execute(_SET_POLICY, policies)
+
+
+_SET_POLICY = update(Ticket).where(Ticket.id == bindparam("b_id")).values(sla_policy=bindparam("b_policy"))
 
 
 async def _sentiments(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, str]:

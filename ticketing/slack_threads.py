@@ -173,7 +173,7 @@ class SlackThreads:
                 await lifecycle.set_status(conn, config, ticket, "solved", actor, now)
             elif action in ("priority", "escalate"):
                 if priority is not None and await lifecycle.set_priority(conn, ticket, priority, actor, now):
-                    await sla.on_priority_change(conn, config, ticket, now)
+                    await sla.on_priority_change(conn, config, [ticket], now)
                 if action == "escalate" and queue is not None:
                     await lifecycle.set_queue(conn, ticket, queue, actor, now)
                     if ticket["assignee"] is None:

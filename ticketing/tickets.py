@@ -84,7 +84,7 @@ class TicketDesk:
     async def set_priority(self, reference: str | int, priority: str, *, actor: str) -> TicketRow:
         async def change(conn: Any, ticket: TicketRow, now: Any) -> None:
             if await lifecycle.set_priority(conn, ticket, priority, actor, now):
-                await sla.on_priority_change(conn, self._config(), ticket, now)
+                await sla.on_priority_change(conn, self._config(), [ticket], now)
 
         return await self._change(reference, change)
 

@@ -17,14 +17,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.calendars import BusinessCalendar
 from ticketing.models import SlaTimer
 
-__all__ = ["DueTimer", "TimerSpec", "mark", "pause", "process_tag", "resume", "start", "stop"]
+__all__ = [
+    "DueTimer",
+    "TimerSpec",
+    "mark",
+    "pause",
+    "process_tag",
+    "resume",
+    "start",
+    "start_many",
+    "stop",
+    "stop_targets",
+]
 
 # Business-time timers: paused while the ticket waits on the customer (pending / on-hold).
 PAUSABLE = ("target", "warning", "escalation")
@@ -70,11 +81,16 @@ def _upsert(conn: AsyncConnection) -> object:
 
 async def start(conn: AsyncConnection, ticket_id: int, specs: Iterable[TimerSpec], now: datetime) -> None:
     """(Re)start timers; a timer that exists (fired, stopped) is reset to the new due time."""
+    await start_many(conn, [(ticket_id, s) for s in specs], now)
+
+
+async def start_many(conn: AsyncConnection, specs: Sequence[tuple[int, TimerSpec]], now: datetime) -> None:
+    """:func:`start` for the timers of many tickets, in one statement."""
     rows = [
         {"ticket_id": ticket_id, "kind": s.kind, "name": s.name, "state": "active", "due_at": s.due_at,
          "remaining_seconds": None, "calendar": s.calendar, "created_at": now, "fired_at": None,
          "fired_by": None}
-        for s in specs
+        for ticket_id, s in specs
     ]  # fmt: skip
     if rows:
         await conn.execute(_upsert(conn), rows)  # type: ignore[call-overload]
@@ -90,6 +106,25 @@ async def stop(
     if names:
         where.append(SlaTimer.name.in_(names))
     await conn.execute(update(SlaTimer).where(and_(*where)).values(state="stopped"))
+
+
+_STOP_TARGETS = (
+    update(SlaTimer)
+    .where(
+        SlaTimer.ticket_id == bindparam("b_ticket"),
+        SlaTimer.name == bindparam("b_name"),
+        # or_, not in_: an IN list is expanded per execution, which executemany cannot do
+        or_(SlaTimer.kind == "target", SlaTimer.kind == "warning"),
+        or_(SlaTimer.state == "active", SlaTimer.state == "paused"),
+    )
+    .values(state="stopped")
+)
+
+
+async def stop_targets(conn: AsyncConnection, named: Sequence[tuple[int, str]]) -> None:
+    """Stop the running or paused target and warning timers of each (ticket id, name)."""
+    if named:
+        await conn.execute(_STOP_TARGETS, [{"b_ticket": t, "b_name": n} for t, n in named])
 
 
 async def pause(

@@ -164,6 +164,33 @@ async def test_escalation_rule_fires_once_and_reroutes(database_url: str, tmp_pa
             assert not [e for e in await w.desk.events(other) if e["kind"] == "escalated"]
 
 
+async def test_one_sweep_escalates_many_tickets_round_robin_within_caps(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        await w.roster.add_queue("tier2")
+        await w.roster.add_agent("tina", queues=["tier2"], max_open=1)
+        await w.roster.add_agent("tom", queues=["tier2"], max_open=1)
+        numbers = [
+            (await w.open_ticket(f"outrageous {n}", tags=("complaint",), sentiment="negative"))[0]
+            for n in range(3)
+        ]
+        created = (await w.desk.get(numbers[-1]))["created_at"]
+        await sweep(w)  # intake: the clocks start
+        scheduler = SlaScheduler(engine=w.engine, config=lambda: w.config, batch=50)
+        try:
+            report = await scheduler.sweep(created + timedelta(minutes=31))  # all three in one sweep
+        finally:
+            await scheduler.leadership.release()
+        assert report.fired >= 3
+        tickets = [await w.desk.get(n) for n in numbers]
+        assert [(t["priority"], t["queue"]) for t in tickets] == [("urgent", "tier2")] * 3
+        assert sorted(str(t["assignee"]) for t in tickets) == ["None", "tina", "tom"]  # caps of 1 each
+        kinds = [e["kind"] for e in await w.desk.events(numbers[0])]
+        # the trail in the rule's order; assigning the new ticket opens it, as an agent's would
+        assert kinds == ["created", "priority", "notify", "queue", "assignee", "status", "escalated"]
+
+
 async def test_queues_the_rulebook_names_exist_without_being_added(database_url: str, tmp_path: Path) -> None:
     """A fresh install: nobody ran `frontdesk tickets queues tier2`, yet the escalation that
     reroutes to tier2 (as the example rulebook's does) fires whole instead of rolling back."""
