@@ -30,10 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.channel_files import DiskFiles
 from bot.channel_state import ChannelCursors, single_consumer
 from bot.contracts import InboundMessage, InboundResult
-from ticketing.customers import ConversationRef, Customers
+from bot.flow import inbound_record
+from ticketing.customers import Customers
 from ticketing.models import Conversation, Interaction, Ticket
 from ticketing.time import utcnow
-from ticketing.turns import ConversationState, InboundRecord, Plan, Turn, Turns
+from ticketing.turns import ConversationState, Plan, Turn, Turns
 
 __all__ = ["EmailBackendImpl", "HeldMail", "MailHold", "SetAside", "quarantine_hold", "set_aside_area"]
 
@@ -208,7 +209,7 @@ class EmailBackendImpl:
         def plan(_state: ConversationState, _take_number: Callable[[], int]) -> Plan:
             return Plan(analysis={"not_answered": reason})
 
-        result = await self._turns.record(Turn(record=_record(ref, message), plan=plan))
+        result = await self._turns.record(Turn(record=inbound_record(ref, message), plan=plan))
         return InboundResult(result.interaction_id, result.duplicate, result.created_at)
 
     async def load_cursor(self, name: str) -> dict[str, Any] | None:
@@ -221,27 +222,3 @@ class EmailBackendImpl:
     async def single_consumer(self, name: str) -> AsyncIterator[None]:
         async with single_consumer(self._engine, name):
             yield
-
-
-def _record(ref: ConversationRef, m: InboundMessage) -> InboundRecord:
-    return InboundRecord(
-        conversation=ref,
-        channel=m.channel,
-        idempotency_key=m.idempotency_key,
-        text=m.text,
-        received_at=m.received_at,
-        sender_role=m.sender_role.value,
-        sender_name=m.sender_name,
-        subject=m.subject,
-        attachments=tuple(
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "storage_key": a.storage_key,
-                "url": a.url,
-            }
-            for a in m.attachments
-        ),
-        external_message_id=m.external_message_id,
-    )

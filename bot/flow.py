@@ -23,7 +23,7 @@ from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 from ticketing.turns import InboundRecord, ReplyRecord, StoredReply, Turn, TurnResult, Turns
 
-__all__ = ["ConversationFlow", "FlowParts"]
+__all__ = ["ConversationFlow", "FlowParts", "inbound_record"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class ConversationFlow:
             bot_name=p.bot_name,
             reply=reply,
         )
-        result = await p.turns.record(Turn(record=_record(ref, message), plan=plan))
+        result = await p.turns.record(Turn(record=inbound_record(ref, message), plan=plan))
         if result.duplicate:
             payloads = await p.history.reply_payloads(result.interaction_id)
             replies = tuple(outbound_from_payload(payload) for payload in payloads)
@@ -124,7 +124,9 @@ class ConversationFlow:
         )
 
 
-def _record(ref: ConversationRef, m: InboundMessage) -> InboundRecord:
+def inbound_record(ref: ConversationRef, m: InboundMessage) -> InboundRecord:
+    """What the turn writer stores of an inbound message (also for messages recorded without
+    running the rules, such as rate-limited mail)."""
     return InboundRecord(
         conversation=ref,
         channel=m.channel,
