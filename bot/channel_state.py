@@ -3,8 +3,9 @@
 ``channel_cursors`` keeps where a poller got to (Telegram's next update offset, an IMAP
 mailbox's UIDVALIDITY and last UID), so a restart resumes instead of re-reading everything.
 Polling loops must run in one process only: on PostgreSQL that process holds a session-level
-advisory lock on a connection of its own, and another process takes over when it dies (its
-connection closes, the server releases the lock). On SQLite there is one process by design.
+advisory lock (``ticketing.leader.Leadership``) on a connection of its own, and another process
+takes over when it dies (its connection closes, the server releases the lock); a holder whose
+lock connection dropped stops its loop as soon as it notices. On SQLite there is one process.
 
 TODO(ticketing): move into ticketing/ as a repository once the lead's refactor lands.
 """
@@ -18,10 +19,11 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor
 from ticketing.time import utcnow
 
@@ -58,43 +60,47 @@ def _lock_key(name: str) -> int:
 
 @contextlib.asynccontextmanager
 async def single_consumer(
-    engine: AsyncEngine, name: str, *, retry_seconds: float = 5.0
+    engine: AsyncEngine, name: str, *, retry_seconds: float = 5.0, check_seconds: float = 5.0
 ) -> AsyncIterator[None]:
-    """Wait until this process may run the single-consumer loop ``name``; hold it until exit."""
+    """Wait until this process may run the single-consumer loop ``name``; hold it until exit.
+
+    The lock is ``ticketing.leader.Leadership``'s, checked every ``check_seconds``: if its
+    connection drops and another process takes the lock meanwhile, the body is cancelled and the
+    ``async with`` ends without an error, so callers run it in a loop to compete again (another
+    process runs the loop now; this one takes over again when that one stops).
+    """
     if engine.dialect.name != "postgresql":
         yield
         return
-    key = _lock_key(name)
-    conn = await _acquire(engine, name, key, retry_seconds)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(_release(conn, key))
-
-
-async def _acquire(engine: AsyncEngine, name: str, key: int, retry_seconds: float) -> AsyncConnection:
+    leadership = Leadership(engine=engine, key=_lock_key(name), name=name)
     waiting_logged = False
-    while True:
-        conn = await engine.connect()
-        try:
-            held = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
-            await conn.commit()  # the lock is per session; do not sit idle in a transaction
-        except Exception:
-            await conn.close()
-            raise
-        if held:
-            return conn
-        await conn.close()
+    while not await leadership.check():
         if not waiting_logged:
             _LOGGER.info("%s runs in another process; this one takes over if that one stops", name)
             waiting_logged = True
         await asyncio.sleep(retry_seconds)
+    body = asyncio.current_task()
+    lost = asyncio.Event()
 
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(check_seconds)
+            if not await leadership.check():
+                _LOGGER.warning("%s: another process holds the lock now; stopping here", name)
+                lost.set()
+                if body is not None:
+                    body.cancel()
+                return
 
-async def _release(conn: AsyncConnection, key: int) -> None:
+    watcher = asyncio.create_task(watch(), name=f"lock-watch:{name}")
     try:
-        await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-        await conn.commit()
+        yield
+    except asyncio.CancelledError:
+        if not lost.is_set() or body is None or body.uncancel() > 0:
+            raise  # a real cancellation (shutdown), not ours
     finally:
-        await conn.close()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await watcher
+        with contextlib.suppress(Exception):
+            await asyncio.shield(leadership.release())

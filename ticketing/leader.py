@@ -24,9 +24,12 @@ SCHEDULER_LOCK = 0x46_44_53_4C_41  # "FDSLA"
 
 
 class Leadership:
-    def __init__(self, *, engine: AsyncEngine, key: int = SCHEDULER_LOCK) -> None:
+    def __init__(
+        self, *, engine: AsyncEngine, key: int = SCHEDULER_LOCK, name: str = "the SLA scheduler"
+    ) -> None:
         self._engine = engine
         self._key = key
+        self._name = name
         self._conn: AsyncConnection | None = None
         self._single = engine.dialect.name != "postgresql"
 
@@ -43,7 +46,7 @@ class Leadership:
                 await self._conn.execute(text("SELECT 1"))
                 return True
             except Exception:
-                _LOGGER.warning("lost the scheduler lock's connection; competing for leadership again")
+                _LOGGER.warning("lost the lock connection of %s; competing for it again", self._name)
                 await self._drop()
         try:
             conn = await self._engine.connect()
@@ -64,7 +67,7 @@ class Leadership:
             await conn.close()
             return False
         self._conn = conn
-        _LOGGER.info("this process now runs the SLA scheduler (advisory lock %d)", self._key)
+        _LOGGER.info("this process now runs %s (advisory lock %d)", self._name, self._key)
         return True
 
     async def release(self) -> None:

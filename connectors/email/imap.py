@@ -50,30 +50,31 @@ class ImapPoller:
         self._cursor_name = f"imap:{settings.username}@{settings.host}/{settings.mailbox}"
 
     async def run_forever(self) -> None:
-        async with self._backend.single_consumer(f"email:{self._cursor_name}"):
-            attempt = 0
-            rng = random.Random()  # noqa: S311 - jitter, not security
-            while True:
-                try:
-                    await self._session()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    attempt += 1
-                    delay = min(_MAX_DELAY, 2.0 ** min(attempt, 9))
-                    delay += rng.uniform(0, delay * 0.2)
-                    _LOGGER.warning(
-                        "email: IMAP %s:%d failed (%s: %s); attempt %d, retrying in %.0fs",
-                        self._s.host,
-                        self._s.port,
-                        type(exc).__name__,
-                        exc,
-                        attempt,
-                        delay,
-                    )
-                    await asyncio.sleep(delay)
-                else:
-                    attempt = 0
+        while True:  # the lock's context ends if another process took it over: compete again
+            async with self._backend.single_consumer(f"email:{self._cursor_name}"):
+                attempt = 0
+                rng = random.Random()  # noqa: S311 - jitter, not security
+                while True:
+                    try:
+                        await self._session()
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        attempt += 1
+                        delay = min(_MAX_DELAY, 2.0 ** min(attempt, 9))
+                        delay += rng.uniform(0, delay * 0.2)
+                        _LOGGER.warning(
+                            "email: IMAP %s:%d failed (%s: %s); attempt %d, retrying in %.0fs",
+                            self._s.host,
+                            self._s.port,
+                            type(exc).__name__,
+                            exc,
+                            attempt,
+                            delay,
+                        )
+                        await asyncio.sleep(delay)
+                    else:
+                        attempt = 0
 
     async def poll_once(self) -> int:
         """Connect, process everything new, disconnect; returns how many mails were handled."""

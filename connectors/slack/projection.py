@@ -70,22 +70,24 @@ class Projection:
             self._task = None
 
     async def _run(self) -> None:
-        async with self._backend.single_consumer("slack-projection"):
-            _LOGGER.info("slack: this process projects tickets into Slack")
-            while True:
-                try:
-                    moved = await self.step()
-                except Exception:
-                    _LOGGER.exception("slack: projection step failed; retrying")
-                    moved = False
-                if not moved:
-                    pause = self._settings.poll_interval
-                    if self._waiting:
-                        pause = min(pause, _GAP_POLL)
-                    with contextlib.suppress(TimeoutError):  # not wait_for: it can lose a cancel on 3.11
-                        async with asyncio.timeout(pause):
-                            await self._wake.wait()
-                    self._wake.clear()
+        while True:  # the lock's context ends if another process took it over: compete again
+            async with self._backend.single_consumer("slack-projection"):
+                _LOGGER.info("slack: this process projects tickets into Slack")
+                self._cursor = None  # another process may have moved it meanwhile
+                while True:
+                    try:
+                        moved = await self.step()
+                    except Exception:
+                        _LOGGER.exception("slack: projection step failed; retrying")
+                        moved = False
+                    if not moved:
+                        pause = self._settings.poll_interval
+                        if self._waiting:
+                            pause = min(pause, _GAP_POLL)
+                        with contextlib.suppress(TimeoutError):  # not wait_for: can lose a cancel on 3.11
+                            async with asyncio.timeout(pause):
+                                await self._wake.wait()
+                        self._wake.clear()
 
     async def step(self) -> bool:
         """Project one batch; returns whether there was anything to do."""

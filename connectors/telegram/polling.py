@@ -39,22 +39,23 @@ async def poll_forever(
     handle: Callable[[Update], Awaitable[None]],
     poll_seconds: int,
 ) -> None:
-    async with backend.single_consumer("telegram:getUpdates"):
-        _LOGGER.info("telegram: this process polls for updates")
-        await _call_with_retry(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
-        offset = await backend.load_offset()
-        while True:
-            updates = await _call_with_retry(
-                functools.partial(
-                    bot.get_updates, offset=offset, timeout=poll_seconds, allowed_updates=ALLOWED_UPDATES
-                ),
-                "getUpdates",
-            )
-            for update in updates:
-                await _handle_with_retry(handle, update)
-                offset = update.update_id + 1
-            if updates:
-                await backend.save_offset(offset or 0)
+    while True:  # the lock's context ends if another process took it over: compete again
+        async with backend.single_consumer("telegram:getUpdates"):
+            _LOGGER.info("telegram: this process polls for updates")
+            await _call_with_retry(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
+            offset = await backend.load_offset()
+            while True:
+                updates = await _call_with_retry(
+                    functools.partial(
+                        bot.get_updates, offset=offset, timeout=poll_seconds, allowed_updates=ALLOWED_UPDATES
+                    ),
+                    "getUpdates",
+                )
+                for update in updates:
+                    await _handle_with_retry(handle, update)
+                    offset = update.update_id + 1
+                if updates:
+                    await backend.save_offset(offset or 0)
 
 
 async def _call_with_retry(call: Callable[[], Awaitable[T]], what: str) -> T:
