@@ -8,9 +8,10 @@ processes sweep or one dies mid-sweep (its transaction rolls back; the other fir
 Breaches and warnings, the bulk, are written with one statement per kind. Escalations re-check
 their rule against the locked ticket, so a stale timer does nothing, and are applied together:
 priority, tags and notifications for all of them in Python, then one statement per kind of
-write (and the SLA clocks of every re-prioritized ticket at once); only rerouting to a queue or
-an agent, which needs the roster, runs ticket by ticket, each in a savepoint (a reroute that
-fails is logged and recorded on the ``escalated`` event; the rest of the escalation stands). An
+write (and the SLA clocks of every re-prioritized ticket at once); queue moves and their
+round-robin picks go queue by queue, and only ``assign`` (a named agent) runs ticket by ticket,
+in a savepoint (one that fails is logged and recorded on the ``escalated`` event; the rest of
+the escalation stands). An
 escalation whose rule cannot be applied (a closed ticket) and an auto-close that fails are
 marked ``failed``; the rest of the sweep still commits.
 """
@@ -191,9 +192,9 @@ async def _reroute(
     events: list[tuple[int, str, str, dict[str, Any]]],
     now: datetime,
 ) -> None:
-    """The rules' ``assign_queue`` actions for all tickets at once: each queue's round-robin picks
-    in one go (lifecycle.set_queue + assign_round_robin, batched); ``assign`` (a named agent,
-    rare) ticket by ticket."""
+    """The rules' ``assign_queue`` actions for all tickets at once: each queue's moves and
+    round-robin picks in one go (what set_queue and assign_round_robin do one by one); ``assign``
+    (a named agent, rare) ticket by ticket."""
     by_queue: dict[str, list[tuple[TicketRow, str, list[dict[str, Any]]]]] = {}
     named: list[tuple[TicketRow, str, str, list[dict[str, Any]]]] = []
     for ticket, rule, done in applied:
@@ -206,26 +207,15 @@ async def _reroute(
     moved: dict[int, TicketRow] = {}
     for queue, items in by_queue.items():
         for ticket, actor, _done in items:
-            if ticket["queue"] != queue:  # as lifecycle.set_queue: the assignee may not work there
-                events.append((ticket["id"], actor, "queue", {"from": ticket["queue"], "to": queue}))
-                ticket["queue"] = queue
-                if ticket["assignee"] is not None:
-                    events.append((ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": None}))
-                    ticket["assignee"] = None
-                moved[ticket["id"]] = ticket
+            _stage(ticket, actor, lifecycle.queue_change(ticket, queue), events, moved)
         try:
             picks = await assignment.pick_agents(conn, queue, len(items), now)
         except TicketError as exc:  # nobody free in the new queue: the tickets wait there unassigned
             _LOGGER.info("escalation to %s: %s", queue, exc)
             picks = [None] * len(items)
         for (ticket, actor, done), handle in zip(items, picks, strict=True):
-            if handle is not None and ticket["assignee"] != handle:  # as lifecycle.set_assignee
-                events.append((ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": handle}))
-                ticket["assignee"] = handle
-                if ticket["status"] == "new":
-                    events.append((ticket["id"], actor, "status", {"from": "new", "to": "open"}))
-                    ticket["status"] = "open"
-                moved[ticket["id"]] = ticket
+            if handle is not None:
+                _stage(ticket, actor, lifecycle.assignee_change(ticket, handle), events, moved)
             done.append({"assign_queue": queue, "assignee": handle})
     if moved:
         await conn.execute(
@@ -243,6 +233,21 @@ async def _reroute(
         except TicketError as exc:
             _LOGGER.error("escalation of T-%s: %s", ticket["number"], exc)
             done.append({"assign": handle, "error": str(exc)})
+
+
+def _stage(
+    ticket: TicketRow,
+    actor: str,
+    change: lifecycle.Change,
+    events: list[tuple[int, str, str, dict[str, Any]]],
+    moved: dict[int, TicketRow],
+) -> None:
+    """Take a lifecycle change into the batch: its events, and the ticket to write back."""
+    found, values = change
+    if values:
+        events += [(ticket["id"], actor, kind, data) for kind, data in found]
+        ticket.update(values)
+        moved[ticket["id"]] = ticket
 
 
 def _still_applies(rule: EscalationRule, ticket: TicketRow) -> bool:

@@ -21,13 +21,15 @@ from ticketing import csat, timers
 from ticketing.errors import InvalidTransition, InvalidValue, UnknownAgent, UnknownQueue
 from ticketing.models import Agent, Conversation, Queue, Ticket
 from ticketing.sla_config import SlaConfig
-from ticketing.ticket_rows import TicketRow, record
+from ticketing.ticket_rows import TicketRow, record, record_many
 
 __all__ = [
     "PRIORITIES",
     "STATUSES",
     "UNSOLVED",
+    "assignee_change",
     "priority_change",
+    "queue_change",
     "set_assignee",
     "set_priority",
     "set_queue",
@@ -145,14 +147,48 @@ async def set_queue(conn: AsyncConnection, ticket: TicketRow, queue: str, actor:
     if known is None:
         names = (await conn.execute(select(Queue.name).order_by(Queue.name))).scalars().all()
         raise UnknownQueue(f"unknown queue {queue!r}; configured queues: {', '.join(names) or 'none'}")
-    if ticket["queue"] == queue:
+    return await _apply(conn, ticket, actor, now, queue_change(ticket, queue))
+
+
+Change = tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]
+"""What a change writes: its events (kind, data) in order, and the ticket's new column values."""
+
+
+async def _apply(conn: AsyncConnection, ticket: TicketRow, actor: str, now: datetime, change: Change) -> bool:
+    events, values = change
+    if not values:
         return False
-    await record(conn, ticket["id"], actor, "queue", {"from": ticket["queue"], "to": queue}, now)
-    await _update(conn, ticket, now, queue=queue)
-    if ticket["assignee"] is not None:
-        await record(conn, ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": None}, now)
-        await _update(conn, ticket, now, assignee=None)
+    await record_many(conn, [(ticket["id"], actor, kind, data) for kind, data in events], now)
+    await _update(conn, ticket, now, **values)
     return True
+
+
+def queue_change(ticket: TicketRow, queue: str) -> Change:
+    """Moving to ``queue`` (the assignee is cleared: they may not work there); nothing if the
+    ticket is there already. Writes nothing, so the sweep can move many at once."""
+    _not_closed(ticket)
+    if ticket["queue"] == queue:
+        return [], {}
+    events: list[tuple[str, dict[str, Any]]] = [("queue", {"from": ticket["queue"], "to": queue})]
+    values: dict[str, Any] = {"queue": queue}
+    if ticket["assignee"] is not None:
+        events.append(("assignee", {"from": ticket["assignee"], "to": None}))
+        values["assignee"] = None
+    return events, values
+
+
+def assignee_change(ticket: TicketRow, handle: str | None) -> Change:
+    """Assigning ``handle`` (None: unassigning); a new ticket becomes open when assigned.
+    Writes nothing and does not check that the agent exists (:func:`set_assignee` does)."""
+    _not_closed(ticket)
+    if ticket["assignee"] == handle:
+        return [], {}
+    events: list[tuple[str, dict[str, Any]]] = [("assignee", {"from": ticket["assignee"], "to": handle})]
+    values: dict[str, Any] = {"assignee": handle}
+    if handle is not None and ticket["status"] == "new":
+        events.append(("status", {"from": "new", "to": "open"}))
+        values["status"] = "open"
+    return events, values
 
 
 async def set_tags(
@@ -204,14 +240,7 @@ async def set_assignee(
             raise UnknownAgent(
                 f"unknown agent {handle!r} (add it with `frontdesk tickets agent-add {handle} --queue QUEUE`)"
             )
-    if ticket["assignee"] == handle:
-        return False
-    await record(conn, ticket["id"], actor, "assignee", {"from": ticket["assignee"], "to": handle}, now)
-    await _update(conn, ticket, now, assignee=handle)
-    if handle is not None and ticket["status"] == "new":
-        await _update(conn, ticket, now, status="open")
-        await record(conn, ticket["id"], actor, "status", {"from": "new", "to": "open"}, now)
-    return True
+    return await _apply(conn, ticket, actor, now, assignee_change(ticket, handle))
 
 
 def _not_closed(ticket: TicketRow) -> None:
