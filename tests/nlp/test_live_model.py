@@ -9,12 +9,10 @@ last version trained, stored and serving.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp.test_utils import TestClient
 
@@ -22,7 +20,7 @@ from nlp import ModelStore
 from nlp.intent import IntentConfig
 from rules.intents_file import load_nlu_rulebook
 from tests.conftest import ROOT, AppFactory
-from tests.webchat.helpers import eventually, send, start_session
+from tests.webchat.helpers import ask, eventually, health, line_of, save
 
 # Not an example in intents.yml, not an FAQ match, no text rule: only the model makes it a refund.
 REFUND = "I would like my money returned"
@@ -80,34 +78,10 @@ def with_gift_rule(rules: str) -> str:
     return rules.replace(BEFORE_OPENING_HOURS, GIFT_RULE + BEFORE_OPENING_HOURS)
 
 
-def save(path: Path, text: str) -> None:
-    """Write like an editor does, and make sure the stamp changes even within one clock tick."""
-    before = path.stat().st_mtime_ns if path.exists() else 0
-    path.write_text(text, encoding="utf-8")
-    os.utime(path, ns=(before + 1_000_000, max(path.stat().st_mtime_ns, before + 1_000_000)))
-
-
-def line_of(text: str, fragment: str) -> int:
-    return next(n for n, line in enumerate(text.splitlines(), 1) if fragment in line)
-
-
 def version_of(directory: Path, models: Path) -> str:
     intents = load_nlu_rulebook(directory).intents
     assert intents is not None
     return ModelStore(models).version_for(intents.examples)
-
-
-async def health(client: TestClient) -> dict[str, Any]:
-    resp = await client.get("/healthz")
-    assert resp.status == 200, await resp.text()
-    rulebook: dict[str, Any] = (await resp.json())["rulebook"]
-    return rulebook
-
-
-async def ask(client: TestClient, text: str) -> str:
-    """One message from a new visitor (no repeat limits, no open tickets); the replies' text."""
-    body = await send(client, await start_session(client), text)
-    return "\n".join(r["text"] for r in body["replies"])
 
 
 async def shop(tmp_path: Path, sqlite_url: str, make_client: AppFactory) -> tuple[Path, Path, TestClient]:

@@ -7,45 +7,17 @@ next message and clears the errors.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
-from typing import Any
-
-from aiohttp.test_utils import TestClient
 
 from tests.conftest import ROOT, AppFactory
-from tests.webchat.helpers import eventually, send, start_session
+from tests.webchat.helpers import ask, eventually, health, line_of, save
 
 # The model makes this a refund; no example, FAQ or text rule matches it.
 REFUND = "I would like my money returned"
 OLD_REPLY = "You can return unworn items within 30 days"  # responses.yml refund_howto
 NEW_REPLY = "Refunds take 5 working days once the parcel is back with us."
 REPLY_LINE = "      - reply: {response: refund_howto}\n"  # the refund_howto rule's action
-
-
-def save(path: Path, text: str) -> None:
-    """Write like an editor does, and make sure the stamp changes even within one clock tick."""
-    before = path.stat().st_mtime_ns if path.exists() else 0
-    path.write_text(text, encoding="utf-8")
-    os.utime(path, ns=(before + 1_000_000, max(path.stat().st_mtime_ns, before + 1_000_000)))
-
-
-def line_of(text: str, fragment: str) -> int:
-    return next(n for n, line in enumerate(text.splitlines(), 1) if fragment in line)
-
-
-async def health(client: TestClient) -> dict[str, Any]:
-    resp = await client.get("/healthz")
-    assert resp.status == 200, await resp.text()
-    rulebook: dict[str, Any] = (await resp.json())["rulebook"]
-    return rulebook
-
-
-async def ask(client: TestClient, text: str) -> str:
-    """One message from a new visitor (no repeat limits, no open tickets); the replies' text."""
-    body = await send(client, await start_session(client), text)
-    return "\n".join(r["text"] for r in body["replies"])
 
 
 async def test_broken_rules_keep_the_previous_rules_until_a_valid_save(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientWebSocketResponse, WSMsgType
@@ -136,3 +138,31 @@ class FlakyChannel:
 
     def is_from_self(self, raw: object) -> bool:
         return False
+
+
+# -- a running app's rulebook: edit it as an admin would, read what the app says -------------------
+
+
+def save(path: Path, text: str) -> None:
+    """Write like an editor does, and make sure the stamp changes even within one clock tick."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(before + 1_000_000, max(path.stat().st_mtime_ns, before + 1_000_000)))
+
+
+def line_of(text: str, fragment: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if fragment in line)
+
+
+async def health(client: TestClient) -> dict[str, Any]:
+    """The ``rulebook`` part of ``/healthz``."""
+    resp = await client.get("/healthz")
+    assert resp.status == 200, await resp.text()
+    rulebook: dict[str, Any] = (await resp.json())["rulebook"]
+    return rulebook
+
+
+async def ask(client: TestClient, text: str) -> str:
+    """One message from a new visitor (no repeat limits, no open tickets); the replies' text."""
+    body = await send(client, await start_session(client), text)
+    return "\n".join(r["text"] for r in body["replies"])
