@@ -26,6 +26,8 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.serve import free_port
+
 USER = "support@acme.example"
 PASSWORD = "imap-test-password"
 TIMEOUT = 20.0  # only a hang or a lost mail ever reaches it
@@ -35,12 +37,6 @@ DOVECOT_PATHS = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
 def dovecot_binary() -> str | None:
     found = shutil.which("dovecot") or next((p for p in DOVECOT_PATHS if os.path.exists(p)), None)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -28,26 +28,24 @@ server running) the test lets those leases run out at once instead of waiting th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.email.conftest import email_config
 from tests.email.mails import make_mail
-from tests.email.servers import Dovecot, SmtpRecorder, free_port
+from tests.email.servers import Dovecot, SmtpRecorder
 from tests.email.test_imap import imap_client, seen
+from tests.serve import start_serve, wait_ready
 from ticketing.models import ChannelCursor, Interaction, OutboxItem
 from ticketing.time import utcnow
 
@@ -74,32 +72,6 @@ async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(sqlite_url)
     yield engine
     await engine.dispose()
-
-
-def _start(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    with log.open("ab") as out:  # the child has its own copy of the descriptor
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(config), "serve", "--port", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-    return process, port
-
-
-async def _ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, await asyncio.to_thread(log.read_text)
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"server on port {port} did not start:\n{await asyncio.to_thread(log.read_text)}")
 
 
 async def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -158,9 +130,9 @@ async def test_sigkill_while_ingesting_loses_and_duplicates_nothing(
     )
     log = tmp_path / "servers.log"
     # Warm-up on the empty mailbox: trains and stores the intent model, so later starts are quick.
-    process, port = _start(config, log)
+    process, port = start_serve(config, log)
     processes.append(process)
-    await _ready(process, port, log)
+    await wait_ready(process, port, log, within=TIMEOUT)
     await _kill(process)
 
     ids: list[str] = []
@@ -173,9 +145,9 @@ async def test_sigkill_while_ingesting_loses_and_duplicates_nothing(
         if last == len(ids):  # every kill missed the window between commit and flag: more mail
             await _add_mails(dovecot, ids, EXTRA_MAILS)
         await _expire_leases(engine)
-        process, port = _start(config, log)
+        process, port = start_serve(config, log)
         processes.append(process)
-        await _ready(process, port, log)
+        await wait_ready(process, port, log, within=TIMEOUT)
         await asyncio.sleep(rng.uniform(0.0, 0.15))
         await _kill(process)
         kills += 1
@@ -184,9 +156,9 @@ async def test_sigkill_while_ingesting_loses_and_duplicates_nothing(
             reread += 1
 
     await _expire_leases(engine)
-    process, port = _start(config, log)
+    process, port = start_serve(config, log)
     processes.append(process)
-    await _ready(process, port, log)
+    await wait_ready(process, port, log, within=TIMEOUT)
     deadline = time.monotonic() + TIMEOUT
     while True:
         async with engine.connect() as conn:

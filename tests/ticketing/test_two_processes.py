@@ -14,19 +14,17 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
 from tests.conftest import PG_URL, _pg_admin
+from tests.serve import start_serve, wait_ready
 from tests.ticketing.helpers import CALENDARS, World, world, write_rulebook
 from ticketing.models import OutboxItem, SlaTimer, TicketEvent
 from ticketing.scheduler import SlaScheduler
@@ -60,12 +58,6 @@ async def pg_url(pg_template: str) -> AsyncIterator[str]:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[list[tuple[subprocess.Popen[bytes], int]]]:
     started: list[tuple[subprocess.Popen[bytes], int]] = []
@@ -78,34 +70,6 @@ def servers(tmp_path: Path) -> Iterator[list[tuple[subprocess.Popen[bytes], int]
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def _start(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    with log.open("wb") as out:  # the child has its own copy of the descriptor
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(config), "serve", "--port", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-    return process, port
-
-
-async def _ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, await asyncio.to_thread(log.read_text)
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"server on port {port} did not start:\n{await asyncio.to_thread(log.read_text)}")
 
 
 async def _until(what: str, check: Callable[[], Awaitable[bool]]) -> None:
@@ -162,8 +126,8 @@ async def test_exactly_once_across_two_processes_and_a_kill(
         escalations = TICKETS - REPLIES  # answered tickets must not escalate
         for index in range(2):
             log = tmp_path / f"server{index}.log"
-            servers.append(_start(config, log))
-            await _ready(servers[-1][1], servers[-1][0], log)
+            servers.append(start_serve(config, log))
+            await wait_ready(servers[-1][0], servers[-1][1], log, within=TIMEOUT)
         await _spread(w, delay=timedelta(seconds=1))
 
         async def fired() -> int:
