@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -69,6 +69,7 @@ class EntityExtractor:
                 if name.strip():
                     ruler_patterns.append({"label": gaz.type, "pattern": name, "id": gaz.value})
         self._nlp: Any = None
+        self._needles: re.Pattern[str] | None = None
         if ruler_patterns:
             nlp = spacy.blank("en")
             ruler: Any = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
@@ -77,10 +78,29 @@ class EntityExtractor:
             except (ValueError, KeyError, TypeError) as exc:
                 raise InvalidPatternError(f"invalid token pattern: {exc}") from None
             self._nlp = nlp
+            self._needles = _needles(nlp, ruler_patterns)
 
     def extract(self, text: str) -> tuple[Entity, ...]:
         """All non-overlapping entities in ``text``, in reading order."""
-        found: list[tuple[int, int, int, str, str]] = []  # start, end, priority, type, value
+        return self._extract(text, _spans(self._nlp(text)) if self._needs_spacy(text) else ())
+
+    def extract_many(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+        """``[extract(t) for t in texts]``, running spaCy once (``nlp.pipe``) over those that need it."""
+        need = [i for i, text in enumerate(texts) if self._needs_spacy(text)]
+        spans: dict[int, list[_Found]] = {}
+        if need:
+            docs = self._nlp.pipe([texts[i] for i in need])
+            spans = {i: _spans(doc) for i, doc in zip(need, docs, strict=True)}
+        return [self._extract(text, spans.get(i, ())) for i, text in enumerate(texts)]
+
+    def _needs_spacy(self, text: str) -> bool:
+        """Whether the ruler could find anything: blank text or no needle means it cannot."""
+        if self._nlp is None or not text.strip():
+            return False
+        return self._needles is None or self._needles.search(text.lower()) is not None
+
+    def _extract(self, text: str, ruler_spans: Sequence[_Found]) -> tuple[Entity, ...]:
+        found: list[_Found] = []  # start, end, priority, type, value
         today = self._today()
         priority = 0
         for type_, compiled, fixed in self._regexes:
@@ -89,10 +109,7 @@ class EntityExtractor:
                     value = fixed if isinstance(fixed, str) else _group_value(m)
                     found.append((m.start(), m.end(), priority, type_, value))
             priority += 1
-        if self._nlp is not None and text.strip():
-            doc = self._nlp(text)
-            for ent in doc.ents:
-                found.append((ent.start_char, ent.end_char, priority, ent.label_, ent.ent_id_ or ent.text))
+        found.extend((start, end, priority, label, value) for start, end, _, label, value in ruler_spans)
         priority += 1
         for type_, compiled, normalize in BUILTIN:
             for m in compiled.finditer(text):
@@ -102,6 +119,43 @@ class EntityExtractor:
                     found.append((start, end, priority, type_, normalized))
             priority += 1
         return _resolve(text, found)
+
+
+_Found = tuple[int, int, int, str, str]
+
+
+def _spans(doc: Any) -> list[_Found]:
+    return [(ent.start_char, ent.end_char, 0, ent.label_, ent.ent_id_ or ent.text) for ent in doc.ents]
+
+
+def _needles(nlp: Any, ruler_patterns: list[dict[str, Any]]) -> re.Pattern[str] | None:
+    """What a message must contain, lower-cased, for the ruler to match anything in it.
+
+    Every match starts at a token whose ``lower_`` equals the pattern's first token: the first
+    token of a phrase pattern (tokenized as the ruler does), or the ``LOWER`` value of a token
+    pattern's first, non-optional token. ``lower_`` is ``str.lower()`` of the token's text, and
+    that text is a slice of the message, so the needle occurs in ``message.lower()`` (lower-casing
+    is per character except for Greek capital sigma, hence no prefilter for needles with a sigma).
+    ``None``: some pattern could start anywhere (``OP``, ``IN``, ``IS_DIGIT``, ...), so spaCy
+    always runs.
+    """
+    firsts: set[str] = set()
+    for entry in ruler_patterns:
+        pattern = entry["pattern"]
+        if isinstance(pattern, str):
+            doc = nlp.make_doc(pattern)
+            if len(doc) == 0:
+                return None
+            firsts.add(doc[0].lower_)
+            continue
+        spec = {str(key).upper(): value for key, value in pattern[0].items()} if pattern else {}
+        value = spec.get("LOWER")
+        if "OP" in spec or not isinstance(value, str):
+            return None
+        firsts.add(value)
+    if any(not first or "\u03c3" in first or "\u03c2" in first for first in firsts):  # small sigmas
+        return None
+    return re.compile("|".join(re.escape(first) for first in sorted(firsts)))
 
 
 def _group_value(m: re.Match[str]) -> str:

@@ -1,16 +1,17 @@
 """Fuzzy FAQ matching with rapidfuzz.
 
-Questions are normalized once at build time so a lookup is a single ``process.extract`` over
-a flat list of variants; typos and word order are absorbed by ``token_sort_ratio``/``token_set_ratio``
-scorers rather than by an index, which is fast enough for the few thousand variants a
-support team writes. Each variant is also kept without filler words ("what is your"), so a
-terse "retrun policy?" scores against "return policy" rather than the whole sentence.
+Questions are normalized once at build time so a lookup is one ``process.cdist`` per scorer
+over a flat list of variants (for a whole batch of messages at once); typos and word order are
+absorbed by ``token_sort_ratio``/``token_set_ratio`` scorers rather than by an index, which is
+fast enough for the few thousand variants a support team writes. Each variant is also kept
+without filler words ("what is your"), so a terse "retrun policy?" scores against "return
+policy" rather than the whole sentence.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -56,32 +57,45 @@ class FaqMatcher:
         self._limit = limit
 
     def match(self, text: str, *, max_chars: int = 1000) -> tuple[FaqCandidate, ...]:
-        query = normalize(text[:max_chars])
-        if not query or not self._choices:
-            return ()
+        return self.match_many([text], max_chars=max_chars)[0]
+
+    def match_many(self, texts: Sequence[str], *, max_chars: int = 1000) -> list[tuple[FaqCandidate, ...]]:
+        """``[match(t) for t in texts]``: one rapidfuzz call per scorer for the whole batch."""
+        queries = [normalize(text[:max_chars]) for text in texts]
+        results: list[tuple[FaqCandidate, ...]] = [()] * len(queries)
+        live = [i for i, query in enumerate(queries) if query]
+        if not live or not self._choices:
+            return results
+        asked = [queries[i] for i in live]
         # Best of the full question and its content words, per variant, computed in C.
-        scores = np.maximum(_scores(query, self._choices), _scores(content(query), self._content))
+        scores = np.maximum(
+            _scores(asked, self._choices), _scores([content(q) for q in asked], self._content)
+        )
+        orders = np.argsort(-scores, axis=1, kind="stable")[:, : self._limit * 4]
+        for i, row, order in zip(live, scores.tolist(), orders.tolist(), strict=True):
+            results[i] = self._rank(row, order)
+        return results
+
+    def _rank(self, scores: list[float], order: list[int]) -> tuple[FaqCandidate, ...]:
         best: dict[str, FaqCandidate] = {}
-        for index in np.argsort(-scores, kind="stable")[: self._limit * 4]:
-            faq_id, variant = self._owners[int(index)]
+        for index in order:
+            faq_id, variant = self._owners[index]
             if faq_id not in best:
                 entry = self._entries[faq_id]
-                score = round(float(scores[index]) / 100.0, 4)
-                best[faq_id] = FaqCandidate(faq_id, variant, entry.answer, score)
+                best[faq_id] = FaqCandidate(faq_id, variant, entry.answer, round(scores[index] / 100.0, 4))
         ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
         return tuple(ranked[: self._limit])
 
 
-def _scores(query: str, choices: list[str]) -> npt.NDArray[np.float64]:
-    """Best of three rapidfuzz scorers for every choice, computed in C (no Python callback).
+def _scores(queries: list[str], choices: list[str]) -> npt.NDArray[np.float64]:
+    """Best of three rapidfuzz scorers for every query and choice, computed in C (no Python callback).
 
     No partial ratios (``WRatio`` includes them): they let a short greeting ("hi") match inside a
     long question ("shipping costs") and give every message a high floor. token_set_ratio still
-    rewards a question asked in fewer words.
+    rewards a question asked in fewer words. ``token_ratio`` is the best of token_sort_ratio and
+    token_set_ratio in one pass (a test pins it to the two), so two calls score all three.
     """
-    rows = [
-        process.cdist([query], choices, scorer=scorer, dtype=np.float64)[0]
-        for scorer in (fuzz.ratio, fuzz.token_sort_ratio, fuzz.token_set_ratio)
-    ]
-    best: npt.NDArray[np.float64] = np.maximum.reduce(rows)
+    full = process.cdist(queries, choices, scorer=fuzz.ratio, dtype=np.float64, workers=1)
+    tokens = process.cdist(queries, choices, scorer=fuzz.token_ratio, dtype=np.float64, workers=1)
+    best: npt.NDArray[np.float64] = np.maximum(full, tokens)
     return best
