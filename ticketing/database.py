@@ -9,7 +9,7 @@ code so there is no alembic.ini to keep in step.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, insert
+from sqlalchemy import Connection, Insert, Update, event, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import NullPool
 
 __all__ = [
+    "Prepared",
     "create_engine",
     "current_revision",
     "head_revision",
     "insert_returning_ids",
     "is_sqlite",
+    "reserve_ids",
     "upgrade",
 ]
 
@@ -122,3 +125,132 @@ async def insert_returning_ids(
         return sorted(int(i) for i in result.scalars().all())
     result = await conn.execute(stmt.returning(id_column, sort_by_parameter_order=True), list(rows))
     return [int(i) for i in result.scalars().all()]
+
+
+async def reserve_ids(conn: AsyncConnection, wanted: Sequence[tuple[type[Any], int]]) -> list[list[int]]:
+    """Ids for ``n`` new rows of each ``(model, n)``, ascending, in one round trip.
+
+    Rows inserted with these ids get exactly the ids the database would have given them in
+    that order, so a batch knows its ids before it writes and needs no RETURNING (and can
+    write rows that point at each other, a reply at its message, in one statement).
+    PostgreSQL draws them from the table's sequence. SQLite gives a new row of an INTEGER
+    PRIMARY KEY table the next id after the largest: call this only once the transaction
+    holds SQLite's write lock (after its first write), so nobody else inserts until commit.
+    """
+    key = tuple(model.__tablename__ for model, _n in wanted)
+    sql = _RESERVE_SQL.get((conn.dialect.name, key))
+    if sql is None:
+        sql = _RESERVE_SQL[(conn.dialect.name, key)] = _reserve_sql(conn.dialect.name, key)
+    if conn.dialect.name == "postgresql":
+        row = (await conn.exec_driver_sql(sql, tuple(n for _m, n in wanted))).one()
+        return [sorted(int(i) for i in ids) for ids in row]
+    row = (await conn.exec_driver_sql(sql)).one()
+    return [list(range(int(top) + 1, int(top) + 1 + n)) for top, (_m, n) in zip(row, wanted, strict=True)]
+
+
+_RESERVE_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _reserve_sql(dialect: str, tables: tuple[str, ...]) -> str:
+    # Table names come from the models, never from input.
+    if dialect == "postgresql":
+        sequence = "ARRAY(SELECT nextval(pg_get_serial_sequence('{}', 'id')) FROM generate_series(1, ${}))"
+        parts = [sequence.format(t, i + 1) for i, t in enumerate(tables)]
+    else:
+        parts = [f"(SELECT coalesce(max(id), 0) FROM {t})" for t in tables]  # noqa: S608
+    return "SELECT " + ", ".join(parts)
+
+
+_Processor = Callable[[Any], Any]
+_Convert = Callable[[Sequence[Sequence[Any]]], list[tuple[Any, ...]]]
+_UNSET = object()
+
+
+class Prepared:
+    """An INSERT or UPDATE compiled once per dialect and run with rows of positional values.
+
+    ``conn.execute(stmt, [dict, ...])`` spends more Python per row than the driver does: it
+    builds a parameter dict per row from the compiled statement, then a tuple from the dict,
+    every batch. Here the statement is compiled once (for executemany, so no RETURNING is
+    added) and each row is a tuple in ``names`` order that goes to the driver through
+    ``exec_driver_sql`` after the same bind processors SQLAlchemy would apply (JSON encoding,
+    UTC datetimes, booleans), so the stored values are identical. Every column an INSERT
+    writes must be in ``names``: Python-side column defaults are not computed here, and
+    compiling a statement that would need them fails.
+
+    Args:
+        stmt: the statement, its parameters named by ``bindparam`` (UPDATE) or by column key
+            (a bare ``insert(Model)``); literal values in ``.values()`` are sent as they are.
+        names: the order of the values in each row.
+    """
+
+    def __init__(self, stmt: Insert | Update, names: Sequence[str]) -> None:
+        self._stmt = stmt
+        self._names = tuple(names)
+        self._compiled: dict[str, tuple[str, _Convert]] = {}
+
+    async def executemany(self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        sql, convert = self._for(conn.dialect)
+        await conn.exec_driver_sql(sql, convert(rows))
+
+    def _for(self, dialect: Dialect) -> tuple[str, _Convert]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = self._compile(dialect)
+        return found
+
+    def _compile(self, dialect: Dialect) -> tuple[str, _Convert]:
+        keys = list(self._names) if isinstance(self._stmt, Insert) else None
+        compiled = self._stmt.compile(dialect=dialect, column_keys=keys, for_executemany=True)
+        if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
+            raise ValueError(f"Prepared needs every defaulted column and a positional driver: {compiled}")
+        index = {name: i for i, name in enumerate(self._names)}
+        slots: list[tuple[int | None, Any, _Processor | None]] = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if name in index:
+                slots.append((index[name], None, process))
+            elif bind.value is not None and bind.callable is None:
+                slots.append((None, process(bind.value) if process else bind.value, None))
+            else:
+                raise ValueError(f"no value for {name!r} in {compiled}")
+        if [i for i, _v, _p in slots] == list(range(len(self._names))):  # rows in statement order
+            return compiled.string, _in_place([(i, p) for i, _v, p in slots if i is not None and p])
+        return compiled.string, _reordered(slots)
+
+
+def _in_place(processed: list[tuple[int, _Processor]]) -> _Convert:
+    """Rows already in placeholder order: only the columns with a processor cost anything, and
+    a value passed again (the batch's ``now`` in every row) is processed once."""
+
+    def convert(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        if not processed:
+            return [tuple(row) for row in rows]
+        out = [list(row) for row in rows]
+        for i, process in processed:
+            last: Any = _UNSET
+            done: Any = None
+            for row in out:
+                value = row[i]
+                if value is not last:
+                    last, done = value, process(value)
+                row[i] = done
+        return [tuple(row) for row in out]
+
+    return convert
+
+
+def _reordered(slots: list[tuple[int | None, Any, _Processor | None]]) -> _Convert:
+    def convert(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        return [
+            tuple(
+                value if i is None else (row[i] if process is None else process(row[i]))
+                for i, value, process in slots
+            )
+            for row in rows
+        ]
+
+    return convert

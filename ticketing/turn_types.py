@@ -114,4 +114,5 @@ class Fresh:
     customer_id: int
     ticket_number: int | None
     inbound_id: int = 0
+    reply_ids: tuple[int, ...] = ()  # of plan.replies, in order
     rated: bool = False  # the message answered a satisfaction question: not a reply on the ticket

@@ -1,7 +1,9 @@
 """The writes of one batch of turns, each one statement for the whole batch.
 
 Every function takes the batch's fresh turns after planning and the ids known so far, and adds
-its rows; together they run inside the one transaction that ``Turns`` opens per batch.
+its rows; together they run inside the one transaction that ``Turns`` opens per batch. The ids
+of new messages, replies and tickets are reserved up front (:func:`assign_ids`), so no insert
+needs RETURNING, and a message and its replies go in one statement.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import csat
 from ticketing.agents import ensure_queues
-from ticketing.database import insert_returning_ids
+from ticketing.database import Prepared, reserve_ids
 from ticketing.models import (
     Conversation,
     Customer,
@@ -32,21 +34,41 @@ from ticketing.turn_types import Fresh, StoredReply, Turn
 
 __all__ = [
     "apply_side_effects",
+    "assign_ids",
     "csat_answers",
-    "insert_inbound",
-    "insert_replies",
+    "insert_interactions",
     "joined_tickets",
     "open_tickets",
     "update_conversations",
 ]
 
 
-_LINK_DEDUP = (
+# Built and compiled once, run with positional rows (``Prepared``): at this batch rate the
+# per-row parameter handling of ``conn.execute(stmt, [dict, ...])`` costs more than the SQL.
+_INTERACTION_COLUMNS = (
+    "id", "conversation_id", "customer_id", "ticket_id", "channel", "direction", "sender_role",
+    "sender_name", "text", "subject", "attachments", "quick_replies", "external_message_id",
+    "in_reply_to_id", "analysis", "rule", "processed_at", "created_at",
+)  # fmt: skip
+_INSERT_INTERACTIONS = Prepared(insert(Interaction), _INTERACTION_COLUMNS)
+_INSERT_OUTBOX = Prepared(
+    insert(OutboxItem),
+    ("interaction_id", "channel", "payload", "state", "attempts", "next_attempt_at", "claimed_until",
+     "last_error", "external_id", "created_at", "sent_at"),
+)  # fmt: skip
+_INSERT_TICKETS = Prepared(
+    insert(Ticket),
+    ("id", "number", "customer_id", "conversation_id", "channel", "subject", "status", "priority", "queue",
+     "tags", "assignee", "created_at", "updated_at"),
+)  # fmt: skip
+_INSERT_EVENTS = Prepared(insert(TicketEvent), ("ticket_id", "actor", "kind", "data", "created_at"))
+_LINK_DEDUP = Prepared(
     update(InboundDedup)
     .where(InboundDedup.channel == bindparam("b_channel"), InboundDedup.key == bindparam("b_key"))
-    .values(interaction_id=bindparam("b_id"))
+    .values(interaction_id=bindparam("b_id")),
+    ("b_id", "b_channel", "b_key"),
 )
-_UPDATE_CONVERSATION = (
+_UPDATE_CONVERSATION = Prepared(
     update(Conversation)
     .where(Conversation.id == bindparam("b_id"))
     .values(
@@ -59,49 +81,73 @@ _UPDATE_CONVERSATION = (
         automated_replies=bindparam("b_automated"),
         rule_fires=bindparam("b_fires"),
         recent_rules=bindparam("b_recent"),
-    )
-)
-_UPDATE_CUSTOMER = (
+    ),
+    ("b_status", "b_handoff", "b_tid", "b_tnum", "b_now", "b_turns", "b_automated", "b_fires", "b_recent",
+     "b_id"),
+)  # fmt: skip
+_UPDATE_CUSTOMER = Prepared(
     update(Customer)
     .where(Customer.id == bindparam("b_id"))
-    .values(tags=bindparam("b_tags"), attributes=bindparam("b_attributes"), updated_at=bindparam("b_now"))
+    .values(tags=bindparam("b_tags"), attributes=bindparam("b_attributes"), updated_at=bindparam("b_now")),
+    ("b_tags", "b_attributes", "b_now", "b_id"),
 )
-_UPDATE_TICKET_TAGS = (
+_UPDATE_TICKET_TAGS = Prepared(
     update(Ticket)
     .where(Ticket.id == bindparam("b_id"))
-    .values(tags=bindparam("b_tags"), updated_at=bindparam("b_now"))
+    .values(tags=bindparam("b_tags"), updated_at=bindparam("b_now")),
+    ("b_tags", "b_now", "b_id"),
 )
 _TOUCH_TICKETS = (
     update(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).values(updated_at=bindparam("now"))
 )
 
 
+async def assign_ids(conn: AsyncConnection, items: list[Fresh]) -> list[int]:
+    """Give every fresh message and reply its interaction id, in one round trip with the ids
+    of the tickets the batch opens (returned in item order). The ids are those the inserts
+    would have been given: messages first, in batch order, then the replies. Call it after the
+    batch's first write (the dedup claim), see :func:`~ticketing.database.reserve_ids`."""
+    if not items:
+        return []
+    opening = sum(1 for item in items if item.plan.open_ticket is not None)
+    replies = sum(len(item.plan.replies) for item in items)
+    tickets, interactions = await reserve_ids(conn, [(Ticket, opening), (Interaction, len(items) + replies)])
+    position = len(items)
+    for item, inbound_id in zip(items, interactions, strict=False):
+        item.inbound_id = inbound_id
+        count = len(item.plan.replies)
+        item.reply_ids = tuple(interactions[position : position + count])
+        position += count
+    return tickets
+
+
 async def open_tickets(
-    conn: AsyncConnection, items: list[Fresh], states: dict[int, ConversationState], now: datetime
+    conn: AsyncConnection,
+    items: list[Fresh],
+    states: dict[int, ConversationState],
+    new_ids: list[int],
+    now: datetime,
 ) -> dict[int, int]:
-    """Insert new tickets with their 'created' audit events; returns number → id for all
-    tickets the batch touches (new ones and the conversations' existing open tickets)."""
+    """Insert new tickets (with the ids ``assign_ids`` reserved) and their 'created' audit
+    events; returns number → id for all tickets the batch touches (new ones and the
+    conversations' existing open tickets)."""
     ids = {s.open_ticket_number: s.open_ticket_id for s in states.values() if s.open_ticket_id is not None}
     opening = [(item, item.plan.open_ticket) for item in items if item.plan.open_ticket is not None]
     if not opening:
         return {n: i for n, i in ids.items() if n is not None}
     rows = [
-        {
-            "number": t.number, "customer_id": item.customer_id,
-            "conversation_id": item.turn.record.conversation.id, "channel": item.turn.record.channel,
-            "subject": t.subject, "status": "new", "priority": t.priority, "queue": t.queue,
-            "tags": list(t.tags), "assignee": None, "created_at": now, "updated_at": now,
-        }
-        for item, t in opening
+        (ticket_id, t.number, item.customer_id, item.turn.record.conversation.id, item.turn.record.channel,
+         t.subject, "new", t.priority, t.queue, list(t.tags), None, now, now)
+        for (item, t), ticket_id in zip(opening, new_ids, strict=True)
         if t is not None
     ]  # fmt: skip
     await ensure_queues(conn, (t.queue for _item, t in opening if t is not None), now)
-    new_ids = await insert_returning_ids(conn, Ticket.id, rows)
-    await conn.execute(
-        insert(TicketEvent),
+    await _INSERT_TICKETS.executemany(conn, rows)
+    await _INSERT_EVENTS.executemany(
+        conn,
         [
-            {"ticket_id": ticket_id, "actor": t.actor, "kind": "created", "created_at": now,
-             "data": {"status": "new", "priority": t.priority, "queue": t.queue, "subject": t.subject}}
+            (ticket_id, t.actor, "created",
+             {"status": "new", "priority": t.priority, "queue": t.queue, "subject": t.subject}, now)
             for (_item, t), ticket_id in zip(opening, new_ids, strict=True)
             if t is not None
         ],
@@ -112,68 +158,52 @@ async def open_tickets(
     return {n: i for n, i in ids.items() if n is not None}
 
 
-async def insert_inbound(
-    conn: AsyncConnection, items: list[Fresh], tickets: dict[int, int], now: datetime
-) -> None:
-    if not items:
-        return
-    rows = [_inbound_row(item, tickets, now) for item in items]
-    for item, inbound_id in zip(items, await insert_returning_ids(conn, Interaction.id, rows), strict=True):
-        item.inbound_id = inbound_id
-    await conn.execute(
-        _LINK_DEDUP,
-        [{"b_channel": i.turn.record.channel, "b_key": i.turn.record.idempotency_key, "b_id": i.inbound_id}
-         for i in items],
-    )  # fmt: skip
-
-
-def _inbound_row(item: Fresh, tickets: dict[int, int], now: datetime) -> dict[str, Any]:
-    r = item.turn.record
-    return {
-        "conversation_id": r.conversation.id, "customer_id": item.customer_id, "channel": r.channel,
-        "direction": "in",
-        "ticket_id": tickets.get(item.ticket_number) if item.ticket_number is not None else None,
-        "sender_role": r.sender_role, "sender_name": r.sender_name, "text": r.text, "subject": r.subject,
-        "attachments": list(r.attachments), "quick_replies": [], "external_message_id": r.external_message_id,
-        "in_reply_to_id": None, "analysis": item.plan.analysis, "rule": None, "processed_at": now,
-        "created_at": r.received_at,
-    }  # fmt: skip
-
-
-async def insert_replies(
+async def insert_interactions(
     conn: AsyncConnection, items: list[Fresh], tickets: dict[int, int], now: datetime
 ) -> dict[int, tuple[StoredReply, ...]]:
-    pairs = [(item, reply) for item in items for reply in item.plan.replies]
-    if not pairs:
+    """The batch's messages and replies in one statement (ids from ``assign_ids``), the
+    dedup keys pointed at their messages, and an outbox row per reply; returns each
+    message's stored replies."""
+    if not items:
         return {}
-    rows = [
-        {
-            "conversation_id": item.turn.record.conversation.id, "customer_id": item.customer_id,
-            "ticket_id": tickets.get(item.ticket_number) if item.ticket_number is not None else None,
-            "channel": item.turn.record.channel, "direction": "out", "sender_role": r.sender_role,
-            "sender_name": r.sender_name, "text": r.text, "subject": None, "attachments": [],
-            "quick_replies": list(r.quick_replies), "external_message_id": None,
-            "in_reply_to_id": item.inbound_id, "analysis": None, "rule": r.rule, "processed_at": None,
-            "created_at": now,
-        }
-        for item, r in pairs
-    ]  # fmt: skip
-    ids = await insert_returning_ids(conn, Interaction.id, rows)
-    await conn.execute(
-        insert(OutboxItem),
-        [
-            {"interaction_id": interaction_id, "channel": item.turn.record.channel,
-             "payload": {**r.delivery, "interaction_id": interaction_id, "text": r.text,
-                         "created_at": now.isoformat()},
-             "state": "pending", "attempts": 0, "next_attempt_at": now, "claimed_until": None,
-             "last_error": None, "external_id": None, "created_at": now, "sent_at": None}
-            for (item, r), interaction_id in zip(pairs, ids, strict=True)
-        ],
+    empty: list[Any] = []  # one object for every empty list: encoded once (see Prepared)
+    rows = [_inbound_row(item, tickets, now, empty) for item in items]
+    outbox = []
+    stamp = now.isoformat()
+    out: dict[int, tuple[StoredReply, ...]] = {}
+    for item in items:
+        r = item.turn.record
+        ticket_id = tickets.get(item.ticket_number) if item.ticket_number is not None else None
+        stored = []
+        for reply, reply_id in zip(item.plan.replies, item.reply_ids, strict=True):
+            rows.append(
+                (reply_id, r.conversation.id, item.customer_id, ticket_id, r.channel, "out",
+                 reply.sender_role, reply.sender_name, reply.text, None, empty, list(reply.quick_replies),
+                 None, item.inbound_id, None, reply.rule, None, now)
+            )  # fmt: skip
+            payload = {**reply.delivery, "interaction_id": reply_id, "text": reply.text,
+                       "created_at": stamp}  # fmt: skip
+            outbox.append((reply_id, r.channel, payload, "pending", 0, now, None, None, None, now, None))
+            stored.append(StoredReply(reply_id, now, reply))
+        if stored:
+            out[item.inbound_id] = tuple(stored)
+    await _INSERT_INTERACTIONS.executemany(conn, rows)
+    await _LINK_DEDUP.executemany(
+        conn, [(i.inbound_id, i.turn.record.channel, i.turn.record.idempotency_key) for i in items]
+    )
+    await _INSERT_OUTBOX.executemany(conn, outbox)
+    return out
+
+
+def _inbound_row(item: Fresh, tickets: dict[int, int], now: datetime, empty: list[Any]) -> tuple[Any, ...]:
+    r = item.turn.record
+    return (
+        item.inbound_id, r.conversation.id, item.customer_id,
+        tickets.get(item.ticket_number) if item.ticket_number is not None else None,
+        r.channel, "in", r.sender_role, r.sender_name, r.text, r.subject,
+        list(r.attachments) if r.attachments else empty, empty,
+        r.external_message_id, None, item.plan.analysis, None, now, r.received_at,
     )  # fmt: skip
-    out: dict[int, list[StoredReply]] = {}
-    for (item, r), interaction_id in zip(pairs, ids, strict=True):
-        out.setdefault(item.inbound_id, []).append(StoredReply(interaction_id, now, r))
-    return {k: tuple(v) for k, v in out.items()}
 
 
 async def update_conversations(
@@ -190,13 +220,12 @@ async def update_conversations(
     for conversation_id in touched:
         state = states[conversation_id]
         number = state.open_ticket_number
-        changes.append({
-            "b_id": conversation_id, "b_now": now, "b_handoff": state.handed_off, "b_tnum": number,
-            "b_tid": tickets.get(number) if number is not None else None, "b_status": state.status,
-            "b_turns": state.turns, "b_automated": state.automated_replies,
-            "b_fires": dict(state.rule_fires), "b_recent": list(state.recent_rules),
-        })  # fmt: skip
-    await conn.execute(_UPDATE_CONVERSATION, changes)
+        changes.append(
+            (state.status, state.handed_off, tickets.get(number) if number is not None else None, number, now,
+             state.turns, state.automated_replies, dict(state.rule_fires), list(state.recent_rules),
+             conversation_id)
+        )  # fmt: skip
+    await _UPDATE_CONVERSATION.executemany(conn, changes)
     joined = {
         tickets[i.ticket_number] for i in items if i.ticket_number is not None and i.plan.open_ticket is None
     }
@@ -250,7 +279,7 @@ async def apply_side_effects(
     """Customer tags/attributes, the open ticket's tags, and audit events (notes, hand-offs)."""
     customers: dict[int, ConversationState] = {}
     retagged: dict[int, tuple[str, ...]] = {}
-    events: list[dict[str, Any]] = []
+    events: list[tuple[Any, ...]] = []
     for item in items:
         state = states[item.turn.record.conversation.id]
         if item.plan.customer_tags is not None or item.plan.customer_attributes is not None:
@@ -260,21 +289,10 @@ async def apply_side_effects(
             continue
         if item.plan.ticket_tags is not None and item.plan.open_ticket is None:
             retagged[ticket_id] = state.ticket_tags
-        events.extend(
-            {"ticket_id": ticket_id, "actor": actor, "kind": kind, "data": data, "created_at": now}
-            for actor, kind, data in item.plan.ticket_events
-        )
-    if customers:
-        rows = [
-            {"b_id": i, "b_tags": list(c.customer_tags), "b_attributes": dict(c.customer_attributes),
-             "b_now": now}
-            for i, c in customers.items()
-        ]  # fmt: skip
-        await conn.execute(_UPDATE_CUSTOMER, rows)
-    if retagged:
-        await conn.execute(
-            _UPDATE_TICKET_TAGS,
-            [{"b_id": i, "b_tags": list(tags), "b_now": now} for i, tags in retagged.items()],
-        )
-    if events:
-        await conn.execute(insert(TicketEvent), events)
+        events.extend((ticket_id, actor, kind, data, now) for actor, kind, data in item.plan.ticket_events)
+    await _UPDATE_CUSTOMER.executemany(
+        conn,
+        [(list(c.customer_tags), dict(c.customer_attributes), now, i) for i, c in customers.items()],
+    )
+    await _UPDATE_TICKET_TAGS.executemany(conn, [(list(tags), now, i) for i, tags in retagged.items()])
+    await _INSERT_EVENTS.executemany(conn, events)

@@ -43,9 +43,9 @@ from ticketing.turn_types import (
 )
 from ticketing.turn_writes import (
     apply_side_effects,
+    assign_ids,
     csat_answers,
-    insert_inbound,
-    insert_replies,
+    insert_interactions,
     joined_tickets,
     open_tickets,
     update_conversations,
@@ -102,9 +102,9 @@ class Turns:
                 if key in fresh_keys and key not in fresh:
                     fresh[key] = _plan(turn, states, self._numbers.take)
             items = list(fresh.values())
-            ticket_ids = await open_tickets(conn, items, states, now)
-            await insert_inbound(conn, items, ticket_ids, now)
-            replies = await insert_replies(conn, items, ticket_ids, now)
+            new_tickets = await assign_ids(conn, items)
+            ticket_ids = await open_tickets(conn, items, states, new_tickets, now)
+            replies = await insert_interactions(conn, items, ticket_ids, now)
             await update_conversations(conn, items, states, ticket_ids, now)
             await apply_side_effects(conn, items, states, ticket_ids, now)
             if config is not None:  # reopen pending/solved tickets, start next-reply clocks
