@@ -18,6 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.analysis_workers import AnalysisWorkers, worker_count
 from bot.channel_wiring import optional_channels
 from bot.config import Settings
 from bot.fanout import LocalFanout, PostgresFanout
@@ -73,6 +74,7 @@ class App:
         self.fanout: LocalFanout | PostgresFanout = (
             LocalFanout() if is_sqlite(self.engine) else PostgresFanout(engine=self.engine)
         )
+        self.analysis = AnalysisWorkers(workers=worker_count(settings.nlu.analysis_workers))
         self.connectors: dict[str, Connector] = {}
         self.webchat: WebchatConnector | None = None
         if settings.webchat.enabled:
@@ -99,6 +101,7 @@ class App:
                 knowledge=lambda: self.knowledge.current,
                 wake_outbox=self.dispatcher.wake,
                 bot_name=settings.bot.bot_name,
+                analysis=self.analysis,
             )
         )
         # Tickets, SLA clocks and escalations (docs/ticketing.md); its scheduler starts in running().
@@ -133,6 +136,8 @@ class App:
             await stack.enter_async_context(
                 self.knowledge.running(wait_for_model=self.settings.nlu.wait_for_model_seconds)
             )
+            await self.analysis.start()
+            stack.push_async_callback(_bounded, "analysis workers", self.analysis.stop)
             await self.dispatcher.start()
             stack.push_async_callback(_bounded, "dispatcher", self.dispatcher.stop)
             await self.ticketing.start()
@@ -187,6 +192,7 @@ class App:
         except Exception:
             _LOGGER.exception("health check: database unavailable")
             body.update(status="degraded", database="unavailable")
+        body["analysis_workers"] = {"wanted": self.analysis.wanted, "ready": self.analysis.ready_workers}
         current = self.knowledge.current
         body["rulebook"] = {
             "loaded_at": current.loaded_at.isoformat(),

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -82,6 +82,9 @@ class NluSettings(_Model):
     models: Path = Path("var/models")  # trained intent models, one folder per training-data hash
     # How long start-up waits for a missing model; a larger data set trains in the background.
     wait_for_model_seconds: float = Field(15.0, ge=0.0, le=3600.0)
+    # Processes that analyze messages beside the event loop; 0: in the event loop. "auto": one per
+    # core beyond the first, at most 4 (docs/configuration.md).
+    analysis_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
 
 
 class Settings(_Model):

@@ -8,12 +8,12 @@ its own value; the :class:`InboundMessage` is never modified.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.analysis_workers import AnalysisWorkers
 from bot.contracts import InboundMessage, InboundResult, OutboundMessage, QuickReply
 from bot.delivery import delivery_for, outbound_from_payload
 from bot.knowledge import Knowledge
@@ -27,9 +27,6 @@ __all__ = ["ConversationFlow", "FlowParts", "inbound_record"]
 
 _LOGGER = logging.getLogger(__name__)
 
-# Longer texts are analyzed in a worker thread so one huge message cannot stall every chat.
-_INLINE_ANALYSIS_CHARS = 2000
-
 
 @dataclass(frozen=True, slots=True)
 class FlowParts:
@@ -41,6 +38,7 @@ class FlowParts:
     knowledge: Callable[[], Knowledge]
     wake_outbox: Callable[[], None]
     bot_name: str
+    analysis: AnalysisWorkers  # worker processes, or in the event loop when there are none
 
 
 class ConversationFlow:
@@ -89,9 +87,7 @@ class ConversationFlow:
         """The analysis, or the reference of the error that prevented it (logged here)."""
         context = AnalysisContext(channel=message.channel, language=message.language)
         try:
-            if len(message.text) > _INLINE_ANALYSIS_CHARS:
-                return await asyncio.to_thread(analyzer.analyze, message.text, context), None
-            return analyzer.analyze(message.text, context), None
+            return await self._p.analysis.analyze(analyzer, message.text, context), None
         except Exception:
             reference = secrets.token_hex(4)
             _LOGGER.exception("analysis failed for a %s message (reference %s)", message.channel, reference)

@@ -92,6 +92,12 @@ async def sqlite_url(tmp_path: Path) -> str:
 def make_settings(
     database_url: str, tmp_path: Path, extra: str = "", rulebook: Path | None = None
 ) -> Settings:
+    """Test settings. Analysis runs in the event loop unless ``extra`` sets ``analysis_workers``:
+    spawning worker processes would cost every app test a second (tests/webchat/test_workers.py
+    covers them)."""
+    if "analysis_workers" not in extra:
+        workers = "nlu:\n  analysis_workers: 0\n"
+        extra = extra.replace("nlu:\n", workers, 1) if "nlu:\n" in extra else f"{workers}{extra}"
     text = f"""
 database:
   url: {database_url}

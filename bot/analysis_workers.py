@@ -1,0 +1,326 @@
+"""Message analysis in worker processes, beside the event loop instead of on it.
+
+Why: analysis is pure CPU (about 0.3-0.4 ms a message) and, in one process, the GIL makes it
+take turns with everything else the event loop does (HTTP, rules, the group-commit writer).
+Under load the writer's callbacks wait behind analyses and the whole service runs on one core.
+A worker is a spawned process holding copies of the current :class:`~nlp.Pipeline`; the event
+loop only pickles the texts and unpickles the :class:`~nlp.types.Analysis` values.
+
+Requests that arrive while a worker is busy are sent to it together, like the group commit
+(at most two batches in flight per worker, so a worker never waits for the loop to hand it
+the next one). The analysis is the same as in-process: the worker runs the very pipeline the
+flow chose (``Knowledge`` swaps are sent before the first batch that needs them).
+
+Nothing is lost when a worker dies or has not started yet: its requests are analyzed in the
+event loop instead, and a new worker is started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import pickle
+import struct
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nlp.types import Analysis, AnalysisContext, Analyzer
+
+__all__ = ["AnalysisWorkers", "worker_count"]
+
+_LOGGER = logging.getLogger(__name__)
+_HEADER = struct.Struct("!I")
+_IN_FLIGHT = 2  # batches per worker: one being analyzed, one waiting in its pipe
+_KEEP_PIPELINES = 4  # pipelines a worker keeps (in-flight messages may still name an old one)
+_RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a worker that keeps dying is retried ever slower
+
+Item = tuple[str, AnalysisContext]
+
+
+def worker_count(setting: int | str) -> int:
+    """``auto``: one worker per core beyond the event loop's own, at most four."""
+    if setting == "auto":
+        return max(0, min(4, (os.cpu_count() or 1) - 1))
+    return int(setting)
+
+
+@dataclass
+class _Request:
+    pipeline: Analyzer
+    item: Item
+    future: asyncio.Future[Analysis]
+
+
+@dataclass
+class _Worker:
+    number: int
+    process: asyncio.subprocess.Process
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    ready: bool = False
+    pipelines: list[int] = field(default_factory=list)  # keys it holds, oldest first
+    in_flight: dict[int, list[_Request]] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+
+class AnalysisWorkers:
+    """``await analyze(pipeline, text, context)``: the pipeline's analysis, computed in a worker."""
+
+    def __init__(self, *, workers: int) -> None:
+        self._wanted = workers
+        self._workers: list[_Worker] = []
+        self._pending: list[_Request] = []
+        self._flush_scheduled = False
+        self._keys: dict[int, tuple[Analyzer, int, bytes]] = {}  # id(pipeline) → (it, key, pickle)
+        self._key_counter = itertools.count(1)
+        self._batch_ids = itertools.count(1)
+        self._numbers = itertools.count(1)
+        self._closing = False
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._failures = 0  # workers lost in a row without answering a batch
+        self.answered = 0  # messages the workers analyzed (for /healthz and tests)
+
+    @property
+    def wanted(self) -> int:
+        return self._wanted
+
+    @property
+    def ready_workers(self) -> int:
+        return sum(1 for w in self._workers if w.ready)
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(w.process.pid for w in self._workers)
+
+    async def start(self) -> None:
+        for _ in range(self._wanted):
+            await self._spawn()
+
+    async def stop(self) -> None:
+        self._closing = True
+        for task in self._restarts:
+            task.cancel()
+        for worker in list(self._workers):
+            await self._retire(worker)
+        for request in self._pending:
+            self._inline(request)
+        self._pending.clear()
+
+    async def analyze(self, pipeline: Analyzer, text: str, context: AnalysisContext) -> Analysis:
+        if self._closing or not any(w.ready for w in self._workers):
+            return await self._analyze_here(pipeline, text, context)
+        future: asyncio.Future[Analysis] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Request(pipeline, (text, context), future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return await future
+
+    @staticmethod
+    async def _analyze_here(pipeline: Analyzer, text: str, context: AnalysisContext) -> Analysis:
+        """The fallback: long texts in a thread so one paste cannot stall every chat."""
+        if len(text) > 2000:
+            return await asyncio.to_thread(pipeline.analyze, text, context)
+        return pipeline.analyze(text, context)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        ready = [w for w in self._workers if w.ready and len(w.in_flight) < _IN_FLIGHT]
+        if not ready:
+            if not any(w.ready for w in self._workers):
+                pending, self._pending = self._pending, []
+                for request in pending:
+                    self._inline(request)
+            return  # the next batch goes out when a worker answers
+        pending, self._pending = self._pending, []
+        ready.sort(key=lambda w: len(w.in_flight))
+        share = -(-len(pending) // len(ready))
+        for worker, start in zip(ready, range(0, len(pending), share), strict=False):
+            self._send(worker, pending[start : start + share])
+
+    def _send(self, worker: _Worker, requests: list[_Request]) -> None:
+        by_pipeline: dict[int, list[_Request]] = {}
+        for request in requests:
+            by_pipeline.setdefault(self._key(request.pipeline), []).append(request)
+        try:
+            for key, group in by_pipeline.items():
+                if key not in worker.pipelines:
+                    _write(worker.writer, ("pipeline", key, self._keys_by_key(key)))
+                    worker.pipelines.append(key)
+                    if len(worker.pipelines) > _KEEP_PIPELINES:
+                        _write(worker.writer, ("forget", worker.pipelines.pop(0)))
+                batch_id = next(self._batch_ids)
+                worker.in_flight[batch_id] = group
+                _write(worker.writer, ("analyze", batch_id, key, [r.item for r in group]))
+        except Exception:
+            _LOGGER.exception("analysis worker %d: sending failed", worker.number)
+            self._lost(worker)
+
+    def _key(self, pipeline: Analyzer) -> int:
+        entry = self._keys.get(id(pipeline))
+        if entry is not None and entry[0] is pipeline:
+            return entry[1]
+        key = next(self._key_counter)
+        self._keys[id(pipeline)] = (pipeline, key, pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL))
+        if len(self._keys) > _KEEP_PIPELINES:  # the oldest; workers forget it on their own
+            del self._keys[next(iter(self._keys))]
+        return key
+
+    def _keys_by_key(self, key: int) -> bytes:
+        return next(blob for _p, k, blob in self._keys.values() if k == key)
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def _receive(self, worker: _Worker) -> None:
+        try:
+            while True:
+                header = await worker.reader.readexactly(_HEADER.size)
+                (size,) = _HEADER.unpack(header)
+                message = pickle.loads(await worker.reader.readexactly(size))  # noqa: S301 - our child's pipe
+                if message[0] == "ready":
+                    worker.ready = True
+                    _LOGGER.info("analysis worker %d is ready (pid %s)", worker.number, worker.process.pid)
+                elif message[0] == "done":
+                    self._settle(worker, message[1], message[2])
+                elif message[0] == "failed":
+                    _LOGGER.error("analysis worker %d failed a batch: %s", worker.number, message[2])
+                    for request in worker.in_flight.pop(message[1], []):
+                        self._inline(request)
+                if self._pending and not self._flush_scheduled:
+                    self._flush_scheduled = True
+                    asyncio.get_running_loop().call_soon(self._flush)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            if not self._closing:
+                _LOGGER.error("analysis worker %d (pid %s) stopped", worker.number, worker.process.pid)
+        except Exception:
+            _LOGGER.exception("analysis worker %d: unreadable answer", worker.number)
+        if not self._closing:
+            self._lost(worker)
+
+    def _settle(self, worker: _Worker, batch_id: int, results: Sequence[Analysis]) -> None:
+        self._failures = 0
+        self.answered += len(results)
+        for request, result in zip(worker.in_flight.pop(batch_id, []), results, strict=True):
+            if not request.future.done():
+                request.future.set_result(result)
+
+    def _inline(self, request: _Request) -> None:
+        """Analyze in the event loop: the worker is gone, its answer never came."""
+        if request.future.done():
+            return
+        try:
+            request.future.set_result(request.pipeline.analyze(*request.item))
+        except Exception as exc:  # the flow turns this into its fallback reply
+            request.future.set_exception(exc)
+
+    # -- processes -----------------------------------------------------------------------
+
+    async def _spawn(self) -> None:
+        """A plain ``python -m`` process (not multiprocessing: that would re-run the parent's
+        ``__main__``, whatever script embeds us), talking over its stdin and stdout."""
+        number = next(self._numbers)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.analysis_workers",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        worker = _Worker(number, process, process.stdout, process.stdin)
+        worker.task = asyncio.create_task(self._receive(worker), name=f"analysis-worker-{number}")
+        self._workers.append(worker)
+
+    def _lost(self, worker: _Worker) -> None:
+        if worker not in self._workers:
+            return
+        self._workers.remove(worker)
+        requests = [r for group in worker.in_flight.values() for r in group]
+        worker.in_flight.clear()
+        for request in requests:
+            self._inline(request)
+        worker.writer.close()
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.kill()
+        if not self._closing:
+            task = asyncio.create_task(self._respawn(), name="analysis-worker-restart")
+            self._restarts.add(task)
+            task.add_done_callback(self._restarts.discard)
+
+    async def _respawn(self) -> None:
+        self._failures += 1
+        await asyncio.sleep(_RESTART_DELAYS[min(self._failures, len(_RESTART_DELAYS)) - 1])
+        if not self._closing:
+            await self._spawn()
+
+    async def _retire(self, worker: _Worker) -> None:
+        self._workers.remove(worker)
+        for request in [r for group in worker.in_flight.values() for r in group]:
+            self._inline(request)
+        worker.in_flight.clear()
+        worker.writer.close()  # the worker reads end-of-file and exits
+        if worker.task is not None:
+            worker.task.cancel()
+        try:
+            await asyncio.wait_for(worker.process.wait(), 5.0)
+        except TimeoutError:
+            worker.process.kill()
+            await worker.process.wait()
+
+
+def _write(writer: asyncio.StreamWriter, message: object) -> None:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    writer.write(_HEADER.pack(len(body)) + body)
+
+
+def _worker_main() -> None:
+    """The worker process: read a request, answer it, until the service closes our stdin."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which stops us
+    requests = os.fdopen(os.dup(0), "rb")
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print() must not corrupt the answers
+    pipelines: dict[int, Any] = {}
+
+    def send(message: object) -> None:
+        body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        answers.write(_HEADER.pack(len(body)) + body)
+        answers.flush()
+
+    send(("ready",))
+    while True:
+        header = requests.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return
+        (size,) = _HEADER.unpack(header)
+        message = pickle.loads(requests.read(size))  # noqa: S301 - our parent's pipe
+        kind = message[0]
+        if kind == "pipeline":
+            pipelines[message[1]] = pickle.loads(message[2])  # noqa: S301 - as above
+        elif kind == "forget":
+            pipelines.pop(message[1], None)
+        elif kind == "analyze":
+            _, batch_id, key, items = message
+            try:
+                send(("done", batch_id, _analyze_all(pipelines[key], items)))
+            except Exception as exc:
+                send(("failed", batch_id, f"{type(exc).__name__}: {exc}"))
+
+
+def _analyze_all(pipeline: Any, items: list[Item]) -> list[Analysis]:
+    many = getattr(pipeline, "analyze_many", None)
+    if many is not None:
+        return list(many(items))
+    return [pipeline.analyze(text, context) for text, context in items]
+
+
+if __name__ == "__main__":
+    _worker_main()

@@ -1,0 +1,114 @@
+"""Analysis in worker processes (``nlu.analysis_workers``), through the running app.
+
+The workers must be invisible to customers: the same analysis as in the event loop, rulebook
+reloads reach them before the next message, and a worker that dies loses no message (its
+requests are analyzed in the event loop) and is replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient
+
+from bot.analysis_workers import AnalysisWorkers
+from bot.app import App
+from bot.knowledge import Knowledge
+from nlp import ModelStore
+from nlp.types import AnalysisContext
+from tests.conftest import ROOT, AppFactory
+from tests.webchat.helpers import FAQ_HOURS, UNRELATED, ask, eventually, save
+
+WORKERS = "nlu:\n  analysis_workers: 1\n"
+SHIPPING = "How much is shipping?"
+TEXTS = [
+    FAQ_HOURS,
+    UNRELATED,
+    "I was charged twice for order 12345, mail me at Ann@Example.com",
+    "my jacket arrived with a broken zipper!!! terrible",
+    "",
+    "🙂🙂",
+    "x" * 5000,  # beyond the inline limit: the event loop would use a thread for this one
+]
+
+
+async def workers_ready(client: TestClient, ready: int = 1) -> None:
+    async def check() -> bool:
+        resp = await client.get("/healthz")
+        return bool((await resp.json())["analysis_workers"]["ready"] == ready)
+
+    await eventually(check)
+
+
+async def test_worker_analysis_equals_the_event_loops(tmp_path: Path) -> None:
+    knowledge = Knowledge.load(ROOT / "rulebook", faq_threshold=0.8, models=ModelStore(tmp_path))
+    pipeline = knowledge.analyzer
+    workers = AnalysisWorkers(workers=1)
+    await workers.start()
+    try:
+        assert workers.ready_workers == 0
+        context = AnalysisContext(channel="telegram", language="en")
+        # Before the worker is ready the event loop answers; afterwards the worker does.
+        assert await workers.analyze(pipeline, TEXTS[0], context) == pipeline.analyze(TEXTS[0], context)
+        await eventually(lambda: _ready(workers))
+        results = [await workers.analyze(pipeline, text, context) for text in TEXTS]
+        assert results == [pipeline.analyze(text, context) for text in TEXTS]
+        assert workers.answered > 0
+    finally:
+        await workers.stop()
+    assert workers.pids == ()
+
+
+async def _ready(workers: AnalysisWorkers) -> bool:
+    return workers.ready_workers == 1
+
+
+async def test_faq_answers_come_from_the_worker_and_follow_a_reload(
+    tmp_path: Path, sqlite_url: str, make_client: AppFactory
+) -> None:
+    directory = tmp_path / "rulebook"
+    shutil.copytree(ROOT / "rulebook", directory)
+    app, client = await make_client(sqlite_url, extra=WORKERS, rulebook=directory)
+    await workers_ready(client)
+    assert "Standard delivery is 4.90 EUR" in await ask(client, SHIPPING)
+    assert app.analysis.answered >= 1
+
+    faq = directory / "faq.yml"  # the FAQ answer is part of the analysis: the worker's pipeline
+    save(faq, faq.read_text(encoding="utf-8").replace("delivery is 4.90 EUR", "delivery is 3.90 EUR"))
+    assert await app.knowledge.reload()
+    assert "Standard delivery is 3.90 EUR" in await ask(client, SHIPPING)
+
+
+async def test_a_killed_worker_loses_no_message_and_is_replaced(
+    sqlite_url: str, make_client: AppFactory
+) -> None:
+    app, client = await make_client(sqlite_url, extra=WORKERS)
+    await workers_ready(client)
+    (pid,) = _pids(app)
+    os.kill(pid, signal.SIGKILL)
+    # Whether the loss is noticed before or after this message is sent, it gets its answer.
+    assert "Monday to Friday" in await ask(client, FAQ_HOURS)
+    await eventually(lambda: _replaced(app, pid))
+    await workers_ready(client)
+    answered = app.analysis.answered
+    assert "Monday to Friday" in await ask(client, FAQ_HOURS)
+    assert app.analysis.answered > answered
+
+
+async def test_no_workers_means_the_event_loop_analyzes(app_client: tuple[App, TestClient]) -> None:
+    app, client = app_client
+    assert app.analysis.wanted == 0
+    assert "Monday to Friday" in await ask(client, FAQ_HOURS)
+    assert app.analysis.answered == 0
+
+
+def _pids(app: App) -> tuple[int, ...]:
+    return app.analysis.pids
+
+
+async def _replaced(app: App, old: int) -> bool:
+    pids = _pids(app)
+    return len(pids) == 1 and pids[0] != old
