@@ -85,18 +85,14 @@ class FeatureRows:
     def rows(self, texts: Sequence[str]) -> tuple[list[Row], list[bool]]:
         """One row per text, and whether the text has a word seen in training."""
         counted = [self._count(text) for text in texts]
-        total = sum(len(counts) for blocks, _known in counted for counts in blocks)
-        columns = np.fromiter(
-            chain.from_iterable(counts.keys() for blocks, _ in counted for counts in blocks),
-            dtype=np.int64,
-            count=total,
-        )
-        tf = np.fromiter(
-            chain.from_iterable(counts.values() for blocks, _ in counted for counts in blocks),
-            dtype=np.float32,
-            count=total,
-        )
-        weights = (1.0 + np.log(tf)) * self._idf[columns]
+        columns_list: list[int] = []
+        tf_list: list[int] = []
+        for blocks, _known in counted:
+            for counts in blocks:
+                columns_list += counts
+                tf_list += counts.values()
+        columns = np.array(columns_list, dtype=np.int64)
+        weights = (1.0 + np.log(np.array(tf_list, dtype=np.float32))) * self._idf[columns]
         rows: list[Row] = []
         start = 0
         for blocks, _known in counted:
@@ -109,7 +105,7 @@ class FeatureRows:
             rows.append((columns[row_start:start], weights[row_start:start]))
         return rows, [known for _, known in counted]
 
-    def _count(self, text: str) -> tuple[list[Counter[int | None]], bool]:
+    def _count(self, text: str) -> tuple[list[Counter[int]], bool]:
         """Column → count per block, in the order scikit-learn's analyzers emit the n-grams."""
         pre = self._preprocess(text)
         words = self._words(pre)
@@ -122,8 +118,7 @@ class FeatureRows:
         for token in pre.split():
             columns = cached(token)
             char_columns.append(self._char_columns(token) if columns is None else columns)
-        char_counts: Counter[int | None] = Counter(chain.from_iterable(char_columns))
-        return [word_counts, char_counts], known
+        return [word_counts, Counter(chain.from_iterable(char_columns))], known
 
     def _char_columns(self, token: str) -> tuple[int, ...]:
         """Columns of ``char_wb`` n-grams of one word (scikit-learn's ``_char_wb_ngrams``)."""
@@ -144,7 +139,7 @@ class FeatureRows:
         return columns
 
 
-def _counts(get: Callable[[str], int | None], grams: Iterable[str]) -> Counter[int | None]:
-    counts: Counter[int | None] = Counter(map(get, grams))
+def _counts(get: Callable[[str], int | None], grams: Iterable[str]) -> Counter[int]:
+    counts: Counter[Any] = Counter(map(get, grams))
     counts.pop(None, None)
     return counts

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
-__all__ = ["BUILTIN", "Normalizer"]
+__all__ = ["BUILTIN", "NEEDS_AT", "NEEDS_DIGIT", "Normalizer"]
 
 Normalizer = Callable[[re.Match[str], date], str | None]
 
@@ -173,3 +173,11 @@ BUILTIN: tuple[tuple[str, re.Pattern[str], Normalizer], ...] = (
     ("phone", PHONE, _phone),
 )
 """In priority order: on overlapping matches the earlier type wins at equal length."""
+
+NEEDS_DIGIT = frozenset({"order_ref", "ticket_ref", "money", "phone"})
+"""Types whose expression has a mandatory ``\\d`` in every alternative (``_AMOUNT`` starts with
+one): they cannot match a text in which ``\\d`` finds nothing, so the scan is skipped there.
+Keep in step with the expressions; a test checks it on digit-free text."""
+
+NEEDS_AT = frozenset({"email"})
+"""Types whose expression has a mandatory literal ``@``."""

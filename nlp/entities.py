@@ -18,12 +18,13 @@ from typing import Any
 
 import spacy
 
-from nlp._patterns import BUILTIN, Normalizer
+from nlp._patterns import BUILTIN, NEEDS_AT, NEEDS_DIGIT, Normalizer
 from nlp.types import Entity, EntityPattern, GazetteerEntry
 
 __all__ = ["EntityExtractor", "InvalidPatternError"]
 
 _LOGGER = logging.getLogger(__name__)
+_DIGIT = re.compile(r"\d")  # the same digits as the built-in expressions' \d
 
 
 class InvalidPatternError(ValueError):
@@ -111,7 +112,11 @@ class EntityExtractor:
             priority += 1
         found.extend((start, end, priority, label, value) for start, end, _, label, value in ruler_spans)
         priority += 1
+        digits = _DIGIT.search(text) is not None
         for type_, compiled, normalize in BUILTIN:
+            if (not digits and type_ in NEEDS_DIGIT) or (type_ in NEEDS_AT and "@" not in text):
+                priority += 1  # cannot match (see nlp._patterns); scanning is most of the cost
+                continue
             for m in compiled.finditer(text):
                 normalized = normalize(m, today)
                 if normalized is not None:

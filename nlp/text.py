@@ -35,4 +35,6 @@ def clean(text: str, *, max_chars: int = MAX_CHARS) -> str:
 
 def fold(text: str) -> str:
     """Case- and compatibility-fold for matching (full-width digits, ligatures, curly quotes)."""
+    if text.isascii():  # the same result, cheaper: ASCII is NFKC-stable, and "`" is its only quote
+        return text.replace("`", "'").lower()
     return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
