@@ -9,6 +9,7 @@ code so there is no alembic.ini to keep in step.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ __all__ = [
     "Prepared",
     "create_engine",
     "current_revision",
+    "executemany",
+    "fetch",
     "head_revision",
     "insert_returning_ids",
     "is_sqlite",
@@ -142,9 +145,9 @@ async def reserve_ids(conn: AsyncConnection, wanted: Sequence[tuple[type[Any], i
     if sql is None:
         sql = _RESERVE_SQL[(conn.dialect.name, key)] = _reserve_sql(conn.dialect.name, key)
     if conn.dialect.name == "postgresql":
-        row = (await conn.exec_driver_sql(sql, tuple(n for _m, n in wanted))).one()
+        (row,) = await fetch(conn, sql, tuple(n for _m, n in wanted))
         return [sorted(int(i) for i in ids) for ids in row]
-    row = (await conn.exec_driver_sql(sql)).one()
+    (row,) = await fetch(conn, sql, ())
     return [list(range(int(top) + 1, int(top) + 1 + n)) for top, (_m, n) in zip(row, wanted, strict=True)]
 
 
@@ -161,9 +164,49 @@ def _reserve_sql(dialect: str, tables: tuple[str, ...]) -> str:
     return "SELECT " + ", ".join(parts)
 
 
+async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    """Rows of ``sql`` (in the driver's paramstyle) as the driver returns them, no processing.
+
+    Runs on the driver connection inside ``conn``'s transaction: a statement through
+    SQLAlchemy's async adaptation costs the event loop some 120-180 µs of Python (cursor
+    creation, execute, fetch and close are separate trips to the driver), the bare driver
+    20-40 µs. A batch of turns runs about a dozen statements, so this is most of what its
+    writing costs beyond the rows themselves. Statements sent this way are not echoed and get
+    no SQLAlchemy events or exception wrapping (the batch only needs "it failed").
+    """
+    driver = await _driver(conn)
+    if driver is None:
+        return list((await conn.exec_driver_sql(sql, tuple(params))).all())
+    if conn.dialect.name == "postgresql":
+        return list(await driver.fetch(sql, *params))
+    return list(await driver.execute_fetchall(sql, params))
+
+
+async def executemany(conn: AsyncConnection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """``sql`` once per row, on the driver connection (see :func:`fetch`)."""
+    driver = await _driver(conn)
+    if driver is None:
+        await conn.exec_driver_sql(sql, rows)
+    else:
+        await driver.executemany(sql, rows)
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The aiosqlite/asyncpg connection under ``conn``, or None until SQLAlchemy has begun the
+    PostgreSQL transaction (it does so at its first statement; aiosqlite begins by itself at
+    the first write, as it does under SQLAlchemy)."""
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if driver is None or (conn.dialect.name == "postgresql" and not driver.is_in_transaction()):
+        return None
+    return driver
+
+
 _Processor = Callable[[Any], Any]
 _Convert = Callable[[Sequence[Sequence[Any]]], list[tuple[Any, ...]]]
 _UNSET = object()
+_DOLLAR = re.compile(r"\$(\d+)")
+# Bound parameters per statement: SQLite allows 32766, PostgreSQL 32767.
+_MAX_PARAMETERS = 30_000
 
 
 class Prepared:
@@ -172,8 +215,8 @@ class Prepared:
     ``conn.execute(stmt, [dict, ...])`` spends more Python per row than the driver does: it
     builds a parameter dict per row from the compiled statement, then a tuple from the dict,
     every batch. Here the statement is compiled once (for executemany, so no RETURNING is
-    added) and each row is a tuple in ``names`` order that goes to the driver through
-    ``exec_driver_sql`` after the same bind processors SQLAlchemy would apply (JSON encoding,
+    added) and each row is a tuple in ``names`` order that goes to the driver (:func:`fetch`)
+    after the same bind processors SQLAlchemy would apply (JSON encoding,
     UTC datetimes, booleans), so the stored values are identical. Every column an INSERT
     writes must be in ``names``: Python-side column defaults are not computed here, and
     compiling a statement that would need them fails.
@@ -188,12 +231,36 @@ class Prepared:
         self._stmt = stmt
         self._names = tuple(names)
         self._compiled: dict[str, tuple[str, _Convert]] = {}
+        self._values: dict[str, tuple[str, Callable[[int], str], str]] = {}
+        self._multi: dict[tuple[str, int], str] = {}
 
     async def executemany(self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         sql, convert = self._for(conn.dialect)
-        await conn.exec_driver_sql(sql, convert(rows))
+        await executemany(conn, sql, convert(rows))
+
+    async def insert_returning(
+        self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]
+    ) -> list[Sequence[Any]]:
+        """Run an ``INSERT ... RETURNING`` for all rows as multi-row VALUES statements (what
+        SQLAlchemy's insertmanyvalues sends) and return the returned rows, in no set order."""
+        if not rows:
+            return []
+        _sql, convert = self._for(conn.dialect)
+        head, values, tail = self._values[conn.dialect.name]
+        width = len(self._names)
+        out: list[Sequence[Any]] = []
+        step = max(1, _MAX_PARAMETERS // width)
+        for start in range(0, len(rows), step):
+            chunk = convert(rows[start : start + step])
+            key = (conn.dialect.name, len(chunk))
+            sql = self._multi.get(key)
+            if sql is None:
+                groups = ", ".join(values(k * width) for k in range(len(chunk)))
+                sql = self._multi[key] = f"{head}{groups}{tail}"
+            out.extend(await fetch(conn, sql, [v for row in chunk for v in row]))
+        return out
 
     def _for(self, dialect: Dialect) -> tuple[str, _Convert]:
         found = self._compiled.get(dialect.name)
@@ -203,7 +270,8 @@ class Prepared:
 
     def _compile(self, dialect: Dialect) -> tuple[str, _Convert]:
         keys = list(self._names) if isinstance(self._stmt, Insert) else None
-        compiled = self._stmt.compile(dialect=dialect, column_keys=keys, for_executemany=True)
+        returning = isinstance(self._stmt, Insert) and bool(self._stmt.returning_column_descriptions)
+        compiled = self._stmt.compile(dialect=dialect, column_keys=keys, for_executemany=not returning)
         if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
             raise ValueError(f"Prepared needs every defaulted column and a positional driver: {compiled}")
         index = {name: i for i, name in enumerate(self._names)}
@@ -217,9 +285,24 @@ class Prepared:
                 slots.append((None, process(bind.value) if process else bind.value, None))
             else:
                 raise ValueError(f"no value for {name!r} in {compiled}")
+        if returning:
+            self._values[dialect.name] = _split_values(compiled.string, len(self._names))
         if [i for i, _v, _p in slots] == list(range(len(self._names))):  # rows in statement order
             return compiled.string, _in_place([(i, p) for i, _v, p in slots if i is not None and p])
         return compiled.string, _reordered(slots)
+
+
+def _split_values(sql: str, width: int) -> tuple[str, Callable[[int], str], str]:
+    """``INSERT ... VALUES (?, ?) ON CONFLICT ...`` → the head, the VALUES group for a row whose
+    first parameter is number ``offset`` (``$n`` placeholders are renumbered), the tail."""
+    start = sql.index(" VALUES (") + len(" VALUES ")
+    end = sql.index(")", start) + 1
+    group = sql[start:end]
+    if group.count("?") == width:
+        return sql[:start], lambda _offset: group, sql[end:]
+    if len(_DOLLAR.findall(group)) != width:
+        raise ValueError(f"cannot repeat the VALUES of {sql!r}")
+    return sql[:start], lambda offset: _DOLLAR.sub(lambda m: f"${int(m[1]) + offset}", group), sql[end:]
 
 
 def _in_place(processed: list[tuple[int, _Processor]]) -> _Convert:

@@ -4,19 +4,25 @@ Read once per batch, in the batch's transaction, with one statement: the convers
 their counters: turns, automated replies, rule fires, recent rules) joined with their customers
 and open tickets, plus two small counts per customer. On PostgreSQL the conversation rows are
 locked for the batch. The batch keeps the state current in memory as each turn is planned and
-writes the conversations back at the end (``turn_writes.update_conversations``).
+writes the conversations back at the end (``turn_writes.update_conversations``). The statement
+is compiled once per dialect and read through the driver (``database.fetch``); its JSON and
+boolean columns are converted here exactly as SQLAlchemy's result processors would.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import BigInteger, String, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnClause
 
+from ticketing.database import fetch
 from ticketing.models import Conversation, Customer, Ticket
 
 __all__ = ["ConversationState", "read_states"]
@@ -50,10 +56,12 @@ class ConversationState:
 # Built once: constructing statements costs more than executing them at this batch rate.
 _open_ticket = aliased(Ticket, name="open_ticket")
 _other = aliased(Conversation, name="other_conversation")
+# Inline, not bound: the only parameter of the statement is the list of ids.
+_DONE: tuple[ColumnClause[Any], ...] = (literal_column("'solved'"), literal_column("'closed'"))
 _OPEN_TICKETS = (
     select(func.count())
     .select_from(Ticket)
-    .where(Ticket.customer_id == Conversation.customer_id, Ticket.status.not_in(("solved", "closed")))
+    .where(Ticket.customer_id == Conversation.customer_id, Ticket.status.not_in(_DONE))
     .correlate(Conversation)
     .scalar_subquery()
 )
@@ -64,48 +72,87 @@ _CONVERSATIONS = (
     .correlate(Conversation)
     .scalar_subquery()
 )
-_STATES = (
-    select(
-        Conversation.id,
-        Conversation.customer_id,
-        Conversation.status,
-        Conversation.handed_off,
-        Conversation.open_ticket_id,
-        Conversation.open_ticket_number,
-        Conversation.language,
-        Customer.display_name,
-        Customer.email,
-        Customer.tags,
-        Customer.attributes,
-        _CONVERSATIONS,
-        _OPEN_TICKETS,
-        _open_ticket.tags,
-        Conversation.turns,
-        Conversation.automated_replies,
-        Conversation.csat_ticket_id,
-        Conversation.rule_fires,
-        Conversation.recent_rules,
-    )
-    .join(Customer, Customer.id == Conversation.customer_id)
-    .outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
-    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Conversation.id)  # locks taken in one order: two batches cannot deadlock
+_COLUMNS = (
+    Conversation.id,
+    Conversation.customer_id,
+    Conversation.status,
+    Conversation.handed_off,
+    Conversation.open_ticket_id,
+    Conversation.open_ticket_number,
+    Conversation.language,
+    Customer.display_name,
+    Customer.email,
+    Customer.tags,
+    Customer.attributes,
+    _CONVERSATIONS,
+    _OPEN_TICKETS,
+    _open_ticket.tags,
+    Conversation.turns,
+    Conversation.automated_replies,
+    Conversation.csat_ticket_id,
+    Conversation.rule_fires,
+    Conversation.recent_rules,
 )
+_FROM = select(*_COLUMNS).join(Customer, Customer.id == Conversation.customer_id)
+_FROM = _FROM.outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
+# The ids go as one parameter (a JSON array on SQLite, an array on PostgreSQL), so the SQL is the
+# same for every batch and is compiled once; locks are taken in one order: no deadlock.
+_STATES_SQLITE = _FROM.where(
+    Conversation.id.in_(
+        select(literal_column("value")).select_from(func.json_each(bindparam("ids", type_=String)))
+    )
+).order_by(Conversation.id)
 # PostgreSQL: another process's batch on the same conversation waits for this one to commit and
 # then reads what it wrote, so two messages can never both open "the" ticket or lose a count.
-_STATES_LOCKED = _STATES.with_for_update(of=Conversation)
+_STATES_POSTGRES = (
+    _FROM.where(Conversation.id == func.any(bindparam("ids", type_=ARRAY(BigInteger))))
+    .order_by(Conversation.id)
+    .with_for_update(of=Conversation)
+)
+_SQL: dict[str, str] = {}
 
 
 async def read_states(conn: AsyncConnection, conversation_ids: set[int]) -> dict[int, ConversationState]:
-    stmt = _STATES_LOCKED if conn.dialect.name == "postgresql" else _STATES
+    name = conn.dialect.name
+    sql = _SQL.get(name)
+    if sql is None:
+        stmt = _STATES_POSTGRES if name == "postgresql" else _STATES_SQLITE
+        compiled = stmt.compile(dialect=conn.dialect)
+        if compiled.positiontup != ["ids"]:
+            raise RuntimeError(f"read_states takes only the ids: {compiled.positiontup}")
+        sql = _SQL[name] = compiled.string
+    ids = sorted(conversation_ids)
+    rows = await fetch(conn, sql, (ids,) if name == "postgresql" else (json.dumps(ids),))
+    # What SQLAlchemy's result processors would do: SQLite hands back JSON as text and booleans
+    # as 0/1 (asyncpg decodes both). A text seen before in this batch is parsed once; every
+    # value is copied into the state below, so nothing parsed is shared between states.
+    parsed: dict[str, Any] = {}
+
+    def load(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        found = parsed.get(value, _UNSET)
+        if found is _UNSET:
+            found = parsed[value] = json.loads(value)
+        return found
+
+    if name == "postgresql":
+        load = _same
     states = {}
-    for row in await conn.execute(stmt, {"ids": list(conversation_ids)}):
+    for row in rows:
         states[row[0]] = ConversationState(
-            customer_id=row[1], status=row[2], handed_off=row[3], open_ticket_id=row[4],
+            customer_id=row[1], status=row[2], handed_off=bool(row[3]), open_ticket_id=row[4],
             open_ticket_number=row[5], language=row[6], customer_name=row[7], customer_email=row[8],
-            customer_tags=tuple(row[9] or ()), customer_attributes=dict(row[10] or {}),
-            customer_conversations=row[11], open_tickets=row[12], ticket_tags=tuple(row[13] or ()),
+            customer_tags=tuple(load(row[9]) or ()), customer_attributes=dict(load(row[10]) or {}),
+            customer_conversations=row[11], open_tickets=row[12], ticket_tags=tuple(load(row[13]) or ()),
             turns=row[14], automated_replies=row[15], csat_ticket_id=row[16],
-            rule_fires=dict(row[17] or {}), recent_rules=tuple(row[18] or ()),
+            rule_fires=dict(load(row[17]) or {}), recent_rules=tuple(load(row[18]) or ()),
         )  # fmt: skip
     return states
+
+
+_UNSET = object()
+
+
+def _same(value: Any) -> Any:
+    return value

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import sla
 from ticketing.batching import GroupCommit
+from ticketing.database import Prepared
 from ticketing.models import InboundDedup, Interaction
 from ticketing.numbers import NumberPool
 from ticketing.sla_config import SlaConfig
@@ -64,13 +65,16 @@ __all__ = [
     "Turns",
 ]
 
+_CLAIM_COLUMNS = ("channel", "key", "created_at")
+
 
 class Turns:
     def __init__(self, *, engine: AsyncEngine, ticket_config: Callable[[], SlaConfig] | None = None) -> None:
         self._engine = engine
         self._ticket_config = ticket_config
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        self._dedup_insert = dialect.insert(InboundDedup).on_conflict_do_nothing()
+        claim = dialect.insert(InboundDedup).on_conflict_do_nothing()
+        self._claim = Prepared(claim.returning(InboundDedup.channel, InboundDedup.key), _CLAIM_COLUMNS)
         self._numbers = NumberPool(name="ticket_number")
         self._batch: GroupCommit[Turn, TurnResult] = GroupCommit(self._run, name="turns")
 
@@ -136,13 +140,8 @@ class Turns:
     async def _claim_keys(
         self, conn: AsyncConnection, turns: Sequence[Turn], now: datetime
     ) -> set[tuple[str, str]]:
-        rows = [
-            {"channel": t.record.channel, "key": t.record.idempotency_key, "created_at": now} for t in turns
-        ]
-        result = await conn.execute(
-            self._dedup_insert.returning(InboundDedup.channel, InboundDedup.key), rows
-        )
-        return {(c, k) for c, k in result.all()}
+        rows = [(t.record.channel, t.record.idempotency_key, now) for t in turns]
+        return {(c, k) for c, k in await self._claim.insert_returning(conn, rows)}
 
 
 def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callable[[], int]) -> Fresh:
