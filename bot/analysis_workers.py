@@ -27,9 +27,10 @@ import struct
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from nlp.types import Analysis, AnalysisContext, Analyzer
+if TYPE_CHECKING:  # the worker imports nlp itself, after it made sure it dies with the service
+    from nlp.types import Analysis, AnalysisContext, Analyzer
 
 __all__ = ["AnalysisWorkers", "worker_count"]
 
@@ -39,7 +40,7 @@ _IN_FLIGHT = 2  # batches per worker: one being analyzed, one waiting in its pip
 _KEEP_PIPELINES = 4  # pipelines a worker keeps (in-flight messages may still name an old one)
 _RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a worker that keeps dying is retried ever slower
 
-Item = tuple[str, AnalysisContext]
+Item: TypeAlias = "tuple[str, AnalysisContext]"
 
 
 def worker_count(setting: int | str) -> int:
@@ -230,6 +231,7 @@ class AnalysisWorkers:
             sys.executable,
             "-m",
             "bot.analysis_workers",
+            str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
@@ -280,11 +282,14 @@ def _write(writer: asyncio.StreamWriter, message: object) -> None:
     writer.write(_HEADER.pack(len(body)) + body)
 
 
-def _worker_main() -> None:
+def _worker_main(parent: int) -> None:
     """The worker process: read a request, answer it, until the service closes our stdin."""
     import signal
 
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which stops us
+    import nlp  # noqa: F401 - the pipeline's modules, loaded before we say we are ready
+
     requests = os.fdopen(os.dup(0), "rb")
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print() must not corrupt the answers
@@ -315,6 +320,18 @@ def _worker_main() -> None:
                 send(("failed", batch_id, f"{type(exc).__name__}: {exc}"))
 
 
+def _die_with(parent: int) -> None:
+    """On Linux the kernel kills us when the service dies: a killed service cannot close our
+    stdin in time to stop a worker that is still importing, and restarts would pile up workers."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before we asked
+        raise SystemExit(0)
+
+
 def _analyze_all(pipeline: Any, items: list[Item]) -> list[Analysis]:
     many = getattr(pipeline, "analyze_many", None)
     if many is not None:
@@ -323,4 +340,4 @@ def _analyze_all(pipeline: Any, items: list[Item]) -> list[Analysis]:
 
 
 if __name__ == "__main__":
-    _worker_main()
+    _worker_main(int(sys.argv[1]))
