@@ -7,9 +7,11 @@ requests are analyzed in the event loop) and is replaced.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
+import sys
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
@@ -103,6 +105,46 @@ async def test_no_workers_means_the_event_loop_analyzes(app_client: tuple[App, T
     assert app.analysis.wanted == 0
     assert "Monday to Friday" in await ask(client, FAQ_HOURS)
     assert app.analysis.answered == 0
+
+
+SERVICE = """
+import asyncio
+from bot.analysis_workers import AnalysisWorkers
+
+async def main() -> None:
+    workers = AnalysisWorkers(workers=1)
+    await workers.start()
+    print(*workers.pids, flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+async def test_workers_die_with_a_killed_service() -> None:
+    """SIGKILL gives the service no time to stop its worker, here still importing: it must not
+    stay behind (a crash loop would pile them up)."""
+    service = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVICE, stdout=asyncio.subprocess.PIPE
+    )
+    assert service.stdout is not None
+    (worker,) = map(int, (await asyncio.wait_for(service.stdout.readline(), 30)).split())
+    service.kill()
+    await service.wait()
+
+    async def gone() -> bool:
+        return _dead(worker)
+
+    await eventually(gone)
+
+
+def _dead(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie until init reaps it: dead all the same.
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
 
 
 def _pids(app: App) -> tuple[int, ...]:
