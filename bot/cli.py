@@ -75,6 +75,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging("WARNING")
     console = ConsoleConnector()
+    # One person typing: analysis workers would only add their start-up time.
+    settings = settings.model_copy(update={"nlu": settings.nlu.model_copy(update={"analysis_workers": 0})})
     app = build_app(settings, overrides=AppOverrides(connectors={console.name: console}))
 
     async def run() -> None:

@@ -49,11 +49,13 @@ def _here_only(settings: Settings) -> Settings:
     (HTTP events, Socket Mode, the loop that posts ticket cards and thread messages: the
     server's posts them from the database) and the SLA scheduler with the ticket-event rules
     (the server's sweeps take in the new tickets). The customer channels' connectors stay, so
-    the outbox can send; Slack never has outbox rows of its own.
+    the outbox can send; Slack never has outbox rows of its own. Analysis runs in-process:
+    starting worker processes would take longer than the work.
     """
     update: dict[str, object] = {
         "slack": None,
         "tickets": settings.tickets.model_copy(update={"scheduler": False}),
+        "nlu": settings.nlu.model_copy(update={"analysis_workers": 0}),  # a batch, not a server
     }
     if settings.email is not None:
         update["email"] = settings.email.model_copy(update={"poll": False})
