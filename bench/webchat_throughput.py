@@ -14,7 +14,9 @@ aiohttp echo server, each as its own process, and measures in one run:
 4. ``frontdesk_at_half_ceiling``: the same open-loop load at half of Frontdesk's own ceiling,
    the latency of a deployment sized with headroom for the throughput it measured.
 
-Goal: ratio_to_echo ≥ 0.30, and p99 ≤ 50 ms at the target load. Prints JSON.
+Goal: ratio_to_echo ≥ 0.30, and p99 ≤ 50 ms at the target load. Prints JSON, with the CPU
+milliseconds per message of the service's event-loop process and of each analysis worker
+(``frontdesk.cpu_ms_per_message``, Linux) to show which of them limits the ceiling.
 
     .venv/bin/python bench/webchat_throughput.py [--clients 64] [--seconds 10]
 """
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -79,6 +82,37 @@ async def wait_ready(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+async def wait_workers(url: str, timeout: float = 60.0) -> dict[str, int]:
+    """Measure the steady state: the analysis workers have started (they take a second or two)."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(url) as resp:
+                workers: dict[str, int] = (await resp.json())["analysis_workers"]
+            if workers["ready"] >= workers["wanted"] or time.monotonic() > deadline:
+                return workers
+            await asyncio.sleep(0.2)
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time (user + system) of a process and of each of its children, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *map(int, children.read_text().split())] if children.exists() else [pid]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out["service" if p == pid else f"worker {p}"] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
+    return {name: round((after[name] - before.get(name, 0.0)) / max(messages, 1) * 1000, 3) for name in after}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -95,9 +129,12 @@ def summary(latencies: list[float], errors: int, seconds: float) -> dict[str, fl
     }
 
 
-async def drive(clients: int, seconds: float, warmup: float, request_for) -> dict[str, float]:  # type: ignore[no-untyped-def]
+async def drive(  # type: ignore[no-untyped-def]
+    clients: int, seconds: float, warmup: float, request_for, pid: int | None = None
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
+    cpu_before: dict[str, float] = {}
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
         prepared = [await request_for.prepare(session, i) for i in range(clients)]
@@ -117,6 +154,8 @@ async def drive(clients: int, seconds: float, warmup: float, request_for) -> dic
                     await resp.read()
                     ok = resp.status == 200
                 t1 = time.monotonic()
+                if pid is not None and not cpu_before and t0 >= measure_from:
+                    cpu_before.update(cpu_seconds(pid))
                 if t0 >= measure_from:
                     if ok:
                         latencies.append(t1 - t0)
@@ -125,7 +164,10 @@ async def drive(clients: int, seconds: float, warmup: float, request_for) -> dic
                 n += 1
 
         await asyncio.gather(*(client(i) for i in range(clients)))
-    return summary(latencies, errors, seconds)
+    result: dict[str, Any] = summary(latencies, errors, seconds)
+    if pid is not None:  # CPU ms per message: the measured interval only (a few in-flight extra)
+        result["cpu_ms_per_message"] = cpu_per_message(cpu_before, cpu_seconds(pid), len(latencies))
+    return result
 
 
 async def paced(clients: int, seconds: float, warmup: float, rate: float, request_for) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -226,11 +268,12 @@ async def main() -> None:
         try:
             await wait_ready(f"http://127.0.0.1:{port}/healthz")
             await wait_ready(f"http://127.0.0.1:{echo_port}/echo")
+            workers = await wait_workers(f"http://127.0.0.1:{port}/healthz")
             echo = await drive(
                 args.clients, args.seconds, args.warmup, EchoLoad(f"http://127.0.0.1:{echo_port}")
             )
             load = FrontdeskLoad(f"http://127.0.0.1:{port}")
-            fd = await drive(args.clients, args.seconds, args.warmup, load)
+            fd = await drive(args.clients, args.seconds, args.warmup, load, pid=procs[0].pid)
             target = 0.30 * echo["requests_per_s"]
             at_target = await paced(args.clients, args.seconds, args.warmup, target, load)
             # What the service sustains at half its own ceiling: the latency a deployment sized
@@ -249,6 +292,8 @@ async def main() -> None:
                 "clients": args.clients,
                 "seconds": args.seconds,
                 "database": "sqlite",
+                "analysis_workers": workers,
+                "cpus": os.cpu_count(),
                 "frontdesk": {**fd, "messages_per_s": fd["requests_per_s"]},
                 "echo_baseline": echo,
                 "ratio_to_echo": round(ratio, 3),

@@ -126,6 +126,9 @@ async def test_sigkill_while_ingesting_loses_and_duplicates_nothing(
     config.write_text(
         f"database:\n  url: {sqlite_url}\nwebchat:\n  secret_key: test-secret-key-0123456789abcdef\n"
         f"rulebook:\n  path: {ROOT / 'rulebook'}\nserver:\n  log_level: INFO\n"
+        # Each of the ~25 restarts would start an analysis worker that imports for a second or
+        # two beside the ingest under test; in-process analysis keeps the kill windows busy.
+        + "nlu:\n  analysis_workers: 0\n"
         + email_config(smtp_port, imap=dovecot.config(poll_interval=0.5))
     )
     log = tmp_path / "servers.log"
