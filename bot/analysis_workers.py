@@ -159,7 +159,8 @@ class AnalysisWorkers:
                         _write(worker.writer, ("forget", worker.pipelines.pop(0)))
                 batch_id = next(self._batch_ids)
                 worker.in_flight[batch_id] = group
-                _write(worker.writer, ("analyze", batch_id, key, [r.item for r in group]))
+                items = [(text, c.channel, c.language) for r in group for text, c in (r.item,)]
+                _write(worker.writer, ("analyze", batch_id, key, items))
         except Exception:
             _LOGGER.exception("analysis worker %d: sending failed", worker.number)
             self._lost(worker)
@@ -189,7 +190,7 @@ class AnalysisWorkers:
                     worker.ready = True
                     _LOGGER.info("analysis worker %d is ready (pid %s)", worker.number, worker.process.pid)
                 elif message[0] == "done":
-                    self._settle(worker, message[1], message[2])
+                    self._settle(worker, message[1], [_decode(fields) for fields in message[2]])
                 elif message[0] == "failed":
                     _LOGGER.error("analysis worker %d failed a batch: %s", worker.number, message[2])
                     for request in worker.in_flight.pop(message[1], []):
@@ -332,11 +333,48 @@ def _die_with(parent: int) -> None:
         raise SystemExit(0)
 
 
-def _analyze_all(pipeline: Any, items: list[Item]) -> list[Analysis]:
+def _analyze_all(pipeline: Any, items: list[tuple[str, str, str | None]]) -> list[tuple[Any, ...]]:
+    from nlp.types import AnalysisContext
+
+    batch = [(text, AnalysisContext(channel, language)) for text, channel, language in items]
     many = getattr(pipeline, "analyze_many", None)
-    if many is not None:
-        return list(many(items))
-    return [pipeline.analyze(text, context) for text, context in items]
+    results = many(batch) if many is not None else [pipeline.analyze(t, c) for t, c in batch]
+    return [_encode(a) for a in results]
+
+
+# Analyses travel as plain tuples: unpickling frozen dataclasses goes through a Python-level
+# __setstate__ per object (ten or more per analysis), which cost the event loop more than the
+# rest of the exchange. tests/webchat/test_workers.py pins the round trip to equality.
+
+
+def _encode(a: Analysis) -> tuple[Any, ...]:
+    return (
+        a.text,
+        a.language,
+        tuple((i.name, i.confidence) for i in a.intents),
+        a.out_of_scope,
+        a.sentiment.score,
+        a.sentiment.label,
+        tuple((e.type, e.text, e.value, e.start, e.end) for e in a.entities),
+        tuple((f.faq_id, f.question, f.answer, f.score) for f in a.faq),
+        a.model_version,
+    )
+
+
+def _decode(fields: tuple[Any, ...]) -> Analysis:
+    from nlp.types import Analysis, Entity, FaqCandidate, IntentScore, Sentiment
+
+    text, language, intents, out_of_scope, score, label, entities, faq, model_version = fields
+    return Analysis(
+        text=text,
+        language=language,
+        intents=tuple(IntentScore(name, confidence) for name, confidence in intents),
+        out_of_scope=out_of_scope,
+        sentiment=Sentiment(score, label),
+        entities=tuple(Entity(*entity) for entity in entities),
+        faq=tuple(FaqCandidate(*candidate) for candidate in faq),
+        model_version=model_version,
+    )
 
 
 if __name__ == "__main__":

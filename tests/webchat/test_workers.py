@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
@@ -20,7 +21,7 @@ from bot.analysis_workers import AnalysisWorkers
 from bot.app import App
 from bot.knowledge import Knowledge
 from nlp import ModelStore
-from nlp.types import AnalysisContext
+from nlp.types import Analysis, AnalysisContext, Entity, FaqCandidate, IntentScore, Sentiment
 from tests.conftest import ROOT, AppFactory
 from tests.webchat.helpers import FAQ_HOURS, UNRELATED, ask, eventually, save
 
@@ -62,6 +63,22 @@ async def test_worker_analysis_equals_the_event_loops(tmp_path: Path) -> None:
     finally:
         await workers.stop()
     assert workers.pids == ()
+
+
+def test_the_wire_format_knows_every_field_of_an_analysis() -> None:
+    """Analyses cross the pipe as tuples (bot.analysis_workers._encode/_decode): a new field in
+    nlp.types must be added there too, or workers would silently drop it."""
+    shapes = {cls.__name__: [f.name for f in fields(cls)] for cls in (Analysis, IntentScore, Sentiment)}
+    shapes |= {cls.__name__: [f.name for f in fields(cls)] for cls in (Entity, FaqCandidate)}
+    assert shapes == {
+        "Analysis": [
+            "text", "language", "intents", "out_of_scope", "sentiment", "entities", "faq", "model_version",
+        ],
+        "IntentScore": ["name", "confidence"],
+        "Sentiment": ["score", "label"],
+        "Entity": ["type", "text", "value", "start", "end"],
+        "FaqCandidate": ["faq_id", "question", "answer", "score"],
+    }  # fmt: skip
 
 
 async def _ready(workers: AnalysisWorkers) -> bool:
