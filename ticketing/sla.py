@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import lifecycle, timers
+from ticketing.database import fetch
 from ticketing.models import Conversation, Interaction, SlaTimer, Ticket
 from ticketing.sla_config import Policy, SlaConfig
 from ticketing.ticket_rows import TicketRow, load_by_id, record
@@ -210,16 +211,24 @@ async def on_agent_reply(conn: AsyncConnection, config: SlaConfig, ticket: Ticke
     await timers.stop(conn, ticket["id"], kinds=("target", "warning"), names=names)
 
 
-# What a customer message needs to know of the tickets it joins (all of them locked, as the
-# whole row used to be): reading every column of some sixty tickets per batch cost more than
-# the rest of this function. Full rows are loaded only for the rare reopening.
+# What a customer message needs to know of the tickets it joins, all of them locked as the
+# whole row used to be: reading every column of some sixty tickets per batch cost more than
+# the rest of this function. Read through the driver, compiled once per number of tickets (the
+# same IN list as before, so PostgreSQL plans it, and returns its rows, as it did); full rows
+# are loaded only for the rare reopening.
 _JOINED = (
     select(
-        Ticket.id, Ticket.status, Ticket.first_reply_at, Ticket.intake_at, Ticket.sla_policy, Ticket.priority
+        Ticket.id,
+        Ticket.status,
+        Ticket.first_reply_at.is_not(None),
+        Ticket.intake_at.is_not(None),
+        Ticket.sla_policy,
+        Ticket.priority,
     )
     .where(Ticket.id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
 )
+_JOINED_SQL: dict[tuple[str, int], str] = {}
 _RUNNING_NEXT_REPLY = select(SlaTimer.ticket_id).where(
     SlaTimer.ticket_id.in_(bindparam("ids", expanding=True)),
     SlaTimer.name == "next_reply",
@@ -242,22 +251,26 @@ async def on_customer_message(
     """
     if not ticket_ids:
         return
+    ids = list(ticket_ids)
+    key = (conn.dialect.name, len(ids))
+    sql = _JOINED_SQL.get(key)
+    if sql is None:
+        stmt = _JOINED.params(ids=ids)
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        sql = _JOINED_SQL[key] = compiled.string
+    rows = await fetch(conn, sql, ids)
     tickets: list[dict[str, Any]] = []
-    for row in (await conn.execute(_JOINED, {"ids": list(ticket_ids)})).mappings():
-        ticket = dict(row)
-        if ticket["status"] in _REOPENED_BY_CUSTOMER:
-            ticket = await load_by_id(conn, ticket["id"], lock=False)  # locked above
+    for ticket_id, status, replied, taken_in, policy_name, priority in rows:
+        if status in _REOPENED_BY_CUSTOMER:
+            ticket = await load_by_id(conn, ticket_id, lock=False)  # locked above
             await lifecycle.set_status(conn, config, ticket, "open", "customer", now)
-        if (
-            ticket["status"] != "closed"
-            and ticket["first_reply_at"] is not None
-            and ticket["intake_at"] is not None
-        ):
-            tickets.append(ticket)
+            status = ticket["status"]
+        if status != "closed" and replied and taken_in:
+            tickets.append({"id": ticket_id, "sla_policy": policy_name, "priority": priority})
     if not tickets:
         return
-    rows = await conn.execute(_RUNNING_NEXT_REPLY, {"ids": [t["id"] for t in tickets]})
-    running = set(rows.scalars().all())
+    result = await conn.execute(_RUNNING_NEXT_REPLY, {"ids": [t["id"] for t in tickets]})
+    running = set(result.scalars().all())
     policies = {p.name: p for p in reversed(config.policies)}  # the first of a name, as next() found
     starts: list[tuple[int, timers.TimerSpec]] = []
     for ticket in tickets:
