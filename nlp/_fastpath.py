@@ -28,7 +28,7 @@ __all__ = ["FeatureRows", "Row"]
 Row = tuple[Any, Any]
 """(column indices int64, values float32) of one message's non-zero features."""
 
-_CACHE_WORDS = 50_000  # distinct words whose char n-gram columns are kept (a few MB at most)
+_CACHE_WORDS = 20_000  # distinct words whose char n-gram columns are kept (a few MB at most)
 
 
 class FeatureRows:
