@@ -137,8 +137,9 @@ async def reserve_ids(conn: AsyncConnection, wanted: Sequence[tuple[type[Any], i
     that order, so a batch knows its ids before it writes and needs no RETURNING (and can
     write rows that point at each other, a reply at its message, in one statement).
     PostgreSQL draws them from the table's sequence. SQLite gives a new row of an INTEGER
-    PRIMARY KEY table the next id after the largest: call this only once the transaction
-    holds SQLite's write lock (after its first write), so nobody else inserts until commit.
+    PRIMARY KEY table (without AUTOINCREMENT, as all of ours) the next id after the largest:
+    call this only once the transaction holds SQLite's write lock (after its first write), so
+    nobody else inserts until commit.
     """
     key = tuple(model.__tablename__ for model, _n in wanted)
     sql = _RESERVE_SQL.get((conn.dialect.name, key))
@@ -216,8 +217,8 @@ class Prepared:
     builds a parameter dict per row from the compiled statement, then a tuple from the dict,
     every batch. Here the statement is compiled once (for executemany, so no RETURNING is
     added) and each row is a tuple in ``names`` order that goes to the driver (:func:`fetch`)
-    after the same bind processors SQLAlchemy would apply (JSON encoding,
-    UTC datetimes, booleans), so the stored values are identical. Every column an INSERT
+    after the same bind processors SQLAlchemy would apply (JSON encoding, UTC datetimes,
+    booleans), so the stored values are identical. Every column an INSERT
     writes must be in ``names``: Python-side column defaults are not computed here, and
     compiling a statement that would need them fails.
 
