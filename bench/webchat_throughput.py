@@ -14,6 +14,9 @@ aiohttp echo server, each as its own process, and measures in one run:
 4. ``frontdesk_at_half_ceiling``: the same open-loop load at half of Frontdesk's own ceiling,
    the latency of a deployment sized with headroom for the throughput it measured.
 
+Each open-loop phase starts once the service is quiet again: an overloaded phase leaves a
+backlog (queued requests, new tickets, deliveries) that would otherwise land in the next one.
+
 Goal: ratio_to_echo ≥ 0.30, and p99 ≤ 50 ms at the target load. Prints JSON, with the CPU
 milliseconds per message of the service's event-loop process and of each analysis worker
 (``frontdesk.cpu_ms_per_message``, Linux) to show which of them limits the ceiling.
@@ -107,6 +110,19 @@ def cpu_seconds(pid: int) -> dict[str, float]:
             continue
         out["service" if p == pid else f"worker {p}"] = (int(fields[11]) + int(fields[12])) / tick
     return out
+
+
+async def wait_quiet(pid: int, timeout: float = 120.0) -> float:
+    """Wait until the service has worked off what the previous phase left (an overloaded phase
+    leaves queued requests, tickets and deliveries behind): under 5 % of a core for half a
+    second. Returns the seconds waited, so a phase never starts on another's backlog."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = sum(cpu_seconds(pid).values())
+        await asyncio.sleep(0.5)
+        if sum(cpu_seconds(pid).values()) - before < 0.025:
+            break
+    return round(time.monotonic() - started, 1)
 
 
 def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
@@ -275,11 +291,14 @@ async def main() -> None:
             load = FrontdeskLoad(f"http://127.0.0.1:{port}")
             fd = await drive(args.clients, args.seconds, args.warmup, load, pid=procs[0].pid)
             target = 0.30 * echo["requests_per_s"]
+            await wait_quiet(procs[0].pid)
             at_target = await paced(args.clients, args.seconds, args.warmup, target, load)
             # What the service sustains at half its own ceiling: the latency a deployment sized
             # for its measured throughput would see (reported beside the goal, not instead of it).
             half = 0.5 * fd["requests_per_s"]
+            backlog = await wait_quiet(procs[0].pid)
             at_half = await paced(args.clients, args.seconds, args.warmup, half, load)
+            at_half["started_after_quiet_s"] = backlog
         finally:
             for proc in procs:
                 proc.terminate()
