@@ -3,8 +3,8 @@
 Why: analysis is pure CPU (about 0.3-0.4 ms a message) and, in one process, the GIL makes it
 take turns with everything else the event loop does (HTTP, rules, the group-commit writer).
 Under load the writer's callbacks wait behind analyses and the whole service runs on one core.
-A worker is a spawned process holding copies of the current :class:`~nlp.Pipeline`; the event
-loop only pickles the texts and unpickles the :class:`~nlp.types.Analysis` values.
+A worker (:mod:`bot.analysis_process`) is a process holding copies of the current
+:class:`~nlp.Pipeline`; the event loop only sends texts and receives analyses.
 
 Requests that arrive while a worker is busy are sent to it together, like the group commit
 (at most two batches in flight per worker, so a worker never waits for the loop to hand it
@@ -12,7 +12,8 @@ the next one). The analysis is the same as in-process: the worker runs the very 
 flow chose (``Knowledge`` swaps are sent before the first batch that needs them).
 
 Nothing is lost when a worker dies or has not started yet: its requests are analyzed in the
-event loop instead, and a new worker is started.
+event loop instead, and a new worker is started. A worker stuck on one text is killed after
+``stuck_after`` seconds and its messages get the flow's fallback reply.
 """
 
 from __future__ import annotations
@@ -23,21 +24,22 @@ import itertools
 import logging
 import os
 import pickle
-import struct
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-if TYPE_CHECKING:  # the worker imports nlp itself, after it made sure it dies with the service
+from bot.analysis_process import HEADER, decode
+
+if TYPE_CHECKING:
     from nlp.types import Analysis, AnalysisContext, Analyzer
 
-__all__ = ["AnalysisWorkers", "worker_count"]
+__all__ = ["AnalysisStuck", "AnalysisWorkers", "worker_count"]
 
 _LOGGER = logging.getLogger(__name__)
-_HEADER = struct.Struct("!I")
 _IN_FLIGHT = 2  # batches per worker: one being analyzed, one waiting in its pipe
 _KEEP_PIPELINES = 4  # pipelines a worker keeps (in-flight messages may still name an old one)
+_STUCK_SECONDS = 30.0  # a batch unanswered this long: the worker is stuck (a pathological text)
 _RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a worker that keeps dying is retried ever slower
 
 Item: TypeAlias = "tuple[str, AnalysisContext]"
@@ -66,14 +68,21 @@ class _Worker:
     ready: bool = False
     pipelines: list[int] = field(default_factory=list)  # keys it holds, oldest first
     in_flight: dict[int, list[_Request]] = field(default_factory=dict)
+    sent_at: dict[int, float] = field(default_factory=dict)  # batch id → loop time it was sent
     task: asyncio.Task[None] | None = None
+
+
+class AnalysisStuck(Exception):
+    """A worker did not answer within its deadline; the flow answers with its fallback."""
 
 
 class AnalysisWorkers:
     """``await analyze(pipeline, text, context)``: the pipeline's analysis, computed in a worker."""
 
-    def __init__(self, *, workers: int) -> None:
+    def __init__(self, *, workers: int, stuck_after: float = _STUCK_SECONDS) -> None:
         self._wanted = workers
+        self._stuck_after = stuck_after
+        self._watchdog: asyncio.Task[None] | None = None
         self._workers: list[_Worker] = []
         self._pending: list[_Request] = []
         self._flush_scheduled = False
@@ -101,9 +110,13 @@ class AnalysisWorkers:
     async def start(self) -> None:
         for _ in range(self._wanted):
             await self._spawn()
+        if self._wanted:
+            self._watchdog = asyncio.create_task(self._watch(), name="analysis-watchdog")
 
     async def stop(self) -> None:
         self._closing = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         for task in self._restarts:
             task.cancel()
         for worker in list(self._workers):
@@ -159,6 +172,7 @@ class AnalysisWorkers:
                         _write(worker.writer, ("forget", worker.pipelines.pop(0)))
                 batch_id = next(self._batch_ids)
                 worker.in_flight[batch_id] = group
+                worker.sent_at[batch_id] = asyncio.get_running_loop().time()
                 items = [(text, c.channel, c.language) for r in group for text, c in (r.item,)]
                 _write(worker.writer, ("analyze", batch_id, key, items))
         except Exception:
@@ -183,16 +197,17 @@ class AnalysisWorkers:
     async def _receive(self, worker: _Worker) -> None:
         try:
             while True:
-                header = await worker.reader.readexactly(_HEADER.size)
-                (size,) = _HEADER.unpack(header)
+                header = await worker.reader.readexactly(HEADER.size)
+                (size,) = HEADER.unpack(header)
                 message = pickle.loads(await worker.reader.readexactly(size))  # noqa: S301 - our child's pipe
                 if message[0] == "ready":
                     worker.ready = True
                     _LOGGER.info("analysis worker %d is ready (pid %s)", worker.number, worker.process.pid)
                 elif message[0] == "done":
-                    self._settle(worker, message[1], [_decode(fields) for fields in message[2]])
+                    self._settle(worker, message[1], [decode(fields) for fields in message[2]])
                 elif message[0] == "failed":
                     _LOGGER.error("analysis worker %d failed a batch: %s", worker.number, message[2])
+                    worker.sent_at.pop(message[1], None)
                     for request in worker.in_flight.pop(message[1], []):
                         self._inline(request)
                 if self._pending and not self._flush_scheduled:
@@ -208,6 +223,7 @@ class AnalysisWorkers:
 
     def _settle(self, worker: _Worker, batch_id: int, results: Sequence[Analysis]) -> None:
         self._failures = 0
+        worker.sent_at.pop(batch_id, None)
         self.answered += len(results)
         for request, result in zip(worker.in_flight.pop(batch_id, []), results, strict=True):
             if not request.future.done():
@@ -231,7 +247,7 @@ class AnalysisWorkers:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.analysis_workers",
+            "bot.analysis_process",
             str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -241,14 +257,34 @@ class AnalysisWorkers:
         worker.task = asyncio.create_task(self._receive(worker), name=f"analysis-worker-{number}")
         self._workers.append(worker)
 
-    def _lost(self, worker: _Worker) -> None:
+    async def _watch(self) -> None:
+        """A stuck worker is killed; its messages get the flow's fallback reply rather than an
+        analysis in the event loop, which the same text would stall too."""
+        while True:
+            await asyncio.sleep(min(1.0, self._stuck_after / 2))
+            deadline = asyncio.get_running_loop().time() - self._stuck_after
+            for worker in [w for w in self._workers if any(t < deadline for t in w.sent_at.values())]:
+                _LOGGER.error(
+                    "analysis worker %d (pid %s) did not answer within %.0f s; restarting it",
+                    worker.number, worker.process.pid, self._stuck_after,
+                )  # fmt: skip
+                self._lost(worker, stuck=True)
+
+    def _lost(self, worker: _Worker, *, stuck: bool = False) -> None:
         if worker not in self._workers:
             return
         self._workers.remove(worker)
         requests = [r for group in worker.in_flight.values() for r in group]
         worker.in_flight.clear()
+        worker.sent_at.clear()
         for request in requests:
-            self._inline(request)
+            if stuck:
+                if not request.future.done():
+                    request.future.set_exception(
+                        AnalysisStuck(f"no analysis within {self._stuck_after:.0f} s")
+                    )
+            else:
+                self._inline(request)
         worker.writer.close()
         with contextlib.suppress(ProcessLookupError):
             worker.process.kill()
@@ -280,102 +316,4 @@ class AnalysisWorkers:
 
 def _write(writer: asyncio.StreamWriter, message: object) -> None:
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    writer.write(_HEADER.pack(len(body)) + body)
-
-
-def _worker_main(parent: int) -> None:
-    """The worker process: read a request, answer it, until the service closes our stdin."""
-    import signal
-
-    _die_with(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which stops us
-    import nlp  # noqa: F401 - the pipeline's modules, loaded before we say we are ready
-
-    requests = os.fdopen(os.dup(0), "rb")
-    answers = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print() must not corrupt the answers
-    pipelines: dict[int, Any] = {}
-
-    def send(message: object) -> None:
-        body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        answers.write(_HEADER.pack(len(body)) + body)
-        answers.flush()
-
-    send(("ready",))
-    while True:
-        header = requests.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            return
-        (size,) = _HEADER.unpack(header)
-        message = pickle.loads(requests.read(size))  # noqa: S301 - our parent's pipe
-        kind = message[0]
-        if kind == "pipeline":
-            pipelines[message[1]] = pickle.loads(message[2])  # noqa: S301 - as above
-        elif kind == "forget":
-            pipelines.pop(message[1], None)
-        elif kind == "analyze":
-            _, batch_id, key, items = message
-            try:
-                send(("done", batch_id, _analyze_all(pipelines[key], items)))
-            except Exception as exc:
-                send(("failed", batch_id, f"{type(exc).__name__}: {exc}"))
-
-
-def _die_with(parent: int) -> None:
-    """On Linux the kernel kills us when the service dies: a killed service cannot close our
-    stdin in time to stop a worker that is still importing, and restarts would pile up workers."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # it died before we asked
-        raise SystemExit(0)
-
-
-def _analyze_all(pipeline: Any, items: list[tuple[str, str, str | None]]) -> list[tuple[Any, ...]]:
-    from nlp.types import AnalysisContext
-
-    batch = [(text, AnalysisContext(channel, language)) for text, channel, language in items]
-    many = getattr(pipeline, "analyze_many", None)
-    results = many(batch) if many is not None else [pipeline.analyze(t, c) for t, c in batch]
-    return [_encode(a) for a in results]
-
-
-# Analyses travel as plain tuples: unpickling frozen dataclasses goes through a Python-level
-# __setstate__ per object (ten or more per analysis), which cost the event loop more than the
-# rest of the exchange. tests/webchat/test_workers.py pins the round trip to equality.
-
-
-def _encode(a: Analysis) -> tuple[Any, ...]:
-    return (
-        a.text,
-        a.language,
-        tuple((i.name, i.confidence) for i in a.intents),
-        a.out_of_scope,
-        a.sentiment.score,
-        a.sentiment.label,
-        tuple((e.type, e.text, e.value, e.start, e.end) for e in a.entities),
-        tuple((f.faq_id, f.question, f.answer, f.score) for f in a.faq),
-        a.model_version,
-    )
-
-
-def _decode(fields: tuple[Any, ...]) -> Analysis:
-    from nlp.types import Analysis, Entity, FaqCandidate, IntentScore, Sentiment
-
-    text, language, intents, out_of_scope, score, label, entities, faq, model_version = fields
-    return Analysis(
-        text=text,
-        language=language,
-        intents=tuple(IntentScore(name, confidence) for name, confidence in intents),
-        out_of_scope=out_of_scope,
-        sentiment=Sentiment(score, label),
-        entities=tuple(Entity(*entity) for entity in entities),
-        faq=tuple(FaqCandidate(*candidate) for candidate in faq),
-        model_version=model_version,
-    )
-
-
-if __name__ == "__main__":
-    _worker_main(int(sys.argv[1]))
+    writer.write(HEADER.pack(len(body)) + body)

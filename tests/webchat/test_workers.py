@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
-from bot.analysis_workers import AnalysisWorkers
+from bot.analysis_workers import AnalysisStuck, AnalysisWorkers
 from bot.app import App
 from bot.knowledge import Knowledge
 from nlp import ModelStore
@@ -65,8 +65,40 @@ async def test_worker_analysis_equals_the_event_loops(tmp_path: Path) -> None:
     assert workers.pids == ()
 
 
+class Hangs:
+    """An analyzer that never finishes one text (think of a regex gone exponential)."""
+
+    def analyze(self, text: str, context: AnalysisContext) -> Analysis:
+        if text == "hang":
+            import time
+
+            time.sleep(3600)
+        return Analysis(text=text, language=context.language or "en")
+
+
+async def test_a_stuck_worker_is_replaced_and_its_messages_fail_alone() -> None:
+    workers = AnalysisWorkers(workers=1, stuck_after=1.0)
+    await workers.start()
+    try:
+        await eventually(lambda: _ready(workers))
+        (stuck,) = workers.pids
+        context = AnalysisContext()
+        try:
+            await workers.analyze(Hangs(), "hang", context)
+        except AnalysisStuck:
+            pass
+        else:
+            raise AssertionError("a stuck analysis must fail, not hang the message")
+        assert _dead(stuck) or stuck not in workers.pids
+        await eventually(lambda: _ready(workers))
+        assert (await workers.analyze(Hangs(), "fine", context)).text == "fine"
+        assert workers.pids != (stuck,)
+    finally:
+        await workers.stop()
+
+
 def test_the_wire_format_knows_every_field_of_an_analysis() -> None:
-    """Analyses cross the pipe as tuples (bot.analysis_workers._encode/_decode): a new field in
+    """Analyses cross the pipe as tuples (bot.analysis_process.encode/decode): a new field in
     nlp.types must be added there too, or workers would silently drop it."""
     shapes = {cls.__name__: [f.name for f in fields(cls)] for cls in (Analysis, IntentScore, Sentiment)}
     shapes |= {cls.__name__: [f.name for f in fields(cls)] for cls in (Entity, FaqCandidate)}
@@ -126,7 +158,7 @@ async def test_no_workers_means_the_event_loop_analyzes(app_client: tuple[App, T
 
 SERVICE = """
 import asyncio
-from bot.analysis_workers import AnalysisWorkers
+from bot.analysis_workers import AnalysisStuck, AnalysisWorkers
 
 async def main() -> None:
     workers = AnalysisWorkers(workers=1)
