@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -84,9 +84,8 @@ class Customers:
         return await self.resolve(channel, visitor, thread)
 
     async def by_public_id(self, public_id: str) -> ConversationRef | None:
-        stmt = _ref_query().where(Conversation.public_id == public_id)
         async with self._engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(_BY_PUBLIC_ID, {"public_id": public_id})).first()
         return _ref(row) if row else None
 
     async def customer_of(self, conversation_id: int) -> CustomerInfo:
@@ -135,29 +134,16 @@ class Customers:
     ) -> ConversationRef:
         channel, user, thread = key
         now = utcnow()
-        row = (
-            await conn.execute(
-                _ref_query().where(
-                    ChannelIdentity.channel == channel,
-                    ChannelIdentity.external_id == user,
-                    Conversation.external_thread_id == thread,
-                )
-            )
-        ).first()
+        params = {"channel": channel, "user": user, "thread": thread}
+        row = (await conn.execute(_BY_THREAD, params)).first()
         if row is not None:
             return _ref(row)
-        identity = (
-            await conn.execute(
-                select(ChannelIdentity.id, ChannelIdentity.customer_id).where(
-                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == user
-                )
-            )
-        ).first()
+        identity = (await conn.execute(_IDENTITY, params)).first()
         if identity is None:
             customer_id = await _customer_for(conn, display_name, email, now)
             identity_id = (
                 await conn.execute(
-                    insert(ChannelIdentity).returning(ChannelIdentity.id),
+                    _INSERT_IDENTITY,
                     {
                         "customer_id": customer_id,
                         "channel": channel,
@@ -172,7 +158,7 @@ class Customers:
         public_id = thread if thread.startswith("c_") else new_public_id("c")
         conversation_id = (
             await conn.execute(
-                insert(Conversation).returning(Conversation.id),
+                _INSERT_CONVERSATION,
                 {
                     "public_id": public_id,
                     "customer_id": customer_id,
@@ -194,15 +180,28 @@ class Customers:
             self._cache.popitem(last=False)
 
 
-def _ref_query() -> Select[int, str, int, str, str, str]:
-    return select(
-        Conversation.id,
-        Conversation.public_id,
-        Conversation.identity_id,
-        Conversation.channel,
-        ChannelIdentity.external_id,
-        Conversation.external_thread_id,
-    ).join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+# Built once: building a statement costs about as much Python as running it, and every new
+# web-chat session runs these.
+_REF = select(
+    Conversation.id,
+    Conversation.public_id,
+    Conversation.identity_id,
+    Conversation.channel,
+    ChannelIdentity.external_id,
+    Conversation.external_thread_id,
+).join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+_BY_PUBLIC_ID = _REF.where(Conversation.public_id == bindparam("public_id"))
+_BY_THREAD = _REF.where(
+    ChannelIdentity.channel == bindparam("channel"),
+    ChannelIdentity.external_id == bindparam("user"),
+    Conversation.external_thread_id == bindparam("thread"),
+)
+_IDENTITY = select(ChannelIdentity.id, ChannelIdentity.customer_id).where(
+    ChannelIdentity.channel == bindparam("channel"), ChannelIdentity.external_id == bindparam("user")
+)
+_INSERT_IDENTITY = insert(ChannelIdentity).returning(ChannelIdentity.id)
+_INSERT_CONVERSATION = insert(Conversation).returning(Conversation.id)
+_INSERT_CUSTOMER = insert(Customer).returning(Customer.id)
 
 
 def _ref(row: Row[int, str, int, str, str, str]) -> ConversationRef:
@@ -224,7 +223,7 @@ async def _customer_for(
     return int(
         (
             await conn.execute(
-                insert(Customer).returning(Customer.id),
+                _INSERT_CUSTOMER,
                 {
                     "display_name": display_name,
                     "email": email,

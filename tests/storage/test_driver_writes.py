@@ -141,14 +141,17 @@ async def test_failed_batch_leaves_no_rows_written_through_the_driver(engine: As
 async def test_idle_sweep_finds_nothing_and_then_takes_in_a_new_ticket(engine: AsyncEngine) -> None:
     config = SlaConfig()
     scheduler = SlaScheduler(engine=engine, config=lambda: config)
-    assert await scheduler.sweep() == SweepReport(True)
-    ref = await Customers(engine=engine).start_session("webchat")
-    turns = Turns(engine=engine)
+    try:
+        assert await scheduler.sweep() == SweepReport(True)
+        ref = await Customers(engine=engine).start_session("webchat")
+        turns = Turns(engine=engine)
 
-    def opening(state: ConversationState, take_number: Any) -> Plan:
-        return Plan(open_ticket=TicketDraft(number=take_number(), subject="help", actor="rule:test"))
+        def opening(state: ConversationState, take_number: Any) -> Plan:
+            return Plan(open_ticket=TicketDraft(number=take_number(), subject="help", actor="rule:test"))
 
-    await turns.record(Turn(InboundRecord(ref, "webchat", "k1", "help", datetime.now(UTC)), opening))
-    await turns.close()
-    assert await scheduler.sweep() == SweepReport(True, taken_in=1)
-    assert await scheduler.sweep() == SweepReport(True)
+        await turns.record(Turn(InboundRecord(ref, "webchat", "k1", "help", datetime.now(UTC)), opening))
+        await turns.close()
+        assert await scheduler.sweep() == SweepReport(True, taken_in=1)
+        assert await scheduler.sweep() == SweepReport(True)
+    finally:
+        await scheduler.stop()  # returns the PostgreSQL leader's lock connection
