@@ -15,8 +15,8 @@ which group-commits them into one batch. Measured in one run, on one fresh datab
    and their 'created' events, conversation counters, touched tickets) written with the bare
    driver (aiosqlite / asyncpg ``executemany``), one transaction per batch, from values
    prepared in memory -- the floor of what writing these rows costs in Python;
-3. ``sweep_idle`` / ``resolve``: ``SlaScheduler.sweep`` with nothing due (it runs every 0.5 s)
-   and ``Customers.resolve`` of a known conversation, loop-thread CPU ms per call.
+3. ``sweep_idle``: ``SlaScheduler.sweep`` with nothing due (it runs every 0.5 s), loop-thread
+   CPU ms per call.
 
 Prints JSON.
 
@@ -357,29 +357,21 @@ async def run(url: str, raw: str, args: argparse.Namespace) -> dict[str, Any]:
         scheduler = SlaScheduler(engine=engine, config=lambda: config)
         await scheduler.sweep()  # takes in the tickets the turns opened
         result["sweep_idle"] = await per_call(scheduler.sweep, 100)
-        ref = clients.refs[0]
-        result["resolve_cached"] = await per_call(
-            lambda: customers.resolve(ref.channel, ref.external_user_id, ref.external_thread_id), 1000
-        )
+        await scheduler.stop()
         base = Clients(customers, args.session_turns)
         await base.start(args.clients)
-        if not raw.startswith("postgresql"):
-            conn = await aiosqlite.connect(raw, isolation_level=None)
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            try:
-                writer = RawWriter(sqlite=conn, pg=None)
-                result["baseline"] = await bench_baseline(writer, base, args.rounds, args.warmup)
-            finally:
-                await conn.close()
-        else:
+        if raw.startswith("postgresql"):
             pg = await asyncpg.connect(raw)
-            try:
-                writer = RawWriter(sqlite=None, pg=pg)
-                result["baseline"] = await bench_baseline(writer, base, args.rounds, args.warmup)
-            finally:
-                await pg.close()
+            writer, close = RawWriter(sqlite=None, pg=pg), pg.close
+        else:
+            lite = await aiosqlite.connect(raw, isolation_level=None)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                await lite.execute(f"PRAGMA {pragma}")
+            writer, close = RawWriter(sqlite=lite, pg=None), lite.close
+        try:
+            result["baseline"] = await bench_baseline(writer, base, args.rounds, args.warmup)
+        finally:
+            await close()
     finally:
         await turns.close()
         await engine.dispose()
