@@ -46,8 +46,11 @@ class Leadership:
                 await self._conn.execute(text("SELECT 1"))
                 return True
             except Exception:
+                # Stop leading now and compete at the next check: the loop stops its work first,
+                # so it never runs on beside a process that took the lock meanwhile.
                 _LOGGER.warning("lost the lock connection of %s; competing for it again", self._name)
                 await self._drop()
+                return False
         try:
             conn = await self._engine.connect()
         except Exception:
@@ -60,9 +63,13 @@ class Leadership:
             won = bool(
                 (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})).scalar()
             )
-        except Exception:
-            await conn.close()
-            raise
+        except Exception:  # e.g. a pooled connection the server has just terminated
+            _LOGGER.warning("competing for %s failed; trying again", self._name, exc_info=True)
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
+            return False
         if not won:
             await conn.close()
             return False

@@ -36,10 +36,10 @@ async def test_a_holder_that_lost_its_lock_stops_and_competes_again(database_url
             while not predicate():  # noqa: ASYNC110 - the lock changes hands in other tasks' I/O
                 await asyncio.sleep(0.02)
 
-    first = asyncio.create_task(consumer("a"))
+    tasks = {"a": asyncio.create_task(consumer("a"))}
     try:
         await until(lambda: running == ["a"])
-        second = asyncio.create_task(consumer("b"))
+        tasks["b"] = asyncio.create_task(consumer("b"))
         await asyncio.sleep(0.3)
         assert running == ["a"]  # b waits for the lock
         async with engine.connect() as admin:  # the server drops a's lock connection
@@ -48,13 +48,17 @@ async def test_a_holder_that_lost_its_lock_stops_and_competes_again(database_url
                 " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ))  # fmt: skip
             await admin.commit()
-        await until(lambda: running == ["b"])  # b took over; a stopped instead of running on
-        assert stints == ["a", "b"]
-        second.cancel()
-        await asyncio.gather(second, return_exceptions=True)
-        await until(lambda: running == ["a"])  # a competed again and leads once b is gone
-        assert stints == ["a", "b", "a"]
+        # a stopped (its stint ended) and one of the two leads again: whoever competed first. If
+        # b won, both ran until a's next check (check_seconds): the lock only narrows duplicate
+        # work, which the loops' own row claims and cursors keep harmless.
+        await until(lambda: len(stints) == 2 and len(running) == 1)
+        holder = running[0]
+        other = "b" if holder == "a" else "a"
+        tasks.pop(holder).cancel()  # the holder's process goes away: the other takes over
+        await until(lambda: running == [other])
+        assert stints[0] == "a" and stints[-1] == other and len(stints) == 3
     finally:
-        first.cancel()
-        await asyncio.gather(first, return_exceptions=True)
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
         await engine.dispose()
