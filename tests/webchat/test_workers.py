@@ -77,7 +77,7 @@ class Hangs:
 
 
 async def test_a_stuck_worker_is_replaced_and_its_messages_fail_alone() -> None:
-    workers = AnalysisWorkers(workers=1, stuck_after=1.0)
+    workers = AnalysisWorkers(workers=1, stuck_after=5.0)
     await workers.start()
     try:
         await eventually(lambda: _ready(workers))
