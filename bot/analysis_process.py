@@ -13,6 +13,7 @@ then imports the NLP modules, then says it is ready.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import struct
@@ -55,6 +56,7 @@ def _worker_main(parent: int) -> None:
         kind = message[0]
         if kind == "pipeline":
             pipelines[message[1]] = pickle.loads(message[2])  # noqa: S301 - as above
+            _settle_heap()
         elif kind == "forget":
             pipelines.pop(message[1], None)
         elif kind == "analyze":
@@ -63,6 +65,15 @@ def _worker_main(parent: int) -> None:
                 send(("done", batch_id, _analyze_all(pipelines[key], items)))
             except Exception as exc:
                 send(("failed", batch_id, f"{type(exc).__name__}: {exc}"))
+
+
+def _settle_heap() -> None:
+    """Keep the pipelines out of the garbage collector's full scans, which otherwise stop this
+    worker (and every message waiting for it) for 100 ms and more; unfreezing first lets the
+    collection free a pipeline that was forgotten."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _die_with(parent: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -54,11 +55,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings.server.log_level)
     app = build_app(settings)
+    _freeze_startup_heap()
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     _LOGGER.info("web chat demo on http://%s:%d/", host, port)
     web.run_app(app.web, host=host, port=port, print=None, access_log=None, loop=_event_loop())
     return 0
+
+
+def _freeze_startup_heap() -> None:
+    """Exclude what start-up built (NLP models, rulebook, SQLAlchemy metadata) from the garbage
+    collector's full scans: they live as long as the process, and scanning them stalled every
+    chat for up to 200 ms under load (docs/operations.md). A later rulebook's objects are
+    collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
