@@ -27,8 +27,14 @@ async def ensure_queues(conn: AsyncConnection, names: Iterable[str], now: dateti
     ]
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    await conn.execute(dialect.insert(Queue).on_conflict_do_nothing(index_elements=["name"]), rows)
+    await conn.execute(_QUEUE_INSERTS[conn.dialect.name == "postgresql"], rows)
+
+
+# Built once: a new ON CONFLICT statement per call cost more than running it (every new ticket).
+_QUEUE_INSERTS = {
+    pg: (postgresql if pg else sqlite).insert(Queue).on_conflict_do_nothing(index_elements=["name"])
+    for pg in (False, True)
+}
 
 
 @dataclass(frozen=True, slots=True)
