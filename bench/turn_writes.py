@@ -46,6 +46,8 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from webchat_throughput import TEXTS as WEBCHAT_TEXTS  # noqa: E402
+
 from ticketing.customers import ConversationRef, Customers  # noqa: E402
 from ticketing.database import create_engine, upgrade  # noqa: E402
 from ticketing.scheduler import SlaScheduler  # noqa: E402
@@ -60,16 +62,8 @@ from ticketing.turns import (  # noqa: E402
     Turns,
 )
 
-TEXTS = [
-    "What are your opening hours?",
-    "how much is shipping",
-    "Can I pay with PayPal?",
-    "How do I return an item?",
-    "my jacket arrived with a broken zipper",
-    "How long does delivery take?",
-    "where is the size guide",
-    "I was charged twice for order 12345",
-]
+# The web chat benchmark's messages, so the two measure the same mix (they run from bench/).
+TEXTS = WEBCHAT_TEXTS
 OPENS = {4: ("complaint", "high"), 7: ("billing", "normal")}  # text index → ticket rule, priority
 
 
