@@ -13,7 +13,7 @@ flow chose (``Knowledge`` swaps are sent before the first batch that needs them)
 
 Nothing is lost when a worker dies or has not started yet: its requests are analyzed in the
 event loop instead, and a new worker is started. A worker stuck on one text is killed after
-``stuck_after`` seconds and its messages get the flow's fallback reply.
+``stuck_after`` seconds; the messages it has not answered get the flow's apology.
 """
 
 from __future__ import annotations
@@ -162,7 +162,13 @@ class AnalysisWorkers:
     def _send(self, worker: _Worker, requests: list[_Request]) -> None:
         by_pipeline: dict[int, list[_Request]] = {}
         for request in requests:
-            by_pipeline.setdefault(self._key(request.pipeline), []).append(request)
+            try:
+                key = self._key(request.pipeline)
+            except Exception:  # an analyzer that cannot be pickled: a bug, but no lost message
+                _LOGGER.exception("cannot send this analyzer to the workers; analyzing here")
+                self._inline(request)
+                continue
+            by_pipeline.setdefault(key, []).append(request)
         try:
             for key, group in by_pipeline.items():
                 if key not in worker.pipelines:
@@ -294,10 +300,14 @@ class AnalysisWorkers:
             task.add_done_callback(self._restarts.discard)
 
     async def _respawn(self) -> None:
-        self._failures += 1
-        await asyncio.sleep(_RESTART_DELAYS[min(self._failures, len(_RESTART_DELAYS)) - 1])
-        if not self._closing:
-            await self._spawn()
+        while not self._closing:
+            self._failures += 1
+            await asyncio.sleep(_RESTART_DELAYS[min(self._failures, len(_RESTART_DELAYS)) - 1])
+            try:
+                await self._spawn()
+                return
+            except Exception:  # no process to be had (out of memory, ...): try again later
+                _LOGGER.exception("cannot start an analysis worker; analyzing in the event loop")
 
     async def _retire(self, worker: _Worker) -> None:
         self._workers.remove(worker)

@@ -82,14 +82,17 @@ async def settled(app: Any) -> None:
     """Wait until every event so far has been decided: nothing more can follow."""
 
     async def done() -> bool:
-        newest = (await rows(app.engine, select(func.max(TicketEvent.id))))[0][0]
-        cursor = await rows(
-            app.engine,
-            select(ChannelCursor.value).where(
-                ChannelCursor.channel == "rules", ChannelCursor.name == "ticket_events"
-            ),
+        # One statement, one snapshot: read apart, a rule's new events could commit in between
+        # (with the cursor at the event that caused them) and pass for "nothing more follows".
+        cursor = (
+            select(ChannelCursor.value)
+            .where(ChannelCursor.channel == "rules", ChannelCursor.name == "ticket_events")
+            .scalar_subquery()
         )
-        return bool(cursor) and int(cursor[0][0].get("last", 0)) >= newest
+        ((newest, value),) = await rows(
+            app.engine, select(select(func.max(TicketEvent.id)).scalar_subquery(), cursor)
+        )
+        return value is not None and int(value.get("last", 0)) >= newest
 
     # Each step waits out the runner's 2 s commit lag; four steps in a row need ~10 s.
     deadline = time.monotonic() + 45

@@ -76,7 +76,12 @@ class Hangs:
         return Analysis(text=text, language=context.language or "en")
 
 
-async def test_a_stuck_worker_is_replaced_and_its_messages_fail_alone() -> None:
+class Unpicklable(Hangs):
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("not this one")
+
+
+async def test_a_stuck_worker_is_replaced_and_its_messages_fail() -> None:
     workers = AnalysisWorkers(workers=1, stuck_after=5.0)
     await workers.start()
     try:
@@ -93,6 +98,8 @@ async def test_a_stuck_worker_is_replaced_and_its_messages_fail_alone() -> None:
         await eventually(lambda: _ready(workers))
         assert (await workers.analyze(Hangs(), "fine", context)).text == "fine"
         assert workers.pids != (stuck,)
+        # An analyzer that cannot be pickled is analyzed here instead of being lost.
+        assert (await workers.analyze(Unpicklable(), "fine", context)).text == "fine"
     finally:
         await workers.stop()
 
