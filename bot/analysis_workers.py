@@ -280,10 +280,7 @@ class AnalysisWorkers:
         if worker not in self._workers:
             return
         self._workers.remove(worker)
-        requests = [r for group in worker.in_flight.values() for r in group]
-        worker.in_flight.clear()
-        worker.sent_at.clear()
-        for request in requests:
+        for request in _take_in_flight(worker):
             if stuck:
                 if not request.future.done():
                     request.future.set_exception(
@@ -311,9 +308,8 @@ class AnalysisWorkers:
 
     async def _retire(self, worker: _Worker) -> None:
         self._workers.remove(worker)
-        for request in [r for group in worker.in_flight.values() for r in group]:
+        for request in _take_in_flight(worker):
             self._inline(request)
-        worker.in_flight.clear()
         worker.writer.close()  # the worker reads end-of-file and exits
         if worker.task is not None:
             worker.task.cancel()
@@ -322,6 +318,14 @@ class AnalysisWorkers:
         except TimeoutError:
             worker.process.kill()
             await worker.process.wait()
+
+
+def _take_in_flight(worker: _Worker) -> list[_Request]:
+    """Every request the worker has not answered; it will not answer them now."""
+    requests = [r for group in worker.in_flight.values() for r in group]
+    worker.in_flight.clear()
+    worker.sent_at.clear()
+    return requests
 
 
 def _write(writer: asyncio.StreamWriter, message: object) -> None:

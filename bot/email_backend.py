@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.channel_files import DiskFiles
 from bot.channel_state import ChannelCursors, single_consumer
 from bot.contracts import InboundMessage, InboundResult
-from bot.flow import inbound_record
+from bot.flow import inbound_record, resolve_sender
 from ticketing.customers import Customers
 from ticketing.models import Conversation, Interaction, Ticket
 from ticketing.time import utcnow
@@ -193,13 +193,7 @@ class EmailBackendImpl:
 
     async def record_unanswered(self, message: InboundMessage, *, reason: str) -> InboundResult:
         """A turn whose plan does nothing: the message joins its conversation and open ticket."""
-        ref = await self._customers.resolve(
-            message.channel,
-            message.external_user_id,
-            message.external_thread_id,
-            display_name=message.sender_name,
-            email=message.sender_email,
-        )
+        ref = await resolve_sender(self._customers, message)
         if self._turns is None:
             # Turns without a ticket config: no CSAT answer, no reopening, no SLA clock; the
             # mail is only recorded. (Its number pool reserves a block of ticket numbers on first

@@ -23,7 +23,7 @@ from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 from ticketing.turns import InboundRecord, ReplyRecord, StoredReply, Turn, TurnResult, Turns
 
-__all__ = ["ConversationFlow", "FlowParts", "inbound_record"]
+__all__ = ["ConversationFlow", "FlowParts", "inbound_record", "resolve_sender"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,13 +48,7 @@ class ConversationFlow:
     async def handle(self, message: InboundMessage) -> InboundResult:
         """Process one message; returns once it is committed and its replies are in the outbox."""
         p = self._p
-        ref = await p.customers.resolve(
-            message.channel,
-            message.external_user_id,
-            message.external_thread_id,
-            display_name=message.sender_name,
-            email=message.sender_email,
-        )
+        ref = await resolve_sender(p.customers, message)
         knowledge = p.knowledge()  # one rulebook version for the whole message
         analysis, error = await self._analyze(knowledge.analyzer, message)
 
@@ -118,6 +112,18 @@ class ConversationFlow:
             rule=rule,
             quick_replies=tuple(delivery["quick_replies"]),
         )
+
+
+async def resolve_sender(customers: Customers, m: InboundMessage) -> ConversationRef:
+    """The customer and conversation of a message's sender (also for messages recorded without
+    running the rules)."""
+    return await customers.resolve(
+        m.channel,
+        m.external_user_id,
+        m.external_thread_id,
+        display_name=m.sender_name,
+        email=m.sender_email,
+    )
 
 
 def inbound_record(ref: ConversationRef, m: InboundMessage) -> InboundRecord:
