@@ -13,7 +13,6 @@ then imports the NLP modules, then says it is ready.
 
 from __future__ import annotations
 
-import gc
 import os
 import pickle
 import struct
@@ -35,6 +34,7 @@ def _worker_main(parent: int) -> None:
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which stops us
     import nlp  # noqa: F401 - the pipeline's modules, loaded before we say we are ready
+    from bot.heap import settle_heap
 
     requests = os.fdopen(os.dup(0), "rb")
     answers = os.fdopen(os.dup(1), "wb")
@@ -56,7 +56,7 @@ def _worker_main(parent: int) -> None:
         kind = message[0]
         if kind == "pipeline":
             pipelines[message[1]] = pickle.loads(message[2])  # noqa: S301 - as above
-            _settle_heap()
+            settle_heap()  # the pipeline lives until replaced; see bot.heap
         elif kind == "forget":
             pipelines.pop(message[1], None)
         elif kind == "analyze":
@@ -65,15 +65,6 @@ def _worker_main(parent: int) -> None:
                 send(("done", batch_id, _analyze_all(pipelines[key], items)))
             except Exception as exc:
                 send(("failed", batch_id, f"{type(exc).__name__}: {exc}"))
-
-
-def _settle_heap() -> None:
-    """Keep the pipelines out of the garbage collector's full scans, which otherwise stop this
-    worker (and every message waiting for it) for 100 ms and more; unfreezing first lets the
-    collection free a pipeline that was forgotten."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def _die_with(parent: int) -> None:

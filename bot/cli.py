@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -23,6 +22,7 @@ from bot.cli_nlu import add_nlu_commands
 from bot.cli_rules import add_rules_commands
 from bot.cli_tickets import add_tickets_commands
 from bot.config import ConfigError, Settings, load_settings
+from bot.heap import settle_heap
 from connectors.console import ConsoleConnector
 from rules.yamlfile import SourceError
 from ticketing.database import create_engine, current_revision, head_revision, upgrade
@@ -55,21 +55,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings.server.log_level)
     app = build_app(settings)
-    _freeze_startup_heap()
+    settle_heap()  # what start-up built lives as long as the process (bot.heap)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     _LOGGER.info("web chat demo on http://%s:%d/", host, port)
     web.run_app(app.web, host=host, port=port, print=None, access_log=None, loop=_event_loop())
     return 0
-
-
-def _freeze_startup_heap() -> None:
-    """Exclude what start-up built (NLP models, rulebook, SQLAlchemy metadata) from the garbage
-    collector's full scans: they live as long as the process, and scanning them stalled every
-    chat for up to 200 ms under load (docs/operations.md). A later rulebook's objects are
-    collected as usual."""
-    gc.collect()
-    gc.freeze()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

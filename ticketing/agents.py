@@ -8,32 +8,40 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ticketing.driver import Prepared, Trip
 from ticketing.errors import InvalidValue, UnknownAgent, UnknownQueue
 from ticketing.lifecycle import UNSOLVED
 from ticketing.models import Agent, Queue, QueueMember, Ticket
 from ticketing.time import utcnow
 
-__all__ = ["AgentInfo", "Roster", "ensure_queues"]
+__all__ = ["AgentInfo", "Roster", "ensure_queues", "queue_registrations"]
 
 
 async def ensure_queues(conn: AsyncConnection, names: Iterable[str], now: datetime) -> None:
     """Register the queues the rulebook routes tickets to, so that a rule or an escalation
     naming a queue nobody added by hand does not fail (and roll back) at its first ticket."""
-    rows = [
-        {"name": n, "description": "named in the rulebook", "created_at": now} for n in sorted(set(names))
-    ]
-    if not rows:
-        return
-    await conn.execute(_QUEUE_INSERTS[conn.dialect.name == "postgresql"], rows)
+    trip = Trip()
+    queue_registrations(trip, conn.dialect, names, now)
+    await trip.run(conn)
+
+
+def queue_registrations(trip: Trip, dialect: Dialect, names: Iterable[str], now: datetime) -> None:
+    """:func:`ensure_queues` as part of a batch's trip."""
+    rows = [(n, "named in the rulebook", now) for n in sorted(set(names))]
+    _QUEUE_INSERTS[dialect.name].queue(trip, dialect, rows)
 
 
 # Built once: a new ON CONFLICT statement per call cost more than running it (every new ticket).
 _QUEUE_INSERTS = {
-    pg: (postgresql if pg else sqlite).insert(Queue).on_conflict_do_nothing(index_elements=["name"])
-    for pg in (False, True)
+    name: Prepared(
+        dialect.insert(Queue).on_conflict_do_nothing(index_elements=["name"]),
+        ("name", "description", "created_at"),
+    )
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.database import insert_returning_ids
+from ticketing.driver import insert_returning_ids
 from ticketing.models import ChannelIdentity, Conversation, Interaction, OutboxItem
 
 __all__ = ["send"]

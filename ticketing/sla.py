@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import lifecycle, timers
-from ticketing.database import fetch
+from ticketing.driver import fetch
 from ticketing.models import Conversation, Interaction, SlaTimer, Ticket
 from ticketing.sla_config import Policy, SlaConfig
 from ticketing.ticket_rows import TicketRow, load_by_id, record

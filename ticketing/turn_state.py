@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnClause
 
-from ticketing.database import fetch
+from ticketing.driver import fetch
 from ticketing.models import Conversation, Customer, Ticket
 
 __all__ = ["ConversationState", "read_states"]

@@ -1,9 +1,11 @@
 """The writes of one batch of turns, each one statement for the whole batch.
 
 Every function takes the batch's fresh turns after planning and the ids known so far, and adds
-its rows; together they run inside the one transaction that ``Turns`` opens per batch. The ids
-of new messages, replies and tickets are reserved up front (:func:`assign_ids`), so no insert
-needs RETURNING, and a message and its replies go in one statement.
+its rows to the batch's :class:`~ticketing.driver.Trip`; ``Turns`` sends the trip inside the one
+transaction it opens per batch, so all of a batch's writes reach SQLite in one trip to the
+driver thread. The ids of new messages, replies and tickets are reserved up front
+(:func:`assign_ids`), so no insert needs RETURNING, and a message and its replies go in one
+statement.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import csat
-from ticketing.agents import ensure_queues
-from ticketing.database import Prepared, reserve_ids
+from ticketing.agents import queue_registrations
+from ticketing.driver import Prepared, Trip, reserve_ids
 from ticketing.models import (
     Conversation,
     Customer,
@@ -97,8 +100,9 @@ _UPDATE_TICKET_TAGS = Prepared(
     .values(tags=bindparam("b_tags"), updated_at=bindparam("b_now")),
     ("b_tags", "b_now", "b_id"),
 )
-_TOUCH_TICKETS = (
-    update(Ticket).where(Ticket.id.in_(bindparam("ids", expanding=True))).values(updated_at=bindparam("now"))
+_TOUCH_TICKET = Prepared(
+    update(Ticket).where(Ticket.id == bindparam("b_id")).values(updated_at=bindparam("b_now")),
+    ("b_now", "b_id"),
 )
 
 
@@ -106,7 +110,7 @@ async def assign_ids(conn: AsyncConnection, items: list[Fresh]) -> list[int]:
     """Give every fresh message and reply its interaction id, in one round trip with the ids
     of the tickets the batch opens (returned in item order). The ids are those the inserts
     would have been given: messages first, in batch order, then the replies. Call it after the
-    batch's first write (the dedup claim), see :func:`~ticketing.database.reserve_ids`."""
+    batch's first write (the dedup claim), see :func:`~ticketing.driver.reserve_ids`."""
     if not items:
         return []
     opening = sum(1 for item in items if item.plan.open_ticket is not None)
@@ -121,8 +125,9 @@ async def assign_ids(conn: AsyncConnection, items: list[Fresh]) -> list[int]:
     return tickets
 
 
-async def open_tickets(
-    conn: AsyncConnection,
+def open_tickets(
+    trip: Trip,
+    dialect: Dialect,
     items: list[Fresh],
     states: dict[int, ConversationState],
     new_ids: list[int],
@@ -141,10 +146,11 @@ async def open_tickets(
         for (item, t), ticket_id in zip(opening, new_ids, strict=True)
         if t is not None
     ]  # fmt: skip
-    await ensure_queues(conn, (t.queue for _item, t in opening if t is not None), now)
-    await _INSERT_TICKETS.executemany(conn, rows)
-    await _INSERT_EVENTS.executemany(
-        conn,
+    queue_registrations(trip, dialect, (t.queue for _item, t in opening if t is not None), now)
+    _INSERT_TICKETS.queue(trip, dialect, rows)
+    _INSERT_EVENTS.queue(
+        trip,
+        dialect,
         [
             (ticket_id, t.actor, "created",
              {"status": "new", "priority": t.priority, "queue": t.queue, "subject": t.subject}, now)
@@ -158,8 +164,8 @@ async def open_tickets(
     return {n: i for n, i in ids.items() if n is not None}
 
 
-async def insert_interactions(
-    conn: AsyncConnection, items: list[Fresh], tickets: dict[int, int], now: datetime
+def insert_interactions(
+    trip: Trip, dialect: Dialect, items: list[Fresh], tickets: dict[int, int], now: datetime
 ) -> dict[int, tuple[StoredReply, ...]]:
     """The batch's messages and replies in one statement (ids from ``assign_ids``), the
     dedup keys pointed at their messages, and an outbox row per reply; returns each
@@ -187,11 +193,11 @@ async def insert_interactions(
             stored.append(StoredReply(reply_id, now, reply))
         if stored:
             out[item.inbound_id] = tuple(stored)
-    await _INSERT_INTERACTIONS.executemany(conn, rows)
-    await _LINK_DEDUP.executemany(
-        conn, [(i.inbound_id, i.turn.record.channel, i.turn.record.idempotency_key) for i in items]
+    _INSERT_INTERACTIONS.queue(trip, dialect, rows)
+    _LINK_DEDUP.queue(
+        trip, dialect, [(i.inbound_id, i.turn.record.channel, i.turn.record.idempotency_key) for i in items]
     )
-    await _INSERT_OUTBOX.executemany(conn, outbox)
+    _INSERT_OUTBOX.queue(trip, dialect, outbox)
     return out
 
 
@@ -206,8 +212,9 @@ def _inbound_row(item: Fresh, tickets: dict[int, int], now: datetime, empty: lis
     )  # fmt: skip
 
 
-async def update_conversations(
-    conn: AsyncConnection,
+def update_conversations(
+    trip: Trip,
+    dialect: Dialect,
     items: list[Fresh],
     states: dict[int, ConversationState],
     tickets: dict[int, int],
@@ -225,12 +232,11 @@ async def update_conversations(
              state.turns, state.automated_replies, dict(state.rule_fires), list(state.recent_rules),
              conversation_id)
         )  # fmt: skip
-    await _UPDATE_CONVERSATION.executemany(conn, changes)
+    _UPDATE_CONVERSATION.queue(trip, dialect, changes)
     joined = {
         tickets[i.ticket_number] for i in items if i.ticket_number is not None and i.plan.open_ticket is None
     }
-    if joined:
-        await conn.execute(_TOUCH_TICKETS, {"ids": list(joined), "now": now})
+    _TOUCH_TICKET.queue(trip, dialect, [(now, ticket_id) for ticket_id in sorted(joined)])
 
 
 async def csat_answers(
@@ -269,8 +275,9 @@ def joined_tickets(items: list[Fresh], tickets: dict[int, int]) -> list[int]:
     )
 
 
-async def apply_side_effects(
-    conn: AsyncConnection,
+def apply_side_effects(
+    trip: Trip,
+    dialect: Dialect,
     items: list[Fresh],
     states: dict[int, ConversationState],
     tickets: dict[int, int],
@@ -290,9 +297,10 @@ async def apply_side_effects(
         if item.plan.ticket_tags is not None and item.plan.open_ticket is None:
             retagged[ticket_id] = state.ticket_tags
         events.extend((ticket_id, actor, kind, data, now) for actor, kind, data in item.plan.ticket_events)
-    await _UPDATE_CUSTOMER.executemany(
-        conn,
+    _UPDATE_CUSTOMER.queue(
+        trip,
+        dialect,
         [(list(c.customer_tags), dict(c.customer_attributes), now, i) for i, c in customers.items()],
     )
-    await _UPDATE_TICKET_TAGS.executemany(conn, [(list(tags), now, i) for i, tags in retagged.items()])
-    await _INSERT_EVENTS.executemany(conn, events)
+    _UPDATE_TICKET_TAGS.queue(trip, dialect, [(list(tags), now, i) for i, tags in retagged.items()])
+    _INSERT_EVENTS.queue(trip, dialect, events)

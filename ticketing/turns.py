@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import sla
 from ticketing.batching import GroupCommit
-from ticketing.database import Prepared
+from ticketing.driver import Prepared, Trip
 from ticketing.models import InboundDedup, Interaction
 from ticketing.numbers import NumberPool
 from ticketing.sla_config import SlaConfig
@@ -107,10 +107,12 @@ class Turns:
                     fresh[key] = _plan(turn, states, self._numbers.take)
             items = list(fresh.values())
             new_tickets = await assign_ids(conn, items)
-            ticket_ids = await open_tickets(conn, items, states, new_tickets, now)
-            replies = await insert_interactions(conn, items, ticket_ids, now)
-            await update_conversations(conn, items, states, ticket_ids, now)
-            await apply_side_effects(conn, items, states, ticket_ids, now)
+            trip, dialect = Trip(), conn.dialect
+            ticket_ids = open_tickets(trip, dialect, items, states, new_tickets, now)
+            replies = insert_interactions(trip, dialect, items, ticket_ids, now)
+            update_conversations(trip, dialect, items, states, ticket_ids, now)
+            apply_side_effects(trip, dialect, items, states, ticket_ids, now)
+            await trip.run(conn)
             if config is not None:  # reopen pending/solved tickets, start next-reply clocks
                 await sla.on_customer_message(conn, config, joined_tickets(items, ticket_ids), now)
             originals = await _originals(conn, [t for t in turns if t.record.key not in fresh])

@@ -14,7 +14,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.customers import ConversationRef, Customers
-from ticketing.database import Prepared, create_engine, reserve_ids
+from ticketing.database import create_engine
+from ticketing.driver import Prepared, reserve_ids
 from ticketing.models import InboundDedup, Interaction, OutboxItem
 from ticketing.scheduler import SlaScheduler, SweepReport
 from ticketing.sla_config import SlaConfig

@@ -1,0 +1,317 @@
+"""Statements sent on the driver connection (aiosqlite/asyncpg) under a SQLAlchemy connection.
+
+The hot write paths (a batch of turns, the outbox) run statements compiled once and sent with
+positional rows: through SQLAlchemy's async adaptation each statement costs the event loop
+several times what the driver does (see :func:`fetch`). Everything else uses SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Insert, Update, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import InstrumentedAttribute
+
+__all__ = ["Prepared", "Trip", "executemany", "fetch", "insert_returning_ids", "reserve_ids"]
+
+
+async def insert_returning_ids(
+    conn: AsyncConnection, id_column: InstrumentedAttribute[int], rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert many rows in one round trip and return their ids in the order of ``rows``.
+
+    PostgreSQL batches ordered RETURNING natively. SQLAlchemy cannot batch it on SQLite and
+    would send one INSERT per row, so there we take the unordered RETURNING of one multi-row
+    insert and sort it: inside a write transaction nobody else inserts, and SQLite gives each
+    new row of an INTEGER PRIMARY KEY table the next rowid in VALUES order.
+    """
+    if not rows:
+        return []
+    stmt = insert(id_column.class_)
+    if conn.dialect.name == "sqlite":
+        result = await conn.execute(stmt.returning(id_column), list(rows))
+        return sorted(int(i) for i in result.scalars().all())
+    result = await conn.execute(stmt.returning(id_column, sort_by_parameter_order=True), list(rows))
+    return [int(i) for i in result.scalars().all()]
+
+
+async def reserve_ids(conn: AsyncConnection, wanted: Sequence[tuple[type[Any], int]]) -> list[list[int]]:
+    """Ids for ``n`` new rows of each ``(model, n)``, ascending, in one round trip.
+
+    Rows inserted with these ids get exactly the ids the database would have given them in
+    that order, so a batch knows its ids before it writes and needs no RETURNING (and can
+    write rows that point at each other, a reply at its message, in one statement).
+    PostgreSQL draws them from the table's sequence. SQLite gives a new row of an INTEGER
+    PRIMARY KEY table (without AUTOINCREMENT, as all of ours) the next id after the largest:
+    call this only once the transaction holds SQLite's write lock (after its first write), so
+    nobody else inserts until commit.
+    """
+    key = tuple(model.__tablename__ for model, _n in wanted)
+    sql = _RESERVE_SQL.get((conn.dialect.name, key))
+    if sql is None:
+        sql = _RESERVE_SQL[(conn.dialect.name, key)] = _reserve_sql(conn.dialect.name, key)
+    if conn.dialect.name == "postgresql":
+        (row,) = await fetch(conn, sql, tuple(n for _m, n in wanted))
+        return [sorted(int(i) for i in ids) for ids in row]
+    (row,) = await fetch(conn, sql, ())
+    return [list(range(int(top) + 1, int(top) + 1 + n)) for top, (_m, n) in zip(row, wanted, strict=True)]
+
+
+_RESERVE_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _reserve_sql(dialect: str, tables: tuple[str, ...]) -> str:
+    # Table names come from the models, never from input.
+    if dialect == "postgresql":
+        sequence = "ARRAY(SELECT nextval(pg_get_serial_sequence('{}', 'id')) FROM generate_series(1, ${}))"
+        parts = [sequence.format(t, i + 1) for i, t in enumerate(tables)]
+    else:
+        parts = [f"(SELECT coalesce(max(id), 0) FROM {t})" for t in tables]  # noqa: S608
+    return "SELECT " + ", ".join(parts)
+
+
+async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    """Rows of ``sql`` (in the driver's paramstyle) as the driver returns them, no processing.
+
+    Runs on the driver connection inside ``conn``'s transaction: a statement through
+    SQLAlchemy's async adaptation costs the event loop some 120-180 µs of Python (cursor
+    creation, execute, fetch and close are separate trips to the driver), the bare driver
+    20-40 µs. A batch of turns runs about a dozen statements, so this is most of what its
+    writing costs beyond the rows themselves. Statements sent this way are not echoed and get
+    no SQLAlchemy events or exception wrapping (the batch only needs "it failed").
+    """
+    driver = await _driver(conn)
+    if driver is None:
+        return list((await conn.exec_driver_sql(sql, tuple(params))).all())
+    if conn.dialect.name == "postgresql":
+        return list(await driver.fetch(sql, *params))
+    return list(await driver.execute_fetchall(sql, params))
+
+
+async def executemany(conn: AsyncConnection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """``sql`` once per row, on the driver connection (see :func:`fetch`)."""
+    driver = await _driver(conn)
+    if driver is None:
+        await conn.exec_driver_sql(sql, rows)
+    else:
+        await driver.executemany(sql, rows)
+
+
+class Trip:
+    """Statements that go to the driver together, in order: on SQLite in one trip to
+    aiosqlite's thread instead of one per statement.
+
+    Under load every trip costs a batch more than its SQL: the statement's result comes back
+    through the event loop, behind every request that loop is busy with, so a batch of a
+    dozen statements holds SQLite's one connection for a dozen loop iterations. Writes whose
+    results nobody reads (executemany) and reads that do not depend on them are queued here
+    and sent at once. On PostgreSQL, and on a driver without aiosqlite's thread, the
+    statements run one by one as :func:`fetch` and :func:`executemany` would.
+    """
+
+    __slots__ = ("_steps",)
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Sequence[Any], bool]] = []
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> int:
+        """Queue a query; its rows are ``run()``'s result at the returned index."""
+        self._steps.append((sql, params, False))
+        return len(self._steps) - 1
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self._steps.append((sql, rows, True))
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    async def run(self, conn: AsyncConnection) -> list[list[Sequence[Any]]]:
+        """Send the queued statements; returns the rows of each (empty for executemany)."""
+        steps, self._steps = self._steps, []
+        if not steps:
+            return []
+        driver = await _driver(conn)
+        execute = getattr(driver, "_execute", None)  # aiosqlite's "run this in my thread"
+        if conn.dialect.name == "sqlite" and execute is not None:
+            out: list[list[Sequence[Any]]] = await execute(_run_steps, driver._conn, steps)
+            return out
+        results: list[list[Sequence[Any]]] = []
+        for sql, params, many in steps:
+            if many:
+                await executemany(conn, sql, list(params))
+                results.append([])
+            else:
+                results.append(await fetch(conn, sql, params))
+        return results
+
+
+def _run_steps(raw: Any, steps: list[tuple[str, Sequence[Any], bool]]) -> list[list[Sequence[Any]]]:
+    """In aiosqlite's thread, on its sqlite3 connection (which begins the transaction at the
+    first write, as it does for statements sent one by one)."""
+    out: list[list[Sequence[Any]]] = []
+    for sql, params, many in steps:
+        if many:
+            raw.executemany(sql, params)
+            out.append([])
+        else:
+            out.append(raw.execute(sql, params).fetchall())
+    return out
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The aiosqlite/asyncpg connection under ``conn``, or None until SQLAlchemy has begun the
+    PostgreSQL transaction (it does so at its first statement; aiosqlite begins by itself at
+    the first write, as it does under SQLAlchemy)."""
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if driver is None or (conn.dialect.name == "postgresql" and not driver.is_in_transaction()):
+        return None
+    return driver
+
+
+_Processor = Callable[[Any], Any]
+_Convert = Callable[[Sequence[Sequence[Any]]], list[tuple[Any, ...]]]
+_UNSET = object()
+_DOLLAR = re.compile(r"\$(\d+)")
+# Bound parameters per statement: SQLite allows 32766, PostgreSQL 32767.
+_MAX_PARAMETERS = 30_000
+
+
+class Prepared:
+    """An INSERT or UPDATE compiled once per dialect and run with rows of positional values.
+
+    ``conn.execute(stmt, [dict, ...])`` spends more Python per row than the driver does: it
+    builds a parameter dict per row from the compiled statement, then a tuple from the dict,
+    every batch. Here the statement is compiled once (for executemany, so no RETURNING is
+    added) and each row is a tuple in ``names`` order that goes to the driver (:func:`fetch`)
+    after the same bind processors SQLAlchemy would apply (JSON encoding, UTC datetimes,
+    booleans), so the stored values are identical. Every column an INSERT
+    writes must be in ``names``: Python-side column defaults are not computed here, and
+    compiling a statement that would need them fails.
+
+    Args:
+        stmt: the statement, its parameters named by ``bindparam`` (UPDATE) or by column key
+            (a bare ``insert(Model)``); literal values in ``.values()`` are sent as they are.
+        names: the order of the values in each row.
+    """
+
+    def __init__(self, stmt: Insert | Update, names: Sequence[str]) -> None:
+        self._stmt = stmt
+        self._names = tuple(names)
+        self._compiled: dict[str, tuple[str, _Convert]] = {}
+        self._values: dict[str, tuple[str, Callable[[int], str], str]] = {}
+        self._multi: dict[tuple[str, int], str] = {}
+
+    async def executemany(self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        sql, convert = self._for(conn.dialect)
+        await executemany(conn, sql, convert(rows))
+
+    def queue(self, trip: Trip, dialect: Dialect, rows: Sequence[Sequence[Any]]) -> None:
+        """``executemany`` in ``trip``, sent with the trip's other statements."""
+        if rows:
+            sql, convert = self._for(dialect)
+            trip.executemany(sql, convert(rows))
+
+    async def insert_returning(
+        self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]
+    ) -> list[Sequence[Any]]:
+        """Run an ``INSERT ... RETURNING`` for all rows as multi-row VALUES statements (what
+        SQLAlchemy's insertmanyvalues sends) and return the returned rows, in no set order."""
+        if not rows:
+            return []
+        _sql, convert = self._for(conn.dialect)
+        head, values, tail = self._values[conn.dialect.name]
+        width = len(self._names)
+        out: list[Sequence[Any]] = []
+        step = max(1, _MAX_PARAMETERS // width)
+        for start in range(0, len(rows), step):
+            chunk = convert(rows[start : start + step])
+            key = (conn.dialect.name, len(chunk))
+            sql = self._multi.get(key)
+            if sql is None:
+                groups = ", ".join(values(k * width) for k in range(len(chunk)))
+                sql = self._multi[key] = f"{head}{groups}{tail}"
+            out.extend(await fetch(conn, sql, [v for row in chunk for v in row]))
+        return out
+
+    def _for(self, dialect: Dialect) -> tuple[str, _Convert]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = self._compile(dialect)
+        return found
+
+    def _compile(self, dialect: Dialect) -> tuple[str, _Convert]:
+        keys = list(self._names) if isinstance(self._stmt, Insert) else None
+        returning = isinstance(self._stmt, Insert) and bool(self._stmt.returning_column_descriptions)
+        compiled = self._stmt.compile(dialect=dialect, column_keys=keys, for_executemany=not returning)
+        if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
+            raise ValueError(f"Prepared needs every defaulted column and a positional driver: {compiled}")
+        index = {name: i for i, name in enumerate(self._names)}
+        slots: list[tuple[int | None, Any, _Processor | None]] = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if name in index:
+                slots.append((index[name], None, process))
+            elif bind.value is not None and bind.callable is None:
+                slots.append((None, process(bind.value) if process else bind.value, None))
+            else:
+                raise ValueError(f"no value for {name!r} in {compiled}")
+        if returning:
+            self._values[dialect.name] = _split_values(compiled.string, len(self._names))
+        if [i for i, _v, _p in slots] == list(range(len(self._names))):  # rows in statement order
+            return compiled.string, _in_place([(i, p) for i, _v, p in slots if i is not None and p])
+        return compiled.string, _reordered(slots)
+
+
+def _split_values(sql: str, width: int) -> tuple[str, Callable[[int], str], str]:
+    """``INSERT ... VALUES (?, ?) ON CONFLICT ...`` → the head, the VALUES group for a row whose
+    first parameter is number ``offset`` (``$n`` placeholders are renumbered), the tail."""
+    start = sql.index(" VALUES (") + len(" VALUES ")
+    end = sql.index(")", start) + 1
+    group = sql[start:end]
+    if group.count("?") == width:
+        return sql[:start], lambda _offset: group, sql[end:]
+    if len(_DOLLAR.findall(group)) != width:
+        raise ValueError(f"cannot repeat the VALUES of {sql!r}")
+    return sql[:start], lambda offset: _DOLLAR.sub(lambda m: f"${int(m[1]) + offset}", group), sql[end:]
+
+
+def _in_place(processed: list[tuple[int, _Processor]]) -> _Convert:
+    """Rows already in placeholder order: only the columns with a processor cost anything, and
+    a value passed again (the batch's ``now`` in every row) is processed once."""
+
+    def convert(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        if not processed:
+            return [tuple(row) for row in rows]
+        out = [list(row) for row in rows]
+        for i, process in processed:
+            last: Any = _UNSET
+            done: Any = None
+            for row in out:
+                value = row[i]
+                if value is not last:
+                    last, done = value, process(value)
+                row[i] = done
+        return [tuple(row) for row in out]
+
+    return convert
+
+
+def _reordered(slots: list[tuple[int | None, Any, _Processor | None]]) -> _Convert:
+    def convert(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        return [
+            tuple(
+                value if i is None else (row[i] if process is None else process(row[i]))
+                for i, value, process in slots
+            )
+            for row in rows
+        ]
+
+    return convert
