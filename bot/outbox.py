@@ -61,13 +61,14 @@ class OutboxDispatcher:
     async def drain_once(self) -> int:
         """Deliver everything due now; returns how many rows were attempted."""
         attempted = 0
+        sent: list[tuple[int, str | None]] = []
         while True:
-            claimed = await self._store.claim(limit=200)
+            claimed = await self._store.exchange(sent, limit=200)  # records `sent` as it claims
             if not claimed:
                 return attempted
             attempted += len(claimed)
             results = await asyncio.gather(*(self._deliver(item) for item in claimed))
-            await self._store.mark_sent([r for r in results if r is not None])
+            sent = [r for r in results if r is not None]
 
     async def _run(self) -> None:
         while True:

@@ -16,7 +16,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
-__all__ = ["Prepared", "Trip", "executemany", "fetch", "insert_returning_ids", "reserve_ids"]
+__all__ = [
+    "Prepared",
+    "Trip",
+    "commit",
+    "executemany",
+    "fetch",
+    "insert_returning_ids",
+    "queue_id_tops",
+    "reserve_ids",
+    "rollback",
+]
 
 
 async def insert_returning_ids(
@@ -39,7 +49,9 @@ async def insert_returning_ids(
     return [int(i) for i in result.scalars().all()]
 
 
-async def reserve_ids(conn: AsyncConnection, wanted: Sequence[tuple[type[Any], int]]) -> list[list[int]]:
+async def reserve_ids(
+    conn: AsyncConnection, wanted: Sequence[tuple[type[Any], int]], tops: Sequence[Any] | None = None
+) -> list[list[int]]:
     """Ids for ``n`` new rows of each ``(model, n)``, ascending, in one round trip.
 
     Rows inserted with these ids get exactly the ids the database would have given them in
@@ -48,17 +60,32 @@ async def reserve_ids(conn: AsyncConnection, wanted: Sequence[tuple[type[Any], i
     PostgreSQL draws them from the table's sequence. SQLite gives a new row of an INTEGER
     PRIMARY KEY table (without AUTOINCREMENT, as all of ours) the next id after the largest:
     call this only once the transaction holds SQLite's write lock (after its first write), so
-    nobody else inserts until commit.
+    nobody else inserts until commit. On SQLite, ``tops`` is the row of :func:`queue_id_tops`
+    read earlier in the same transaction (after its first write): then no trip is needed.
     """
-    key = tuple(model.__tablename__ for model, _n in wanted)
-    sql = _RESERVE_SQL.get((conn.dialect.name, key))
-    if sql is None:
-        sql = _RESERVE_SQL[(conn.dialect.name, key)] = _reserve_sql(conn.dialect.name, key)
     if conn.dialect.name == "postgresql":
-        (row,) = await fetch(conn, sql, tuple(n for _m, n in wanted))
+        (row,) = await fetch(conn, _sql_for(conn.dialect, wanted), tuple(n for _m, n in wanted))
         return [sorted(int(i) for i in ids) for ids in row]
-    (row,) = await fetch(conn, sql, ())
-    return [list(range(int(top) + 1, int(top) + 1 + n)) for top, (_m, n) in zip(row, wanted, strict=True)]
+    if tops is None:
+        (tops,) = await fetch(conn, _sql_for(conn.dialect, wanted), ())
+    return [list(range(int(top) + 1, int(top) + 1 + n)) for top, (_m, n) in zip(tops, wanted, strict=True)]
+
+
+def queue_id_tops(trip: Trip, dialect: Dialect, models: Sequence[type[Any]]) -> int | None:
+    """On SQLite, queue the read that :func:`reserve_ids` needs for these tables (its row is
+    ``tops``), to send with the batch's first statements; on PostgreSQL ids come from the
+    sequences when their number is known, and this queues nothing."""
+    if dialect.name == "postgresql":
+        return None
+    return trip.fetch(_sql_for(dialect, [(m, 0) for m in models]), ())
+
+
+def _sql_for(dialect: Dialect, wanted: Sequence[tuple[type[Any], int]]) -> str:
+    key = tuple(model.__tablename__ for model, _n in wanted)
+    sql = _RESERVE_SQL.get((dialect.name, key))
+    if sql is None:
+        sql = _RESERVE_SQL[(dialect.name, key)] = _reserve_sql(dialect.name, key)
+    return sql
 
 
 _RESERVE_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -113,10 +140,11 @@ class Trip:
     statements run one by one as :func:`fetch` and :func:`executemany` would.
     """
 
-    __slots__ = ("_steps",)
+    __slots__ = ("_commit", "_steps")
 
     def __init__(self) -> None:
         self._steps: list[tuple[str, Sequence[Any], bool]] = []
+        self._commit = False
 
     def fetch(self, sql: str, params: Sequence[Any]) -> int:
         """Queue a query; its rows are ``run()``'s result at the returned index."""
@@ -133,12 +161,14 @@ class Trip:
     async def run(self, conn: AsyncConnection) -> list[list[Sequence[Any]]]:
         """Send the queued statements; returns the rows of each (empty for executemany)."""
         steps, self._steps = self._steps, []
-        if not steps:
+        commit, self._commit = self._commit, False
+        if not steps and not commit:
             return []
         driver = await _driver(conn)
+        sqlite = conn.dialect.name == "sqlite"
         execute = getattr(driver, "_execute", None)  # aiosqlite's "run this in my thread"
-        if conn.dialect.name == "sqlite" and execute is not None:
-            out: list[list[Sequence[Any]]] = await execute(_run_steps, driver._conn, steps)
+        if sqlite and execute is not None:
+            out: list[list[Sequence[Any]]] = await execute(_run_steps, driver._conn, steps, commit)
             return out
         results: list[list[Sequence[Any]]] = []
         for sql, params, many in steps:
@@ -147,10 +177,41 @@ class Trip:
                 results.append([])
             else:
                 results.append(await fetch(conn, sql, params))
+        if sqlite and commit and driver is not None:
+            await driver.commit()
         return results
 
 
-def _run_steps(raw: Any, steps: list[tuple[str, Sequence[Any], bool]]) -> list[list[Sequence[Any]]]:
+async def commit(conn: AsyncConnection, trip: Trip) -> list[list[Sequence[Any]]]:
+    """Send ``trip`` and commit the transaction, on SQLite in the same trip; returns the
+    trip's results.
+
+    For the batches that run on an ``engine.connect()`` connection and send everything through
+    trips: SQLAlchemy has begun no transaction of its own then (aiosqlite began one at the
+    first write), so there is nothing for it to commit. If a statement did go through SQLAlchemy
+    (always on PostgreSQL), its transaction is committed after the trip, as usual.
+    """
+    trip._commit = True
+    results = await trip.run(conn)
+    if conn.in_transaction():
+        await conn.commit()
+    return results
+
+
+async def rollback(conn: AsyncConnection) -> None:
+    """Undo what a batch on an ``engine.connect()`` connection wrote (see :func:`commit`): the
+    driver's transaction is SQLAlchemy's only if a statement went through SQLAlchemy."""
+    if conn.in_transaction():
+        await conn.rollback()
+    elif conn.dialect.name == "sqlite":
+        driver = (await conn.get_raw_connection()).driver_connection
+        if driver is not None:
+            await driver.rollback()
+
+
+def _run_steps(
+    raw: Any, steps: list[tuple[str, Sequence[Any], bool]], commit: bool
+) -> list[list[Sequence[Any]]]:
     """In aiosqlite's thread, on its sqlite3 connection (which begins the transaction at the
     first write, as it does for statements sent one by one)."""
     out: list[list[Sequence[Any]]] = []
@@ -160,6 +221,8 @@ def _run_steps(raw: Any, steps: list[tuple[str, Sequence[Any], bool]]) -> list[l
             out.append([])
         else:
             out.append(raw.execute(sql, params).fetchall())
+    if commit:
+        raw.commit()
     return out
 
 
@@ -218,27 +281,41 @@ class Prepared:
             sql, convert = self._for(dialect)
             trip.executemany(sql, convert(rows))
 
+    def queue_fetch(self, trip: Trip, dialect: Dialect, row: Sequence[Any]) -> int:
+        """The statement once, with ``row``, in ``trip``: for an ``UPDATE ... RETURNING`` whose
+        returned rows are the trip's result at the returned index."""
+        sql, convert = self._for(dialect)
+        return trip.fetch(sql, convert([row])[0])
+
     async def insert_returning(
         self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]
     ) -> list[Sequence[Any]]:
         """Run an ``INSERT ... RETURNING`` for all rows as multi-row VALUES statements (what
         SQLAlchemy's insertmanyvalues sends) and return the returned rows, in no set order."""
+        trip = Trip()
+        found = self.queue_returning(trip, conn.dialect, rows)
+        results = await trip.run(conn)
+        return [row for i in found for row in results[i]]
+
+    def queue_returning(self, trip: Trip, dialect: Dialect, rows: Sequence[Sequence[Any]]) -> list[int]:
+        """:meth:`insert_returning` in ``trip``: the returned rows are the trip's results at
+        the returned indexes."""
         if not rows:
             return []
-        _sql, convert = self._for(conn.dialect)
-        head, values, tail = self._values[conn.dialect.name]
+        _sql, convert = self._for(dialect)
+        head, values, tail = self._values[dialect.name]
         width = len(self._names)
-        out: list[Sequence[Any]] = []
+        found: list[int] = []
         step = max(1, _MAX_PARAMETERS // width)
         for start in range(0, len(rows), step):
             chunk = convert(rows[start : start + step])
-            key = (conn.dialect.name, len(chunk))
+            key = (dialect.name, len(chunk))
             sql = self._multi.get(key)
             if sql is None:
                 groups = ", ".join(values(k * width) for k in range(len(chunk)))
                 sql = self._multi[key] = f"{head}{groups}{tail}"
-            out.extend(await fetch(conn, sql, [v for row in chunk for v in row]))
-        return out
+            found.append(trip.fetch(sql, [v for row in chunk for v in row]))
+        return found
 
     def _for(self, dialect: Dialect) -> tuple[str, _Convert]:
         found = self._compiled.get(dialect.name)
@@ -248,7 +325,7 @@ class Prepared:
 
     def _compile(self, dialect: Dialect) -> tuple[str, _Convert]:
         keys = list(self._names) if isinstance(self._stmt, Insert) else None
-        returning = isinstance(self._stmt, Insert) and bool(self._stmt.returning_column_descriptions)
+        returning = bool(self._stmt.returning_column_descriptions)
         compiled = self._stmt.compile(dialect=dialect, column_keys=keys, for_executemany=not returning)
         if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
             raise ValueError(f"Prepared needs every defaulted column and a positional driver: {compiled}")
@@ -259,11 +336,11 @@ class Prepared:
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if name in index:
                 slots.append((index[name], None, process))
-            elif bind.value is not None and bind.callable is None:
+            elif not bind.required and bind.callable is None:  # a literal, None included
                 slots.append((None, process(bind.value) if process else bind.value, None))
             else:
                 raise ValueError(f"no value for {name!r} in {compiled}")
-        if returning:
+        if returning and isinstance(self._stmt, Insert):
             self._values[dialect.name] = _split_values(compiled.string, len(self._names))
         if [i for i, _v, _p in slots] == list(range(len(self._names))):  # rows in statement order
             return compiled.string, _in_place([(i, p) for i, _v, p in slots if i is not None and p])

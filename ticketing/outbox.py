@@ -8,6 +8,7 @@ its rows until the lease runs out. SQLite ignores ``FOR UPDATE``; there one proc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketing.driver import Prepared, Trip, commit, rollback
 from ticketing.models import OutboxItem
 from ticketing.time import utcnow
 
@@ -56,22 +58,38 @@ _MARK_SENT = (
 )
 
 
+# Run on the driver, one trip for both (see ``Prepared``): a dispatcher round under load
+# otherwise spent more of the event loop in SQLAlchemy than in delivering.
+_CLAIM_ROWS = Prepared(_CLAIM, ("now", "until", "limit"))
+_MARK_SENT_ROWS = Prepared(_MARK_SENT, ("b_id", "b_ext", "b_now"))
+
+
 class OutboxStore:
     def __init__(self, *, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def claim(self, *, limit: int = 100, lease: timedelta = timedelta(seconds=60)) -> list[Claimed]:
+    async def exchange(
+        self,
+        sent: Sequence[tuple[int, str | None]],
+        *,
+        limit: int = 100,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> list[Claimed]:
+        """Record the last round's deliveries (``(id, external id)``) and claim the rows due
+        now, in one transaction: a dispatcher round costs one trip to SQLite's driver thread."""
         now = utcnow()
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(_CLAIM, {"now": now, "until": now + lease, "limit": limit})).all()
-        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
-
-    async def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
-        if not sent:
-            return
-        now = utcnow()
-        async with self._engine.begin() as conn:
-            await conn.execute(_MARK_SENT, [{"b_id": i, "b_ext": ext, "b_now": now} for i, ext in sent])
+        async with self._engine.connect() as conn:
+            try:
+                trip = Trip()
+                _MARK_SENT_ROWS.queue(trip, conn.dialect, [(i, ext, now) for i, ext in sent])
+                at = _CLAIM_ROWS.queue_fetch(trip, conn.dialect, (now, now + lease, limit))
+                rows = (await commit(conn, trip))[at]
+            except BaseException:
+                await rollback(conn)
+                raise
+        decode = json.loads if conn.dialect.name == "sqlite" else _same  # asyncpg decodes JSON
+        claimed = (Claimed(i, channel, decode(payload), attempts) for i, channel, payload, attempts in rows)
+        return sorted(claimed, key=lambda c: c.id)
 
     async def retry_later(self, item_id: int, *, error: str, at: datetime) -> None:
         await self._set(
@@ -96,3 +114,7 @@ class OutboxStore:
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> timedelta:
     """Capped exponential backoff; the jitter is added by the caller who owns the randomness."""
     return timedelta(seconds=min(cap, base ** min(attempts, 20)))
+
+
+def _same(value: Any) -> Any:
+    return value

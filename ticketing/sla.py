@@ -15,15 +15,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ClauseElement
 
 from ticketing import lifecycle, timers
-from ticketing.driver import fetch
+from ticketing.driver import Trip
 from ticketing.models import Conversation, Interaction, SlaTimer, Ticket
 from ticketing.sla_config import Policy, SlaConfig
 from ticketing.ticket_rows import TicketRow, load_by_id, record
+from ticketing.turn_state import in_ids, queue_by_ids
 
-__all__ = ["intake", "on_agent_reply", "on_customer_message", "on_priority_change", "targets_for"]
+__all__ = [
+    "after_customer_message",
+    "intake",
+    "on_agent_reply",
+    "on_customer_message",
+    "on_priority_change",
+    "queue_joined",
+    "queue_open_tickets",
+    "targets_for",
+]
 
 _WAITING = ("pending", "on-hold")
 
@@ -216,18 +228,24 @@ async def on_agent_reply(conn: AsyncConnection, config: SlaConfig, ticket: Ticke
 # the rest of this function. Read through the driver, compiled once per number of tickets (the
 # same IN list as before, so PostgreSQL plans it, and returns its rows, as it did); full rows
 # are loaded only for the rare reopening.
-_JOINED = (
-    select(
-        Ticket.id,
-        Ticket.status,
-        Ticket.first_reply_at.is_not(None),
-        Ticket.intake_at.is_not(None),
-        Ticket.sla_policy,
-        Ticket.priority,
-    )
-    .where(Ticket.id.in_(bindparam("ids", expanding=True)))
-    .with_for_update()
+_JOINED_COLUMNS = (
+    Ticket.id,
+    Ticket.status,
+    Ticket.first_reply_at.is_not(None),
+    Ticket.intake_at.is_not(None),
+    Ticket.sla_policy,
+    Ticket.priority,
 )
+_JOINED = select(*_JOINED_COLUMNS).where(Ticket.id.in_(bindparam("ids", expanding=True))).with_for_update()
+
+
+def _open_of_conversations(dialect_name: str) -> ClauseElement:
+    """:data:`_JOINED`'s rows for the open tickets of the conversations ``ids``."""
+    open_ids = select(Conversation.open_ticket_id).where(in_ids(Conversation.id, dialect_name))
+    stmt = select(*_JOINED_COLUMNS).where(Ticket.id.in_(open_ids.scalar_subquery())).order_by(Ticket.id)
+    return stmt.with_for_update(of=Ticket) if dialect_name == "postgresql" else stmt
+
+
 _JOINED_SQL: dict[tuple[str, int], str] = {}
 _RUNNING_NEXT_REPLY = select(SlaTimer.ticket_id).where(
     SlaTimer.ticket_id.in_(bindparam("ids", expanding=True)),
@@ -251,14 +269,35 @@ async def on_customer_message(
     """
     if not ticket_ids:
         return
+    trip = Trip()
+    at = queue_joined(trip, conn.dialect, ticket_ids)
+    await after_customer_message(conn, config, (await trip.run(conn))[at], now)
+
+
+def queue_joined(trip: Trip, dialect: Dialect, ticket_ids: Sequence[int]) -> int:
+    """The read :func:`on_customer_message` starts with, as part of a batch's trip (after the
+    batch's writes); hand its rows to :func:`after_customer_message`."""
     ids = list(ticket_ids)
-    key = (conn.dialect.name, len(ids))
+    key = (dialect.name, len(ids))
     sql = _JOINED_SQL.get(key)
     if sql is None:
         stmt = _JOINED.params(ids=ids)
-        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         sql = _JOINED_SQL[key] = compiled.string
-    rows = await fetch(conn, sql, ids)
+    return trip.fetch(sql, ids)
+
+
+def queue_open_tickets(trip: Trip, dialect: Dialect, conversation_ids: set[int]) -> int:
+    """:func:`queue_joined` for every open ticket of these conversations, before a batch knows
+    which of them its messages join: read with the batch's first statements, the rows of
+    those it joins go to :func:`after_customer_message`."""
+    return queue_by_ids(trip, dialect, "open tickets", _open_of_conversations, conversation_ids)
+
+
+async def after_customer_message(
+    conn: AsyncConnection, config: SlaConfig, rows: Sequence[Sequence[Any]], now: datetime
+) -> None:
+    """The rest of :func:`on_customer_message`, given the rows of :func:`queue_joined`."""
     tickets: list[dict[str, Any]] = []
     for ticket_id, status, replied, taken_in, policy_name, priority in rows:
         if status in _REOPENED_BY_CUSTOMER:

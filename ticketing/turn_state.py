@@ -5,27 +5,28 @@ their counters: turns, automated replies, rule fires, recent rules) joined with 
 and open tickets, plus two small counts per customer. On PostgreSQL the conversation rows are
 locked for the batch. The batch keeps the state current in memory as each turn is planned and
 writes the conversations back at the end (``turn_writes.update_conversations``). The statement
-is compiled once per dialect and read through the driver (``database.fetch``); its JSON and
+is compiled once per dialect and read through the driver (in the batch's ``driver.Trip``); its JSON and
 boolean columns are converted here exactly as SQLAlchemy's result processors would.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BigInteger, String, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement, ColumnClause
 
-from ticketing.driver import fetch
+from ticketing.driver import Trip
 from ticketing.models import Conversation, Customer, Ticket
 
-__all__ = ["ConversationState", "read_states"]
+__all__ = ["ConversationState", "in_ids", "queue_by_ids", "queue_states", "states_from_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,34 +96,53 @@ _COLUMNS = (
 )
 _FROM = select(*_COLUMNS).join(Customer, Customer.id == Conversation.customer_id)
 _FROM = _FROM.outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
-# The ids go as one parameter (a JSON array on SQLite, an array on PostgreSQL), so the SQL is the
-# same for every batch and is compiled once; locks are taken in one order: no deadlock.
-_STATES_SQLITE = _FROM.where(
-    Conversation.id.in_(
+
+
+def in_ids(column: Any, dialect_name: str) -> Any:
+    """``column IN (ids)`` with the ids as one parameter named ``ids`` (a JSON array on SQLite,
+    an array on PostgreSQL; see :func:`queue_by_ids`), so the SQL is the same for every batch
+    and is compiled once."""
+    if dialect_name == "postgresql":
+        return column == func.any(bindparam("ids", type_=ARRAY(BigInteger)))
+    return column.in_(
         select(literal_column("value")).select_from(func.json_each(bindparam("ids", type_=String)))
     )
-).order_by(Conversation.id)
-# PostgreSQL: another process's batch on the same conversation waits for this one to commit and
-# then reads what it wrote, so two messages can never both open "the" ticket or lose a count.
-_STATES_POSTGRES = (
-    _FROM.where(Conversation.id == func.any(bindparam("ids", type_=ARRAY(BigInteger))))
-    .order_by(Conversation.id)
-    .with_for_update(of=Conversation)
-)
-_SQL: dict[str, str] = {}
 
 
-async def read_states(conn: AsyncConnection, conversation_ids: set[int]) -> dict[int, ConversationState]:
-    name = conn.dialect.name
-    sql = _SQL.get(name)
+def _states(dialect_name: str) -> ClauseElement:
+    # Locks are taken in one order: no deadlock. PostgreSQL: another process's batch on the same
+    # conversation waits for this one to commit and then reads what it wrote, so two messages
+    # can never both open "the" ticket or lose a count.
+    stmt = _FROM.where(in_ids(Conversation.id, dialect_name)).order_by(Conversation.id)
+    return stmt.with_for_update(of=Conversation) if dialect_name == "postgresql" else stmt
+
+
+_COMPILED: dict[tuple[str, str], str] = {}
+
+
+def queue_by_ids(
+    trip: Trip, dialect: Dialect, name: str, build: Callable[[str], ClauseElement], ids: Iterable[int]
+) -> int:
+    """Queue ``build(dialect name)``, a statement whose one parameter is :func:`in_ids`' list,
+    compiled once per dialect under ``name``."""
+    sql = _COMPILED.get((name, dialect.name))
     if sql is None:
-        stmt = _STATES_POSTGRES if name == "postgresql" else _STATES_SQLITE
-        compiled = stmt.compile(dialect=conn.dialect)
+        compiled = build(dialect.name).compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
         if compiled.positiontup != ["ids"]:
-            raise RuntimeError(f"read_states takes only the ids: {compiled.positiontup}")
-        sql = _SQL[name] = compiled.string
-    ids = sorted(conversation_ids)
-    rows = await fetch(conn, sql, (ids,) if name == "postgresql" else (json.dumps(ids),))
+            raise RuntimeError(f"{name} takes only the ids: {compiled.positiontup}")
+        sql = _COMPILED[(name, dialect.name)] = compiled.string
+    ordered = sorted(ids)
+    return trip.fetch(sql, (ordered,) if dialect.name == "postgresql" else (json.dumps(ordered),))
+
+
+def queue_states(trip: Trip, dialect: Dialect, conversation_ids: set[int]) -> int:
+    """Queue the read of these conversations' states in a batch's trip; hand its rows to
+    :func:`states_from_rows`."""
+    return queue_by_ids(trip, dialect, "states", _states, conversation_ids)
+
+
+def states_from_rows(dialect: Dialect, rows: Sequence[Sequence[Any]]) -> dict[int, ConversationState]:
     # What SQLAlchemy's result processors would do: SQLite hands back JSON as text and booleans
     # as 0/1 (asyncpg decodes both). A text seen before in this batch is parsed once; every
     # value is copied into the state below, so nothing parsed is shared between states.
@@ -136,7 +156,7 @@ async def read_states(conn: AsyncConnection, conversation_ids: set[int]) -> dict
             found = parsed[value] = json.loads(value)
         return found
 
-    if name == "postgresql":
+    if dialect.name == "postgresql":
         load = _same
     states = {}
     for row in rows:

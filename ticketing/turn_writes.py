@@ -36,6 +36,7 @@ from ticketing.turn_state import ConversationState
 from ticketing.turn_types import Fresh, StoredReply, Turn
 
 __all__ = [
+    "ID_TABLES",
     "apply_side_effects",
     "assign_ids",
     "csat_answers",
@@ -106,16 +107,21 @@ _TOUCH_TICKET = Prepared(
 )
 
 
-async def assign_ids(conn: AsyncConnection, items: list[Fresh]) -> list[int]:
-    """Give every fresh message and reply its interaction id, in one round trip with the ids
-    of the tickets the batch opens (returned in item order). The ids are those the inserts
-    would have been given: messages first, in batch order, then the replies. Call it after the
-    batch's first write (the dedup claim), see :func:`~ticketing.driver.reserve_ids`."""
+ID_TABLES = (Ticket, Interaction)  # the tables assign_ids reserves in, for queue_id_tops
+
+
+async def assign_ids(conn: AsyncConnection, items: list[Fresh], tops: Sequence[Any] | None) -> list[int]:
+    """Give every fresh message and reply its interaction id, with the ids of the tickets the
+    batch opens (returned in item order); on PostgreSQL in one round trip, on SQLite from
+    ``tops`` (``driver.queue_id_tops`` of ``ID_TABLES``, read after the batch's first write,
+    the dedup claim). The ids are those the inserts would have been given: messages first, in
+    batch order, then the replies (see :func:`~ticketing.driver.reserve_ids`)."""
     if not items:
         return []
     opening = sum(1 for item in items if item.plan.open_ticket is not None)
     replies = sum(len(item.plan.replies) for item in items)
-    tickets, interactions = await reserve_ids(conn, [(Ticket, opening), (Interaction, len(items) + replies)])
+    wanted = [(Ticket, opening), (Interaction, len(items) + replies)]
+    tickets, interactions = await reserve_ids(conn, wanted, tops)
     position = len(items)
     for item, inbound_id in zip(items, interactions, strict=False):
         item.inbound_id = inbound_id

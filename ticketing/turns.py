@@ -16,8 +16,9 @@ channel acknowledge.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import sla
 from ticketing.batching import GroupCommit
-from ticketing.driver import Prepared, Trip
+from ticketing.driver import Prepared, Trip, commit, queue_id_tops, rollback
 from ticketing.models import InboundDedup, Interaction
 from ticketing.numbers import NumberPool
 from ticketing.sla_config import SlaConfig
 from ticketing.time import utcnow
-from ticketing.turn_state import ConversationState, read_states
+from ticketing.turn_state import ConversationState, queue_states, states_from_rows
 from ticketing.turn_types import (
     Fresh,
     InboundRecord,
@@ -43,6 +44,7 @@ from ticketing.turn_types import (
     TurnResult,
 )
 from ticketing.turn_writes import (
+    ID_TABLES,
     apply_side_effects,
     assign_ids,
     csat_answers,
@@ -93,29 +95,37 @@ class Turns:
 
     async def _write(self, turns: Sequence[Turn]) -> list[TurnResult]:
         now = utcnow()
-        async with self._engine.begin() as conn:
-            states = await read_states(conn, {t.record.conversation.id for t in turns})
-            fresh_keys = await self._claim_keys(conn, turns, now)
-            await self._numbers.ensure(conn, len(fresh_keys))
-            config = self._ticket_config() if self._ticket_config is not None else None
-            if config is not None:
-                await csat_answers(conn, config, turns, fresh_keys, states, now)
-            fresh: dict[tuple[str, str], Fresh] = {}
-            for turn in turns:
-                key = turn.record.key
-                if key in fresh_keys and key not in fresh:
-                    fresh[key] = _plan(turn, states, self._numbers.take)
-            items = list(fresh.values())
-            new_tickets = await assign_ids(conn, items)
-            trip, dialect = Trip(), conn.dialect
-            ticket_ids = open_tickets(trip, dialect, items, states, new_tickets, now)
-            replies = insert_interactions(trip, dialect, items, ticket_ids, now)
-            update_conversations(trip, dialect, items, states, ticket_ids, now)
-            apply_side_effects(trip, dialect, items, states, ticket_ids, now)
-            await trip.run(conn)
-            if config is not None:  # reopen pending/solved tickets, start next-reply clocks
-                await sla.on_customer_message(conn, config, joined_tickets(items, ticket_ids), now)
-            originals = await _originals(conn, [t for t in turns if t.record.key not in fresh])
+        config = self._ticket_config() if self._ticket_config is not None else None
+        # connect(), not begin(): the batch commits in its last trip (driver.commit), so that on
+        # SQLite it reaches the driver thread twice in all (read, then write and commit).
+        async with self._engine.connect() as conn:
+            try:
+                read = await self._read(conn, turns, now, with_tickets=config is not None)
+                states, fresh_keys = read.states, read.fresh
+                await self._numbers.ensure(conn, len(fresh_keys))
+                if config is not None:
+                    await csat_answers(conn, config, turns, fresh_keys, states, now)
+                fresh: dict[tuple[str, str], Fresh] = {}
+                for turn in turns:
+                    key = turn.record.key
+                    if key in fresh_keys and key not in fresh:
+                        fresh[key] = _plan(turn, states, self._numbers.take)
+                items = list(fresh.values())
+                new_tickets = await assign_ids(conn, items, read.tops)
+                trip, dialect = Trip(), conn.dialect
+                ticket_ids = open_tickets(trip, dialect, items, states, new_tickets, now)
+                replies = insert_interactions(trip, dialect, items, ticket_ids, now)
+                update_conversations(trip, dialect, items, states, ticket_ids, now)
+                apply_side_effects(trip, dialect, items, states, ticket_ids, now)
+                if config is not None:  # reopen pending/solved tickets, start next-reply clocks
+                    joined = set(joined_tickets(items, ticket_ids))
+                    rows = [row for row in read.open_tickets if row[0] in joined]
+                    await sla.after_customer_message(conn, config, rows, now)
+                originals = await _originals(conn, [t for t in turns if t.record.key not in fresh])
+                await commit(conn, trip)
+            except BaseException:
+                await rollback(conn)
+                raise
         results = []
         answered: set[tuple[str, str]] = set()
         for turn in turns:
@@ -139,11 +149,44 @@ class Turns:
                 results.append(TurnResult(interaction_id, True, created, state=state))
         return results
 
-    async def _claim_keys(
-        self, conn: AsyncConnection, turns: Sequence[Turn], now: datetime
-    ) -> set[tuple[str, str]]:
+    async def _read(
+        self, conn: AsyncConnection, turns: Sequence[Turn], now: datetime, *, with_tickets: bool
+    ) -> _Read:
+        """Everything a batch reads before it plans, in one trip to the driver.
+
+        On SQLite the claim goes first: it is the transaction's first write and takes the write
+        lock, so what is read after it stays true until commit. On PostgreSQL the states go
+        first: their row locks order batches of the same conversations (turn_state).
+        """
+        dialect = conn.dialect
+        trip = Trip()
+        conversations = {t.record.conversation.id for t in turns}
         rows = [(t.record.channel, t.record.idempotency_key, now) for t in turns]
-        return {(c, k) for c, k in await self._claim.insert_returning(conn, rows)}
+        if dialect.name == "postgresql":
+            states_at = queue_states(trip, dialect, conversations)
+            claims = self._claim.queue_returning(trip, dialect, rows)
+        else:
+            claims = self._claim.queue_returning(trip, dialect, rows)
+            states_at = queue_states(trip, dialect, conversations)
+        tops_at = queue_id_tops(trip, dialect, ID_TABLES)
+        tickets_at = sla.queue_open_tickets(trip, dialect, conversations) if with_tickets else None
+        results = await trip.run(conn)
+        return _Read(
+            states=states_from_rows(dialect, results[states_at]),
+            fresh={(c, k) for i in claims for c, k in results[i]},
+            tops=None if tops_at is None else results[tops_at][0],
+            open_tickets=() if tickets_at is None else results[tickets_at],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What a batch read before planning (:meth:`Turns._read`)."""
+
+    states: dict[int, ConversationState]
+    fresh: set[tuple[str, str]]  # the (channel, key) of the messages this batch is first to see
+    tops: Sequence[Any] | None  # SQLite: the largest ids, for assign_ids
+    open_tickets: Sequence[Sequence[Any]]  # the conversations' open tickets, for sla
 
 
 def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callable[[], int]) -> Fresh:

@@ -1,0 +1,44 @@
+"""SQLite's write-ahead log is checkpointed beside the service's writers, not inside their
+commits (ticketing/wal.py). SQLite only: PostgreSQL has no such log to manage."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import text
+
+from ticketing.database import create_engine
+from ticketing.wal import WalCheckpointer
+
+
+async def test_the_service_connection_leaves_checkpoints_to_the_checkpointer(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    checkpoints = WalCheckpointer(engine, interval=3600)  # checkpoint() is called by hand here
+    path = Path(sqlite_url.split(":///", 1)[1])
+    try:
+        async with engine.begin() as conn:
+            assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
+            await conn.execute(text("CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT)"))
+        for _ in range(60):  # 6 MB of commits: past SQLite's own 1,000-page checkpoint
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("INSERT INTO filler (body) VALUES (:b)"), [{"b": "x" * 1000} for _ in range(100)]
+                )
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size > 1000 * 4096  # nothing checkpointed it during the commits
+
+        await checkpoints.start()
+        busy, log, copied = checkpoints.checkpoint()
+        assert (busy, copied) == (0, log) and log > 1000
+
+        async with engine.begin() as conn:  # the next commit starts the log from the beginning
+            await conn.execute(text("INSERT INTO filler (body) VALUES ('after')"))
+        busy, log, copied = checkpoints.checkpoint()
+        assert busy == 0 and log < 10
+    finally:
+        await checkpoints.stop()
+        await engine.dispose()
+    with sqlite3.connect(path) as plain:  # everything is in the database file
+        assert plain.execute("SELECT count(*) FROM filler").fetchone() == (6001,)
+        assert plain.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)  # others: default
