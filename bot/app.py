@@ -38,6 +38,7 @@ from ticketing.history import History
 from ticketing.outbox import OutboxStore
 from ticketing.service import TicketingService
 from ticketing.turns import Turns
+from ticketing.wal import WalCheckpointer
 
 __all__ = ["App", "AppOverrides", "StartupError", "build_app"]
 
@@ -67,6 +68,8 @@ class App:
             faq_threshold=settings.bot.faq_threshold,
             models=ModelStore(settings.resolve(settings.nlu.models)),
         )
+        # SQLite: the log is checkpointed beside the writers (ticketing/wal.py); before any connection.
+        self.checkpoints = WalCheckpointer(self.engine) if is_sqlite(self.engine) else None
         self.customers = Customers(engine=self.engine)
         self.turns = Turns(engine=self.engine, ticket_config=lambda: self.ticketing.config())
         self.history = History(engine=self.engine)
@@ -130,6 +133,9 @@ class App:
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(_bounded, "database", self.engine.dispose)
             await self._check_schema()
+            if self.checkpoints is not None:
+                await self.checkpoints.start()
+                stack.push_async_callback(_bounded, "checkpoints", self.checkpoints.stop)
             stack.push_async_callback(_bounded, "turns", self.turns.close)
             await self.fanout.start()
             stack.push_async_callback(_bounded, "fanout", self.fanout.stop)

@@ -35,6 +35,7 @@ from rules import decision as d
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from ticketing import lifecycle, outbound
 from ticketing.commit_order import HoleGuard
+from ticketing.driver import Prepared
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor, Customer, Ticket, TicketEvent
 from ticketing.numbers import ticket_reference
@@ -48,6 +49,7 @@ _LOGGER = logging.getLogger(__name__)
 LOCK = 0x46_44_52_55_4C  # "FDRUL"
 _CURSOR = ("rules", "ticket_events")
 _WATCHED = ("status", "priority", "queue", "assignee", "tags")
+_NEWEST_EVENT = Prepared(select(func.coalesce(func.max(TicketEvent.id), 0)), ())
 
 
 class TicketRuleRunner:
@@ -70,6 +72,7 @@ class TicketRuleRunner:
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._cursor_insert = dialect.insert(ChannelCursor).on_conflict_do_nothing()
         self._task: asyncio.Task[None] | None = None
+        self._decided = -1  # the cursor as this process last committed it; -1: not read yet
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="ticket-rules")
@@ -93,6 +96,13 @@ class TicketRuleRunner:
 
     async def run_once(self, *, limit: int = 200) -> int:
         """Decide the next events after the cursor; returns how many were taken."""
+        if self._decided >= 0:
+            # Nothing new since our last commit: most polls, and under load a write transaction
+            # every half second on the connection the turns are written through. (Another
+            # process moves the cursor only while it leads, and then this one is not polling.)
+            ((newest,),) = await _NEWEST_EVENT.read(self._engine, ())
+            if newest <= self._decided:
+                return 0
         now = utcnow()
         replied = False
         async with self._engine.begin() as conn:
@@ -126,6 +136,7 @@ class TicketRuleRunner:
                     .where(ChannelCursor.channel == _CURSOR[0], ChannelCursor.name == _CURSOR[1])
                     .values(value={"last": last}, updated_at=now)
                 )
+        self._decided = last
         if replied:
             self._wake_outbox()
         return len(rows)

@@ -20,6 +20,8 @@ from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from ticketing import json_text
+
 __all__ = ["create_engine", "current_revision", "head_revision", "is_sqlite", "upgrade"]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -37,12 +39,17 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         # 100 ms. Queued in the pool instead, they wait on the event loop and batch up.
         # Every use ends its transaction itself (begin() commits or rolls back, connect()
         # rolls back on close), so the pool's extra reset round trip is skipped.
-        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_reset_on_return=None)
+        engine = create_async_engine(
+            url, echo=echo, pool_size=1, max_overflow=0, pool_reset_on_return=None, **_JSON
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **_JSON
     )
+
+
+_JSON = {"json_serializer": json_text.dumps, "json_deserializer": json_text.loads}
 
 
 def _ensure_directory(url: str) -> None:

@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Update, insert
+from sqlalchemy import Insert, Select, Update, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import InstrumentedAttribute
 
 __all__ = [
@@ -245,7 +245,7 @@ _MAX_PARAMETERS = 30_000
 
 
 class Prepared:
-    """An INSERT or UPDATE compiled once per dialect and run with rows of positional values.
+    """An INSERT, UPDATE or SELECT compiled once per dialect and run with rows of positional values.
 
     ``conn.execute(stmt, [dict, ...])`` spends more Python per row than the driver does: it
     builds a parameter dict per row from the compiled statement, then a tuple from the dict,
@@ -257,12 +257,12 @@ class Prepared:
     compiling a statement that would need them fails.
 
     Args:
-        stmt: the statement, its parameters named by ``bindparam`` (UPDATE) or by column key
-            (a bare ``insert(Model)``); literal values in ``.values()`` are sent as they are.
+        stmt: the statement, its parameters named by ``bindparam`` (UPDATE, SELECT) or by column
+            key (a bare ``insert(Model)``); literal values in ``.values()`` are sent as they are.
         names: the order of the values in each row.
     """
 
-    def __init__(self, stmt: Insert | Update, names: Sequence[str]) -> None:
+    def __init__(self, stmt: Insert | Update | Select[Any], names: Sequence[str]) -> None:
         self._stmt = stmt
         self._names = tuple(names)
         self._compiled: dict[str, tuple[str, _Convert]] = {}
@@ -286,6 +286,14 @@ class Prepared:
         returned rows are the trip's result at the returned index."""
         sql, convert = self._for(dialect)
         return trip.fetch(sql, convert([row])[0])
+
+    async def read(self, engine: AsyncEngine, row: Sequence[Any]) -> list[Sequence[Any]]:
+        """Run a SELECT with ``row`` on a connection of its own, in no transaction: on SQLite
+        one trip to the driver, where SQLAlchemy's execute, fetch and rollback are four."""
+        async with engine.connect() as conn:
+            trip = Trip()
+            at = self.queue_fetch(trip, conn.dialect, row)
+            return (await trip.run(conn))[at]
 
     async def insert_returning(
         self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]
@@ -325,7 +333,7 @@ class Prepared:
 
     def _compile(self, dialect: Dialect) -> tuple[str, _Convert]:
         keys = list(self._names) if isinstance(self._stmt, Insert) else None
-        returning = bool(self._stmt.returning_column_descriptions)
+        returning = isinstance(self._stmt, Select) or bool(self._stmt.returning_column_descriptions)
         compiled = self._stmt.compile(dialect=dialect, column_keys=keys, for_executemany=not returning)
         if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
             raise ValueError(f"Prepared needs every defaulted column and a positional driver: {compiled}")

@@ -8,7 +8,6 @@ its rows until the lease runs out. SQLite ignores ``FOR UPDATE``; there one proc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketing import json_text
 from ticketing.driver import Prepared, Trip, commit, rollback
 from ticketing.models import OutboxItem
 from ticketing.time import utcnow
@@ -87,7 +87,7 @@ class OutboxStore:
             except BaseException:
                 await rollback(conn)
                 raise
-        decode = json.loads if conn.dialect.name == "sqlite" else _same  # asyncpg decodes JSON
+        decode = json_text.loads if conn.dialect.name == "sqlite" else _same  # asyncpg decodes JSON
         claimed = (Claimed(i, channel, decode(payload), attempts) for i, channel, payload, attempts in rows)
         return sorted(claimed, key=lambda c: c.id)
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketing.driver import Prepared
 from ticketing.escalation import fire_due
 from ticketing.leader import Leadership
 from ticketing.models import SlaTimer, Ticket
@@ -42,6 +43,8 @@ _ANYTHING_TO_DO = select(
     exists().where(Ticket.intake_at.is_(None))
     | exists().where(SlaTimer.state == "active", SlaTimer.due_at <= bindparam("now"))
 )
+
+_ANYTHING_TO_DO_ROWS = Prepared(_ANYTHING_TO_DO, ("now",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,5 +130,5 @@ class SlaScheduler:
         statements and commit queued on the connection the turns are written through. When
         this says yes the sweep claims as before; a timer it saw that another process claims
         first is skipped there, as always."""
-        async with self._engine.connect() as conn:
-            return bool((await conn.execute(_ANYTHING_TO_DO, {"now": at})).scalar())
+        ((anything,),) = await _ANYTHING_TO_DO_ROWS.read(self._engine, (at,))
+        return bool(anything)

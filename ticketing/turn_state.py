@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement, ColumnClause
 
+from ticketing import json_text
 from ticketing.driver import Trip
 from ticketing.models import Conversation, Customer, Ticket
 
@@ -153,7 +154,7 @@ def states_from_rows(dialect: Dialect, rows: Sequence[Sequence[Any]]) -> dict[in
             return value
         found = parsed.get(value, _UNSET)
         if found is _UNSET:
-            found = parsed[value] = json.loads(value)
+            found = parsed[value] = json_text.loads(value)
         return found
 
     if dialect.name == "postgresql":

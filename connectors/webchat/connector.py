@@ -15,6 +15,7 @@ import logging
 from importlib import resources
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 
 from bot.contracts import InboundSink, OutboundMessage, SessionView, utcnow
@@ -115,7 +116,7 @@ class WebchatConnector:
         after = _int_param(request, "after", default=0, low=0, high=2**62)
         limit = _int_param(request, "limit", default=100, low=1, high=500)
         messages = await self._backend.history(claims.conversation_id, after=after, limit=limit)
-        return web.json_response({"messages": [message_json(m) for m in messages]})
+        return _json_response({"messages": [message_json(m) for m in messages]})
 
     async def _post_message(self, request: web.Request) -> web.Response:
         claims = self._authenticate(request)
@@ -140,7 +141,7 @@ class WebchatConnector:
         )
         if not result.duplicate:  # other tabs of the same visitor see the message too
             await self._fanout.publish(conversation, {"type": "message", "message": own})
-        return web.json_response(
+        return _json_response(
             {
                 "message": own,
                 "replies": [message_json(view_of_outbound(r)) for r in result.replies],
@@ -156,7 +157,7 @@ class WebchatConnector:
         customer = await self._backend.identify(
             claims.visitor_id, claims.conversation_id, name=body.name, email=body.email
         )
-        return web.json_response(
+        return _json_response(
             {
                 "token": self._tokens.issue(claims.visitor_id, claims.conversation_id),
                 "customer": {"name": customer.name, "email": customer.email},
@@ -210,7 +211,7 @@ class WebchatConnector:
         token = self._tokens.issue(session.visitor_id, session.conversation_id)
         customer = {"name": session.customer.name, "email": session.customer.email}
         body = {"token": token, "conversation_id": session.conversation_id, "customer": customer}
-        return web.json_response(body, status=status)
+        return _json_response(body, status=status)
 
     def _authenticate(self, request: web.Request) -> SessionClaims:
         header = request.headers.get("Authorization", "")
@@ -230,6 +231,16 @@ class WebchatConnector:
             return self._tokens.verify(token)
         except InvalidToken as exc:
             raise BadRequest(401, "invalid_token", str(exc)) from None
+
+
+def _json_response(body: Any, *, status: int = 200) -> web.Response:
+    """``web.json_response`` with orjson: the standard library's encoder was a tenth of what
+    the event loop spent on a chat message. Bodies hold only our own views (str, int, lists)."""
+    return web.json_response(body, status=status, dumps=_dumps)
+
+
+def _dumps(body: Any) -> str:
+    return orjson.dumps(body).decode()
 
 
 def _int_param(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:

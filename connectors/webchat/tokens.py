@@ -18,6 +18,7 @@ from dataclasses import dataclass
 __all__ = ["InvalidToken", "SessionClaims", "SessionTokens"]
 
 _VERSION = "v1"
+_REMEMBERED = 10_000  # verified tokens kept (a few MB at most)
 
 
 class InvalidToken(Exception):
@@ -45,6 +46,10 @@ class SessionTokens:
             raise ValueError("the session secret must be at least 16 bytes")
         self._secret = secret
         self._ttl = ttl_seconds
+        # Tokens verified before, by their full text: a chat sends the same token with every
+        # message, and the HMAC and decoding were a few per cent of the service's time per
+        # message. The same text verifies the same way; expiry is still checked on every use.
+        self._verified: dict[str, SessionClaims] = {}
 
     def issue(self, visitor_id: str, conversation_id: str, *, now: float | None = None) -> str:
         claims = {"u": visitor_id, "c": conversation_id, "iat": int(now if now is not None else time.time())}
@@ -52,6 +57,18 @@ class SessionTokens:
         return f"{_VERSION}.{body}.{self._sign(body)}"
 
     def verify(self, token: str, *, now: float | None = None) -> SessionClaims:
+        result = self._verified.get(token)
+        if result is None:
+            result = self._verify_signed(token)
+            if len(self._verified) >= _REMEMBERED:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = result
+        current = now if now is not None else time.time()
+        if current - result.issued_at > self._ttl:
+            raise InvalidToken("session token expired; start a new session")
+        return result
+
+    def _verify_signed(self, token: str) -> SessionClaims:
         parts = token.split(".")
         # Tokens are base64url and ASCII; anything else (e.g. a lone surrogate from a JSON
         # escape, which cannot even be encoded for the HMAC) is malformed, not a server fault.
@@ -65,9 +82,6 @@ class SessionTokens:
             result = SessionClaims(str(claims["u"]), str(claims["c"]), int(claims["iat"]))
         except (ValueError, KeyError, TypeError):
             raise InvalidToken("malformed session token") from None
-        current = now if now is not None else time.time()
-        if current - result.issued_at > self._ttl:
-            raise InvalidToken("session token expired; start a new session")
         return result
 
     def _sign(self, body: str) -> str:

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from bot.contracts import InboundMessage, MessageView, OutboundMessage, SenderRole
@@ -88,7 +89,7 @@ def parse_body(raw: bytes, model: type[M]) -> M:
         data: Any = {}
     else:
         try:
-            data = json.loads(text)
+            data = _loads(text)
         except json.JSONDecodeError as exc:
             raise BadRequest(
                 400,
@@ -103,6 +104,15 @@ def parse_body(raw: bytes, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise BadRequest(422, "invalid_fields", _describe(exc, model)) from None
+
+
+def _loads(text: str) -> Any:
+    """orjson, several times faster; what it refuses goes to the standard library, which either
+    accepts it as it always did (NaN, integers past 64 bits) or explains the error."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
