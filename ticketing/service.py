@@ -34,7 +34,7 @@ class TicketsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     scheduler: bool = True  # run SLA sweeps in this process (when it holds the leader lock)
     sweep_interval: float = Field(0.5, gt=0, le=60)  # seconds; an escalation fires within this
-    sweep_batch: int = Field(500, ge=1, le=100_000)
+    sweep_batch: int = Field(20, ge=1, le=100_000)
 
 
 class LiveSlaConfig:
