@@ -27,6 +27,7 @@ from ticketing.ticket_rows import TicketRow, load_by_id, record
 from ticketing.turn_state import in_ids, queue_by_ids
 
 __all__ = [
+    "acts_on",
     "after_customer_message",
     "intake",
     "on_agent_reply",
@@ -292,6 +293,15 @@ def queue_open_tickets(trip: Trip, dialect: Dialect, conversation_ids: set[int])
     which of them its messages join: read with the batch's first statements, the rows of
     those it joins go to :func:`after_customer_message`."""
     return queue_by_ids(trip, dialect, "open tickets", _open_of_conversations, conversation_ids)
+
+
+def acts_on(rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether :func:`after_customer_message` does anything with these rows (reopens a ticket,
+    may start a clock): most messages join a ticket that needs neither."""
+    return any(
+        status in _REOPENED_BY_CUSTOMER or (status != "closed" and replied and taken_in)
+        for _id, status, replied, taken_in, _policy, _priority in rows
+    )
 
 
 async def after_customer_message(

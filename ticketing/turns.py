@@ -117,12 +117,15 @@ class Turns:
                 replies = insert_interactions(trip, dialect, items, ticket_ids, now)
                 update_conversations(trip, dialect, items, states, ticket_ids, now)
                 apply_side_effects(trip, dialect, items, states, ticket_ids, now)
-                if config is not None:  # reopen pending/solved tickets, start next-reply clocks
-                    joined = set(joined_tickets(items, ticket_ids))
-                    rows = [row for row in read.open_tickets if row[0] in joined]
+                joined = set(joined_tickets(items, ticket_ids))
+                rows = [row for row in read.open_tickets if row[0] in joined]
+                if config is not None and sla.acts_on(rows):
+                    # Reopen pending/solved tickets, start next-reply clocks: rare, and after the
+                    # batch's own rows, which took the ids reserved for them.
+                    await trip.run(conn)
                     await sla.after_customer_message(conn, config, rows, now)
                 originals = await _originals(conn, [t for t in turns if t.record.key not in fresh])
-                await commit(conn, trip)
+                await commit(conn, trip)  # what is left of the trip, and the commit
             except BaseException:
                 await rollback(conn)
                 raise
