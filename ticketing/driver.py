@@ -107,9 +107,8 @@ async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[
     Runs on the driver connection inside ``conn``'s transaction: a statement through
     SQLAlchemy's async adaptation costs the event loop some 120-180 µs of Python (cursor
     creation, execute, fetch and close are separate trips to the driver), the bare driver
-    20-40 µs. A batch of turns runs about a dozen statements, so this is most of what its
-    writing costs beyond the rows themselves. Statements sent this way are not echoed and get
-    no SQLAlchemy events or exception wrapping (the batch only needs "it failed").
+    20-40 µs; several of them go in one :class:`Trip`. Statements sent this way are not echoed
+    and get no SQLAlchemy events or exception wrapping (the batch only needs "it failed").
     """
     driver = await _driver(conn)
     if driver is None:
@@ -154,9 +153,6 @@ class Trip:
     def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             self._steps.append((sql, rows, True))
-
-    def __len__(self) -> int:
-        return len(self._steps)
 
     async def run(self, conn: AsyncConnection) -> list[list[Sequence[Any]]]:
         """Send the queued statements; returns the rows of each (empty for executemany)."""
