@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "loads"]
+__all__ = ["as_read", "dumps", "loads"]
 
 
 def dumps(value: Any) -> str:
@@ -30,3 +30,9 @@ def loads(text: str | bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def as_read(value: Any) -> Any:
+    """A JSON column's value read through asyncpg, which has decoded it already (SQLAlchemy
+    registers its codec); SQLite hands back the text, for :func:`loads`."""
+    return value

@@ -87,7 +87,7 @@ class OutboxStore:
             except BaseException:
                 await rollback(conn)
                 raise
-        decode = json_text.loads if conn.dialect.name == "sqlite" else _same  # asyncpg decodes JSON
+        decode = json_text.loads if conn.dialect.name == "sqlite" else json_text.as_read
         claimed = (Claimed(i, channel, decode(payload), attempts) for i, channel, payload, attempts in rows)
         return sorted(claimed, key=lambda c: c.id)
 
@@ -114,7 +114,3 @@ class OutboxStore:
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> timedelta:
     """Capped exponential backoff; the jitter is added by the caller who owns the randomness."""
     return timedelta(seconds=min(cap, base ** min(attempts, 20)))
-
-
-def _same(value: Any) -> Any:
-    return value

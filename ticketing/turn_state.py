@@ -158,7 +158,7 @@ def states_from_rows(dialect: Dialect, rows: Sequence[Sequence[Any]]) -> dict[in
         return found
 
     if dialect.name == "postgresql":
-        load = _same
+        load = json_text.as_read
     states = {}
     for row in rows:
         states[row[0]] = ConversationState(
@@ -173,7 +173,3 @@ def states_from_rows(dialect: Dialect, rows: Sequence[Sequence[Any]]) -> dict[in
 
 
 _UNSET = object()
-
-
-def _same(value: Any) -> Any:
-    return value
