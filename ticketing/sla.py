@@ -33,7 +33,6 @@ __all__ = [
     "on_agent_reply",
     "on_customer_message",
     "on_priority_change",
-    "queue_joined",
     "queue_open_tickets",
     "targets_for",
 ]
@@ -226,9 +225,9 @@ async def on_agent_reply(conn: AsyncConnection, config: SlaConfig, ticket: Ticke
 
 # What a customer message needs to know of the tickets it joins, all of them locked as the
 # whole row used to be: reading every column of some sixty tickets per batch cost more than
-# the rest of this function. Read through the driver, compiled once per number of tickets (the
-# same IN list as before, so PostgreSQL plans it, and returns its rows, as it did); full rows
-# are loaded only for the rare reopening.
+# the rest of this function. Read through the driver with the ids as one parameter, so each
+# statement is compiled once per dialect (turn_state.queue_by_ids); full rows are loaded only
+# for the rare reopening.
 _JOINED_COLUMNS = (
     Ticket.id,
     Ticket.status,
@@ -237,17 +236,22 @@ _JOINED_COLUMNS = (
     Ticket.sla_policy,
     Ticket.priority,
 )
-_JOINED = select(*_JOINED_COLUMNS).where(Ticket.id.in_(bindparam("ids", expanding=True))).with_for_update()
 
 
-def _open_of_conversations(dialect_name: str) -> ClauseElement:
-    """:data:`_JOINED`'s rows for the open tickets of the conversations ``ids``."""
-    open_ids = select(Conversation.open_ticket_id).where(in_ids(Conversation.id, dialect_name))
-    stmt = select(*_JOINED_COLUMNS).where(Ticket.id.in_(open_ids.scalar_subquery())).order_by(Ticket.id)
+def _joined(dialect_name: str, where: Any) -> ClauseElement:
+    stmt = select(*_JOINED_COLUMNS).where(where).order_by(Ticket.id)
     return stmt.with_for_update(of=Ticket) if dialect_name == "postgresql" else stmt
 
 
-_JOINED_SQL: dict[tuple[str, int], str] = {}
+def _tickets_of_ids(dialect_name: str) -> ClauseElement:
+    return _joined(dialect_name, in_ids(Ticket.id, dialect_name))
+
+
+def _open_of_conversations(dialect_name: str) -> ClauseElement:
+    open_ids = select(Conversation.open_ticket_id).where(in_ids(Conversation.id, dialect_name))
+    return _joined(dialect_name, Ticket.id.in_(open_ids.scalar_subquery()))
+
+
 _RUNNING_NEXT_REPLY = select(SlaTimer.ticket_id).where(
     SlaTimer.ticket_id.in_(bindparam("ids", expanding=True)),
     SlaTimer.name == "next_reply",
@@ -271,27 +275,14 @@ async def on_customer_message(
     if not ticket_ids:
         return
     trip = Trip()
-    at = queue_joined(trip, conn.dialect, ticket_ids)
+    at = queue_by_ids(trip, conn.dialect, "joined tickets", _tickets_of_ids, ticket_ids)
     await after_customer_message(conn, config, (await trip.run(conn))[at], now)
 
 
-def queue_joined(trip: Trip, dialect: Dialect, ticket_ids: Sequence[int]) -> int:
-    """The read :func:`on_customer_message` starts with, as part of a batch's trip (after the
-    batch's writes); hand its rows to :func:`after_customer_message`."""
-    ids = list(ticket_ids)
-    key = (dialect.name, len(ids))
-    sql = _JOINED_SQL.get(key)
-    if sql is None:
-        stmt = _JOINED.params(ids=ids)
-        compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        sql = _JOINED_SQL[key] = compiled.string
-    return trip.fetch(sql, ids)
-
-
 def queue_open_tickets(trip: Trip, dialect: Dialect, conversation_ids: set[int]) -> int:
-    """:func:`queue_joined` for every open ticket of these conversations, before a batch knows
-    which of them its messages join: read with the batch's first statements, the rows of
-    those it joins go to :func:`after_customer_message`."""
+    """The read :func:`on_customer_message` starts with, for every open ticket of these
+    conversations, before a batch knows which of them its messages join: read with the batch's
+    first statements, the rows of those it joins go to :func:`after_customer_message`."""
     return queue_by_ids(trip, dialect, "open tickets", _open_of_conversations, conversation_ids)
 
 
@@ -307,7 +298,7 @@ def acts_on(rows: Sequence[Sequence[Any]]) -> bool:
 async def after_customer_message(
     conn: AsyncConnection, config: SlaConfig, rows: Sequence[Sequence[Any]], now: datetime
 ) -> None:
-    """The rest of :func:`on_customer_message`, given the rows of :func:`queue_joined`."""
+    """The rest of :func:`on_customer_message`, given the rows of its joined tickets."""
     tickets: list[dict[str, Any]] = []
     for ticket_id, status, replied, taken_in, policy_name, priority in rows:
         if status in _REOPENED_BY_CUSTOMER:
