@@ -1,6 +1,7 @@
 """The SLA scheduler: a thin service over APScheduler that sweeps due timers periodically.
 
-APScheduler supplies the periodic trigger (coalesced, never two sweeps at once); the state
+APScheduler supplies the periodic trigger (coalesced; a tick that finds the last sweep still
+running leaves it to finish, so there are never two sweeps at once); the state
 lives in the database, not in the job: each sweep re-reads what is due, so the job needs no
 arguments and nothing is lost across restarts (whatever fell due while no process ran is due at
 the first sweep and fires once). Only the process holding the advisory lock
@@ -100,13 +101,21 @@ class SlaScheduler:
         await self.leadership.release()
 
     async def _tick(self) -> None:
+        """Start a sweep unless the last one is still running, and return at once.
+
+        A sweep that outlasts the interval (a burst of new tickets under load) would otherwise
+        keep the APScheduler job running, and every tick meanwhile logged a WARNING that the
+        job was skipped: a log full of noise exactly when an operator is looking. The running
+        sweep goes on to everything due, so a tick that finds it running has nothing to add.
+        """
+        if self._inflight is not None and not self._inflight.done():
+            return
         self._inflight = asyncio.ensure_future(self.sweep())
-        try:
-            await asyncio.shield(self._inflight)
-        except asyncio.CancelledError:
-            return  # APScheduler is shutting down; stop() awaits the shielded sweep itself
-        except Exception:
-            _LOGGER.exception("SLA sweep failed; retrying in %.1fs", self._interval)
+        self._inflight.add_done_callback(self._sweep_done)
+
+    def _sweep_done(self, sweep: asyncio.Future[SweepReport]) -> None:
+        if not sweep.cancelled() and sweep.exception() is not None:
+            _LOGGER.error("SLA sweep failed; retrying in %.1fs", self._interval, exc_info=sweep.exception())
 
     async def sweep(self, now: datetime | None = None) -> SweepReport:
         """Take in new tickets and fire everything due, if this process leads."""

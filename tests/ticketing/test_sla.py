@@ -5,10 +5,13 @@ Sweeps are given an explicit ``now`` so the tests move time forward without wait
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.ticketing.helpers import World, world, write_rulebook
@@ -222,3 +225,27 @@ async def test_autoclose_closes_solved_tickets(database_url: str, tmp_path: Path
             await w.count(TicketEvent, TicketEvent.kind == "status", TicketEvent.ticket_id == ticket["id"])
             == 2
         )
+
+
+async def test_a_sweep_longer_than_the_interval_is_left_to_finish_quietly(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A burst of new tickets makes a sweep outlast the interval: the ticks meanwhile neither
+    start a second sweep nor log APScheduler's 'skipped: maximum number of running instances'
+    WARNING on every tick; the running sweep takes everything in."""
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        numbers = [(await w.open_ticket(f"burst {n}"))[0] for n in range(40)]
+        scheduler = SlaScheduler(engine=w.engine, config=lambda: w.config, interval=0.01, batch=1)
+        caplog.set_level(logging.INFO)
+        await scheduler.start()
+        try:
+            for _ in range(200):
+                tickets = [await w.desk.get(n) for n in numbers]
+                if all(t["sla_policy"] for t in tickets):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await scheduler.stop()
+        assert all(t["sla_policy"] == "standard" for t in tickets)
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [r for r in warnings if r.name.startswith("apscheduler")] == []
