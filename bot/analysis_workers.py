@@ -13,7 +13,10 @@ flow chose (``Knowledge`` swaps are sent before the first batch that needs them)
 
 Nothing is lost when a worker dies or has not started yet: its requests are analyzed in the
 event loop instead, and a new worker is started. A worker stuck on one text is killed after
-``stuck_after`` seconds; the messages it has not answered get the flow's apology.
+``stuck_after`` seconds. Only that text's message gets the flow's apology: the others it had
+not answered are suspects (which of the batch hangs is unknown) and go to the next worker one
+per batch, never into the event loop, which the culprit would stall too; a suspect that gets a
+worker stuck on its own is the culprit.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ _IN_FLIGHT = 2  # batches per worker: one being analyzed, one waiting in its pip
 _KEEP_PIPELINES = 4  # pipelines a worker keeps (in-flight messages may still name an old one)
 _STUCK_SECONDS = 30.0  # a batch unanswered this long: the worker is stuck (a pathological text)
 _RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a worker that keeps dying is retried ever slower
+_SUSPECT_PATIENCE = 60.0  # seconds a suspect waits for a worker (restarts back off up to 30 s)
 
 Item: TypeAlias = "tuple[str, AnalysisContext]"
 
@@ -57,6 +61,7 @@ class _Request:
     pipeline: Analyzer
     item: Item
     future: asyncio.Future[Analysis]
+    suspect_at: float | None = None  # loop time it was last queued as a suspect
 
 
 @dataclass
@@ -85,6 +90,7 @@ class AnalysisWorkers:
         self._watchdog: asyncio.Task[None] | None = None
         self._workers: list[_Worker] = []
         self._pending: list[_Request] = []
+        self._suspects: list[_Request] = []  # sent one per batch, never analyzed in the loop
         self._flush_scheduled = False
         self._keys: dict[int, tuple[Analyzer, int, bytes]] = {}  # id(pipeline) → (it, key, pickle)
         self._key_counter = itertools.count(1)
@@ -124,6 +130,8 @@ class AnalysisWorkers:
         for request in self._pending:
             self._inline(request)
         self._pending.clear()
+        self._fail(self._suspects, "the service is stopping")
+        self._suspects.clear()
 
     async def analyze(self, pipeline: Analyzer, text: str, context: AnalysisContext) -> Analysis:
         if self._closing or not any(w.ready for w in self._workers):
@@ -147,6 +155,12 @@ class AnalysisWorkers:
     def _flush(self) -> None:
         self._flush_scheduled = False
         ready = [w for w in self._workers if w.ready and len(w.in_flight) < _IN_FLIGHT]
+        for worker in ready:
+            while self._suspects and len(worker.in_flight) < _IN_FLIGHT:
+                self._send(worker, [self._suspects.pop(0)])
+        ready = [w for w in ready if len(w.in_flight) < _IN_FLIGHT]
+        if not self._pending:
+            return
         if not ready:
             if not any(w.ready for w in self._workers):
                 pending, self._pending = self._pending, []
@@ -216,7 +230,7 @@ class AnalysisWorkers:
                     worker.sent_at.pop(message[1], None)
                     for request in worker.in_flight.pop(message[1], []):
                         self._inline(request)
-                if self._pending and not self._flush_scheduled:
+                if (self._pending or self._suspects) and not self._flush_scheduled:
                     self._flush_scheduled = True
                     asyncio.get_running_loop().call_soon(self._flush)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -264,8 +278,8 @@ class AnalysisWorkers:
         self._workers.append(worker)
 
     async def _watch(self) -> None:
-        """A stuck worker is killed; its messages get the flow's fallback reply rather than an
-        analysis in the event loop, which the same text would stall too."""
+        """A stuck worker is killed (see the module's docstring for what becomes of its
+        messages); a suspect that finds no worker for a minute fails too."""
         while True:
             await asyncio.sleep(min(1.0, self._stuck_after / 2))
             deadline = asyncio.get_running_loop().time() - self._stuck_after
@@ -275,19 +289,25 @@ class AnalysisWorkers:
                     worker.number, worker.process.pid, self._stuck_after,
                 )  # fmt: skip
                 self._lost(worker, stuck=True)
+            patience = asyncio.get_running_loop().time() - _SUSPECT_PATIENCE
+            waited = [r for r in self._suspects if (r.suspect_at or patience) < patience]
+            if waited:
+                self._suspects = [r for r in self._suspects if (r.suspect_at or patience) >= patience]
+                self._fail(waited, "no analysis worker came back")
 
     def _lost(self, worker: _Worker, *, stuck: bool = False) -> None:
         if worker not in self._workers:
             return
         self._workers.remove(worker)
-        for request in _take_in_flight(worker):
-            if stuck:
-                if not request.future.done():
-                    request.future.set_exception(
-                        AnalysisStuck(f"no analysis within {self._stuck_after:.0f} s")
-                    )
-            else:
-                self._inline(request)
+        if stuck:
+            self._suspect(worker)
+        else:
+            for request in _take_in_flight(worker):
+                if request.suspect_at is not None:
+                    request.suspect_at = asyncio.get_running_loop().time()
+                    self._suspects.append(request)  # still not safe to analyze here
+                else:
+                    self._inline(request)
         worker.writer.close()
         with contextlib.suppress(ProcessLookupError):
             worker.process.kill()
@@ -295,6 +315,24 @@ class AnalysisWorkers:
             task = asyncio.create_task(self._respawn(), name="analysis-worker-restart")
             self._restarts.add(task)
             task.add_done_callback(self._restarts.discard)
+
+    def _suspect(self, worker: _Worker) -> None:
+        """The batch the stuck worker was on is its oldest: alone in it, a request is the
+        culprit; otherwise every request it had not answered becomes a suspect."""
+        now = asyncio.get_running_loop().time()
+        batches = [worker.in_flight[b] for b in sorted(worker.in_flight)]
+        _take_in_flight(worker)
+        if batches and len(batches[0]) == 1:
+            self._fail(batches.pop(0), f"no analysis within {self._stuck_after:.0f} s")
+        for request in (r for batch in batches for r in batch if not r.future.done()):
+            request.suspect_at = now
+            self._suspects.append(request)
+
+    @staticmethod
+    def _fail(requests: Sequence[_Request], reason: str) -> None:
+        for request in requests:
+            if not request.future.done():
+                request.future.set_exception(AnalysisStuck(reason))
 
     async def _respawn(self) -> None:
         while not self._closing:
@@ -309,7 +347,10 @@ class AnalysisWorkers:
     async def _retire(self, worker: _Worker) -> None:
         self._workers.remove(worker)
         for request in _take_in_flight(worker):
-            self._inline(request)
+            if request.suspect_at is not None:
+                self._fail([request], "the service is stopping")
+            else:
+                self._inline(request)
         worker.writer.close()  # the worker reads end-of-file and exits
         if worker.task is not None:
             worker.task.cancel()

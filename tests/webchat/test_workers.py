@@ -210,3 +210,23 @@ def _pids(app: App) -> tuple[int, ...]:
 async def _replaced(app: App, old: int) -> bool:
     pids = _pids(app)
     return len(pids) == 1 and pids[0] != old
+
+
+async def test_only_the_text_a_worker_got_stuck_on_fails_not_its_whole_batch() -> None:
+    """One pathological message among others analyzed in the same batch: the worker is killed,
+    the others are retried one per batch on the next worker (never in the event loop, which
+    the culprit would stall) and get their analyses; only the culprit gets AnalysisStuck."""
+    workers = AnalysisWorkers(workers=1, stuck_after=2.0)
+    await workers.start()
+    try:
+        await eventually(lambda: _ready(workers))
+        context = AnalysisContext()
+        texts = ["before", "hang", "after", "later"]
+        results = await asyncio.wait_for(
+            asyncio.gather(*(workers.analyze(Hangs(), t, context) for t in texts), return_exceptions=True),
+            60,
+        )
+        assert isinstance(results[1], AnalysisStuck)
+        assert [r.text for r in results if isinstance(r, Analysis)] == ["before", "after", "later"]
+    finally:
+        await workers.stop()
