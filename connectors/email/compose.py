@@ -8,6 +8,11 @@ system mails (the CSAT question) ``Auto-Submitted: auto-generated`` (RFC 3834), 
 ``X-Auto-Response-Suppress: All``, so well-behaved auto-responders do not answer them; agents'
 mails carry neither. ``X-Loop`` lets us recognise our own mail coming back. Text is sent as
 plain text with an HTML alternative.
+
+A mail has no buttons, so a reply's quick replies (a clarifying question's choices, the CSAT
+scale) are listed under the text for the customer to answer with: a reply that repeats a label
+reaches the rules as pressing that button would in the web chat (the default payload is the
+label). No mailto: links: they would start a new thread instead of answering this one.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import TypeGuard
 
-from bot.contracts import OutboundMessage, SenderRole
+from bot.contracts import OutboundMessage, QuickReply, SenderRole
 from connectors.email.threads import format_subject
 
 __all__ = ["compose", "message_id_for"]
@@ -65,12 +70,30 @@ def compose(
         mail["Auto-Submitted"] = automatic
         mail["X-Auto-Response-Suppress"] = "All"
     mail["X-Loop"] = from_address
-    mail.set_content(message.text)
-    mail.add_alternative(_html(message.text), subtype="html")
+    mail.set_content(message.text + _options_text(message.quick_replies))
+    mail.add_alternative(_html(message.text, message.quick_replies), subtype="html")
     return mail, message_id
 
 
-def _html(text: str) -> str:
+_SHORT = 3  # labels this short (a rating scale) go on one line
+
+
+def _options_text(options: tuple[QuickReply, ...]) -> str:
+    if not options:
+        return ""
+    labels = [q.label for q in options]
+    if all(len(label) <= _SHORT for label in labels):
+        return "\n\nReply with one of: " + " / ".join(labels)
+    return "\n\nYou can reply with one of these:\n" + "\n".join(f"  * {label}" for label in labels)
+
+
+def _html(text: str, options: tuple[QuickReply, ...]) -> str:
     paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     body = "\n".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    labels = [html.escape(q.label) for q in options]
+    if labels and all(len(q.label) <= _SHORT for q in options):
+        body += f"\n<p>Reply with one of: {' / '.join(labels)}</p>"
+    elif labels:
+        items = "".join(f"<li>{label}</li>" for label in labels)
+        body += f"\n<p>You can reply with one of these:</p>\n<ul>{items}</ul>"
     return f'<!doctype html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'

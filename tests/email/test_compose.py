@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.contracts import OutboundMessage, SenderRole
+from bot.contracts import OutboundMessage, QuickReply, SenderRole
 from connectors.email.compose import compose
 from connectors.email.threads import format_subject
 
@@ -68,3 +68,28 @@ def test_subject_gets_one_re_and_the_ticket_once() -> None:
     assert format_subject("", ticket=None) == "Re: Your message"
     assert format_subject("hi [T-7]", ticket="T-7") == "Re: hi [T-7]"
     assert format_subject("hi", ticket="T-7") == "Re: hi [T-7]"
+
+
+def test_quick_replies_are_listed_for_the_customer_to_answer_with() -> None:
+    """A mail has no buttons: a clarifying question's choices are listed under the text (in
+    both parts, escaped in the HTML one), a rating scale on one line."""
+    clarify = outbound(
+        text="Did you mean one of these?",
+        quick_replies=(
+            QuickReply("Where is my order?", "Where is my order?"),
+            QuickReply("<b>Returns</b>", "r"),
+        ),
+    )
+    mail, _ = compose(clarify, from_address="s@a.example", from_name="A", domain="a.example")
+    plain = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    listed = "You can reply with one of these:\n  * Where is my order?\n  * <b>Returns</b>"
+    assert plain.rstrip("\n").endswith("Did you mean one of these?\n\n" + listed)
+    rich = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<li>Where is my order?</li><li>&lt;b&gt;Returns&lt;/b&gt;</li>" in rich and "<b>" not in rich
+    scale = outbound(
+        text="How did we do?", quick_replies=tuple(QuickReply(str(n), str(n)) for n in range(1, 6))
+    )
+    mail, _ = compose(scale, from_address="s@a.example", from_name="A", domain="a.example")
+    assert "How did we do?\n\nReply with one of: 1 / 2 / 3 / 4 / 5" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    plain_only = compose(outbound(), from_address="s@a.example", from_name="A", domain="a.example")[0]
+    assert "Reply with" not in plain_only.get_body(("plain",)).get_content()  # type: ignore[union-attr]
