@@ -14,7 +14,7 @@ import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -114,6 +114,21 @@ def add_tickets_commands(subparsers: Any) -> None:
     )
     add("note", _note, "add an internal note (never sent)", ref, (("text",), {}))
     add("sweep", _sweep, "run one SLA sweep now (normally the scheduler does this)")
+    add(
+        "timers",
+        _timers,
+        "SLA timers, soonest due first; --state failed: escalations that raised",
+        (("ref",), {"nargs": "?", "help": "only this ticket's"}),
+        (("--state",), {"action": "append", "default": [], "help": "active, paused, fired, stopped, failed"}),
+        (("--limit",), {"type": int, "default": 100}),
+        as_json,
+    )
+    add(
+        "retry-timers",
+        _retry_timers,
+        "make failed SLA timers due again; the next sweep fires them",
+        (("ref",), {"nargs": "?", "help": "only this ticket's"}),
+    )
     add("queues", _queues, "list queues, or add one", (("add",), {"nargs": "?", "metavar": "NEW_QUEUE"}))
     add("agents", _agents, "list agents with their open tickets")
     add(
@@ -198,13 +213,16 @@ async def _list(args: argparse.Namespace, ctx: _Ctx) -> None:
 
 async def _show(args: argparse.Namespace, ctx: _Ctx) -> None:
     ticket, events = await ctx.desk.get(args.ref), await ctx.desk.events(args.ref)
+    clocks = await ctx.desk.timers(args.ref)
     if args.json:
-        print(_dump({**ticket, "events": events}), file=ctx.out)
+        print(_dump({**ticket, "events": events, "timers": [asdict(c) for c in clocks]}), file=ctx.out)
         return
     print(_line(ticket), file=ctx.out)
     for key in ("customer_id", "channel", "tags", "sla_policy", "previous_ticket_id", "created_at",
                 "first_reply_at", "solved_at", "closed_at", "csat_score", "csat_comment"):  # fmt: skip
         print(f"  {key}: {ticket[key]}", file=ctx.out)
+    for c in clocks:
+        print(f"  timer {c.kind}:{c.name} {c.state} {_when(c.due_at)}", file=ctx.out)
     for e in events:
         when = f"{e['created_at']:%Y-%m-%d %H:%M:%S}"
         print(f"  {when} {e['actor']:<28} {e['kind']:<12} {json.dumps(e['data'])}", file=ctx.out)
@@ -267,6 +285,28 @@ async def _sweep(args: argparse.Namespace, ctx: _Ctx) -> None:
     if not report.leader:
         raise TicketError("another Frontdesk process runs the SLA scheduler right now; it sweeps already")
     print(f"taken in: {report.taken_in}, fired: {report.fired}, failed: {report.failed}", file=ctx.out)
+
+
+async def _timers(args: argparse.Namespace, ctx: _Ctx) -> None:
+    rows = await ctx.desk.timers(args.ref, states=args.state, limit=args.limit)
+    if args.json:
+        print(_dump([asdict(r) for r in rows]), file=ctx.out)
+        return
+    for r in rows:
+        fired = f"  fired {_when(r.fired_at)} by {r.fired_by}" if r.fired_at else ""
+        print(f"T-{r.ticket_number:<7} {r.kind:<10} {r.name:<24} {r.state:<8} {_when(r.due_at)}{fired}",
+              file=ctx.out)  # fmt: skip
+    if not rows:
+        print("no timers", file=ctx.out)
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M}" if at is not None else "paused"
+
+
+async def _retry_timers(args: argparse.Namespace, ctx: _Ctx) -> None:
+    count = await ctx.desk.retry_failed_timers(args.ref, actor=ctx.actor)
+    print(f"{count} failed timer(s) due again; the next SLA sweep fires them", file=ctx.out)
 
 
 async def _queues(args: argparse.Namespace, ctx: _Ctx) -> None:

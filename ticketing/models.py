@@ -278,7 +278,7 @@ class SlaTimer(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     kind: Mapped[str] = mapped_column(String(16))  # target | warning | escalation | autoclose
     name: Mapped[str] = mapped_column(String(100))  # first_reply | next_reply | resolution | rule
-    state: Mapped[str] = mapped_column(String(16))  # active | paused | fired | stopped
+    state: Mapped[str] = mapped_column(String(16))  # active | paused | fired | stopped | failed
     due_at: Mapped[datetime | None]
     remaining_seconds: Mapped[float | None] = mapped_column(Float)
     calendar: Mapped[str | None] = mapped_column(String(64))  # None: wall-clock time

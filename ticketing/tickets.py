@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing import assignment, lifecycle, outbound, sla
+from ticketing import assignment, lifecycle, outbound, sla, timers
 from ticketing.errors import InvalidTransition, InvalidValue
 from ticketing.models import Agent, Ticket, TicketEvent
 from ticketing.sla_config import SlaConfig
-from ticketing.ticket_rows import TicketRow, load, record
+from ticketing.ticket_rows import TicketRow, load, record, record_many
 from ticketing.time import utcnow
 
 __all__ = ["TicketDesk", "TicketFilter"]
@@ -73,6 +73,24 @@ class TicketDesk:
                 .order_by(TicketEvent.id)
             )
             return [dict(r) for r in rows.mappings()]
+
+    async def timers(
+        self, reference: str | int | None = None, *, states: Sequence[str] = (), limit: int = 100
+    ) -> list[timers.TimerView]:
+        """SLA timers, of one ticket or all, soonest due first."""
+        async with self._engine.connect() as conn:
+            ticket_id = None if reference is None else (await load(conn, reference, lock=False))["id"]
+            return await timers.listing(conn, ticket_id=ticket_id, states=states, limit=limit)
+
+    async def retry_failed_timers(self, reference: str | int | None = None, *, actor: str) -> int:
+        """Make failed timers due again (after fixing what made their escalation raise); the
+        next sweep fires them. Each retry is on its ticket's audit trail."""
+        async with self._engine.begin() as conn:
+            ticket_id = None if reference is None else (await load(conn, reference, lock=True))["id"]
+            retried = await timers.retry_failed(conn, ticket_id=ticket_id)
+            events = [(t, actor, "sla_retry", {"timer": f"{kind}:{name}"}) for t, kind, name in retried]
+            await record_many(conn, events, utcnow())
+        return len(retried)
 
     async def set_status(self, reference: str | int, status: str, *, actor: str) -> TicketRow:
         return await self._change(reference, lambda conn, t, now: lifecycle.set_status(

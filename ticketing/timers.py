@@ -22,15 +22,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.calendars import BusinessCalendar
-from ticketing.models import SlaTimer
+from ticketing.models import SlaTimer, Ticket
 
 __all__ = [
     "DueTimer",
     "TimerSpec",
+    "TimerView",
+    "listing",
     "mark",
     "pause",
     "process_tag",
     "resume",
+    "retry_failed",
     "start",
     "start_many",
     "stop",
@@ -187,3 +190,48 @@ async def mark(conn: AsyncConnection, ids: Sequence[int], state: str, now: datet
     if ids:
         by = process_tag()
         await conn.execute(_MARK, {"ids": list(ids), "b_state": state, "b_now": now, "b_by": by})
+
+
+@dataclass(frozen=True, slots=True)
+class TimerView:
+    """A timer as operators see it (``frontdesk tickets timers``)."""
+
+    ticket_number: int
+    kind: str
+    name: str
+    state: str
+    due_at: datetime | None
+    fired_at: datetime | None
+    fired_by: str | None
+
+
+async def listing(
+    conn: AsyncConnection, *, ticket_id: int | None = None, states: Sequence[str] = (), limit: int = 100
+) -> list[TimerView]:
+    """Timers soonest due first (paused ones, which have no due time, last)."""
+    stmt = (
+        select(Ticket.number, SlaTimer.kind, SlaTimer.name, SlaTimer.state, SlaTimer.due_at,
+               SlaTimer.fired_at, SlaTimer.fired_by)
+        .join(Ticket, Ticket.id == SlaTimer.ticket_id)
+        .order_by(SlaTimer.due_at.is_(None), SlaTimer.due_at, SlaTimer.id)
+        .limit(limit)
+    )  # fmt: skip
+    if ticket_id is not None:
+        stmt = stmt.where(SlaTimer.ticket_id == ticket_id)
+    if states:
+        stmt = stmt.where(SlaTimer.state.in_(states))
+    return [TimerView(*row) for row in await conn.execute(stmt)]
+
+
+async def retry_failed(conn: AsyncConnection, *, ticket_id: int | None = None) -> list[tuple[int, str, str]]:
+    """Make ``failed`` timers (an escalation that raised) active again with their past due
+    time, so the next sweep fires them; returns (ticket id, kind, name) of each."""
+    stmt = (
+        update(SlaTimer)
+        .where(SlaTimer.state == "failed")
+        .values(state="active", fired_at=None, fired_by=None)
+        .returning(SlaTimer.ticket_id, SlaTimer.kind, SlaTimer.name)
+    )
+    if ticket_id is not None:
+        stmt = stmt.where(SlaTimer.ticket_id == ticket_id)
+    return [(int(t), str(k), str(n)) for t, k, n in await conn.execute(stmt)]

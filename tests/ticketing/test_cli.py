@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from bot.cli_tickets import add_tickets_commands
 from tests.conftest import ROOT
 from tests.ticketing.helpers import world
+from ticketing.models import SlaTimer
 
 
 def frontdesk(config: Path, *argv: str) -> int:
@@ -69,3 +72,47 @@ async def test_errors_are_one_line_and_exit_1(
     assert "unknown agent 'nobody'" in capsys.readouterr().err
     assert await run(config, "customer-erase", "1") == 1
     assert "repeat with --yes" in capsys.readouterr().err
+
+
+async def test_failed_timers_are_listed_and_retried(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An escalation that raised leaves its timer ``failed`` (the log says why): operators list
+    such timers and, once the cause is fixed, make them due again; the retry is audited and
+    the next sweep fires them."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database:\n  url: {database_url}\nrulebook:\n  path: {ROOT / 'rulebook'}\n")
+    async with world(database_url, ROOT / "rulebook") as w:
+        number, _ = await w.open_ticket("my order never arrived")
+        ticket = await w.desk.get(number)
+    ref = f"T-{number}"
+    assert await run(config, "sweep") == 0  # intake starts the clocks
+    async with world(database_url, ROOT / "rulebook") as w, w.engine.begin() as conn:
+        past = ticket["created_at"] - timedelta(minutes=1)
+        await conn.execute(
+            update(SlaTimer)
+            .where(
+                SlaTimer.ticket_id == ticket["id"], SlaTimer.kind == "target", SlaTimer.name == "first_reply"
+            )
+            .values(state="failed", due_at=past, fired_at=past, fired_by="host:1")
+        )
+    capsys.readouterr()
+    assert await run(config, "timers", ref) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) >= 3 and listed[0].split()[:4] == [ref, "target", "first_reply", "failed"]
+    assert await run(config, "show", ref) == 0
+    assert "  timer target:first_reply failed " in capsys.readouterr().out
+    assert await run(config, "timers", "--state", "failed", "--json") == 0
+    (failed,) = json.loads(capsys.readouterr().out)
+    assert (failed["ticket_number"], failed["name"], failed["fired_by"]) == (number, "first_reply", "host:1")
+    assert await run(config, "--actor", "operator:olga", "retry-timers") == 0
+    assert capsys.readouterr().out.startswith("1 failed timer(s) due again")
+    assert await run(config, "timers", "--state", "failed") == 0
+    assert capsys.readouterr().out.strip() == "no timers"
+    assert await run(config, "sweep") == 0
+    assert "fired: 1" in capsys.readouterr().out
+    async with world(database_url, ROOT / "rulebook") as w:
+        events = await w.desk.events(number)
+    retry = next(e for e in events if e["kind"] == "sla_retry")
+    assert retry["actor"] == "operator:olga" and retry["data"] == {"timer": "target:first_reply"}
+    assert events[-1]["kind"] == "sla_breach"
