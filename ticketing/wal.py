@@ -8,6 +8,11 @@ and checkpoints once a second from a connection and thread of its own. A PASSIVE
 neither waits for nor blocks the writers and readers; when it has copied everything, the next
 commit starts the log from its beginning again, so the log stays at about one second of
 writes. Other processes on the file (``frontdesk tickets ...``) keep SQLite's default.
+
+A reader that keeps an old snapshot open (a backup, a ``sqlite3`` shell left inside a
+transaction) stops every checkpoint at its mark, and the log then grows with every write; the
+checkpointer says so in the log (at most every ten minutes) instead of letting the disk fill
+silently. A log that grew is cut back to ``journal_size_limit`` once it has been copied.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -25,14 +31,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 __all__ = ["WalCheckpointer"]
 
 _LOGGER = logging.getLogger(__name__)
+_LOG_LIMIT = 64 * 1024 * 1024  # bytes the log file keeps once checkpointed (journal_size_limit)
+_WARN_EVERY = 600.0  # seconds between two warnings about a log that cannot be checkpointed
 
 
 class WalCheckpointer:
-    def __init__(self, engine: AsyncEngine, *, interval: float = 1.0) -> None:
+    def __init__(self, engine: AsyncEngine, *, interval: float = 1.0, warn_after_pages: int = 25_000) -> None:
         """Create it before ``engine`` first connects: it turns off the automatic checkpoint of
-        the engine's connections as they are made."""
+        the engine's connections as they are made. ``warn_after_pages``: log pages (4 KB each
+        by default) left uncopied by a checkpoint before it warns of a pinned log."""
         self._path = engine.url.database or ""
         self._interval = interval
+        self._warn_after = warn_after_pages
+        self._warned_at: float | None = None
+        self._page_size = 4096
         self._task: asyncio.Task[None] | None = None
         self._conn: sqlite3.Connection | None = None
         # One thread: the connection is closed only after the checkpoint running on it.
@@ -66,8 +78,24 @@ class WalCheckpointer:
         """One PASSIVE checkpoint (in a worker thread): (busy, frames in the log, frames copied)."""
         if self._conn is None:
             self._conn = sqlite3.connect(self._path, timeout=10.0, check_same_thread=False)
+            self._page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
         busy, log, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        self._watch_backlog(int(log) - int(copied))
         return int(busy), int(log), int(copied)
+
+    def _watch_backlog(self, behind: int) -> None:
+        if behind < self._warn_after:
+            return
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < _WARN_EVERY:
+            return
+        self._warned_at = now
+        _LOGGER.warning(
+            "the SQLite write-ahead log of %s holds %d MB that cannot be copied into the database: "
+            "a reader keeps an old snapshot open (a backup, or a sqlite3 shell inside a transaction). "
+            "Close it; until then the log grows with every write.",
+            self._path, behind * self._page_size // (1024 * 1024),
+        )  # fmt: skip
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -78,4 +106,5 @@ class WalCheckpointer:
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.execute(f"PRAGMA journal_size_limit={_LOG_LIMIT}")
     cursor.close()

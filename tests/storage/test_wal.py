@@ -3,9 +3,11 @@ commits (ticketing/wal.py). SQLite only: PostgreSQL has no such log to manage.""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from ticketing.database import create_engine
@@ -42,3 +44,39 @@ async def test_the_service_connection_leaves_checkpoints_to_the_checkpointer(sql
     with sqlite3.connect(path) as plain:  # everything is in the database file
         assert plain.execute("SELECT count(*) FROM filler").fetchone() == (6001,)
         assert plain.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)  # others: default
+
+
+async def test_a_reader_pinning_the_log_is_reported(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reader that keeps an old snapshot (a sqlite3 shell inside a transaction) stops the
+    checkpoints at its mark: the checkpointer warns, once, naming the cause and the fix, and
+    after the reader lets go the log is copied whole again."""
+    engine = create_engine(sqlite_url)
+    checkpoints = WalCheckpointer(engine, interval=3600, warn_after_pages=100)
+    path = Path(sqlite_url.split(":///", 1)[1])
+    try:
+        async with engine.begin() as conn:
+            assert (await conn.execute(text("PRAGMA journal_size_limit"))).scalar_one() == 64 * 1024 * 1024
+            await conn.execute(text("CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT)"))
+        reader = sqlite3.connect(path, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM filler").fetchone()  # the snapshot is now held
+        for _ in range(10):
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("INSERT INTO filler (body) VALUES (:b)"), [{"b": "x" * 1000} for _ in range(100)]
+                )
+        caplog.set_level(logging.WARNING, logger="ticketing.wal")
+        busy, log, copied = checkpoints.checkpoint()
+        assert log - copied > 100
+        checkpoints.checkpoint()  # still pinned: no second warning so soon
+        (warning,) = [r.getMessage() for r in caplog.records]
+        assert "a reader keeps an old snapshot open" in warning and str(path) in warning
+        reader.execute("COMMIT")
+        reader.close()
+        busy, log, copied = checkpoints.checkpoint()
+        assert busy == 0 and copied == log
+    finally:
+        await checkpoints.stop()
+        await engine.dispose()
