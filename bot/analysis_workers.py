@@ -9,7 +9,9 @@ A worker (:mod:`bot.analysis_process`) is a process holding copies of the curren
 Requests that arrive while a worker is busy are sent to it together, like the group commit
 (at most two batches in flight per worker, so a worker never waits for the loop to hand it
 the next one). The analysis is the same as in-process: the worker runs the very pipeline the
-flow chose (``Knowledge`` swaps are sent before the first batch that needs them).
+flow chose (``Knowledge`` swaps are sent before the first batch that needs them). A new
+pipeline is pickled in a thread, not in the event loop: with a large intent model that takes
+tens of milliseconds, which every chat would otherwise wait for at each rulebook reload.
 
 Nothing is lost when a worker dies or has not started yet: its requests are analyzed in the
 event loop instead, and a new worker is started. A worker stuck on one text is killed after
@@ -93,6 +95,7 @@ class AnalysisWorkers:
         self._suspects: list[_Request] = []  # sent one per batch, never analyzed in the loop
         self._flush_scheduled = False
         self._keys: dict[int, tuple[Analyzer, int, bytes]] = {}  # id(pipeline) → (it, key, pickle)
+        self._pickling: dict[int, asyncio.Task[None]] = {}  # id(pipeline) → its pickling
         self._key_counter = itertools.count(1)
         self._batch_ids = itertools.count(1)
         self._numbers = itertools.count(1)
@@ -136,6 +139,8 @@ class AnalysisWorkers:
     async def analyze(self, pipeline: Analyzer, text: str, context: AnalysisContext) -> Analysis:
         if self._closing or not any(w.ready for w in self._workers):
             return await self._analyze_here(pipeline, text, context)
+        if not self._known(pipeline):
+            await self._pickle(pipeline)
         future: asyncio.Future[Analysis] = asyncio.get_running_loop().create_future()
         self._pending.append(_Request(pipeline, (text, context), future))
         if not self._flush_scheduled:
@@ -199,12 +204,37 @@ class AnalysisWorkers:
             _LOGGER.exception("analysis worker %d: sending failed", worker.number)
             self._lost(worker)
 
+    def _known(self, pipeline: Analyzer) -> bool:
+        entry = self._keys.get(id(pipeline))
+        return entry is not None and entry[0] is pipeline
+
+    async def _pickle(self, pipeline: Analyzer) -> None:
+        """Pickle a new pipeline in a thread, once however many messages need it meanwhile; an
+        analyzer that cannot be pickled is left to :meth:`_send` (which analyzes it here)."""
+        task = self._pickling.get(id(pipeline))
+        if task is None:
+            task = asyncio.create_task(self._pickle_in_thread(pipeline), name="analysis-pipeline-pickle")
+            self._pickling[id(pipeline)] = task
+        await asyncio.shield(task)
+
+    async def _pickle_in_thread(self, pipeline: Analyzer) -> None:
+        try:
+            with contextlib.suppress(Exception):  # _send finds out again, and analyzes here
+                blob = await asyncio.to_thread(pickle.dumps, pipeline, pickle.HIGHEST_PROTOCOL)
+                if not self._known(pipeline):
+                    self._remember(pipeline, blob)
+        finally:
+            self._pickling.pop(id(pipeline), None)
+
     def _key(self, pipeline: Analyzer) -> int:
         entry = self._keys.get(id(pipeline))
         if entry is not None and entry[0] is pipeline:
             return entry[1]
+        return self._remember(pipeline, pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _remember(self, pipeline: Analyzer, blob: bytes) -> int:
         key = next(self._key_counter)
-        self._keys[id(pipeline)] = (pipeline, key, pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL))
+        self._keys[id(pipeline)] = (pipeline, key, blob)
         if len(self._keys) > _KEEP_PIPELINES:  # the oldest; workers forget it on their own
             del self._keys[next(iter(self._keys))]
         return key

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 
@@ -228,5 +229,32 @@ async def test_only_the_text_a_worker_got_stuck_on_fails_not_its_whole_batch() -
         )
         assert isinstance(results[1], AnalysisStuck)
         assert [r.text for r in results if isinstance(r, Analysis)] == ["before", "after", "later"]
+    finally:
+        await workers.stop()
+
+
+class PickledWhere(Hangs):
+    """Records the thread it is pickled on."""
+
+    threads: list[int] = []
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        PickledWhere.threads.append(threading.get_ident())
+        return (PickledWhere, ())
+
+
+async def test_a_new_pipeline_is_pickled_off_the_event_loop_once() -> None:
+    """A rulebook reload hands the workers a new pipeline: it is pickled in a thread (a large
+    intent model takes tens of ms, which every chat would wait for in the event loop), once for
+    all the messages that arrive needing it meanwhile."""
+    workers = AnalysisWorkers(workers=1)
+    await workers.start()
+    try:
+        await eventually(lambda: _ready(workers))
+        pipeline, context = PickledWhere(), AnalysisContext()
+        results = await asyncio.gather(*(workers.analyze(pipeline, f"m{n}", context) for n in range(5)))
+        assert [r.text for r in results] == [f"m{n}" for n in range(5)]
+        assert len(PickledWhere.threads) == 1 and PickledWhere.threads[0] != threading.get_ident()
+        assert workers.answered >= 5  # the worker analyzed them, not the event loop
     finally:
         await workers.stop()
