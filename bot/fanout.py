@@ -6,6 +6,10 @@ whichever process claimed its outbox row reaches the socket wherever the visitor
 Events are best effort by design: the conversation history is the durable copy, and the widget
 catches up over REST after any gap. A notification over PostgreSQL's 8000-byte limit is
 replaced by a ``resync`` event that tells clients to fetch the history.
+
+On PostgreSQL the events published while a NOTIFY is on its way go out together in the next
+one, one statement and one commit for all of them (a web chat message alone publishes three:
+typing, its own copy, typing done), as the turn writer group-commits messages.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ticketing.batching import GroupCommit
 
 __all__ = ["LocalFanout", "PostgresFanout"]
 
@@ -29,6 +35,8 @@ Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 CHANNEL = "frontdesk_live"
 _MAX_PAYLOAD = 7900  # bytes; PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
+# In the array's order, which is the order they were published in.
+_NOTIFY_ALL = text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p")
 
 
 class LocalFanout:
@@ -60,6 +68,9 @@ class PostgresFanout:
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Future[None]] = set()
         self._listening = asyncio.Event()
+        self._notify: GroupCommit[str, None] = GroupCommit(
+            self._notify_all, name="live-fanout", max_batch=200
+        )
 
     def subscribe(self, handler: Handler) -> None:
         self._handlers.append(handler)
@@ -68,11 +79,13 @@ class PostgresFanout:
         payload = json.dumps({"t": topic, "e": event}, separators=(",", ":"))
         if len(payload.encode()) > _MAX_PAYLOAD:
             payload = json.dumps({"t": topic, "e": {"type": "resync"}})
+        await self._notify.submit(payload)
+
+    async def _notify_all(self, payloads: Sequence[str]) -> list[None]:
         async with self._engine.connect() as conn:
-            await conn.execute(
-                text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
-            )
+            await conn.execute(_NOTIFY_ALL, {"channel": CHANNEL, "payloads": list(payloads)})
             await conn.commit()
+        return [None] * len(payloads)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen_forever(), name="live-fanout")
@@ -82,6 +95,7 @@ class PostgresFanout:
             await asyncio.wait_for(self._listening.wait(), 5.0)
 
     async def stop(self) -> None:
+        await self._notify.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

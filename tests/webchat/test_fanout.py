@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from aiohttp import WSMsgType
 
+from bot.fanout import PostgresFanout
 from tests.conftest import AppFactory
+from ticketing.database import create_engine
 
 
 @pytest.mark.postgres
@@ -44,3 +47,31 @@ async def test_message_posted_on_one_process_reaches_socket_on_another(
     assert "in" in seen.values()  # the customer's own message, pushed by process B
     assert seen[reply_id] == "out"  # the bot's reply, delivered by whichever process claimed it
     await ws.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_events_published_together_all_arrive_in_order(database_url: str) -> None:
+    """Events published while a NOTIFY is on its way go out together in the next one: every
+    event arrives at another process's subscribers, in the order it was published."""
+    engine = create_engine(database_url)
+    sender, listener = PostgresFanout(engine=engine), PostgresFanout(engine=engine)
+    heard: list[tuple[str, dict[str, Any]]] = []
+    all_heard = asyncio.Event()
+
+    async def hear(topic: str, event: dict[str, Any]) -> None:
+        heard.append((topic, event))
+        if len(heard) == 60:
+            all_heard.set()
+
+    listener.subscribe(hear)
+    await listener.start()
+    try:
+        sent = [(f"c{n % 3}", {"type": "typing", "n": n}) for n in range(60)]
+        await asyncio.gather(*(sender.publish(topic, event) for topic, event in sent))
+        await asyncio.wait_for(all_heard.wait(), 15)
+        assert heard == sent
+    finally:
+        await sender.stop()
+        await listener.stop()
+        await engine.dispose()
