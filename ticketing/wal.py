@@ -79,9 +79,9 @@ class WalCheckpointer:
         if self._conn is None:
             self._conn = sqlite3.connect(self._path, timeout=10.0, check_same_thread=False)
             self._page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
-        busy, log, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        self._watch_backlog(int(log) - int(copied))
-        return int(busy), int(log), int(copied)
+        busy, log, copied = (int(n) for n in self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        self._watch_backlog(log - copied)
+        return busy, log, copied
 
     def _watch_backlog(self, behind: int) -> None:
         if behind < self._warn_after:

@@ -78,11 +78,15 @@ def compose(
 _SHORT = 3  # labels this short (a rating scale) go on one line
 
 
+def _one_line(options: tuple[QuickReply, ...]) -> bool:
+    return all(len(q.label) <= _SHORT for q in options)
+
+
 def _options_text(options: tuple[QuickReply, ...]) -> str:
-    if not options:
-        return ""
     labels = [q.label for q in options]
-    if all(len(label) <= _SHORT for label in labels):
+    if not labels:
+        return ""
+    if _one_line(options):
         return "\n\nReply with one of: " + " / ".join(labels)
     return "\n\nYou can reply with one of these:\n" + "\n".join(f"  * {label}" for label in labels)
 
@@ -91,7 +95,7 @@ def _html(text: str, options: tuple[QuickReply, ...]) -> str:
     paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     body = "\n".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
     labels = [html.escape(q.label) for q in options]
-    if labels and all(len(q.label) <= _SHORT for q in options):
+    if labels and _one_line(options):
         body += f"\n<p>Reply with one of: {' / '.join(labels)}</p>"
     elif labels:
         items = "".join(f"<li>{label}</li>" for label in labels)
