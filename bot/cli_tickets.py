@@ -30,6 +30,7 @@ from ticketing.scheduler import SlaScheduler
 from ticketing.sla_config import SlaConfig, load_sla_config
 from ticketing.ticket_rows import TicketRow
 from ticketing.tickets import TicketDesk, TicketFilter
+from ticketing.timers import TIMER_STATES
 
 __all__ = ["add_tickets_commands"]
 
@@ -119,7 +120,10 @@ def add_tickets_commands(subparsers: Any) -> None:
         _timers,
         "SLA timers, soonest due first; --state failed: escalations that raised",
         (("ref",), {"nargs": "?", "help": "only this ticket's"}),
-        (("--state",), {"action": "append", "default": [], "help": "active, paused, fired, stopped, failed"}),
+        (
+            ("--state",),
+            {"action": "append", "default": [], "choices": TIMER_STATES, "help": "repeat for several"},
+        ),
         (("--limit",), {"type": int, "default": 100}),
         as_json,
     )

@@ -25,6 +25,7 @@ from ticketing.calendars import BusinessCalendar
 from ticketing.models import SlaTimer, Ticket
 
 __all__ = [
+    "TIMER_STATES",
     "DueTimer",
     "TimerSpec",
     "TimerView",
@@ -40,6 +41,7 @@ __all__ = [
     "stop_targets",
 ]
 
+TIMER_STATES = ("active", "paused", "fired", "stopped", "failed")  # failed: its effect raised
 # Business-time timers: paused while the ticket waits on the customer (pending / on-hold).
 PAUSABLE = ("target", "warning", "escalation")
 

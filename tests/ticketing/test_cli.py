@@ -105,6 +105,9 @@ async def test_failed_timers_are_listed_and_retried(
     assert await run(config, "timers", "--state", "failed", "--json") == 0
     (failed,) = json.loads(capsys.readouterr().out)
     assert (failed["ticket_number"], failed["name"], failed["fired_by"]) == (number, "first_reply", "host:1")
+    with pytest.raises(SystemExit):  # a misspelt state is an error, not an empty list
+        frontdesk(config, "timers", "--state", "faild")
+    assert "invalid choice: 'faild'" in capsys.readouterr().err
     assert await run(config, "--actor", "operator:olga", "retry-timers") == 0
     assert capsys.readouterr().out.startswith("1 failed timer(s) due again")
     assert await run(config, "timers", "--state", "failed") == 0
