@@ -69,19 +69,27 @@ def process_tag() -> str:
 
 
 def _upsert(conn: AsyncConnection) -> object:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(SlaTimer)
-    return stmt.on_conflict_do_update(
-        index_elements=["ticket_id", "kind", "name"],
-        set_={
-            "state": stmt.excluded.state,
-            "due_at": stmt.excluded.due_at,
-            "remaining_seconds": None,
-            "calendar": stmt.excluded.calendar,
-            "fired_at": None,
-            "fired_by": None,
-        },
-    )
+    """The upsert for this connection's dialect, built once: building it (``excluded`` copies
+    every column of the table) cost more than running it, once per ticket taken in."""
+    name = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    stmt = _UPSERTS.get(name)
+    if stmt is None:
+        insert = (postgresql if name == "postgresql" else sqlite).insert(SlaTimer)
+        stmt = _UPSERTS[name] = insert.on_conflict_do_update(
+            index_elements=["ticket_id", "kind", "name"],
+            set_={
+                "state": insert.excluded.state,
+                "due_at": insert.excluded.due_at,
+                "remaining_seconds": None,
+                "calendar": insert.excluded.calendar,
+                "fired_at": None,
+                "fired_by": None,
+            },
+        )
+    return stmt
+
+
+_UPSERTS: dict[str, object] = {}
 
 
 async def start(conn: AsyncConnection, ticket_id: int, specs: Iterable[TimerSpec], now: datetime) -> None:

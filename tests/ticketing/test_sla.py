@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.ticketing.helpers import World, world, write_rulebook
 from ticketing.models import SlaTimer, TicketEvent
 from ticketing.scheduler import SlaScheduler, SweepReport
 
 
-async def sweep(w: World, now: datetime | None = None) -> SweepReport:
+async def sweep(w: World, now: datetime | None = None, *, batch: int = 3) -> SweepReport:
     """One sweep by a fresh scheduler, as a newly started process would do it."""
-    scheduler = SlaScheduler(engine=w.engine, config=lambda: w.config, batch=3)
+    scheduler = SlaScheduler(engine=w.engine, config=lambda: w.config, batch=batch)
     try:
         return await scheduler.sweep(now)
     finally:
@@ -249,3 +249,41 @@ async def test_a_sweep_longer_than_the_interval_is_left_to_finish_quietly(
         assert all(t["sla_policy"] == "standard" for t in tickets)
         warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
         assert [r for r in warnings if r.name.startswith("apscheduler")] == []
+
+
+async def test_intake_sends_the_same_few_statements_for_one_ticket_or_twenty(
+    database_url: str, tmp_path: Path
+) -> None:
+    """On SQLite the sweep's transaction holds the connection every chat is written through:
+    taking tickets in one by one, a few statements each, stalled all chats for 100-250 ms per
+    20 new tickets under load. A batch's statements do not grow with its tickets; every
+    ticket still gets its policy and clocks, and a follow-up is still linked."""
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        first, ref = await w.open_ticket("the first")
+        await w.desk.solve(first, actor="agent:alice")
+        closed = await w.desk.set_status(first, "closed", actor="agent:alice")
+        statements: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+            statements.append(sql)
+
+        async def swept() -> tuple[SweepReport, int]:
+            statements.clear()
+            event.listen(w.engine.sync_engine, "before_cursor_execute", count)
+            try:
+                return await sweep(w, batch=25), len(statements)
+            finally:
+                event.remove(w.engine.sync_engine, "before_cursor_execute", count)
+
+        follow_up, _ = await w.open_ticket("it broke again", conversation=ref)
+        report, one = await swept()
+        assert report.taken_in == 1
+        burst = [(await w.open_ticket(f"burst {n}", tags=("vip",) if n % 2 else ()))[0] for n in range(20)]
+        report, twenty = await swept()
+        assert report.taken_in == 20
+        assert twenty <= one  # the follow-up's link is the one per-ticket extra
+        tickets = [await w.desk.get(n) for n in burst]
+        assert [t["sla_policy"] for t in tickets] == ["vip" if n % 2 else "standard" for n in range(20)]
+        for ticket in tickets:
+            assert ("target", "first_reply") in await timers_of(w, ticket["id"])
+        assert (await w.desk.get(follow_up))["previous_ticket_id"] == closed["id"]
