@@ -69,6 +69,7 @@ async def fire_due(
     locked = {r["id"]: {k: v for k, v in r.items() if not k.startswith("t_")} for r in claimed}
     events: list[tuple[int, str, str, dict[str, Any]]] = []
     escalating: list[tuple[timers.DueTimer, TicketRow, EscalationRule]] = []
+    closing: list[tuple[timers.DueTimer, TicketRow]] = []
     fired: list[int] = []
     failed: list[int] = []
     for timer in due:
@@ -85,20 +86,46 @@ async def fire_due(
                 fired.append(timer.id)  # the rulebook changed or the ticket moved on: spent, no effect
             else:
                 escalating.append((timer, ticket, rule))
+        elif timer.kind == "autoclose" and ticket["status"] == "solved":
+            closing.append((timer, ticket))
         else:
-            try:
-                async with conn.begin_nested():
-                    if timer.kind == "autoclose" and ticket["status"] == "solved":
-                        await lifecycle.set_status(conn, config, ticket, "closed", "system:autoclose", now)
-                fired.append(timer.id)
-            except Exception:
-                _LOGGER.exception("timer %d (%s) of ticket %d failed", timer.id, timer.kind, ticket["id"])
-                failed.append(timer.id)
+            fired.append(timer.id)  # reopened or closed meanwhile: spent, no effect
+    await _autoclose(conn, config, closing, events, fired, failed, now)
     done, refused = await _escalate(conn, config, escalating, events, now)
     await record_many(conn, events, now)
     await timers.mark(conn, [*fired, *done], "fired", now)
     await timers.mark(conn, [*failed, *refused], "failed", now)
     return SweepResult(len(fired) + len(done), len(failed) + len(refused))
+
+
+async def _autoclose(
+    conn: AsyncConnection,
+    config: SlaConfig,
+    closing: list[tuple[timers.DueTimer, TicketRow]],
+    events: list[tuple[int, str, str, dict[str, Any]]],
+    fired: list[int],
+    failed: list[int],
+    now: datetime,
+) -> None:
+    """Close the solved tickets whose auto-close is due, all at once; if that fails, one by one
+    in savepoints, so one ticket that cannot close is marked failed and the rest still close."""
+    if not closing:
+        return
+    try:
+        async with conn.begin_nested():
+            events += await lifecycle.close_solved(conn, [t for _, t in closing], "system:autoclose", now)
+        fired += [timer.id for timer, _ in closing]
+        return
+    except Exception:
+        _LOGGER.warning("auto-closing %d tickets together failed; closing them one by one", len(closing))
+    for timer, ticket in closing:
+        try:
+            async with conn.begin_nested():
+                await lifecycle.set_status(conn, config, ticket, "closed", "system:autoclose", now)
+            fired.append(timer.id)
+        except Exception:
+            _LOGGER.exception("timer %d (%s) of ticket %d failed", timer.id, timer.kind, ticket["id"])
+            failed.append(timer.id)
 
 
 _SET_FIELDS = (

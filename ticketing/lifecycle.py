@@ -14,12 +14,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import csat, timers
 from ticketing.errors import InvalidTransition, InvalidValue, UnknownAgent, UnknownQueue
-from ticketing.models import Agent, Conversation, Queue, Ticket
+from ticketing.models import Agent, Conversation, Queue, SlaTimer, Ticket
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, record, record_many
 
@@ -28,6 +28,7 @@ __all__ = [
     "STATUSES",
     "UNSOLVED",
     "assignee_change",
+    "close_solved",
     "priority_change",
     "queue_change",
     "set_assignee",
@@ -102,6 +103,56 @@ async def set_status(
         await timers.stop(conn, ticket["id"])
         await _release_conversation(conn, ticket)
     return True
+
+
+async def close_solved(
+    conn: AsyncConnection, tickets: Sequence[TicketRow], actor: str, now: datetime
+) -> list[tuple[int, str, str, dict[str, Any]]]:
+    """:func:`set_status` to ``closed`` for many solved tickets (the sweep's auto-close), one
+    statement per kind of write; returns their ``status`` events for the caller to record.
+
+    Why not ``set_status`` in a loop: about seven statements per ticket, and on SQLite the
+    sweep's transaction holds the connection every chat is written through (20 auto-closes
+    held it for 170 ms on an idle machine).
+    """
+    for ticket in tickets:
+        if ticket["status"] != "solved":
+            raise InvalidTransition(f"T-{ticket['number']} is {ticket['status']}, not solved")
+    if not tickets:
+        return []
+    ids = [{"b_id": t["id"], "b_now": now} for t in tickets]
+    await conn.execute(_CLOSE, ids)
+    await conn.execute(_STOP_TIMERS, ids)
+    released = [
+        {"b_id": t["id"], "b_conversation": t["conversation_id"]} for t in tickets if t["conversation_id"]
+    ]
+    if released:
+        await conn.execute(_RELEASE, released)
+    for ticket in tickets:
+        ticket.update(status="closed", closed_at=now, updated_at=now)
+    return [(t["id"], actor, "status", {"from": "solved", "to": "closed"}) for t in tickets]
+
+
+_CLOSE = (
+    update(Ticket)
+    .where(Ticket.id == bindparam("b_id"))
+    .values(status="closed", closed_at=bindparam("b_now"), updated_at=bindparam("b_now"))
+)
+_STOP_TIMERS = (
+    update(SlaTimer)
+    .where(
+        SlaTimer.ticket_id == bindparam("b_id"),
+        or_(SlaTimer.state == "active", SlaTimer.state == "paused"),  # executemany: no IN list
+    )
+    .values(state="stopped")
+)
+_RELEASE = (  # what _release_conversation does, for many
+    update(Conversation)
+    .where(Conversation.id == bindparam("b_conversation"), Conversation.open_ticket_id == bindparam("b_id"))
+    .values(
+        open_ticket_id=None, open_ticket_number=None, previous_ticket_id=bindparam("b_id"), handed_off=False
+    )
+)
 
 
 async def _release_conversation(conn: AsyncConnection, ticket: TicketRow) -> None:
