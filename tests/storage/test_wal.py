@@ -80,3 +80,33 @@ async def test_a_reader_pinning_the_log_is_reported(
     finally:
         await checkpoints.stop()
         await engine.dispose()
+
+
+async def test_the_log_starts_again_under_writes_that_never_pause(sqlite_url: str) -> None:
+    """Commits land while every checkpoint runs, so no checkpoint ever copies the log whole and
+    no commit ever starts it again: the log grew for as long as the load lasted. Past its
+    limit the checkpointer copies the last frames on the service's connection, and the log
+    stays near that limit however long the writes go on."""
+    engine = create_engine(sqlite_url)
+    limit = 400 * 4096
+    checkpoints = WalCheckpointer(engine, interval=0.01, catch_up_after_bytes=limit)
+    path = Path(sqlite_url.split(":///", 1)[1])
+    wal = path.with_name(path.name + "-wal")
+    written = largest = 0
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT)"))
+        await checkpoints.start()
+        for _ in range(300):  # about 120 MB of commits, back to back
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("INSERT INTO filler (body) VALUES (:b)"), [{"b": "x" * 4000} for _ in range(100)]
+                )
+            written += 100
+            largest = max(largest, wal.stat().st_size)
+    finally:
+        await checkpoints.stop()
+        await engine.dispose()
+    assert largest < 30 * limit  # without catching up: the whole 120 MB
+    with sqlite3.connect(path) as plain:
+        assert plain.execute("SELECT count(*) FROM filler").fetchone() == (written,)
