@@ -137,6 +137,7 @@ class App:
                 await self.checkpoints.start()
                 stack.push_async_callback(_bounded, "checkpoints", self.checkpoints.stop)
             stack.push_async_callback(_bounded, "turns", self.turns.close)
+            stack.push_async_callback(_bounded, "sessions", self.customers.close)
             await self.fanout.start()
             stack.push_async_callback(_bounded, "fanout", self.fanout.stop)
             await stack.enter_async_context(

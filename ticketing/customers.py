@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ticketing.batching import GroupCommit
+from ticketing.driver import insert_returning_ids
 from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction, Ticket
 from ticketing.time import utcnow
 
@@ -49,6 +53,7 @@ class Customers:
         self._engine = engine
         self._cache: OrderedDict[tuple[str, str, str], ConversationRef] = OrderedDict()
         self._cache_size = cache_size
+        self._sessions: GroupCommit[str, ConversationRef] = GroupCommit(self._start_sessions, name="sessions")
 
     async def resolve(
         self,
@@ -77,11 +82,46 @@ class Customers:
         self._remember(key, ref)
         return ref
 
+    async def close(self) -> None:
+        """Wait for the sessions being written."""
+        await self._sessions.close()
+
     async def start_session(self, channel: str) -> ConversationRef:
-        """A brand-new anonymous visitor (web chat): customer, identity and conversation."""
-        visitor = new_public_id("v")
-        thread = new_public_id("c")
-        return await self.resolve(channel, visitor, thread)
+        """A brand-new anonymous visitor (web chat): customer, identity and conversation.
+
+        Visitors who arrive together (a campaign link, a page everybody opens at nine) share
+        one transaction of three statements: one each, six round trips apiece, kept SQLite's
+        one connection from every chat for 5 to 80 ms per visitor under load."""
+        ref = await self._sessions.submit(channel)
+        self._remember((channel, ref.external_user_id, ref.external_thread_id), ref)
+        return ref
+
+    async def _start_sessions(self, channels: Sequence[str]) -> list[ConversationRef]:
+        now = utcnow()
+        keys = [(channel, new_public_id("v"), new_public_id("c")) for channel in channels]
+        async with self._engine.begin() as conn:
+            anonymous = [_customer_row(None, None, now)] * len(keys)
+            customers = await insert_returning_ids(conn, Customer.id, anonymous)
+            people = list(zip(customers, keys, strict=True))
+            identities = await insert_returning_ids(
+                conn,
+                ChannelIdentity.id,
+                [_identity_row(c, ch, user, None, now) for c, (ch, user, _) in people],
+            )
+            conversations = await insert_returning_ids(
+                conn,
+                Conversation.id,
+                [
+                    _conversation_row(thread, customer, identity, channel, thread, now)
+                    for (customer, (channel, _, thread)), identity in zip(people, identities, strict=True)
+                ],
+            )
+        return [
+            ConversationRef(conversation, thread, identity, channel, user, thread)
+            for conversation, identity, (channel, user, thread) in zip(
+                conversations, identities, keys, strict=True
+            )
+        ]
 
     async def by_public_id(self, public_id: str) -> ConversationRef | None:
         async with self._engine.connect() as conn:
@@ -143,35 +183,14 @@ class Customers:
             customer_id = await _customer_for(conn, display_name, email, now)
             identity_id = (
                 await conn.execute(
-                    _INSERT_IDENTITY,
-                    {
-                        "customer_id": customer_id,
-                        "channel": channel,
-                        "external_id": user,
-                        "display_name": display_name,
-                        "created_at": now,
-                    },
+                    _INSERT_IDENTITY, _identity_row(customer_id, channel, user, display_name, now)
                 )
             ).scalar_one()
         else:
             identity_id, customer_id = identity.id, identity.customer_id
         public_id = thread if thread.startswith("c_") else new_public_id("c")
-        conversation_id = (
-            await conn.execute(
-                _INSERT_CONVERSATION,
-                {
-                    "public_id": public_id,
-                    "customer_id": customer_id,
-                    "identity_id": identity_id,
-                    "channel": channel,
-                    "external_thread_id": thread,
-                    "status": "open",
-                    "handed_off": False,
-                    "created_at": now,
-                    "last_message_at": now,
-                },
-            )
-        ).scalar_one()
+        conversation = _conversation_row(public_id, customer_id, identity_id, channel, thread, now)
+        conversation_id = (await conn.execute(_INSERT_CONVERSATION, conversation)).scalar_one()
         return ConversationRef(conversation_id, public_id, identity_id, channel, user, thread)
 
     def _remember(self, key: tuple[str, str, str], ref: ConversationRef) -> None:
@@ -220,21 +239,33 @@ async def _customer_for(
         existing = (await conn.execute(select(Customer.id).where(Customer.email == email))).scalar()
         if existing is not None:
             return int(existing)
-    return int(
-        (
-            await conn.execute(
-                _INSERT_CUSTOMER,
-                {
-                    "display_name": display_name,
-                    "email": email,
-                    "tags": [],
-                    "attributes": {},
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-        ).scalar_one()
-    )
+    return int((await conn.execute(_INSERT_CUSTOMER, _customer_row(display_name, email, now))).scalar_one())
+
+
+def _customer_row(display_name: str | None, email: str | None, now: datetime) -> dict[str, Any]:
+    return {
+        "display_name": display_name, "email": email, "tags": [], "attributes": {},
+        "created_at": now, "updated_at": now,
+    }  # fmt: skip
+
+
+def _identity_row(
+    customer_id: int, channel: str, user: str, display_name: str | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id, "channel": channel, "external_id": user,
+        "display_name": display_name, "created_at": now,
+    }  # fmt: skip
+
+
+def _conversation_row(
+    public_id: str, customer_id: int, identity_id: int, channel: str, thread: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "public_id": public_id, "customer_id": customer_id, "identity_id": identity_id,
+        "channel": channel, "external_thread_id": thread, "status": "open", "handed_off": False,
+        "created_at": now, "last_message_at": now,
+    }  # fmt: skip
 
 
 async def _move_identity(conn: AsyncConnection, identity_id: int, source: int, target: int) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.app import App, AppOverrides
 from bot.contracts import InboundMessage, InboundResult
 from tests.conftest import AppFactory
-from tests.webchat.helpers import FAQ_HOURS, UNRELATED, FlakyChannel, count, new_id, rows
+from tests.webchat.helpers import FAQ_HOURS, UNRELATED, FlakyChannel, count, new_id, rows, send, start_session
 from ticketing.database import _config, create_engine, current_revision, head_revision, upgrade
 from ticketing.models import Conversation, Interaction, OutboxItem, Ticket, TicketEvent
 
@@ -85,6 +86,36 @@ async def test_group_commit_records_every_concurrent_message(
     )
     assert await count(app.engine, Interaction, Interaction.direction == "out") == total
     assert await count(app.engine, OutboxItem) == total
+
+
+async def test_visitors_arriving_together_share_transactions_and_keep_their_own_records(
+    database_url: str, make_client: AppFactory
+) -> None:
+    """Forty web chat sessions started at once: each visitor gets a customer, identity and
+    conversation of their own and sees only their conversation, in far fewer transactions
+    than visitors (one each held SQLite's connection from every chat for 5-80 ms)."""
+    app, client = await make_client(database_url)
+    inserts: list[str] = []
+
+    def count_inserts(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if sql.startswith("INSERT INTO customers"):
+            inserts.append(sql)
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", count_inserts)
+    try:
+        visitors = await asyncio.gather(*(start_session(client) for _ in range(40)))
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", count_inserts)
+    assert len(inserts) < 20
+    assert len({v.conversation_id for v in visitors}) == 40
+    conversations = await rows(app.engine, select(Conversation.customer_id, Conversation.identity_id))
+    assert len({c for c, _ in conversations}) == len({i for _, i in conversations}) == 40
+    for n, visitor in enumerate(visitors[:5]):
+        await send(client, visitor, f"{FAQ_HOURS} ({n})")
+    for n, visitor in enumerate(visitors[:5]):
+        resp = await client.get("/api/v1/messages", headers=visitor.auth)
+        texts = [m["text"] for m in (await resp.json())["messages"] if m["direction"] == "in"]
+        assert texts == [f"{FAQ_HOURS} ({n})"]
 
 
 async def test_retried_delivery_after_commit_is_a_duplicate(
