@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from tests.ticketing.helpers import World, world, write_rulebook
 from ticketing.customers import ConversationRef
@@ -322,3 +322,36 @@ async def test_many_auto_closes_are_one_sweep_of_the_same_few_statements(
             assert {t.state for t in (await timers_of(w, ticket["id"])).values()} <= {"stopped", "fired"}
             (conversation,) = await w.rows(select(Conversation).where(Conversation.id == ref.id))
             assert conversation.open_ticket_id is None and conversation.previous_ticket_id == ticket["id"]
+
+
+async def test_an_auto_close_the_database_refuses_fails_alone(database_url: str, tmp_path: Path) -> None:
+    """The auto-closes go together; when the database refuses one (here a trigger, as an
+    operator's own rule might), they are retried one by one: that one is marked failed and
+    stays solved, the others close."""
+    async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
+        opened = [(await w.open_ticket(f"ticket {n}"))[0] for n in range(3)]
+        solved = [await w.desk.solve(number, actor="agent:alice") for number in opened]
+        refused = solved[1]["id"]
+        async with w.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text(
+                    "CREATE FUNCTION refuse_close() RETURNS trigger AS $$ BEGIN "
+                    f"IF NEW.id = {refused} AND NEW.status = 'closed' THEN RAISE EXCEPTION 'not this one'; "
+                    "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                ))  # fmt: skip
+                await conn.execute(text(
+                    "CREATE TRIGGER refuse_close BEFORE UPDATE ON tickets "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_close()"
+                ))  # fmt: skip
+            else:
+                await conn.execute(text(
+                    "CREATE TRIGGER refuse_close BEFORE UPDATE OF status ON tickets "
+                    f"WHEN NEW.id = {refused} AND NEW.status = 'closed' "
+                    "BEGIN SELECT RAISE(ABORT, 'not this one'); END"
+                ))  # fmt: skip
+        later = max(t["solved_at"] for t in solved) + timedelta(days=2, seconds=1)
+        report = await sweep(w, later, batch=25)
+        assert (report.fired, report.failed) == (2, 1)
+        assert [(await w.desk.get(n))["status"] for n in opened] == ["closed", "solved", "closed"]
+        clocks = await timers_of(w, refused)
+        assert clocks["autoclose", "autoclose"].state == "failed"
