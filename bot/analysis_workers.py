@@ -9,9 +9,8 @@ A worker (:mod:`bot.analysis_process`) is a process holding copies of the curren
 Requests that arrive while a worker is busy are sent to it together, like the group commit
 (at most two batches in flight per worker, so a worker never waits for the loop to hand it
 the next one). The analysis is the same as in-process: the worker runs the very pipeline the
-flow chose (``Knowledge`` swaps are sent before the first batch that needs them). A new
-pipeline is pickled in a thread, not in the event loop: with a large intent model that takes
-tens of milliseconds, which every chat would otherwise wait for at each rulebook reload.
+flow chose, sent before the first batch that needs it (pickled once, in a thread:
+:mod:`bot.analysis_pipelines`); the current one is handed over ahead of any message.
 
 Nothing is lost when a worker dies or has not started yet: its requests are analyzed in the
 event loop instead, and a new worker is started. A worker stuck on one text is killed after
@@ -30,10 +29,11 @@ import logging
 import os
 import pickle
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
+from bot.analysis_pipelines import PipelineBlobs
 from bot.analysis_process import HEADER, decode
 
 if TYPE_CHECKING:
@@ -86,7 +86,14 @@ class AnalysisStuck(Exception):
 class AnalysisWorkers:
     """``await analyze(pipeline, text, context)``: the pipeline's analysis, computed in a worker."""
 
-    def __init__(self, *, workers: int, stuck_after: float = _STUCK_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int,
+        stuck_after: float = _STUCK_SECONDS,
+        current: Callable[[], Analyzer] | None = None,
+    ) -> None:
+        """``current``: the pipeline new messages will use, handed to the workers ahead of them."""
         self._wanted = workers
         self._stuck_after = stuck_after
         self._watchdog: asyncio.Task[None] | None = None
@@ -94,9 +101,8 @@ class AnalysisWorkers:
         self._pending: list[_Request] = []
         self._suspects: list[_Request] = []  # sent one per batch, never analyzed in the loop
         self._flush_scheduled = False
-        self._keys: dict[int, tuple[Analyzer, int, bytes]] = {}  # id(pipeline) → (it, key, pickle)
-        self._pickling: dict[int, asyncio.Task[None]] = {}  # id(pipeline) → its pickling
-        self._key_counter = itertools.count(1)
+        self._blobs = PipelineBlobs()
+        self._current = current
         self._batch_ids = itertools.count(1)
         self._numbers = itertools.count(1)
         self._closing = False
@@ -139,8 +145,8 @@ class AnalysisWorkers:
     async def analyze(self, pipeline: Analyzer, text: str, context: AnalysisContext) -> Analysis:
         if self._closing or not any(w.ready for w in self._workers):
             return await self._analyze_here(pipeline, text, context)
-        if not self._known(pipeline):
-            await self._pickle(pipeline)
+        if not self._blobs.known(pipeline):
+            await self._blobs.ensure(pipeline)
         future: asyncio.Future[Analysis] = asyncio.get_running_loop().create_future()
         self._pending.append(_Request(pipeline, (text, context), future))
         if not self._flush_scheduled:
@@ -182,7 +188,7 @@ class AnalysisWorkers:
         by_pipeline: dict[int, list[_Request]] = {}
         for request in requests:
             try:
-                key = self._key(request.pipeline)
+                key = self._blobs.key(request.pipeline)
             except Exception:  # an analyzer that cannot be pickled: a bug, but no lost message
                 _LOGGER.exception("cannot send this analyzer to the workers; analyzing here")
                 self._inline(request)
@@ -190,11 +196,7 @@ class AnalysisWorkers:
             by_pipeline.setdefault(key, []).append(request)
         try:
             for key, group in by_pipeline.items():
-                if key not in worker.pipelines:
-                    _write(worker.writer, ("pipeline", key, self._keys_by_key(key)))
-                    worker.pipelines.append(key)
-                    if len(worker.pipelines) > _KEEP_PIPELINES:
-                        _write(worker.writer, ("forget", worker.pipelines.pop(0)))
+                self._give(worker, key)
                 batch_id = next(self._batch_ids)
                 worker.in_flight[batch_id] = group
                 worker.sent_at[batch_id] = asyncio.get_running_loop().time()
@@ -204,43 +206,48 @@ class AnalysisWorkers:
             _LOGGER.exception("analysis worker %d: sending failed", worker.number)
             self._lost(worker)
 
-    def _known(self, pipeline: Analyzer) -> bool:
-        entry = self._keys.get(id(pipeline))
-        return entry is not None and entry[0] is pipeline
+    def _give(self, worker: _Worker, key: int) -> None:
+        """Send the worker a pipeline it does not hold yet (and let it forget its oldest)."""
+        if key in worker.pipelines:
+            return
+        _write(worker.writer, ("pipeline", key, self._blobs.blob(key)))
+        worker.pipelines.append(key)
+        if len(worker.pipelines) > _KEEP_PIPELINES:
+            _write(worker.writer, ("forget", worker.pipelines.pop(0)))
 
-    async def _pickle(self, pipeline: Analyzer) -> None:
-        """Pickle a new pipeline in a thread, once however many messages need it meanwhile; an
-        analyzer that cannot be pickled is left to :meth:`_send` (which analyzes it here)."""
-        task = self._pickling.get(id(pipeline))
-        if task is None:
-            task = asyncio.create_task(self._pickle_in_thread(pipeline), name="analysis-pipeline-pickle")
-            self._pickling[id(pipeline)] = task
-        await asyncio.shield(task)
-
-    async def _pickle_in_thread(self, pipeline: Analyzer) -> None:
+    async def _warm(self) -> None:
+        """Hand every ready worker the current pipeline before a message needs it: a worker
+        unpickling one (the example rulebook's: 150 ms) kept the first message after a start or
+        a rulebook reload waiting some 350 ms. Called when a worker is ready and at every
+        watchdog tick, so a reload reaches the workers within a second, message or not."""
+        if self._current is None or self._closing:
+            return
         try:
-            with contextlib.suppress(Exception):  # _send finds out again, and analyzes here
-                blob = await asyncio.to_thread(pickle.dumps, pipeline, pickle.HIGHEST_PROTOCOL)
-                if not self._known(pipeline):
-                    self._remember(pipeline, blob)
-        finally:
-            self._pickling.pop(id(pipeline), None)
+            pipeline = self._current()
+            await self._blobs.ensure(pipeline)
+            if not self._blobs.known(pipeline):
+                return  # cannot be pickled: its messages are analyzed here (see _send)
+            key = self._blobs.key(pipeline)
+        except Exception:  # the next message hands it over, or analyzes here
+            _LOGGER.exception("analysis workers: could not prepare the current pipeline")
+            return
+        for worker in [w for w in self._workers if w.ready]:
+            try:
+                self._give(worker, key)
+            except Exception:
+                _LOGGER.exception("analysis worker %d: sending failed", worker.number)
+                self._lost(worker)
 
-    def _key(self, pipeline: Analyzer) -> int:
-        entry = self._keys.get(id(pipeline))
-        if entry is not None and entry[0] is pipeline:
-            return entry[1]
-        return self._remember(pipeline, pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def _remember(self, pipeline: Analyzer, blob: bytes) -> int:
-        key = next(self._key_counter)
-        self._keys[id(pipeline)] = (pipeline, key, blob)
-        if len(self._keys) > _KEEP_PIPELINES:  # the oldest; workers forget it on their own
-            del self._keys[next(iter(self._keys))]
-        return key
-
-    def _keys_by_key(self, key: int) -> bytes:
-        return next(blob for _p, k, blob in self._keys.values() if k == key)
+    @property
+    def warm_workers(self) -> int:
+        """Ready workers that hold the current pipeline (for /healthz and tests)."""
+        if self._current is None:
+            return 0
+        pipeline = self._current()
+        if not self._blobs.known(pipeline):
+            return 0
+        key = self._blobs.key(pipeline)
+        return sum(1 for w in self._workers if w.ready and key in w.pipelines)
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -253,6 +260,7 @@ class AnalysisWorkers:
                 if message[0] == "ready":
                     worker.ready = True
                     _LOGGER.info("analysis worker %d is ready (pid %s)", worker.number, worker.process.pid)
+                    await self._warm()
                 elif message[0] == "done":
                     self._settle(worker, message[1], [decode(fields) for fields in message[2]])
                 elif message[0] == "failed":
@@ -312,6 +320,7 @@ class AnalysisWorkers:
         messages); a suspect that finds no worker for a minute fails too."""
         while True:
             await asyncio.sleep(min(1.0, self._stuck_after / 2))
+            await self._warm()
             deadline = asyncio.get_running_loop().time() - self._stuck_after
             for worker in [w for w in self._workers if any(t < deadline for t in w.sent_at.values())]:
                 _LOGGER.error(

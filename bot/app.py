@@ -77,7 +77,10 @@ class App:
         self.fanout: LocalFanout | PostgresFanout = (
             LocalFanout() if is_sqlite(self.engine) else PostgresFanout(engine=self.engine)
         )
-        self.analysis = AnalysisWorkers(workers=worker_count(settings.nlu.analysis_workers))
+        self.analysis = AnalysisWorkers(
+            workers=worker_count(settings.nlu.analysis_workers),
+            current=lambda: self.knowledge.current.analyzer,
+        )
         self.connectors: dict[str, Connector] = {}
         self.webchat: WebchatConnector | None = None
         if settings.webchat.enabled:
@@ -199,7 +202,11 @@ class App:
         except Exception:
             _LOGGER.exception("health check: database unavailable")
             body.update(status="degraded", database="unavailable")
-        body["analysis_workers"] = {"wanted": self.analysis.wanted, "ready": self.analysis.ready_workers}
+        body["analysis_workers"] = {
+            "wanted": self.analysis.wanted,
+            "ready": self.analysis.ready_workers,
+            "warm": self.analysis.warm_workers,  # holding the current rulebook's pipeline
+        }
         current = self.knowledge.current
         body["rulebook"] = {
             "loaded_at": current.loaded_at.isoformat(),

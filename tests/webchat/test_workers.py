@@ -258,3 +258,28 @@ async def test_a_new_pipeline_is_pickled_off_the_event_loop_once() -> None:
         assert workers.answered >= 5  # the worker analyzed them, not the event loop
     finally:
         await workers.stop()
+
+
+async def test_the_workers_hold_the_current_pipeline_before_any_message(
+    tmp_path: Path, sqlite_url: str, make_client: AppFactory
+) -> None:
+    """A worker unpickling a pipeline (150 ms for the example rulebook) kept the first message
+    after a start, and after every rulebook reload, waiting: the current pipeline is handed
+    over as soon as a worker is ready and within a second of a reload, with no message sent."""
+    directory = tmp_path / "rulebook"
+    shutil.copytree(ROOT / "rulebook", directory)
+    app, client = await make_client(sqlite_url, extra=WORKERS, rulebook=directory)
+
+    async def warm() -> bool:
+        workers = (await (await client.get("/healthz")).json())["analysis_workers"]
+        return bool(workers["ready"] == 1 and workers["warm"] == 1)
+
+    await eventually(warm)
+    faq = directory / "faq.yml"
+    save(faq, faq.read_text(encoding="utf-8").replace("delivery is 4.90 EUR", "delivery is 3.90 EUR"))
+    assert await app.knowledge.reload()
+    assert app.analysis.warm_workers == 0  # a new pipeline: not handed over yet
+    await eventually(warm)
+    assert app.analysis.answered == 0  # no message was needed for either
+    assert "Standard delivery is 3.90 EUR" in await ask(client, SHIPPING)
+    assert app.analysis.answered == 1
