@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -126,10 +126,22 @@ class TicketRuleRunner:
             upto = await self._holes.upto(last, [row[0] for row in rows])
             rows = [row for row in rows if row[0] <= upto]
             knowledge = self._knowledge()
+            # The tickets and customers of all the events in two reads, not two per event (an
+            # auto-close of twenty tickets is twenty events); a ticket a rule acted on is read
+            # again for its next event.
+            seen = await _tickets(conn, {row[1] for row in rows if row[3] in _WATCHED})
             for event_id, ticket_id, actor, kind, data in rows:
                 last = event_id
                 if kind in _WATCHED:
-                    replied |= await self._decide(conn, knowledge, ticket_id, actor, kind, data or {}, now)
+                    if ticket_id not in seen:
+                        seen |= await _tickets(conn, {ticket_id})
+                    ticket, customer = seen[ticket_id]
+                    decided = await self._decide(
+                        conn, knowledge, ticket, customer, actor, kind, data or {}, now
+                    )
+                    if decided is not None:
+                        replied |= decided
+                        del seen[ticket_id]
             if rows:
                 await conn.execute(
                     update(ChannelCursor)
@@ -158,19 +170,14 @@ class TicketRuleRunner:
         self,
         conn: AsyncConnection,
         knowledge: Knowledge,
-        ticket_id: int,
+        ticket: dict[str, Any],
+        customer: Sequence[Any],
         actor: str,
         kind: str,
         data: dict[str, Any],
         now: datetime,
-    ) -> bool:
-        ticket = dict(
-            (await conn.execute(select(Ticket.__table__).where(Ticket.id == ticket_id))).mappings().one()
-        )
-        customer = (
-            await conn.execute(select(Customer.display_name, Customer.email, Customer.tags).where(
-                Customer.id == ticket["customer_id"]))
-        ).one()  # fmt: skip
+    ) -> bool | None:
+        """Apply the rules to one event; None if none fired, else whether a reply was sent."""
         event = _ticket_facts(ticket, actor, kind, data)
         facts = RuleFacts(
             channel=ticket["channel"],
@@ -184,7 +191,7 @@ class TicketRuleRunner:
         )
         decision = knowledge.engine.decide(Analysis(text=""), facts)
         if not decision.rules_fired and not decision.actions:
-            return False
+            return None
         # What this decision writes was caused by the rules behind this event, then these.
         return await self._apply(conn, decision, ticket, (*event.caused_by, *decision.rules_fired), now)
 
@@ -246,6 +253,21 @@ class TicketRuleRunner:
                     type(action).__name__,
                 )
         return replied
+
+
+async def _tickets(conn: AsyncConnection, ids: set[int]) -> dict[int, tuple[dict[str, Any], Sequence[Any]]]:
+    """Each ticket's row and its customer's name, email and tags."""
+    if not ids:
+        return {}
+    stmt = select(Ticket.__table__).where(Ticket.id.in_(sorted(ids)))
+    tickets = [dict(row) for row in (await conn.execute(stmt)).mappings()]
+    if len(tickets) < len(ids):  # gone: as before, the batch fails and is retried
+        raise LookupError(f"tickets {sorted(ids - {t['id'] for t in tickets})} not found")
+    people = select(Customer.id, Customer.display_name, Customer.email, Customer.tags).where(
+        Customer.id.in_(sorted({t["customer_id"] for t in tickets}))
+    )
+    customers = {row[0]: row[1:] for row in await conn.execute(people)}
+    return {t["id"]: (t, customers[t["customer_id"]]) for t in tickets}
 
 
 def _caused_by(actor: str, data: dict[str, Any]) -> tuple[str, ...]:
