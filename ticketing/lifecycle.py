@@ -14,12 +14,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import csat, timers
 from ticketing.errors import InvalidTransition, InvalidValue, UnknownAgent, UnknownQueue
-from ticketing.models import Agent, Conversation, Queue, SlaTimer, Ticket
+from ticketing.models import Agent, Conversation, Queue, Ticket
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, record, record_many
 
@@ -101,7 +101,7 @@ async def set_status(
         await timers.stop(conn, ticket["id"], kinds=("autoclose",))
     if to == "closed":
         await timers.stop(conn, ticket["id"])
-        await _release_conversation(conn, ticket)
+        await _release_conversations(conn, [ticket])
     return True
 
 
@@ -120,14 +120,9 @@ async def close_solved(
             raise InvalidTransition(f"T-{ticket['number']} is {ticket['status']}, not solved")
     if not tickets:
         return []
-    ids = [{"b_id": t["id"], "b_now": now} for t in tickets]
-    await conn.execute(_CLOSE, ids)
-    await conn.execute(_STOP_TIMERS, ids)
-    released = [
-        {"b_id": t["id"], "b_conversation": t["conversation_id"]} for t in tickets if t["conversation_id"]
-    ]
-    if released:
-        await conn.execute(_RELEASE, released)
+    await conn.execute(_CLOSE, [{"b_id": t["id"], "b_now": now} for t in tickets])
+    await timers.stop_many(conn, [t["id"] for t in tickets])
+    await _release_conversations(conn, tickets)
     for ticket in tickets:
         ticket.update(status="closed", closed_at=now, updated_at=now)
     return [(t["id"], actor, "status", {"from": "solved", "to": "closed"}) for t in tickets]
@@ -138,15 +133,7 @@ _CLOSE = (
     .where(Ticket.id == bindparam("b_id"))
     .values(status="closed", closed_at=bindparam("b_now"), updated_at=bindparam("b_now"))
 )
-_STOP_TIMERS = (
-    update(SlaTimer)
-    .where(
-        SlaTimer.ticket_id == bindparam("b_id"),
-        or_(SlaTimer.state == "active", SlaTimer.state == "paused"),  # executemany: no IN list
-    )
-    .values(state="stopped")
-)
-_RELEASE = (  # what _release_conversation does, for many
+_RELEASE = (
     update(Conversation)
     .where(Conversation.id == bindparam("b_conversation"), Conversation.open_ticket_id == bindparam("b_id"))
     .values(
@@ -155,18 +142,14 @@ _RELEASE = (  # what _release_conversation does, for many
 )
 
 
-async def _release_conversation(conn: AsyncConnection, ticket: TicketRow) -> None:
-    """The conversation stops feeding this ticket; its next ticket will be a follow-up, and the
-    bot answers again (the hand-off belonged to the closed ticket)."""
-    if ticket["conversation_id"] is None:
-        return
-    await conn.execute(
-        update(Conversation)
-        .where(Conversation.id == ticket["conversation_id"], Conversation.open_ticket_id == ticket["id"])
-        .values(
-            open_ticket_id=None, open_ticket_number=None, previous_ticket_id=ticket["id"], handed_off=False
-        )
-    )
+async def _release_conversations(conn: AsyncConnection, tickets: Sequence[TicketRow]) -> None:
+    """The conversations stop feeding these tickets; their next ticket will be a follow-up, and
+    the bot answers again (the hand-off belonged to the closed ticket)."""
+    released = [
+        {"b_id": t["id"], "b_conversation": t["conversation_id"]} for t in tickets if t["conversation_id"]
+    ]
+    if released:
+        await conn.execute(_RELEASE, released)
 
 
 def priority_change(ticket: TicketRow, priority: str) -> dict[str, Any] | None:

@@ -134,6 +134,22 @@ _STOP_TARGETS = (
 )
 
 
+_STOP_ALL = (
+    update(SlaTimer)
+    .where(
+        SlaTimer.ticket_id == bindparam("b_ticket"),
+        or_(SlaTimer.state == "active", SlaTimer.state == "paused"),  # executemany: no IN list
+    )
+    .values(state="stopped")
+)
+
+
+async def stop_many(conn: AsyncConnection, ticket_ids: Sequence[int]) -> None:
+    """:func:`stop` of every running or paused timer, for many tickets in one statement."""
+    if ticket_ids:
+        await conn.execute(_STOP_ALL, [{"b_ticket": t} for t in ticket_ids])
+
+
 async def stop_targets(conn: AsyncConnection, named: Sequence[tuple[int, str]]) -> None:
     """Stop the running or paused target and warning timers of each (ticket id, name)."""
     if named:
