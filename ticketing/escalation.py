@@ -13,7 +13,8 @@ round-robin picks go queue by queue, and only ``assign`` (a named agent) runs ti
 in a savepoint (one that fails is logged and recorded on the ``escalated`` event; the rest of
 the escalation stands). An
 escalation whose rule cannot be applied (a closed ticket) and an auto-close that fails are
-marked ``failed``; the rest of the sweep still commits.
+marked ``failed``; the rest of the sweep still commits. Auto-closes are applied together too
+(:func:`~ticketing.lifecycle.close_solved`), and one by one in savepoints only if that fails.
 """
 
 from __future__ import annotations
