@@ -13,8 +13,9 @@ Under sustained load that moment never comes: batches commit while every checkpo
 each one ends a few frames short of the log's end, no commit ever finds the log copied whole,
 and the log grew for as long as the load lasted (270 MB in 40 s of 1,500 messages a second).
 So once the log passes ``journal_size_limit`` the checkpointer copies those last frames on
-the service's own connection, between two of its transactions (a hold of a few ms, at most
-every few seconds), and the commit after it starts the log from the beginning.
+the service's own connection, between two of its transactions (a hold of about 25 ms, mostly
+the checkpoint's two fsyncs, every 4-10 s at full load), and the commit after it starts the
+log from the beginning.
 
 A reader that keeps an old snapshot open (a backup, a ``sqlite3`` shell left inside a
 transaction) stops every checkpoint at its mark, and the log then grows with every write; the
