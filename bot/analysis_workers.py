@@ -23,16 +23,14 @@ worker stuck on its own is the culprit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import os
 import pickle
-import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
+from bot.analysis_children import Child, Request, retire, spawn, write
 from bot.analysis_pipelines import PipelineBlobs
 from bot.analysis_process import HEADER, decode
 
@@ -48,35 +46,12 @@ _STUCK_SECONDS = 30.0  # a batch unanswered this long: the worker is stuck (a pa
 _RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a worker that keeps dying is retried ever slower
 _SUSPECT_PATIENCE = 60.0  # seconds a suspect waits for a worker (restarts back off up to 30 s)
 
-Item: TypeAlias = "tuple[str, AnalysisContext]"
-
 
 def worker_count(setting: int | str) -> int:
     """``auto``: one worker per core beyond the event loop's own, at most four."""
     if setting == "auto":
         return max(0, min(4, (os.cpu_count() or 1) - 1))
     return int(setting)
-
-
-@dataclass
-class _Request:
-    pipeline: Analyzer
-    item: Item
-    future: asyncio.Future[Analysis]
-    suspect_at: float | None = None  # loop time it was last queued as a suspect
-
-
-@dataclass
-class _Worker:
-    number: int
-    process: asyncio.subprocess.Process
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    ready: bool = False
-    pipelines: list[int] = field(default_factory=list)  # keys it holds, oldest first
-    in_flight: dict[int, list[_Request]] = field(default_factory=dict)
-    sent_at: dict[int, float] = field(default_factory=dict)  # batch id → loop time it was sent
-    task: asyncio.Task[None] | None = None
 
 
 class AnalysisStuck(Exception):
@@ -97,16 +72,16 @@ class AnalysisWorkers:
         self._wanted = workers
         self._stuck_after = stuck_after
         self._watchdog: asyncio.Task[None] | None = None
-        self._workers: list[_Worker] = []
-        self._pending: list[_Request] = []
-        self._suspects: list[_Request] = []  # sent one per batch, never analyzed in the loop
+        self._workers: list[Child] = []
+        self._pending: list[Request] = []
+        self._suspects: list[Request] = []  # sent one per batch, never analyzed in the loop
         self._flush_scheduled = False
         self._blobs = PipelineBlobs()
         self._current = current
         self._batch_ids = itertools.count(1)
         self._numbers = itertools.count(1)
         self._closing = False
-        self._restarts: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # restarts, and the reaping of lost workers
         self._failures = 0  # workers lost in a row without answering a batch
         self.answered = 0  # messages the workers analyzed (for /healthz and tests)
 
@@ -132,10 +107,12 @@ class AnalysisWorkers:
         self._closing = True
         if self._watchdog is not None:
             self._watchdog.cancel()
-        for task in self._restarts:
+        restarts = [t for t in self._tasks if t.get_name() == "analysis-worker-restart"]
+        for task in restarts:
             task.cancel()
         for worker in list(self._workers):
             await self._retire(worker)
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # lost workers reaped
         for request in self._pending:
             self._inline(request)
         self._pending.clear()
@@ -148,7 +125,7 @@ class AnalysisWorkers:
         if not self._blobs.known(pipeline):
             await self._blobs.ensure(pipeline)
         future: asyncio.Future[Analysis] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Request(pipeline, (text, context), future))
+        self._pending.append(Request(pipeline, (text, context), future))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
@@ -184,8 +161,8 @@ class AnalysisWorkers:
         for worker, start in zip(ready, range(0, len(pending), share), strict=False):
             self._send(worker, pending[start : start + share])
 
-    def _send(self, worker: _Worker, requests: list[_Request]) -> None:
-        by_pipeline: dict[int, list[_Request]] = {}
+    def _send(self, worker: Child, requests: list[Request]) -> None:
+        by_pipeline: dict[int, list[Request]] = {}
         for request in requests:
             try:
                 key = self._blobs.key(request.pipeline)
@@ -201,19 +178,19 @@ class AnalysisWorkers:
                 worker.in_flight[batch_id] = group
                 worker.sent_at[batch_id] = asyncio.get_running_loop().time()
                 items = [(text, c.channel, c.language) for r in group for text, c in (r.item,)]
-                _write(worker.writer, ("analyze", batch_id, key, items))
+                write(worker, ("analyze", batch_id, key, items))
         except Exception:
             _LOGGER.exception("analysis worker %d: sending failed", worker.number)
             self._lost(worker)
 
-    def _give(self, worker: _Worker, key: int) -> None:
+    def _give(self, worker: Child, key: int) -> None:
         """Send the worker a pipeline it does not hold yet (and let it forget its oldest)."""
         if key in worker.pipelines:
             return
-        _write(worker.writer, ("pipeline", key, self._blobs.blob(key)))
+        write(worker, ("pipeline", key, self._blobs.blob(key)))
         worker.pipelines.append(key)
         if len(worker.pipelines) > _KEEP_PIPELINES:
-            _write(worker.writer, ("forget", worker.pipelines.pop(0)))
+            write(worker, ("forget", worker.pipelines.pop(0)))
 
     async def _warm(self) -> None:
         """Hand every ready worker the current pipeline before a message needs it: a worker
@@ -251,7 +228,7 @@ class AnalysisWorkers:
 
     # -- receiving -----------------------------------------------------------------------
 
-    async def _receive(self, worker: _Worker) -> None:
+    async def _receive(self, worker: Child) -> None:
         try:
             while True:
                 header = await worker.reader.readexactly(HEADER.size)
@@ -279,7 +256,7 @@ class AnalysisWorkers:
         if not self._closing:
             self._lost(worker)
 
-    def _settle(self, worker: _Worker, batch_id: int, results: Sequence[Analysis]) -> None:
+    def _settle(self, worker: Child, batch_id: int, results: Sequence[Analysis]) -> None:
         self._failures = 0
         worker.sent_at.pop(batch_id, None)
         self.answered += len(results)
@@ -287,7 +264,7 @@ class AnalysisWorkers:
             if not request.future.done():
                 request.future.set_result(result)
 
-    def _inline(self, request: _Request) -> None:
+    def _inline(self, request: Request) -> None:
         """Analyze in the event loop: the worker is gone, its answer never came."""
         if request.future.done():
             return
@@ -299,20 +276,8 @@ class AnalysisWorkers:
     # -- processes -----------------------------------------------------------------------
 
     async def _spawn(self) -> None:
-        """A plain ``python -m`` process (not multiprocessing: that would re-run the parent's
-        ``__main__``, whatever script embeds us), talking over its stdin and stdout."""
-        number = next(self._numbers)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.analysis_process",
-            str(os.getpid()),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert process.stdin is not None and process.stdout is not None
-        worker = _Worker(number, process, process.stdout, process.stdin)
-        worker.task = asyncio.create_task(self._receive(worker), name=f"analysis-worker-{number}")
+        worker = await spawn(next(self._numbers))
+        worker.task = asyncio.create_task(self._receive(worker), name=f"analysis-worker-{worker.number}")
         self._workers.append(worker)
 
     async def _watch(self) -> None:
@@ -334,33 +299,33 @@ class AnalysisWorkers:
                 self._suspects = [r for r in self._suspects if (r.suspect_at or patience) >= patience]
                 self._fail(waited, "no analysis worker came back")
 
-    def _lost(self, worker: _Worker, *, stuck: bool = False) -> None:
+    def _lost(self, worker: Child, *, stuck: bool = False) -> None:
         if worker not in self._workers:
             return
         self._workers.remove(worker)
         if stuck:
             self._suspect(worker)
         else:
-            for request in _take_in_flight(worker):
+            for request in worker.take_in_flight():
                 if request.suspect_at is not None:
                     request.suspect_at = asyncio.get_running_loop().time()
                     self._suspects.append(request)  # still not safe to analyze here
                 else:
                     self._inline(request)
-        worker.writer.close()
-        with contextlib.suppress(ProcessLookupError):
-            worker.process.kill()
+        self._track(asyncio.create_task(retire(worker, kill=True), name="analysis-worker-reap"))
         if not self._closing:
-            task = asyncio.create_task(self._respawn(), name="analysis-worker-restart")
-            self._restarts.add(task)
-            task.add_done_callback(self._restarts.discard)
+            self._track(asyncio.create_task(self._respawn(), name="analysis-worker-restart"))
 
-    def _suspect(self, worker: _Worker) -> None:
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _suspect(self, worker: Child) -> None:
         """The batch the stuck worker was on is its oldest: alone in it, a request is the
         culprit; otherwise every request it had not answered becomes a suspect."""
         now = asyncio.get_running_loop().time()
         batches = [worker.in_flight[b] for b in sorted(worker.in_flight)]
-        _take_in_flight(worker)
+        worker.take_in_flight()
         if batches and len(batches[0]) == 1:
             self._fail(batches.pop(0), f"no analysis within {self._stuck_after:.0f} s")
         for request in (r for batch in batches for r in batch if not r.future.done()):
@@ -368,7 +333,7 @@ class AnalysisWorkers:
             self._suspects.append(request)
 
     @staticmethod
-    def _fail(requests: Sequence[_Request], reason: str) -> None:
+    def _fail(requests: Sequence[Request], reason: str) -> None:
         for request in requests:
             if not request.future.done():
                 request.future.set_exception(AnalysisStuck(reason))
@@ -383,31 +348,11 @@ class AnalysisWorkers:
             except Exception:  # no process to be had (out of memory, ...): try again later
                 _LOGGER.exception("cannot start an analysis worker; analyzing in the event loop")
 
-    async def _retire(self, worker: _Worker) -> None:
+    async def _retire(self, worker: Child) -> None:
         self._workers.remove(worker)
-        for request in _take_in_flight(worker):
+        for request in worker.take_in_flight():
             if request.suspect_at is not None:
                 self._fail([request], "the service is stopping")
             else:
                 self._inline(request)
-        worker.writer.close()  # the worker reads end-of-file and exits
-        if worker.task is not None:
-            worker.task.cancel()
-        try:
-            await asyncio.wait_for(worker.process.wait(), 5.0)
-        except TimeoutError:
-            worker.process.kill()
-            await worker.process.wait()
-
-
-def _take_in_flight(worker: _Worker) -> list[_Request]:
-    """Every request the worker has not answered; it will not answer them now."""
-    requests = [r for group in worker.in_flight.values() for r in group]
-    worker.in_flight.clear()
-    worker.sent_at.clear()
-    return requests
-
-
-def _write(writer: asyncio.StreamWriter, message: object) -> None:
-    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    writer.write(HEADER.pack(len(body)) + body)
+        await retire(worker)

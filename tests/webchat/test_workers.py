@@ -24,6 +24,7 @@ from bot.knowledge import Knowledge
 from nlp import ModelStore
 from nlp.types import Analysis, AnalysisContext, Entity, FaqCandidate, IntentScore, Sentiment
 from tests.conftest import ROOT, AppFactory
+from tests.webchat.analyzers import Hangs, PickledWhere, Unpicklable
 from tests.webchat.helpers import FAQ_HOURS, UNRELATED, ask, eventually, save
 
 WORKERS = "nlu:\n  analysis_workers: 1\n"
@@ -64,22 +65,6 @@ async def test_worker_analysis_equals_the_event_loops(tmp_path: Path) -> None:
     finally:
         await workers.stop()
     assert workers.pids == ()
-
-
-class Hangs:
-    """An analyzer that never finishes one text (think of a regex gone exponential)."""
-
-    def analyze(self, text: str, context: AnalysisContext) -> Analysis:
-        if text == "hang":
-            import time
-
-            time.sleep(3600)
-        return Analysis(text=text, language=context.language or "en")
-
-
-class Unpicklable(Hangs):
-    def __reduce__(self) -> str | tuple[object, ...]:
-        raise TypeError("not this one")
 
 
 async def test_a_stuck_worker_is_replaced_and_its_messages_fail() -> None:
@@ -217,7 +202,7 @@ async def test_only_the_text_a_worker_got_stuck_on_fails_not_its_whole_batch() -
     """One pathological message among others analyzed in the same batch: the worker is killed,
     the others are retried one per batch on the next worker (never in the event loop, which
     the culprit would stall) and get their analyses; only the culprit gets AnalysisStuck."""
-    workers = AnalysisWorkers(workers=1, stuck_after=2.0)
+    workers = AnalysisWorkers(workers=1, stuck_after=3.0)
     await workers.start()
     try:
         await eventually(lambda: _ready(workers))
@@ -231,16 +216,6 @@ async def test_only_the_text_a_worker_got_stuck_on_fails_not_its_whole_batch() -
         assert [r.text for r in results if isinstance(r, Analysis)] == ["before", "after", "later"]
     finally:
         await workers.stop()
-
-
-class PickledWhere(Hangs):
-    """Records the thread it is pickled on."""
-
-    threads: list[int] = []
-
-    def __reduce__(self) -> str | tuple[object, ...]:
-        PickledWhere.threads.append(threading.get_ident())
-        return (PickledWhere, ())
 
 
 async def test_a_new_pipeline_is_pickled_off_the_event_loop_once() -> None:
