@@ -81,7 +81,8 @@ class AnalysisWorkers:
         self._batch_ids = itertools.count(1)
         self._numbers = itertools.count(1)
         self._closing = False
-        self._tasks: set[asyncio.Task[None]] = set()  # restarts, and the reaping of lost workers
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._reaping: set[asyncio.Task[None]] = set()  # lost workers, killed and waited for
         self._failures = 0  # workers lost in a row without answering a batch
         self.answered = 0  # messages the workers analyzed (for /healthz and tests)
 
@@ -107,12 +108,11 @@ class AnalysisWorkers:
         self._closing = True
         if self._watchdog is not None:
             self._watchdog.cancel()
-        restarts = [t for t in self._tasks if t.get_name() == "analysis-worker-restart"]
-        for task in restarts:
+        for task in self._restarts:
             task.cancel()
         for worker in list(self._workers):
             await self._retire(worker)
-        await asyncio.gather(*self._tasks, return_exceptions=True)  # lost workers reaped
+        await asyncio.gather(*self._reaping, return_exceptions=True)
         for request in self._pending:
             self._inline(request)
         self._pending.clear()
@@ -312,13 +312,9 @@ class AnalysisWorkers:
                     self._suspects.append(request)  # still not safe to analyze here
                 else:
                     self._inline(request)
-        self._track(asyncio.create_task(retire(worker, kill=True), name="analysis-worker-reap"))
+        _track(self._reaping, asyncio.create_task(retire(worker, kill=True), name="analysis-worker-reap"))
         if not self._closing:
-            self._track(asyncio.create_task(self._respawn(), name="analysis-worker-restart"))
-
-    def _track(self, task: asyncio.Task[None]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            _track(self._restarts, asyncio.create_task(self._respawn(), name="analysis-worker-restart"))
 
     def _suspect(self, worker: Child) -> None:
         """The batch the stuck worker was on is its oldest: alone in it, a request is the
@@ -356,3 +352,8 @@ class AnalysisWorkers:
             else:
                 self._inline(request)
         await retire(worker)
+
+
+def _track(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
