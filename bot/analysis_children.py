@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["Child", "Item", "Request", "retire", "spawn", "write"]
 
 Item: TypeAlias = "tuple[str, AnalysisContext]"
+_GRACE_SECONDS = 5.0  # a worker told to exit that has not is killed
 
 
 @dataclass
@@ -74,16 +75,16 @@ def write(child: Child, message: object) -> None:
     child.writer.write(HEADER.pack(len(body)) + body)
 
 
-async def retire(child: Child, *, kill: bool = False, grace: float = 5.0) -> None:
+async def retire(child: Child, *, kill: bool = False) -> None:
     """Close its pipe (it reads end-of-file and exits), or kill it, and wait until it has."""
     child.writer.close()
-    if child.task is not None and child.task is not asyncio.current_task():
+    if child.task is not None:  # its reader; never the task retiring it (stop(), or a reaper)
         child.task.cancel()
     if kill:
         with contextlib.suppress(ProcessLookupError):
             child.process.kill()
     try:
-        await asyncio.wait_for(child.process.wait(), grace)
+        await asyncio.wait_for(child.process.wait(), _GRACE_SECONDS)
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             child.process.kill()
