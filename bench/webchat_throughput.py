@@ -4,8 +4,7 @@ Starts ``frontdesk serve`` (fresh SQLite file, example rulebook) and, as the bas
 aiohttp echo server, each as its own process, and measures in one run:
 
 1. ``echo_baseline``: the echo server's ceiling, N closed-loop clients (each sends its next
-   request when the previous answer arrives) -- on a 2-core machine this is mostly the load
-   generator's own ceiling, which is the point: it is what this client can push through HTTP;
+   request when the previous answer arrives);
 2. ``frontdesk``: Frontdesk's ceiling with the same closed-loop clients (full flow: store,
    analyze, decide, ticket, reply, outbox), giving ``ratio_to_echo``.
    The two ceilings are measured in alternating rounds (``--rounds``, echo first) and summed:
@@ -20,6 +19,14 @@ aiohttp echo server, each as its own process, and measures in one run:
 5. ``frontdesk_at_low_load``: ``--low-rate`` messages/s (default 100), what most deployments
    see most of the time: here a stall (anything holding the database connection for long)
    shows in p99 instead of drowning in queueing.
+
+The clients are :mod:`rawhttp`'s: raw HTTP/1.1 on keep-alive connections, about 0.06 ms of
+CPU a request, so that on a 2-core machine the cores go to the servers being measured.
+``through_aiohttp_client`` repeats 1 and 2 with aiohttp's client (about 0.1-0.17 ms a
+request), as this benchmark measured before: that client, not the echo server, was the
+ceiling of the baseline (about half of what the echo server answers rawhttp), which made
+Frontdesk's ratio look larger than it is and its latency worse (the client took a third of a
+core from the service at 3,000 requests/s).
 
 Each open-loop phase starts once the service is quiet again: an overloaded phase leaves a
 backlog (queued requests, new tickets, deliveries) that would otherwise land in the next one.
@@ -47,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import rawhttp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,50 +201,6 @@ async def drive(  # type: ignore[no-untyped-def]
     return result
 
 
-async def paced(clients: int, seconds: float, warmup: float, rate: float, request_for) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Open loop: each client sends on a fixed schedule, ``rate`` requests/s in total."""
-    latencies: list[float] = []
-    errors = 0
-    interval = clients / rate
-    connector = aiohttp.TCPConnector(limit=clients * 4)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        prepared = [await request_for.prepare(session, i) for i in range(clients)]
-        start = time.monotonic() + 0.1
-        measure_from = start + warmup
-        stop = measure_from + seconds
-        pending: set[asyncio.Task[None]] = set()
-
-        async def one(i: int, n: int, scheduled: float) -> None:
-            nonlocal errors
-            url, body, headers = request_for.request(prepared[i], i, n)
-            async with session.post(url, data=body, headers=headers) as resp:
-                await resp.read()
-                ok = resp.status == 200
-            if scheduled >= measure_from:
-                if ok:
-                    latencies.append(time.monotonic() - scheduled)
-                else:
-                    errors += 1
-
-        async def client(i: int) -> None:
-            n = 0
-            scheduled = start + interval * i / clients  # spread the clients over one interval
-            while scheduled < stop:
-                delay = scheduled - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                task = asyncio.create_task(one(i, n, scheduled))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                n += 1
-                scheduled += interval
-
-        await asyncio.gather(*(client(i) for i in range(clients)))
-        if pending:
-            await asyncio.gather(*pending)
-    return {"offered_per_s": round(rate, 1), **summary(latencies, errors, seconds)}
-
-
 def combined(rounds: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     """The rounds of one ceiling as one measurement: throughput over all their seconds, the
     latency percentiles of the worst round (a round's own list is not kept), CPU per message
@@ -285,6 +249,68 @@ class FrontdeskLoad:
         return f"{self.base}/api/v1/messages", body, headers
 
 
+def ratios(
+    echo: dict[str, Any],
+    fd: dict[str, Any],
+    echo_rounds: list[dict[str, Any]],
+    fd_rounds: list[dict[str, Any]],
+) -> tuple[float, list[float]]:
+    ratio = fd["requests_per_s"] / echo["requests_per_s"] if echo["requests_per_s"] else 0.0
+    by_round = [
+        round(f["requests_per_s"] / e["requests_per_s"], 3) if e["requests_per_s"] else 0.0
+        for e, f in zip(echo_rounds, fd_rounds, strict=True)
+    ]
+    return ratio, by_round
+
+
+class Phases:
+    """The rawhttp phases: each one posts from fresh web chat sessions (its own conversations)
+    with message ids of its own."""
+
+    def __init__(self, clients: int, warmup: float, port: int, echo_port: int, pid: int) -> None:
+        self.clients, self.warmup = clients, warmup
+        self.port, self.echo_port, self.pid = port, echo_port, pid
+
+    async def _load(self, phase: str, *, frontdesk: bool) -> rawhttp.Load:
+        def body(i: int, n: int) -> bytes:
+            text = TEXTS[(i + n) % len(TEXTS)]
+            return json.dumps({"client_message_id": f"{phase}-c{i}-m{n}", "text": text}).encode()
+
+        if not frontdesk:
+            headers = [{"Content-Type": "application/json"}] * self.clients
+            return rawhttp.Load("127.0.0.1", self.echo_port, "/echo", headers, body)
+        base = f"http://127.0.0.1:{self.port}"
+        async with aiohttp.ClientSession() as session:
+            headers = [await FrontdeskLoad(base).prepare(session, i) for i in range(self.clients)]
+        return rawhttp.Load("127.0.0.1", self.port, "/api/v1/messages", headers, body)
+
+    async def closed(self, phase: str, seconds: float, *, frontdesk: bool) -> dict[str, Any]:
+        load = await self._load(phase, frontdesk=frontdesk)
+        before: dict[str, float] = {}
+        at_window = (lambda: before.update(cpu_seconds(self.pid))) if frontdesk else None
+        outcome = await rawhttp.closed_loop(load, self.clients, seconds, self.warmup, at_window)
+        result: dict[str, Any] = summary(outcome.latencies, outcome.errors, seconds)
+        if frontdesk:  # CPU ms per message: the measured interval (and the last answers in flight)
+            result["cpu_ms_per_message"] = cpu_per_message(
+                before, cpu_seconds(self.pid), len(outcome.latencies)
+            )
+        return result
+
+    async def paced(self, phase: str, seconds: float, rate: float) -> dict[str, Any]:
+        """Open loop at ``rate`` messages/s, once the service has worked off the last phase."""
+        quiet = await wait_quiet(self.pid)
+        load = await self._load(phase, frontdesk=True)
+        outcome = await rawhttp.open_loop(load, self.clients, seconds, self.warmup, rate)
+        result = summary(outcome.latencies, outcome.errors, seconds)
+        answered = round(outcome.answered_in_window / seconds, 1)  # below the offered rate: overload
+        return {
+            "offered_per_s": round(rate, 1),
+            "answered_per_s": answered,
+            **result,
+            "started_after_quiet_s": quiet,
+        }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -316,35 +342,34 @@ async def main() -> None:
             await wait_ready(f"http://127.0.0.1:{port}/healthz")
             await wait_ready(f"http://127.0.0.1:{echo_port}/echo")
             workers = await wait_workers(f"http://127.0.0.1:{port}/healthz")
-            load = FrontdeskLoad(f"http://127.0.0.1:{port}")
-            echo_rounds, fd_rounds = [], []
+            phases = Phases(args.clients, args.warmup, port, echo_port, procs[0].pid)
             seconds = args.seconds / args.rounds
+            echo_rounds, fd_rounds = [], []
+            for r in range(args.rounds):
+                echo_rounds.append(await phases.closed(f"echo{r}", seconds, frontdesk=False))
+                fd_rounds.append(await phases.closed(f"ceiling{r}", seconds, frontdesk=True))
+                await wait_quiet(procs[0].pid)
+            old_echo, old_fd = [], []  # the same two ceilings through aiohttp's client
+            load = FrontdeskLoad(f"http://127.0.0.1:{port}")
             for _ in range(args.rounds):
                 echo_load = EchoLoad(f"http://127.0.0.1:{echo_port}")
-                echo_rounds.append(await drive(args.clients, seconds, args.warmup, echo_load))
-                fd_rounds.append(await drive(args.clients, seconds, args.warmup, load, pid=procs[0].pid))
+                old_echo.append(await drive(args.clients, seconds, args.warmup, echo_load))
+                old_fd.append(await drive(args.clients, seconds, args.warmup, load, pid=procs[0].pid))
                 await wait_quiet(procs[0].pid)
             echo, fd = combined(echo_rounds, args.seconds), combined(fd_rounds, args.seconds)
-            target = 0.30 * echo["requests_per_s"]
-            await wait_quiet(procs[0].pid)
-            at_target = await paced(args.clients, args.seconds, args.warmup, target, load)
+            at_target = await phases.paced("target", args.seconds, 0.30 * echo["requests_per_s"])
             # What the service sustains at half its own ceiling: the latency a deployment sized
             # for its measured throughput would see (reported beside the goal, not instead of it).
-            half = 0.5 * fd["requests_per_s"]
-            backlog = await wait_quiet(procs[0].pid)
-            at_half = await paced(args.clients, args.seconds, args.warmup, half, load)
-            at_half["started_after_quiet_s"] = backlog
-            await wait_quiet(procs[0].pid)
-            at_low = await paced(args.clients, args.seconds, args.warmup, args.low_rate, load)
+            at_half = await phases.paced("half", args.seconds, 0.5 * fd["requests_per_s"])
+            at_low = await phases.paced("low", args.seconds, args.low_rate)
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=10)
-    ratio = fd["requests_per_s"] / echo["requests_per_s"] if echo["requests_per_s"] else 0.0
-    by_round = [
-        round(f["requests_per_s"] / e["requests_per_s"], 3) if e["requests_per_s"] else 0.0
-        for e, f in zip(echo_rounds, fd_rounds, strict=True)
-    ]
+    ratio, by_round = ratios(echo, fd, echo_rounds, fd_rounds)
+    old_ratio, old_by_round = ratios(
+        combined(old_echo, args.seconds), combined(old_fd, args.seconds), old_echo, old_fd
+    )
     print(
         json.dumps(
             {
@@ -355,10 +380,17 @@ async def main() -> None:
                 "database": "sqlite",
                 "analysis_workers": workers,
                 "cpus": os.cpu_count(),
+                "load_generator": "bench/rawhttp.py",
                 "frontdesk": {**fd, "messages_per_s": fd["requests_per_s"]},
                 "echo_baseline": echo,
                 "ratio_to_echo": round(ratio, 3),
                 "ratio_by_round": by_round,
+                "through_aiohttp_client": {
+                    "echo_baseline": combined(old_echo, args.seconds),
+                    "frontdesk": combined(old_fd, args.seconds),
+                    "ratio_to_echo": round(old_ratio, 3),
+                    "ratio_by_round": old_by_round,
+                },
                 "frontdesk_at_target": at_target,
                 "frontdesk_at_half_ceiling": at_half,
                 "frontdesk_at_low_load": at_low,
