@@ -40,6 +40,7 @@ class Outcome:
     latencies: list[float] = field(default_factory=list)  # seconds, requests in the window only
     errors: int = 0
     answered_in_window: int = 0  # answers that arrived before ``stop`` (an overload's throughput)
+    failure: ValueError | None = None  # an answer this client cannot read: the run is void
     measure_from: float = 0.0  # times are the event loop's clock
     stop: float = 0.0
     closed: bool = False
@@ -105,7 +106,12 @@ class _Client(asyncio.Protocol):
             end = self._buffer.find(b"\r\n\r\n")
             if end < 0:
                 return
-            length = _content_length(self._buffer[:end])
+            try:
+                length = _content_length(self._buffer[:end])
+            except ValueError as exc:  # a figure counted from unreadable answers would be wrong
+                self._outcome.failure = exc
+                self.close()
+                return
             if len(self._buffer) < end + 4 + length:
                 return
             ok = self._buffer[9:12] == b"200"
@@ -121,7 +127,7 @@ class _Client(asyncio.Protocol):
 def _content_length(head: bytes) -> int:
     at = head.lower().find(b"\r\ncontent-length:")
     if at < 0:
-        raise RuntimeError("rawhttp reads responses with a Content-Length only: " + head[:200].decode())
+        raise ValueError("rawhttp reads responses with a Content-Length only: " + head[:200].decode())
     end = head.find(b"\r\n", at + 2)
     return int(head[at + 17 : end if end >= 0 else len(head)])
 
@@ -137,12 +143,14 @@ async def _connect(load: Load, outcome: Outcome, clients: int) -> list[_Client]:
     return made
 
 
-async def _finish(clients: list[_Client]) -> None:
+async def _finish(clients: list[_Client], outcome: Outcome) -> None:
     while any(c.busy for c in clients):
         await asyncio.sleep(0.005)
     for c in clients:
         c.close()
     await asyncio.gather(*(c.lost for c in clients))
+    if outcome.failure is not None:
+        raise outcome.failure
 
 
 async def closed_loop(
@@ -160,7 +168,7 @@ async def closed_loop(
     for c in connections:
         c.send(loop.time())
     await asyncio.sleep(outcome.stop - loop.time())
-    await _finish(connections)
+    await _finish(connections, outcome)
     return outcome
 
 
@@ -183,5 +191,5 @@ async def open_loop(load: Load, clients: int, seconds: float, warmup: float, rat
         first = start + interval * i / clients
         loop.call_at(first, tick, i, first)
     await asyncio.sleep(outcome.stop - loop.time())
-    await _finish(connections)
+    await _finish(connections, outcome)
     return outcome
