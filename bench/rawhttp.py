@@ -7,18 +7,22 @@ was itself the ceiling of the echo baseline: 10,500 requests/s, where the echo s
 this client 20,000. This one writes each request as one prebuilt buffer and reads a response
 by its ``Content-Length``, about 0.06 ms of CPU a request.
 
-Each client is one keep-alive connection. Closed loop: a client sends its next request when
-the previous answer arrives. Open loop (as wrk2 does it): each client sends on a fixed
-schedule; a request whose connection is still busy is sent as soon as the connection frees,
-and its latency counts from its scheduled time, so queueing is never hidden.
+Closed loop: each client is one keep-alive connection and sends its next request when the
+previous answer arrives. Open loop: each client sends on a fixed schedule and its latency counts
+from the scheduled time, so queueing is never hidden (as wrk2 measures it). A client holds
+``per_client`` connections (4, as the aiohttp client this replaces could) and sends on an idle
+one; only when all are busy does a request wait for the least busy. With one connection a
+client, one slow answer would delay that client's next requests too, as if its customer could
+not type before seeing the reply, and the tail would measure that queue instead of the service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 __all__ = ["Load", "Outcome", "closed_loop", "open_loop"]
@@ -55,9 +59,11 @@ class Outcome:
 
 
 class _Client(asyncio.Protocol):
-    def __init__(self, load: Load, index: int, outcome: Outcome) -> None:
+    def __init__(self, load: Load, index: int, numbers: Iterator[int], outcome: Outcome) -> None:
+        """``numbers``: the client's request numbers, shared by its connections."""
         self._load = load
         self._index = index
+        self._numbers = numbers
         self._outcome = outcome
         self._head = (
             f"POST {load.path} HTTP/1.1\r\nHost: {load.host}:{load.port}\r\n"
@@ -65,7 +71,6 @@ class _Client(asyncio.Protocol):
         ).encode()
         self._buffer = b""
         self._waiting: deque[float] = deque()  # start times: the first is in flight
-        self._sent = 0
         self._transport: asyncio.Transport | None = None
         loop = asyncio.get_running_loop()
         self._clock = loop.time
@@ -82,8 +87,8 @@ class _Client(asyncio.Protocol):
         self._waiting.clear()
 
     @property
-    def busy(self) -> bool:
-        return bool(self._waiting)
+    def waiting(self) -> int:
+        return len(self._waiting)
 
     def send(self, started: float) -> None:
         self._waiting.append(started)
@@ -96,8 +101,7 @@ class _Client(asyncio.Protocol):
 
     def _write(self) -> None:
         assert self._transport is not None
-        body = self._load.body(self._index, self._sent)
-        self._sent += 1
+        body = self._load.body(self._index, next(self._numbers))
         self._transport.write(self._head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
     def data_received(self, data: bytes) -> None:
@@ -132,19 +136,24 @@ def _content_length(head: bytes) -> int:
     return int(head[at + 17 : end if end >= 0 else len(head)])
 
 
-async def _connect(load: Load, outcome: Outcome, clients: int) -> list[_Client]:
+async def _connect(load: Load, outcome: Outcome, clients: int, per_client: int = 1) -> list[list[_Client]]:
     loop = asyncio.get_running_loop()
     made = []
     for i in range(clients):
-        _, client = await loop.create_connection(
-            functools.partial(_Client, load, i, outcome), load.host, load.port
-        )
-        made.append(client)
+        numbers = itertools.count()
+        own = []
+        for _ in range(per_client):
+            _, client = await loop.create_connection(
+                functools.partial(_Client, load, i, numbers, outcome), load.host, load.port
+            )
+            own.append(client)
+        made.append(own)
     return made
 
 
-async def _finish(clients: list[_Client], outcome: Outcome) -> None:
-    while any(c.busy for c in clients):
+async def _finish(connections: list[list[_Client]], outcome: Outcome) -> None:
+    clients = [c for own in connections for c in own]
+    while any(c.waiting for c in clients):
         await asyncio.sleep(0.005)
     for c in clients:
         c.close()
@@ -165,24 +174,26 @@ async def closed_loop(
     outcome.measure_from, outcome.stop = start + warmup, start + warmup + seconds
     if at_window is not None:
         loop.call_at(outcome.measure_from, at_window)
-    for c in connections:
+    for (c,) in connections:
         c.send(loop.time())
     await asyncio.sleep(outcome.stop - loop.time())
     await _finish(connections, outcome)
     return outcome
 
 
-async def open_loop(load: Load, clients: int, seconds: float, warmup: float, rate: float) -> Outcome:
+async def open_loop(
+    load: Load, clients: int, seconds: float, warmup: float, rate: float, per_client: int = 4
+) -> Outcome:
     """``rate`` requests/s in all, each client on a fixed schedule spread over one interval."""
     loop = asyncio.get_running_loop()
     outcome = Outcome()
-    connections = await _connect(load, outcome, clients)
+    connections = await _connect(load, outcome, clients, per_client)
     interval = clients / rate
     start = loop.time() + 0.1
     outcome.measure_from, outcome.stop = start + warmup, start + warmup + seconds
 
     def tick(i: int, scheduled: float) -> None:
-        connections[i].send(scheduled)
+        min(connections[i], key=lambda c: c.waiting).send(scheduled)
         following = scheduled + interval
         if following < outcome.stop:
             loop.call_at(following, tick, i, following)

@@ -68,6 +68,7 @@ async def test_open_loop_sends_on_schedule_and_measures_only_the_window() -> Non
     finally:
         await server.close()
     assert len(seen) == pytest.approx(200 * 0.7, abs=8)  # warm-up and window, on schedule
+    assert len({(b["client"], b["n"]) for b in seen}) == len(seen)  # a client's connections share its numbers
     measured = len(outcome.latencies) + outcome.errors
     assert measured == pytest.approx(100, abs=5)
     assert outcome.answered_in_window <= measured
