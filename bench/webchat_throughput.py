@@ -24,7 +24,7 @@ The clients are :mod:`rawhttp`'s: raw HTTP/1.1 on keep-alive connections, about 
 CPU a request, so that on a 2-core machine the cores go to the servers being measured.
 ``through_aiohttp_client`` repeats 1 and 2 with aiohttp's client (about 0.1-0.17 ms a
 request), as this benchmark measured before: that client, not the echo server, was the
-ceiling of the baseline (about half of what the echo server answers rawhttp), which made
+ceiling of the baseline (about 60 % of what the echo server answers rawhttp), which made
 Frontdesk's ratio look larger than it is and its latency worse (the client took a third of a
 core from the service at 3,000 requests/s).
 
