@@ -83,14 +83,18 @@ class _Client(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.lost.done():
             self.lost.set_result(None)
-        self._outcome.errors += len(self._waiting)
-        self._waiting.clear()
+        now = self._clock()
+        while self._waiting:  # unanswered: errors, and nothing left to wait for
+            self._outcome.record(self._waiting.popleft(), now, False)
 
     @property
     def waiting(self) -> int:
         return len(self._waiting)
 
     def send(self, started: float) -> None:
+        if self.lost.done():  # the server closed this connection: the request fails
+            self._outcome.record(started, self._clock(), False)
+            return
         self._waiting.append(started)
         if len(self._waiting) == 1:
             self._write()

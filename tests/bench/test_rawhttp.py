@@ -81,3 +81,20 @@ async def test_a_response_without_content_length_is_refused() -> None:
             await rawhttp.closed_loop(_load(server, "/chunked"), 1, seconds=0.1, warmup=0.0)
     finally:
         await server.close()
+
+
+async def test_a_connection_the_server_closes_counts_its_requests_as_errors_and_the_run_ends() -> None:
+    async def close(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/close", close)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        outcome = await rawhttp.open_loop(_load(server, "/close"), 2, seconds=0.3, warmup=0.0, rate=40.0)
+    finally:
+        await server.close()
+    assert outcome.latencies == [] and outcome.errors == pytest.approx(12, abs=3)
