@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channel_files import DiskFiles
 from bot.channel_state import ChannelCursors, single_consumer
-from bot.contracts import InboundMessage, InboundResult
+from bot.contracts import InboundMessage, InboundResult, QuickReply
 from bot.flow import inbound_record, resolve_sender
 from ticketing.customers import Customers
 from ticketing.models import Conversation, Interaction, Ticket
@@ -181,6 +181,17 @@ class EmailBackendImpl:
                 .limit(1)
             )
             return (await conn.execute(stmt)).scalar()
+
+    async def buttons_of(self, message_ids: Sequence[str]) -> tuple[QuickReply, ...]:
+        ours = [int(m.group(1)) for m in map(_OUR_ID.match, message_ids) if m]
+        if not ours:
+            return ()
+        stmt = select(Interaction.quick_replies).where(
+            Interaction.id == ours[0], Interaction.channel == CHANNEL, Interaction.direction == "out"
+        )
+        async with self._engine.connect() as conn:
+            found = (await conn.execute(stmt)).scalar()
+        return tuple(QuickReply(str(b["label"]), str(b["payload"])) for b in found or ())
 
     async def store_file(self, area: str, filename: str, data: bytes) -> str:
         return await self._files.put(area, filename, data)

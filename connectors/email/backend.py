@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-from bot.contracts import InboundMessage, InboundResult
+from bot.contracts import InboundMessage, InboundResult, QuickReply
 
 __all__ = ["EmailBackend"]
 
@@ -21,6 +21,10 @@ class EmailBackend(Protocol):
 
     async def thread_for_message_ids(self, message_ids: Sequence[str]) -> str | None:
         """The thread of the first of these Message-IDs Frontdesk has seen (received or sent)."""
+
+    async def buttons_of(self, message_ids: Sequence[str]) -> tuple[QuickReply, ...]:
+        """The quick replies of the first of these Message-IDs that is one of our replies (its
+        text listed them for the customer to answer with), or none."""
 
     async def store_file(self, area: str, filename: str, data: bytes) -> str:
         """Keep bytes (an attachment, a raw mail); returns the storage key."""

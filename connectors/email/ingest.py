@@ -79,6 +79,7 @@ class Ingestor:
         limited = not accept_noise and not self._rate_limit.allow(mail.from_address, mail.dedup_key)
         thread = await self._thread(mail)
         attachments = await self._store(mail, raw)
+        buttons = await self._backend.buttons_of(mail.in_reply_to) if mail.in_reply_to else ()
         try:
             message = inbound_message(
                 mail,
@@ -86,6 +87,7 @@ class Ingestor:
                 attachments=attachments,
                 raw_ref=attachments[-1].storage_key,
                 received_at=utcnow(),
+                buttons=buttons,
             )
         except Exception as exc:
             _LOGGER.exception("email: translation failed")

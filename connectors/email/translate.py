@@ -4,17 +4,24 @@ The customer text is the new part of the mail (quotes and signature stripped); t
 and the full text stay available through the attachments and ``raw_ref``. Metadata carries
 what an email reply needs beyond the contract's fields: the References chain and the
 Reply-To address.
+
+A mail has no buttons: our reply lists its quick replies' labels, and a customer who answers
+with one of them (nothing else, whatever the case, spacing, bullet or full stop) sends that
+button's payload, as pressing it in the web chat would. The payload is what the rules are
+written against ("Returns" may stand for "I want to return something").
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import datetime
 
-from bot.contracts import Attachment, InboundMessage
+from bot.contracts import Attachment, InboundMessage, QuickReply
 from connectors.email.parse import ParsedMail
 from connectors.email.quotes import strip_quotes
 
-__all__ = ["CHANNEL", "MAX_TEXT_CHARS", "inbound_message"]
+__all__ = ["CHANNEL", "MAX_TEXT_CHARS", "answered_button", "inbound_message"]
 
 CHANNEL = "email"
 MAX_TEXT_CHARS = 20_000
@@ -27,8 +34,11 @@ def inbound_message(
     attachments: tuple[Attachment, ...],
     raw_ref: str | None,
     received_at: datetime,
+    buttons: Sequence[QuickReply] = (),
 ) -> InboundMessage:
+    """``buttons``: the quick replies of the reply this mail answers (see the module)."""
     text = strip_quotes(mail.text)[:MAX_TEXT_CHARS].strip()
+    text = answered_button(text, buttons) or text
     if not text:
         names = [
             a.filename
@@ -56,3 +66,24 @@ def inbound_message(
         raw_ref=raw_ref,
         metadata=metadata,
     )
+
+
+_AROUND_LABEL = " \t\r\n*-•>.!\"'"  # a bullet copied from our list, quotes, a full stop
+_SPACES = re.compile(r"\s+")
+
+
+def answered_button(text: str, buttons: Sequence[QuickReply]) -> str | None:
+    """The payload of the button whose label is all ``text`` says, if any."""
+    if not buttons or len(text) > 200:
+        return None
+    said = _label_key(text)
+    if not said:
+        return None
+    for button in buttons:
+        if _label_key(button.label) == said:
+            return button.payload
+    return None
+
+
+def _label_key(text: str) -> str:
+    return _SPACES.sub(" ", text.strip(_AROUND_LABEL)).casefold()
