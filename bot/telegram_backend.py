@@ -22,6 +22,7 @@ from ticketing.time import utcnow
 __all__ = ["TelegramBackendImpl"]
 
 CHANNEL = "telegram"
+_BUTTON_LOOKBACK = 20  # our latest replies in a chat searched for a pressed button's payload
 
 
 class TelegramBackendImpl:
@@ -91,6 +92,27 @@ class TelegramBackendImpl:
 
     async def save_offset(self, offset: int) -> None:
         await self._cursors.put(CHANNEL, "updates", {"offset": offset})
+
+    async def button_payload(self, *, user_id: str, chat_id: str, index: int, label: str) -> str | None:
+        stmt = (
+            select(Interaction.quick_replies)
+            .join(Conversation, Conversation.id == Interaction.conversation_id)
+            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+            .where(
+                ChannelIdentity.channel == CHANNEL,
+                ChannelIdentity.external_id == user_id,
+                Conversation.external_thread_id == chat_id,
+                Interaction.direction == "out",
+            )
+            .order_by(Interaction.id.desc())
+            .limit(_BUTTON_LOOKBACK)
+        )
+        async with self._engine.connect() as conn:
+            offered = (await conn.execute(stmt)).scalars().all()
+        for buttons in offered:
+            if len(buttons) > index and buttons[index]["label"] == label:
+                return str(buttons[index]["payload"])
+        return None
 
     async def store_attachment(self, *, filename: str, content_type: str, data: bytes) -> str:
         return await self._files.put("attachments/telegram", filename, data)

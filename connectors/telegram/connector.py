@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
@@ -175,11 +176,25 @@ class TelegramConnector:
             return
         if parsed.kind == "start" and parsed.start_parameter:
             await self._link(parsed)
+        if parsed.button_index is not None:
+            parsed = await self._long_payload(parsed)
         attachments = tuple([await self._download(f) for f in parsed.files])
         await sink(inbound_message(parsed, attachments=attachments))
         if parsed.callback_query_id is not None:
             with contextlib.suppress(TelegramError):  # only stops the button's spinner
                 await self._bot.answer_callback_query(parsed.callback_query_id)
+
+    async def _long_payload(self, parsed: TelegramInbound) -> TelegramInbound:
+        """The pressed button's payload, which travelled as its index; the label if our reply
+        is no longer found (the customer still gets an answer to what the button said)."""
+        assert parsed.button_index is not None
+        payload = await self._backend.button_payload(
+            user_id=str(parsed.user_id),
+            chat_id=str(parsed.chat_id),
+            index=parsed.button_index,
+            label=parsed.text,
+        )
+        return parsed if payload is None else dataclasses.replace(parsed, text=payload)
 
     async def _link(self, parsed: TelegramInbound) -> None:
         assert parsed.start_parameter is not None

@@ -65,6 +65,7 @@ class TelegramInbound:
     files: tuple[FileRef, ...] = ()
     start_parameter: str | None = None  # /start <parameter> (a deep link)
     callback_query_id: str | None = None
+    button_index: int | None = None  # a pressed button whose payload did not fit (``~index``)
     from_bot: bool = False
     edit_date: int | None = None
 
@@ -124,8 +125,11 @@ def _button(update: Update) -> TelegramInbound | None:
         return None
     data = query.data or ""
     text = data
+    index = None
     if data.startswith(_LONG_PAYLOAD_PREFIX) or not data:
         text = _label_of(message, data) or data
+        suffix = data.removeprefix(_LONG_PAYLOAD_PREFIX)
+        index = int(suffix) if suffix.isdigit() and len(suffix) < 4 and text != data else None
     user = query.from_user
     return TelegramInbound(
         kind="button",
@@ -137,6 +141,7 @@ def _button(update: Update) -> TelegramInbound | None:
         sender_name=user.full_name or user.username,
         language=user.language_code,
         callback_query_id=query.id,
+        button_index=index,
         from_bot=user.is_bot,
     )
 

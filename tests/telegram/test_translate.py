@@ -72,10 +72,12 @@ def test_edit_is_a_new_message_that_points_at_the_original() -> None:
     assert m.idempotency_key != inbound_message(parsed("text")).idempotency_key  # type: ignore[arg-type]
 
 
-def test_button_with_long_payload_comes_back_as_its_label() -> None:
+def test_button_with_long_payload_comes_back_as_its_label_and_index() -> None:
+    """The connector looks the payload up by index and label (test_webhook)."""
     p = parsed("callback")
     assert p is not None and p.kind == "button"
     assert p.text == "No, talk to a human"
+    assert p.button_index == 1
     assert p.callback_query_id == "4382bfdwdsb323b2d9"
     assert inbound_message(p).reply_to == "9001"
 

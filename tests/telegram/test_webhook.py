@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from sqlalchemy import insert, select
 
 from connectors.telegram.connector import SECRET_HEADER
 from connectors.telegram.deeplink import deep_link_key, make_parameter
-from tests.conftest import AppFactory
+from tests.conftest import ROOT, AppFactory
 from tests.telegram.conftest import TOKEN
 from tests.telegram.fake_api import BOT_USER, FakeBotApi
 from tests.telegram.updates import CUSTOMER, button, edited, message
@@ -119,6 +120,42 @@ async def test_button_press_is_answered_and_sends_its_payload(
     assert "Monday to Friday" in reply.params["text"]
     [text] = (await rows(app.engine, select(Interaction.text).where(Interaction.direction == "in")))[0]
     assert text == HOURS
+
+
+LONG_PAYLOAD = "How do I return an item? It came last week and it does not fit me at all"
+
+
+async def test_a_button_whose_payload_is_too_long_for_telegram_still_sends_its_payload(
+    database_url: str, make_client: AppFactory, api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Telegram carries at most 64 bytes of callback_data: a longer payload travels as the
+    button's index and is looked up in our reply, so the rules see the payload, not the label."""
+    assert len(LONG_PAYLOAD.encode()) > 64
+    rulebook = tmp_path / "rulebook"
+    shutil.copytree(ROOT / "rulebook", rulebook)
+    rules = rulebook / "rules.yml"
+    offered = 'buttons: ["Where is my order?", "Returns & refunds", "Opening hours"]'
+    assert offered in rules.read_text()
+    buttons = f'buttons: ["Where is my order?", {{label: "Option B", payload: "{LONG_PAYLOAD}"}}]'
+    rules.write_text(rules.read_text().replace(offered, buttons))
+    app, client = await make_client(database_url, extra=api.config(mode="webhook"), rulebook=rulebook)
+    assert (await post(client, message("hello"))).status == 200
+    [greeting] = await api.wait_for("sendMessage")
+    markup = greeting.json("reply_markup")
+    assert [row[0]["callback_data"] for row in markup["inline_keyboard"]] == ["Where is my order?", "~1"]
+    bot_message = {
+        "message_id": 9200,
+        "date": 1_700_000_000,
+        "from": BOT_USER,
+        "chat": {"id": CUSTOMER["id"], "type": "private"},
+        "text": greeting.params["text"],
+        "reply_markup": markup,
+    }
+    assert (await post(client, button("~1", bot_message=bot_message))).status == 200
+    [_, reply] = await api.wait_for("sendMessage", 2)
+    assert "within 30 days" in reply.params["text"]  # the returns FAQ
+    inbound = select(Interaction.text).where(Interaction.direction == "in").order_by(Interaction.id)
+    assert [t.text for t in await rows(app.engine, inbound)] == ["hello", LONG_PAYLOAD]
 
 
 async def test_edit_is_processed_as_a_new_message(
