@@ -42,6 +42,11 @@ CHANNEL = "email"
 _OUR_ID = re.compile(r"^<frontdesk\.(\d{1,18})\.[0-9a-f]{16}@[^>]+>$")
 
 
+def _our_interactions(message_ids: Sequence[str]) -> list[int]:
+    """The interaction ids our own Message-IDs name (connectors.email.compose.message_id_for)."""
+    return [int(m.group(1)) for m in map(_OUR_ID.match, message_ids) if m]
+
+
 @dataclass(frozen=True, slots=True)
 class HeldMail:
     id: str
@@ -159,7 +164,7 @@ class EmailBackendImpl:
             return (await conn.execute(stmt)).scalar()
 
     async def thread_for_message_ids(self, message_ids: Sequence[str]) -> str | None:
-        ours = [int(m.group(1)) for m in map(_OUR_ID.match, message_ids) if m]
+        ours = _our_interactions(message_ids)
         async with self._engine.connect() as conn:
             if ours:  # our replies name their interaction: a primary-key lookup
                 stmt = (
@@ -183,7 +188,7 @@ class EmailBackendImpl:
             return (await conn.execute(stmt)).scalar()
 
     async def buttons_of(self, message_ids: Sequence[str]) -> tuple[QuickReply, ...]:
-        ours = [int(m.group(1)) for m in map(_OUR_ID.match, message_ids) if m]
+        ours = _our_interactions(message_ids)
         if not ours:
             return ()
         stmt = select(Interaction.quick_replies).where(
