@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.channel_files import DiskFiles
 from bot.channel_state import ChannelCursors, single_consumer
 from ticketing.customers import Customers
-from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction, Ticket
+from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction, OutboxItem, Ticket
 from ticketing.time import utcnow
 
 __all__ = ["TelegramBackendImpl"]
@@ -93,8 +93,14 @@ class TelegramBackendImpl:
     async def save_offset(self, offset: int) -> None:
         await self._cursors.put(CHANNEL, "updates", {"offset": offset})
 
-    async def button_payload(self, *, user_id: str, chat_id: str, index: int, label: str) -> str | None:
-        stmt = (
+    async def button_payload(
+        self, *, user_id: str, chat_id: str, message_id: str, index: int, label: str
+    ) -> str | None:
+        """Exact when the outbox has recorded which Telegram message carried our reply: two
+        replies may offer the same label at the same place with different payloads (a menu
+        asked twice). Until then (a press faster than the outbox's bookkeeping), the newest
+        of our recent replies that has this label at ``index``."""
+        in_chat = (
             select(Interaction.quick_replies)
             .join(Conversation, Conversation.id == Interaction.conversation_id)
             .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
@@ -104,11 +110,14 @@ class TelegramBackendImpl:
                 Conversation.external_thread_id == chat_id,
                 Interaction.direction == "out",
             )
-            .order_by(Interaction.id.desc())
-            .limit(_BUTTON_LOOKBACK)
         )
+        delivered = in_chat.join(OutboxItem, OutboxItem.interaction_id == Interaction.id).where(
+            OutboxItem.channel == CHANNEL, OutboxItem.external_id == message_id
+        )
+        recent = in_chat.order_by(Interaction.id.desc()).limit(_BUTTON_LOOKBACK)
         async with self._engine.connect() as conn:
-            offered = (await conn.execute(stmt)).scalars().all()
+            exact = (await conn.execute(delivered.limit(1))).scalars().all()
+            offered = exact or (await conn.execute(recent)).scalars().all()
         for buttons in offered:
             if len(buttons) > index and buttons[index]["label"] == label:
                 return str(buttons[index]["payload"])

@@ -220,7 +220,11 @@ class TicketEvent(Base):
 
 class OutboxItem(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        # A Telegram button press names the message that carried the reply (0005).
+        Index("ix_outbox_channel_external_id", "channel", "external_id"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, func, or_, select, update
+from sqlalchemy import ForeignKey, String, UniqueConstraint, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,6 +41,7 @@ class SlackTicket(Base):
     """Where a ticket's card lives in Slack (migration 0003)."""
 
     __tablename__ = "slack_tickets"
+    __table_args__ = (UniqueConstraint("channel_id", "ts"),)  # a thread root is one ticket's card
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(64))
     ts: Mapped[str] = mapped_column(String(32))

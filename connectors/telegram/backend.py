@@ -27,10 +27,13 @@ class TelegramBackend(Protocol):
     async def save_offset(self, offset: int) -> None:
         """Remember the next ``getUpdates`` offset (after the updates before it are committed)."""
 
-    async def button_payload(self, *, user_id: str, chat_id: str, index: int, label: str) -> str | None:
-        """The payload of button ``index``, labelled ``label``, on the newest of our replies in
-        this user's chat that has it: a payload too long for Telegram's ``callback_data``
-        travels as the button's index and is looked up here."""
+    async def button_payload(
+        self, *, user_id: str, chat_id: str, message_id: str, index: int, label: str
+    ) -> str | None:
+        """The payload of button ``index``, labelled ``label``, on our reply that Telegram
+        delivered as ``message_id`` in this user's chat (or, if that delivery is not recorded
+        yet, on the newest reply there that has such a button): a payload too long for
+        Telegram's ``callback_data`` travels as the button's index and is looked up here."""
 
     async def store_attachment(self, *, filename: str, content_type: str, data: bytes) -> str:
         """Keep a downloaded file; returns its storage key."""

@@ -191,6 +191,7 @@ class TelegramConnector:
         payload = await self._backend.button_payload(
             user_id=str(parsed.user_id),
             chat_id=str(parsed.chat_id),
+            message_id=str(parsed.message_id),
             index=parsed.button_index,
             label=parsed.text,
         )

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import event, select
 
 from bot.app import App, AppOverrides
@@ -15,7 +17,7 @@ from bot.contracts import InboundMessage, InboundResult
 from tests.conftest import AppFactory
 from tests.webchat.helpers import FAQ_HOURS, UNRELATED, FlakyChannel, count, new_id, rows, send, start_session
 from ticketing.database import _config, create_engine, current_revision, head_revision, upgrade
-from ticketing.models import Conversation, Interaction, OutboxItem, Ticket, TicketEvent
+from ticketing.models import Base, Conversation, Interaction, OutboxItem, Ticket, TicketEvent
 
 
 def message(text: str, *, user: str, thread: str, key: str | None = None) -> InboundMessage:
@@ -211,6 +213,21 @@ async def test_upgrade_twice_is_a_no_op(database_url: str, make_client: AppFacto
     assert await current_revision(app.engine) == head_revision()
     assert await count(app.engine, Ticket) == 1  # data survives
     assert await count(app.engine, Interaction) == 2
+
+
+async def test_migrations_build_the_schema_the_models_declare(
+    database_url: str, make_client: AppFactory
+) -> None:
+    """An index or column added to the models without a migration (or the other way round)
+    would only show on an upgraded production database, as a slow query or a failed write."""
+    import ticketing.slack_threads  # noqa: F401  (its table is part of the schema)
+
+    app, _channel = await start(database_url, make_client)
+    async with app.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
+    assert diff == []
 
 
 async def test_upgrade_creates_a_fresh_sqlite_database_and_can_rerun(tmp_path: Path) -> None:

@@ -230,3 +230,56 @@ async def test_agent_reply_carries_the_agents_name_bot_replies_do_not(
     assert agent_reply.params["text"] == "ana:\nYour refund is <on> its way *soon*"
     assert "parse_mode" not in agent_reply.params
     assert agent_reply.json("entities") == [{"type": "bold", "offset": 0, "length": 4}]
+
+
+async def test_a_long_payload_is_looked_up_on_the_message_whose_button_was_pressed(
+    database_url: str, make_client: AppFactory, api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Two of our replies offer "Option B" as their second button with different payloads (the
+    same menu, sent again after an admin changed it): pressing it on the older message sends
+    the older payload, not the newest reply's."""
+    rulebook = tmp_path / "rulebook"
+    shutil.copytree(ROOT / "rulebook", rulebook)
+    rules = rulebook / "rules.yml"
+    offered = 'buttons: ["Where is my order?", "Returns & refunds", "Opening hours"]'
+    buttons = f'buttons: ["Where is my order?", {{label: "Option B", payload: "{LONG_PAYLOAD}"}}]'
+    rules.write_text(rules.read_text().replace(offered, buttons))
+    app, client = await make_client(database_url, extra=api.config(mode="webhook"), rulebook=rulebook)
+    assert (await post(client, message("hello"))).status == 200
+    [greeting] = await api.wait_for("sendMessage")
+
+    async def delivered() -> bool:
+        return await count(app.engine, OutboxItem, OutboxItem.state == "sent") == 1
+
+    await eventually(delivered)
+    [older] = await rows(app.engine, select(OutboxItem))
+    [reply] = await rows(app.engine, select(Interaction).where(Interaction.id == older.interaction_id))
+    newer_payload = "What are your opening hours? I need to come by on a Saturday morning"
+    copied = {c.key: getattr(reply, c.key) for c in Interaction.__table__.columns if c.key != "id"}
+    copied["quick_replies"] = [reply.quick_replies[0], {"label": "Option B", "payload": newer_payload}]
+    copied["external_message_id"] = None
+    async with app.engine.begin() as conn:
+        newer_id = (await conn.execute(insert(Interaction).values(copied).returning(Interaction.id))).scalar()
+        outbox = {c.key: getattr(older, c.key) for c in OutboxItem.__table__.columns if c.key != "id"}
+        await conn.execute(
+            insert(OutboxItem).values({**outbox, "interaction_id": newer_id, "external_id": "9555"})
+        )
+
+    def pressed_on(message_id: int) -> dict[str, object]:
+        bot_message = {
+            "message_id": message_id,
+            "date": 1_700_000_000,
+            "from": BOT_USER,
+            "chat": {"id": CUSTOMER["id"], "type": "private"},
+            "text": greeting.params["text"],
+            "reply_markup": greeting.json("reply_markup"),
+        }
+        return button("~1", bot_message=bot_message)
+
+    assert older.external_id is not None
+    assert (await post(client, pressed_on(int(older.external_id)))).status == 200
+    assert (await post(client, pressed_on(9555))).status == 200
+    assert (await post(client, pressed_on(4242))).status == 200  # not recorded: the newest reply's
+    inbound = select(Interaction.text).where(Interaction.direction == "in").order_by(Interaction.id)
+    texts = [t.text for t in await rows(app.engine, inbound)]
+    assert texts == ["hello", LONG_PAYLOAD, newer_payload, newer_payload]
