@@ -125,12 +125,8 @@ async def test_button_press_is_answered_and_sends_its_payload(
 LONG_PAYLOAD = "How do I return an item? It came last week and it does not fit me at all"
 
 
-async def test_a_button_whose_payload_is_too_long_for_telegram_still_sends_its_payload(
-    database_url: str, make_client: AppFactory, api: FakeBotApi, tmp_path: Path
-) -> None:
-    """Telegram carries at most 64 bytes of callback_data: a longer payload travels as the
-    button's index and is looked up in our reply, so the rules see the payload, not the label."""
-    assert len(LONG_PAYLOAD.encode()) > 64
+def long_payload_rulebook(tmp_path: Path) -> Path:
+    """The example rulebook, whose greeting offers "Option B" with ``LONG_PAYLOAD``."""
     rulebook = tmp_path / "rulebook"
     shutil.copytree(ROOT / "rulebook", rulebook)
     rules = rulebook / "rules.yml"
@@ -138,6 +134,16 @@ async def test_a_button_whose_payload_is_too_long_for_telegram_still_sends_its_p
     assert offered in rules.read_text()
     buttons = f'buttons: ["Where is my order?", {{label: "Option B", payload: "{LONG_PAYLOAD}"}}]'
     rules.write_text(rules.read_text().replace(offered, buttons))
+    return rulebook
+
+
+async def test_a_button_whose_payload_is_too_long_for_telegram_still_sends_its_payload(
+    database_url: str, make_client: AppFactory, api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Telegram carries at most 64 bytes of callback_data: a longer payload travels as the
+    button's index and is looked up in our reply, so the rules see the payload, not the label."""
+    assert len(LONG_PAYLOAD.encode()) > 64
+    rulebook = long_payload_rulebook(tmp_path)
     app, client = await make_client(database_url, extra=api.config(mode="webhook"), rulebook=rulebook)
     assert (await post(client, message("hello"))).status == 200
     [greeting] = await api.wait_for("sendMessage")
@@ -238,12 +244,7 @@ async def test_a_long_payload_is_looked_up_on_the_message_whose_button_was_press
     """Two of our replies offer "Option B" as their second button with different payloads (the
     same menu, sent again after an admin changed it): pressing it on the older message sends
     the older payload, not the newest reply's."""
-    rulebook = tmp_path / "rulebook"
-    shutil.copytree(ROOT / "rulebook", rulebook)
-    rules = rulebook / "rules.yml"
-    offered = 'buttons: ["Where is my order?", "Returns & refunds", "Opening hours"]'
-    buttons = f'buttons: ["Where is my order?", {{label: "Option B", payload: "{LONG_PAYLOAD}"}}]'
-    rules.write_text(rules.read_text().replace(offered, buttons))
+    rulebook = long_payload_rulebook(tmp_path)
     app, client = await make_client(database_url, extra=api.config(mode="webhook"), rulebook=rulebook)
     assert (await post(client, message("hello"))).status == 200
     [greeting] = await api.wait_for("sendMessage")
