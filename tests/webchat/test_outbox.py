@@ -7,6 +7,7 @@ connector); everything else is the real flow, storage and dispatcher.
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient
@@ -146,6 +147,7 @@ async def test_webchat_reply_is_marked_sent(app_client: tuple[App, TestClient]) 
 async def test_stop_is_prompt_even_when_a_wake_races_the_cancel(sqlite_url: str) -> None:
     """stop() right after wake(): the cancel must not be lost (it was, with wait_for on 3.11,
     and shutdown then waited out the app's whole stop timeout)."""
+    threads = set(threading.enumerate())
     engine = create_engine(sqlite_url)
     try:
         dispatcher = OutboxDispatcher(store=OutboxStore(engine=engine), connectors={}, sweep_interval=30.0)
@@ -160,3 +162,9 @@ async def test_stop_is_prompt_even_when_a_wake_races_the_cancel(sqlite_url: str)
             assert done, "the dispatcher ignored its cancel"
     finally:
         await engine.dispose()
+        # A cancel that lands inside a query makes SQLAlchemy force-close that aiosqlite
+        # connection without waiting: its thread answers later, and must find this test's
+        # loop still open (on a loaded CI machine it once did not, and the next test failed).
+        for thread in set(threading.enumerate()) - threads:
+            if "_connection_worker_thread" in thread.name:  # aiosqlite's, by its target's name
+                await asyncio.to_thread(thread.join, 10)
