@@ -32,8 +32,11 @@ Each open-loop phase starts once the service is quiet again: an overloaded phase
 backlog (queued requests, new tickets, deliveries) that would otherwise land in the next one.
 
 Goal: ratio_to_echo ≥ 0.30, and p99 ≤ 50 ms at the target load. Prints JSON, with the CPU
-milliseconds per message of the service's event-loop process and of each analysis worker
-(``frontdesk.cpu_ms_per_message``, Linux) to show which of them limits the ceiling.
+milliseconds per message of the service's event-loop process, of each analysis worker and of
+the load generator (``frontdesk.cpu_ms_per_message``, Linux) to show which of them limits the
+ceiling, and ``cpu_budget``: the most messages/s the cores allow at that cost, and the CPU per
+message the goal allows (``budget_ms_per_message``; ``cut_needed`` is how much cheaper a
+message must get before any tuning of queues or batches can reach the goal).
 
     .venv/bin/python bench/webchat_throughput.py [--clients 64] [--seconds 10] [--rounds 3]
 """
@@ -262,6 +265,28 @@ def ceilings(
     }
 
 
+def cpu_budget(measured: dict[str, Any], goal: float, cpus: int) -> dict[str, Any]:
+    """Whether the goal fits in this machine's cores at the CPU each message costs now.
+
+    Throughput on a machine whose cores are all busy is at most cores / CPU per message, so
+    ``goal`` x the echo ceiling needs each message (service, analysis workers and the load
+    generator that shares the cores) to cost at most ``budget_ms_per_message``; no queueing or
+    batching gets more through, and a p99 bound needs headroom below that.
+    """
+    per_message = measured["frontdesk"]["cpu_ms_per_message"]
+    spent = sum(per_message.values())
+    target = goal * measured["echo_baseline"]["requests_per_s"]
+    budget = cpus * 1000.0 / target if target else 0.0
+    return {
+        "cpus": cpus,
+        "spent_ms_per_message": round(spent, 3),
+        "max_messages_per_s_at_this_cost": round(cpus * 1000.0 / spent, 1) if spent else None,
+        "goal_messages_per_s": round(target, 1),
+        "budget_ms_per_message": round(budget, 3),
+        "cut_needed": round(max(0.0, 1.0 - budget / spent), 3) if spent else None,
+    }
+
+
 def _ratio(fd: dict[str, Any], echo: dict[str, Any]) -> float:
     return round(fd["requests_per_s"] / echo["requests_per_s"], 3) if echo["requests_per_s"] else 0.0
 
@@ -290,13 +315,17 @@ class Phases:
     async def closed(self, phase: str, seconds: float, *, frontdesk: bool) -> dict[str, Any]:
         load = await self._load(phase, frontdesk=frontdesk)
         before: dict[str, float] = {}
-        at_window = (lambda: before.update(cpu_seconds(self.pid))) if frontdesk else None
+
+        def at_window() -> None:
+            before["load_generator"] = time.process_time()  # this process: the clients
+            if frontdesk:
+                before.update(cpu_seconds(self.pid))
+
         outcome = await rawhttp.closed_loop(load, self.clients, seconds, self.warmup, at_window)
+        after = {"load_generator": time.process_time(), **(cpu_seconds(self.pid) if frontdesk else {})}
         result: dict[str, Any] = summary(outcome.latencies, outcome.errors, seconds)
-        if frontdesk:  # CPU ms per message: the measured interval (and the last answers in flight)
-            result["cpu_ms_per_message"] = cpu_per_message(
-                before, cpu_seconds(self.pid), len(outcome.latencies)
-            )
+        # CPU ms per message: the measured interval (and the last answers in flight)
+        result["cpu_ms_per_message"] = cpu_per_message(before, after, len(outcome.latencies))
         return result
 
     async def paced(self, phase: str, seconds: float, rate: float) -> dict[str, Any]:
@@ -382,6 +411,7 @@ async def main() -> None:
                 "cpus": os.cpu_count(),
                 "load_generator": "bench/rawhttp.py",
                 **measured,
+                "cpu_budget": cpu_budget(measured, 0.30, os.cpu_count() or 1),
                 "through_aiohttp_client": ceilings(old_echo, old_fd, args.seconds),
                 "frontdesk_at_target": at_target,
                 "frontdesk_at_half_ceiling": at_half,
