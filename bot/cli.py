@@ -24,7 +24,7 @@ from bot.cli_tickets import add_tickets_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.heap import settle_heap
 from connectors.console import ConsoleConnector
-from rules.yamlfile import SourceError
+from core.yamlfile import SourceError
 from ticketing.database import create_engine, current_revision, head_revision, upgrade
 
 __all__ = ["main"]

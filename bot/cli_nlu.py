@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import load_settings
+from core.yamlfile import SourceError
 from nlp.datasets import DatasetError, read_csv
 from nlp.entities import InvalidPatternError
 from nlp.evaluation import evaluate
@@ -30,7 +31,6 @@ from nlp.report import write_report
 from nlp.training import TrainingError
 from nlp.types import AnalysisContext, FaqEntry, TrainingExample
 from rules.intents_file import NluRulebook, load_nlu_rulebook
-from rules.yamlfile import SourceError
 
 __all__ = ["add_nlu_commands"]
 

@@ -6,7 +6,7 @@ and the real decision. ``test`` uses the intent model the server would serve: th
 the model store (``nlu.models``) under the hash of the current ``intents.yml``. When that model
 is not trained yet, ``test`` trains and stores it first, as the server does at start-up, and
 says so on stderr (``--no-train`` tests without intents instead). Nothing touches the database
-or sends anything. Problems in files raise :class:`~rules.yamlfile.SourceError`, which
+or sends anything. Problems in files raise :class:`~core.yamlfile.SourceError`, which
 ``bot.cli.main`` turns into exit code 2; failing rule tests exit with 1.
 """
 
@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import Knowledge
+from core.yamlfile import RulebookError, parse_yaml
 from nlp import ModelStore, TrainingError
 from nlp import train as train_model
 from nlp.types import Analysis, AnalysisContext
@@ -36,7 +37,6 @@ from rules.testcases import (
     load_cases,
     run_case,
 )
-from rules.yamlfile import RulebookError, parse_yaml
 
 __all__ = ["add_rules_commands", "cmd_rules_check", "cmd_rules_test", "load_with_model"]
 

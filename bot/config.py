@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from connectors.email.config import EmailSettings
 from connectors.slack.config import SlackSettings
 from connectors.telegram.config import TelegramSettings
-from rules.yamlfile import LineDict, LineList, SourceError, load_yaml, parse_yaml, validate
+from core.yamlfile import LineDict, LineList, SourceError, load_yaml, parse_yaml, validate
 from ticketing.service import TicketsSettings
 
 __all__ = ["ConfigError", "Settings", "load_settings", "settings_from_text"]

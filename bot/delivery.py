@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.contracts import InboundMessage, OutboundMessage, QuickReply, SenderRole
+from core.contracts import InboundMessage, OutboundMessage, QuickReply, SenderRole
 
 __all__ = ["ECHOED_METADATA", "delivery_for", "outbound_from_payload"]
 

@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channel_files import DiskFiles
 from bot.channel_state import ChannelCursors, single_consumer
-from bot.contracts import InboundMessage, InboundResult, QuickReply
 from bot.flow import inbound_record, resolve_sender
+from core.contracts import InboundMessage, InboundResult, QuickReply
 from ticketing.customers import Customers
 from ticketing.models import Conversation, Interaction, Ticket
 from ticketing.time import utcnow

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.analysis_workers import AnalysisWorkers
-from bot.contracts import InboundMessage, InboundResult, OutboundMessage, QuickReply
 from bot.delivery import delivery_for, outbound_from_payload
 from bot.knowledge import Knowledge
 from bot.outcome import turn_plan
+from core.contracts import InboundMessage, InboundResult, OutboundMessage, QuickReply
 from nlp.types import Analysis, AnalysisContext, Analyzer
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from core.yamlfile import RulebookError
 from nlp import InvalidPatternError, ModelStore, Pipeline, TrainingExample
 from nlp.intent_model import IntentModel
 from rules.engine import Engine
@@ -30,7 +31,6 @@ from rules.intents_file import load_nlu_rulebook
 from rules.loader import RuleSet, load_ruleset
 from rules.reload import RulebookWatcher
 from rules.rulebook import Rulebook, load_rulebook
-from rules.yamlfile import RulebookError
 from ticketing.time import utcnow
 
 __all__ = ["Knowledge", "LiveKnowledge"]

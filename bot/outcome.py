@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from bot.contracts import InboundMessage, QuickReply
 from bot.templates import render
+from core.contracts import InboundMessage, QuickReply
 from nlp.types import Analysis
 from rules import decision as d
 from rules.engine import Engine

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.contracts import CustomerView, MessageView, QuickReply, SenderRole, SessionView
 from connectors.base import BadRequest
+from core.contracts import CustomerView, MessageView, QuickReply, SenderRole, SessionView
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 

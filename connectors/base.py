@@ -1,15 +1,15 @@
 """The narrow protocol every channel connector implements.
 
 A connector verifies and translates what its channel sends (translation is a pure function in
-the connector's own module), hands each :class:`~bot.contracts.InboundMessage` to the injected
-sink, and delivers :class:`~bot.contracts.OutboundMessage` values that the outbox gives it.
+the connector's own module), hands each :class:`~core.contracts.InboundMessage` to the injected
+sink, and delivers :class:`~core.contracts.OutboundMessage` values that the outbox gives it.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from bot.contracts import InboundSink, OutboundMessage
+from core.contracts import InboundSink, OutboundMessage
 
 __all__ = ["BadRequest", "Connector", "DeliveryError"]
 

@@ -12,7 +12,7 @@ import secrets
 import sys
 from typing import TextIO
 
-from bot.contracts import InboundMessage, InboundSink, OutboundMessage
+from core.contracts import InboundMessage, InboundSink, OutboundMessage
 
 __all__ = ["ConsoleConnector"]
 

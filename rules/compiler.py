@@ -14,8 +14,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from core.calendars import Calendar
 from rules import conditions as c
-from rules.calendars import Calendar
 from rules.schema import (
     ConditionSpec,
     ConversationCond,

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from core.calendars import WEEKDAYS, Calendar, parse_span, parse_zone, within
 from nlp.types import Analysis, IntentScore
-from rules.calendars import WEEKDAYS, Calendar, parse_span, parse_zone, within
 from rules.facts import RuleFacts
 
 __all__ = ["All", "Any", "Leaf", "Not", "Predicate", "Subject", "subject_of"]

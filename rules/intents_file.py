@@ -1,7 +1,7 @@
 """The NLU part of the rulebook: intents with examples, entity patterns, sentiment words.
 
 Three files, each optional, each validated with ``file:line`` errors through
-:mod:`rules.yamlfile` so an admin's typo names its line and the previous model keeps serving:
+:mod:`core.yamlfile` so an admin's typo names its line and the previous model keeps serving:
 
 * ``intents.yml``: ``intents:`` as a list of ``{name, examples}`` (examples as a list, or a
   Rasa-style block of ``- example`` lines), plus optional ``settings.oos_threshold``;
@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.yamlfile import LineDict, RulebookError, SourceError, line_of, load_yaml, validate
 from nlp.types import EntityPattern, GazetteerEntry, TrainingExample
-from rules.yamlfile import LineDict, RulebookError, SourceError, line_of, load_yaml, validate
 
 __all__ = [
     "IntentsFile",

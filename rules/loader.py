@@ -21,8 +21,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from core.calendars import Calendar, parse_calendar, parse_zone
+from core.yamlfile import RulebookError, SourceError, line_of, load_yaml, parse_yaml, validate
 from rules.actions import ActionPlan, compile_action
-from rules.calendars import Calendar, parse_calendar, parse_zone
 from rules.compiler import Env, Loc, compile_condition
 from rules.conditions import Predicate, Subject
 from rules.guards import Limits
@@ -30,7 +31,6 @@ from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
 from rules.scope import check_scope
 from rules.values import check_intent_labels, check_values
-from rules.yamlfile import RulebookError, SourceError, line_of, load_yaml, parse_yaml, validate
 
 __all__ = ["BUILTIN_RULES", "CompiledRule", "RuleSet", "intent_names", "load_ruleset", "rule_files"]
 

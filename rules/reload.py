@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from rules.yamlfile import SourceError
+from core.yamlfile import SourceError
 
 __all__ = ["RulebookWatcher", "snapshot"]
 

@@ -2,7 +2,7 @@
 
 Files (all optional but ``faq.yml``): ``faq.yml`` (question variants → answer) and
 ``responses.yml`` (the bot's own texts, several variants each). A broken file raises
-:class:`~rules.yamlfile.RulebookError` with ``file:line`` problems; the caller keeps serving
+:class:`~core.yamlfile.RulebookError` with ``file:line`` problems; the caller keeps serving
 the previous rulebook.
 """
 
@@ -15,8 +15,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.yamlfile import RulebookError, line_of, load_yaml, validate
 from nlp.types import FaqEntry
-from rules.yamlfile import RulebookError, line_of, load_yaml, validate
 
 __all__ = ["DEFAULT_RESPONSES", "Rulebook", "load_rulebook"]
 

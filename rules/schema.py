@@ -1,7 +1,7 @@
 """The shape of ``rules.yml`` and ``calendars.yml``, as strict pydantic models.
 
 Every model forbids unknown keys, so a typo is reported as ``file:line: ... unknown key 'intnet'
-(did you mean 'intent'?)`` by :mod:`rules.yamlfile`. Shorthands admins like to write
+(did you mean 'intent'?)`` by :mod:`core.yamlfile`. Shorthands admins like to write
 (``intent: greet``, ``entity: order_ref``, ``hand_off: true``) are expanded here, before the
 semantic checks in :mod:`rules.loader` (closed sets the types cannot express, such as the
 values of ticket ``status`` conditions, in :mod:`rules.values`). ``docs/rules.md`` documents

@@ -18,13 +18,13 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.yamlfile import RulebookError, line_of, load_yaml, validate
 from nlp.types import AnalysisContext, Analyzer
 from rules import decision as d
 from rules.engine import Engine
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from rules.loader import RuleSet
 from rules.schema import Channel, Priority, Status
-from rules.yamlfile import RulebookError, line_of, load_yaml, validate
 
 __all__ = [
     "ACTION_KINDS",

@@ -2,7 +2,7 @@
 
 Most closed-set keys are typed with the ``Literal`` aliases below (``channel``, ``sentiment``
 labels, ``weekday``, ``open_ticket.priority``, ``event``), so a typo is a schema error that
-:func:`rules.yamlfile.validation_errors` reports with a suggestion. Ticket field conditions share
+:func:`core.yamlfile.validation_errors` reports with a suggestion. Ticket field conditions share
 one model (:class:`~rules.schema.FieldCond`) for ``status``, ``priority`` and the open ``queue``,
 and FAQ ids come from ``faq.yml``; :func:`check_values` checks those at load, with the YAML path
 the loader turns into ``file:line`` (and :func:`check_intent_labels` the intents of

@@ -13,7 +13,7 @@ that the error rolls back. ::
     ├── NoAgentAvailable      every available agent of the queue is at their cap
     └── CustomerNotFound      no customer with that id (or it was merged away / erased)
 
-Rulebook problems (SLA policies, calendars, escalations) are ``rules.yamlfile.RulebookError``
+Rulebook problems (SLA policies, calendars, escalations) are ``core.yamlfile.RulebookError``
 with ``file:line`` messages instead, like every other hand-edited file.
 """
 

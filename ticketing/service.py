@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rules.yamlfile import SourceError
+from core.yamlfile import SourceError
 from ticketing.agents import Roster
 from ticketing.scheduler import SlaScheduler
 from ticketing.sla_config import SlaConfig, load_sla_config

@@ -1,10 +1,10 @@
 """``sla.yml`` + ``escalations.yml`` (+ the calendars they name) → one immutable :class:`SlaConfig`.
 
 Admins edit these files by hand, so they go through the same line-aware loader as the rest of
-the rulebook (``rules.yamlfile``; ticketing imports that small module and the calendar parser
+the rulebook (``core.yamlfile``; ticketing imports that small module and the calendar parser
 from ``rules`` and nothing else of it). Every problem, including a policy that names a
 calendar ``calendars.yml`` does not define and a calendar whose slots overlap, is reported as
-``file:line: path: message`` in one :class:`~rules.yamlfile.RulebookError`; nothing is half
+``file:line: path: message`` in one :class:`~core.yamlfile.RulebookError`; nothing is half
 loaded. Policies and escalations match tickets with :class:`TicketMatch`, first policy wins.
 """
 
@@ -19,9 +19,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from rules.calendars import parse_calendar
-from rules.yamlfile import RulebookError, SourceError, line_of, load_yaml, validate
-from ticketing.calendars import BusinessCalendar, CalendarProblem, business_calendar
+from core.calendars import parse_calendar
+from core.yamlfile import RulebookError, SourceError, line_of, load_yaml, validate
+from ticketing.business_hours import BusinessCalendar, CalendarProblem, business_calendar
 
 __all__ = ["EscalationRule", "Policy", "SlaConfig", "TicketMatch", "load_sla_config", "parse_duration"]
 

@@ -21,7 +21,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.calendars import BusinessCalendar
+from ticketing.business_hours import BusinessCalendar
 from ticketing.models import SlaTimer, Ticket
 
 __all__ = [

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-from bot.contracts import InboundMessage, InboundResult, QuickReply
+from core.contracts import InboundMessage, InboundResult, QuickReply
 
 __all__ = ["EmailBackend"]
 

@@ -23,8 +23,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import TypeGuard
 
-from bot.contracts import OutboundMessage, QuickReply, SenderRole
 from connectors.email.threads import format_subject
+from core.contracts import OutboundMessage, QuickReply, SenderRole
 
 __all__ = ["compose", "message_id_for"]
 

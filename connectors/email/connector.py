@@ -14,7 +14,6 @@ import logging
 
 import aiosmtplib
 
-from bot.contracts import InboundSink, OutboundMessage
 from connectors.base import DeliveryError
 from connectors.email.backend import EmailBackend
 from connectors.email.compose import compose
@@ -24,6 +23,7 @@ from connectors.email.ingest import Ingestor, IngestResult
 from connectors.email.parse import ParsedMail
 from connectors.email.ratelimit import SenderRateLimit
 from connectors.email.translate import CHANNEL
+from core.contracts import InboundSink, OutboundMessage
 
 __all__ = ["EmailConnector"]
 

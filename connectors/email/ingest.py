@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.contracts import Attachment, InboundSink, utcnow
 from connectors.email.backend import EmailBackend
 from connectors.email.classify import classify
 from connectors.email.parse import ParsedMail, Unparseable, parse_mail
 from connectors.email.ratelimit import SenderRateLimit
 from connectors.email.threads import candidate_ids, fallback_thread, ticket_number
 from connectors.email.translate import inbound_message
+from core.contracts import Attachment, InboundSink, utcnow
 
 __all__ = ["RATE_LIMITED", "IngestResult", "Ingestor"]
 

@@ -17,9 +17,9 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.contracts import Attachment, InboundMessage, QuickReply
 from connectors.email.parse import ParsedMail
 from connectors.email.quotes import strip_quotes
+from core.contracts import Attachment, InboundMessage, QuickReply
 
 __all__ = ["CHANNEL", "MAX_TEXT_CHARS", "answered_button", "inbound_message"]
 

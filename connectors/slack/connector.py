@@ -23,7 +23,6 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.contracts import InboundSink, OutboundMessage
 from connectors.base import DeliveryError
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
 from connectors.slack.commands import CommandRunner
@@ -32,6 +31,7 @@ from connectors.slack.identity import AgentDirectory
 from connectors.slack.projection import Projection
 from connectors.slack.translate import CHANNEL, is_from_self, parse_action, parse_thread_message
 from connectors.slack.views import ActionRefused, SlackBackend
+from core.contracts import InboundSink, OutboundMessage
 
 __all__ = ["SlackConnector"]
 

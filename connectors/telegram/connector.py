@@ -22,7 +22,6 @@ from telegram.error import BadRequest as TelegramBadRequest
 from telegram.error import Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.contracts import Attachment, InboundSink, OutboundMessage
 from connectors.base import BadRequest, DeliveryError
 from connectors.telegram.backend import TelegramBackend
 from connectors.telegram.config import TelegramSettings
@@ -38,6 +37,7 @@ from connectors.telegram.translate import (
     outbound_chunks,
     parse_update,
 )
+from core.contracts import Attachment, InboundSink, OutboundMessage
 
 __all__ = ["TelegramConnector"]
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 
-from bot.contracts import Attachment, InboundMessage, OutboundMessage, QuickReply, SenderRole
+from core.contracts import Attachment, InboundMessage, OutboundMessage, QuickReply, SenderRole
 
 __all__ = [
     "CALLBACK_DATA_MAX_BYTES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from bot.contracts import CustomerView, MessageView, SessionView
+from core.contracts import CustomerView, MessageView, SessionView
 
 __all__ = ["LiveFanout", "WebchatBackend"]
 

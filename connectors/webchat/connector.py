@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from bot.contracts import InboundSink, OutboundMessage, SessionView, utcnow
 from connectors.base import BadRequest
 from connectors.webchat.backend import LiveFanout, WebchatBackend
 from connectors.webchat.hub import LiveHub
@@ -33,6 +32,7 @@ from connectors.webchat.translate import (
     view_of_inbound,
     view_of_outbound,
 )
+from core.contracts import InboundSink, OutboundMessage, SessionView, utcnow
 
 __all__ = ["WebchatConnector"]
 

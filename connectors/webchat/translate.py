@@ -14,8 +14,8 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from bot.contracts import InboundMessage, MessageView, OutboundMessage, SenderRole
 from connectors.base import BadRequest
+from core.contracts import InboundMessage, MessageView, OutboundMessage, SenderRole
 
 __all__ = [
     "BadRequest",

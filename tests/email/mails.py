@@ -6,7 +6,7 @@ import itertools
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from bot.contracts import utcnow
+from core.contracts import utcnow
 
 _ids = itertools.count(1)
 

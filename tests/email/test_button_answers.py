@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.contracts import QuickReply
 from connectors.email import EmailConnector
 from connectors.email.translate import answered_button
+from core.contracts import QuickReply
 from tests.conftest import ROOT, AppFactory
 from tests.email.conftest import email_config
 from tests.email.mails import make_mail

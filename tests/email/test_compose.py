@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.contracts import OutboundMessage, QuickReply, SenderRole
 from connectors.email.compose import compose
 from connectors.email.threads import format_subject
+from core.contracts import OutboundMessage, QuickReply, SenderRole
 
 
 def outbound(**overrides: object) -> OutboundMessage:

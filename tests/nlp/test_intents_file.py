@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from core.yamlfile import RulebookError
 from rules.intents_file import load_entities, load_intents, load_nlu_rulebook, load_sentiment
-from rules.yamlfile import RulebookError
 
 from .conftest import RULEBOOK
 

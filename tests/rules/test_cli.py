@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli_rules import add_rules_commands
+from core.yamlfile import SourceError
 from nlp import ModelStore
 from rules.intents_file import load_nlu_rulebook
-from rules.yamlfile import SourceError
 from tests.rules.helpers import ROOT, write_rulebook
 
 RULEBOOK = ROOT / "rulebook"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.yamlfile import RulebookError, SourceError
 from rules.loader import load_ruleset
-from rules.yamlfile import RulebookError, SourceError
 from tests.rules.helpers import ROOT, ruleset
 
 

@@ -12,12 +12,12 @@ from connectors.email.translate import CHANNEL as EMAIL
 from connectors.slack.translate import CHANNEL as SLACK
 from connectors.telegram.translate import CHANNEL as TELEGRAM
 from connectors.webchat.translate import CHANNEL as WEBCHAT
+from core.calendars import WEEKDAYS as CALENDAR_DAYS
+from core.yamlfile import SourceError
 from nlp.types import SentimentLabel
 from rules import testcases
-from rules.calendars import WEEKDAYS as CALENDAR_DAYS
 from rules.schema import CHANNELS, PRIORITIES, SENTIMENTS, STATUSES, WEEKDAYS
 from rules.testcases import ACTION_KINDS, load_cases
-from rules.yamlfile import SourceError
 from tests.rules.helpers import ruleset, write_rulebook
 from tests.rules.test_loader import problems
 from ticketing import lifecycle

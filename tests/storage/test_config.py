@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, settings_from_text
+from core.yamlfile import SourceError
 from rules.rulebook import load_rulebook
-from rules.yamlfile import SourceError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import event, select
 
 from bot.app import App, AppOverrides
-from bot.contracts import InboundMessage, InboundResult
+from core.contracts import InboundMessage, InboundResult
 from tests.conftest import AppFactory
 from tests.webchat.helpers import FAQ_HOURS, UNRELATED, FlakyChannel, count, new_id, rows, send, start_session
 from ticketing.database import _config, create_engine, current_revision, head_revision, upgrade

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
-from bot.contracts import Attachment, OutboundMessage, QuickReply, SenderRole
 from connectors.telegram.deeplink import deep_link_key, make_parameter, read_parameter
 from connectors.telegram.translate import (
     TelegramInbound,
@@ -18,6 +17,7 @@ from connectors.telegram.translate import (
     parse_update,
     split_text,
 )
+from core.contracts import Attachment, OutboundMessage, QuickReply, SenderRole
 
 UPDATES = Path(__file__).parent / "updates"
 

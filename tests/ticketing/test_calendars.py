@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.yamlfile import RulebookError
+from core.yamlfile import RulebookError
 from tests.ticketing.helpers import CALENDARS, SLA, at, write_rulebook
 from ticketing.sla_config import load_sla_config, parse_duration
 

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.contracts import InboundSink, OutboundMessage
 from connectors.base import DeliveryError
+from core.contracts import InboundSink, OutboundMessage
 
 # Must match tests/conftest.py:make_settings.
 SECRET = b"test-secret-key-0123456789abcdef"

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from bot.app import App, AppOverrides
-from bot.contracts import InboundMessage
 from bot.outbox import OutboxDispatcher
+from core.contracts import InboundMessage
 from tests.conftest import AppFactory
 from tests.webchat.helpers import FAQ_HOURS, FlakyChannel, eventually, new_id, rows, send, start_session
 from ticketing.database import create_engine

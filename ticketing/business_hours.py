@@ -1,7 +1,7 @@
 """Business time: how many working seconds lie between two instants, and when N of them end.
 
 SLA targets are measured in the business hours of a named calendar (``calendars.yml``, the
-same file and format the rules use, parsed by :func:`rules.calendars.parse_calendar`). The rule
+same file and format the rules use, parsed by :func:`core.calendars.parse_calendar`). The rule
 engine only asks "is it open now?"; SLA clocks need arithmetic, so each weekday's slots become
 sorted minute intervals of the local day and instants are walked slot by slot in the
 calendar's zone (``zoneinfo`` handles daylight saving). Slots that overlap are refused: which
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from rules.calendars import WEEKDAYS, Calendar
+from core.calendars import WEEKDAYS, Calendar
 
 __all__ = ["BusinessCalendar", "CalendarProblem", "business_calendar"]
 
