@@ -104,7 +104,8 @@ class History:
         self, channel: str, *, interaction_ids: Sequence[int], external_ids: Sequence[str]
     ) -> str | None:
         """The thread of the first of these messages found: our own (by interaction id, a
-        primary-key lookup) first, then the channel's message ids."""
+        primary-key lookup) first, then the channel's message ids (open: that lookup has no index
+        on ``interactions(channel, external_message_id)`` yet)."""
         async with self._engine.connect() as conn:
             if interaction_ids:
                 stmt = (

@@ -3,8 +3,8 @@
 Quarantined and set-aside mails are kept as ``<id>.eml`` plus a ``<id>.json`` note (reason,
 time, size) under ``<files_dir>/email/quarantine/`` and ``<files_dir>/email/set-aside/<kind>/``;
 the id is the hash of the raw bytes, so keeping the same mail twice (a re-read after a crash)
-stores it once. Files rather than a table, so an operator can read and copy them; every process
-of one installation must therefore share ``files_dir``.
+stores it once. Open: in files, each machine sees only its own list; a table would let every
+process see the same one.
 """
 
 from __future__ import annotations
