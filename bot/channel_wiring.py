@@ -31,7 +31,7 @@ from ticketing.turns import Turns
 __all__ = ["ChannelParts", "optional_channels"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelParts:
     """The app's collaborators the channels are built on, one instance each."""
 

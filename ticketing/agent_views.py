@@ -30,7 +30,7 @@ class CardMessage:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CardFacts:
     """What a ticket card shows, as stored."""
 

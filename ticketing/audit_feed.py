@@ -20,7 +20,7 @@ from ticketing.models import Interaction, TicketEvent
 __all__ = ["AuditFeed", "FeedRows"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FeedRows:
     """One read: ``events`` in id order; ``scanned`` every interaction's id and time (the
     unfiltered sequence, contiguous but for holes); ``interactions`` the ticket-linked ones among
@@ -54,8 +54,13 @@ class AuditFeed:
         interactions = []
         if scan_end > after_interaction:
             interactions = await self._interactions_between(after_interaction, scan_end)
-        waiting = self._event_holes.waiting or self._interaction_holes.waiting
-        return FeedRows(events, scanned, interactions, (event_end, scan_end), waiting)
+        return FeedRows(
+            events=events,
+            scanned=scanned,
+            interactions=interactions,
+            ends=(event_end, scan_end),
+            waiting=self._event_holes.waiting or self._interaction_holes.waiting,
+        )
 
     async def _events_after(self, event_id: int, limit: int) -> list[dict[str, Any]]:
         stmt = select(TicketEvent.__table__).where(TicketEvent.id > event_id).order_by(TicketEvent.id)
