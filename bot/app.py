@@ -19,7 +19,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.analysis_workers import AnalysisWorkers, worker_count
-from bot.channel_wiring import optional_channels
+from bot.channel_wiring import ChannelParts, optional_channels
 from bot.config import Settings
 from bot.fanout import LocalFanout, PostgresFanout
 from bot.flow import ConversationFlow, FlowParts
@@ -32,6 +32,7 @@ from connectors.base import Connector
 from connectors.webchat import WebchatConnector
 from connectors.webchat.tokens import SessionTokens
 from nlp import ModelStore
+from ticketing.channel_state import ChannelState
 from ticketing.customers import Customers
 from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
 from ticketing.history import History
@@ -73,6 +74,7 @@ class App:
         self.customers = Customers(engine=self.engine)
         self.turns = Turns(engine=self.engine, ticket_config=lambda: self.ticketing.config())
         self.history = History(engine=self.engine)
+        self.channel_state = ChannelState(engine=self.engine)  # pollers' cursors and their lock
         self.outbox_store = OutboxStore(engine=self.engine)
         self.fanout: LocalFanout | PostgresFanout = (
             LocalFanout() if is_sqlite(self.engine) else PostgresFanout(engine=self.engine)
@@ -122,10 +124,13 @@ class App:
             bot_name=settings.bot.bot_name,
         )
         self.web = self._web_app()
-        # Optional channels (Telegram, email): connectors from their config sections, webhook routes.
-        channels = optional_channels(
-            settings, engine=self.engine, customers=self.customers, wake_outbox=self.dispatcher.wake
-        )
+        # Optional channels (Telegram, email, Slack): connectors from their config sections, built
+        # on this app's collaborators; webhook routes.
+        parts = ChannelParts(
+            customers=self.customers, turns=self.turns, history=self.history, state=self.channel_state,
+            ticketing=self.ticketing, wake_outbox=self.dispatcher.wake,
+        )  # fmt: skip
+        channels = optional_channels(settings, parts=parts)
         for connector, routes in channels:
             self.connectors.setdefault(connector.name, connector)  # a test override wins
             self.web.add_routes(routes)

@@ -19,12 +19,12 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from bot.app import build_app
-from bot.channel_files import DiskFiles
 from bot.config import ConfigError, Settings, load_settings
-from bot.email_backend import MailHold, quarantine_hold, set_aside_area
 from connectors.email import EmailConnector
 from connectors.email.classify import Noise
 from connectors.email.ingest import IngestResult
+from ticketing.channel_files import DiskFiles
+from ticketing.mail_hold import MailHold, quarantine_hold, set_aside_area
 
 __all__ = ["add_email_commands", "ingest_files"]
 

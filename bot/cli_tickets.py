@@ -27,7 +27,8 @@ from ticketing.customer_admin import CustomerAdmin
 from ticketing.database import create_engine, current_revision, head_revision
 from ticketing.errors import TicketError
 from ticketing.scheduler import SlaScheduler
-from ticketing.sla_config import SlaConfig, load_sla_config
+from ticketing.service import TicketingService
+from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow
 from ticketing.tickets import TicketDesk, TicketFilter
 from ticketing.timers import TIMER_STATES
@@ -175,18 +176,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = None) -> int:
     settings = _settings(args)
-    config = load_sla_config(settings.rulebook_dir)
+    engine = create_engine(settings.database_url)  # connects to nothing yet
+    # The app's builder of the ticketing parts; it loads the SLA rulebook (a broken file stops here).
+    service = TicketingService(engine=engine, settings=settings.tickets, rulebook_dir=settings.rulebook_dir)
+    config = service.config()
 
     async def run() -> None:
-        engine = create_engine(settings.database_url)
         try:
             current = await current_revision(engine)
             if current != head_revision():
                 raise TicketError(
                     f"the database schema is at {current or 'none'}: run `frontdesk db upgrade`"
                 )
-            desk = TicketDesk(engine=engine, config=lambda: config)
-            ctx = _Ctx(engine, config, desk, Roster(engine=engine), CustomerAdmin(engine=engine), args.actor,
+            ctx = _Ctx(engine, config, service.desk, service.roster, CustomerAdmin(engine=engine), args.actor,
                        out or sys.stdout)  # fmt: skip
             await command(args, ctx)
         finally:

@@ -1,45 +1,33 @@
 """The email connector's backend: thread lookups, files, quarantine, the IMAP cursor.
 
-Quarantined and set-aside mails are kept as ``<id>.eml`` plus a ``<id>.json`` note (reason,
-time, size) under ``<files_dir>/email/quarantine/`` and ``<files_dir>/email/set-aside/<kind>/``;
-the id is the hash of the raw bytes, so keeping the same mail twice (a re-read after a crash)
-stores it once. A mail over its sender's rate limit is not set aside but recorded in its
-conversation without a reply (:meth:`EmailBackendImpl.record_unanswered`).
-
-TODO(ticketing): thread lookups belong in ticketing/ (``Tickets.conversation_by_number``,
-``History.thread_of_message_ids``) with an index on ``interactions(channel,
-external_message_id)``; quarantine wants a table so every process sees the same list.
+A thin adapter: every read and write is a ticketing repository's (history, turns, channel state,
+files and the mail holds of :mod:`ticketing.mail_hold`); this module binds them to the email
+channel and knows our Message-ID format. A mail over its sender's rate limit is not set aside
+but recorded in its conversation without a reply (:meth:`EmailBackendImpl.record_unanswered`),
+through the app's one :class:`~ticketing.turns.Turns` writer.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-import json
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from bot.channel_files import DiskFiles
-from bot.channel_state import ChannelCursors, single_consumer
 from bot.flow import inbound_record, resolve_sender
 from core.contracts import InboundMessage, InboundResult, QuickReply
+from ticketing.channel_files import DiskFiles
+from ticketing.channel_state import ChannelState
 from ticketing.customers import Customers
-from ticketing.models import Conversation, Interaction, Ticket
-from ticketing.time import utcnow
+from ticketing.history import History
+from ticketing.mail_hold import quarantine_hold, set_aside_area
 from ticketing.turns import ConversationState, Plan, Turn, Turns
 
-__all__ = ["EmailBackendImpl", "HeldMail", "MailHold", "SetAside", "quarantine_hold", "set_aside_area"]
+__all__ = ["EmailBackendImpl"]
 
 CHANNEL = "email"
 _OUR_ID = re.compile(r"^<frontdesk\.(\d{1,18})\.[0-9a-f]{16}@[^>]+>$")
+_MAX_LOOKUP_IDS = 50  # of the customer's References: the newest that matter, a bounded query
 
 
 def _our_interactions(message_ids: Sequence[str]) -> list[int]:
@@ -47,156 +35,39 @@ def _our_interactions(message_ids: Sequence[str]) -> list[int]:
     return [int(m.group(1)) for m in map(_OUR_ID.match, message_ids) if m]
 
 
-@dataclass(frozen=True, slots=True)
-class HeldMail:
-    id: str
-    reason: str
-    held_at: datetime
-    size: int
-    path: Path
-
-
-class MailHold:
-    """A directory of kept mails with a note each: the quarantine, or a set-aside area."""
-
-    def __init__(self, *, directory: Path) -> None:
-        self.directory = directory
-
-    async def keep(self, raw: bytes, *, reason: str) -> str:
-        mail_id = hashlib.sha256(raw).hexdigest()[:24]
-        note = {"reason": reason, "held_at": utcnow().isoformat(), "size": len(raw)}
-        await asyncio.to_thread(self._write, mail_id, raw, note)
-        return mail_id
-
-    def _write(self, mail_id: str, raw: bytes, note: dict[str, Any]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        eml = self.directory / f"{mail_id}.eml"
-        if not eml.exists():
-            tmp = eml.with_suffix(".tmp")
-            tmp.write_bytes(raw)
-            tmp.replace(eml)
-        (self.directory / f"{mail_id}.json").write_text(json.dumps(note))
-
-    def entries(self) -> list[HeldMail]:
-        held = []
-        for note_path in sorted(self.directory.glob("*.json")):
-            note = json.loads(note_path.read_text())
-            held.append(
-                HeldMail(
-                    note_path.stem,
-                    str(note.get("reason", "")),
-                    datetime.fromisoformat(note["held_at"]),
-                    int(note.get("size", 0)),
-                    note_path.with_suffix(".eml"),
-                )
-            )
-        return sorted(held, key=lambda h: h.held_at)
-
-    def raw(self, mail_id: str) -> bytes:
-        if not re.fullmatch(r"[0-9a-f]{24}", mail_id):
-            raise KeyError(mail_id)
-        path = self.directory / f"{mail_id}.eml"
-        if not path.exists():
-            raise KeyError(mail_id)
-        return path.read_bytes()
-
-    def release(self, mail_id: str) -> None:
-        """Processed after all: move it to ``done/`` (kept for the record, out of the list)."""
-        done = self.directory / "done"
-        done.mkdir(parents=True, exist_ok=True)
-        for suffix in (".eml", ".json"):
-            path = self.directory / f"{mail_id}{suffix}"
-            if path.exists():
-                path.replace(done / path.name)
-
-
-def quarantine_hold(files: DiskFiles) -> MailHold:
-    return MailHold(directory=files.root / "email" / "quarantine")
-
-
-class SetAside:
-    """Mails deliberately not processed, one :class:`MailHold` per kind under ``set-aside/``."""
-
-    def __init__(self, *, directory: Path) -> None:
-        self.directory = directory
-
-    def kind(self, kind: str) -> MailHold:
-        return MailHold(directory=self.directory / kind)
-
-    def entries(self) -> list[HeldMail]:
-        kinds = (
-            sorted(p.name for p in self.directory.glob("*/") if p.is_dir()) if self.directory.is_dir() else []
-        )
-        held = [h for kind in kinds for h in self.kind(kind).entries()]
-        return sorted(held, key=lambda h: h.held_at)
-
-    def find(self, mail_id: str) -> tuple[str, MailHold]:
-        """The kind and hold of a set-aside mail; KeyError if there is none with that id."""
-        for entry in self.entries():
-            if entry.id == mail_id:
-                hold = self.kind(entry.path.parent.name)
-                hold.raw(mail_id)  # still there
-                return entry.reason, hold
-        raise KeyError(mail_id)
-
-
-def set_aside_area(files: DiskFiles) -> SetAside:
-    return SetAside(directory=files.root / "email" / "set-aside")
-
-
 class EmailBackendImpl:
-    def __init__(self, *, engine: AsyncEngine, files: DiskFiles) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        *,
+        customers: Customers,
+        turns: Turns,
+        history: History,
+        state: ChannelState,
+        files: DiskFiles,
+    ) -> None:
+        self._customers = customers
+        self._turns = turns
+        self._history = history
+        self._state = state
         self._files = files
-        self._cursors = ChannelCursors(engine=engine)
         self.quarantined = quarantine_hold(files)
         self.set_aside_mails = set_aside_area(files)
-        self._customers = Customers(engine=engine)
-        self._turns: Turns | None = None
 
     async def thread_for_ticket(self, number: int) -> str | None:
-        stmt = (
-            select(Conversation.external_thread_id)
-            .join(Ticket, Ticket.conversation_id == Conversation.id)
-            .where(Ticket.number == number, Conversation.channel == CHANNEL)
-        )
-        async with self._engine.connect() as conn:
-            return (await conn.execute(stmt)).scalar()
+        return await self._history.thread_of_ticket(CHANNEL, number)
 
     async def thread_for_message_ids(self, message_ids: Sequence[str]) -> str | None:
-        ours = _our_interactions(message_ids)
-        async with self._engine.connect() as conn:
-            if ours:  # our replies name their interaction: a primary-key lookup
-                stmt = (
-                    select(Conversation.external_thread_id)
-                    .join(Interaction, Interaction.conversation_id == Conversation.id)
-                    .where(Interaction.id.in_(ours), Conversation.channel == CHANNEL)
-                    .limit(1)
-                )
-                found = (await conn.execute(stmt)).scalar()
-                if found is not None:
-                    return found
-            theirs = [m for m in message_ids if not _OUR_ID.match(m)]
-            if not theirs:
-                return None
-            stmt = (
-                select(Conversation.external_thread_id)
-                .join(Interaction, Interaction.conversation_id == Conversation.id)
-                .where(Interaction.channel == CHANNEL, Interaction.external_message_id.in_(theirs[:50]))
-                .limit(1)
-            )
-            return (await conn.execute(stmt)).scalar()
+        theirs = [m for m in message_ids if not _OUR_ID.match(m)]
+        return await self._history.thread_of_messages(
+            CHANNEL, interaction_ids=_our_interactions(message_ids), external_ids=theirs[:_MAX_LOOKUP_IDS]
+        )
 
     async def buttons_of(self, message_ids: Sequence[str]) -> tuple[QuickReply, ...]:
         ours = _our_interactions(message_ids)
         if not ours:
             return ()
-        stmt = select(Interaction.quick_replies).where(
-            Interaction.id == ours[0], Interaction.channel == CHANNEL, Interaction.direction == "out"
-        )
-        async with self._engine.connect() as conn:
-            found = (await conn.execute(stmt)).scalar()
-        return tuple(QuickReply(str(b["label"]), str(b["payload"])) for b in found or ())
+        found = await self._history.reply_buttons(CHANNEL, ours[0])
+        return tuple(QuickReply(str(b["label"]), str(b["payload"])) for b in found)
 
     async def store_file(self, area: str, filename: str, data: bytes) -> str:
         return await self._files.put(area, filename, data)
@@ -208,27 +79,24 @@ class EmailBackendImpl:
         return await self.set_aside_mails.kind(kind).keep(raw, reason=kind)
 
     async def record_unanswered(self, message: InboundMessage, *, reason: str) -> InboundResult:
-        """A turn whose plan does nothing: the message joins its conversation and open ticket."""
+        """A turn whose plan does nothing: the message joins its conversation and open ticket.
+
+        ``record_only``: no CSAT answer, no reopening, no SLA clock; the mail is only recorded.
+        """
         ref = await resolve_sender(self._customers, message)
-        if self._turns is None:
-            # Turns without a ticket config: no CSAT answer, no reopening, no SLA clock; the
-            # mail is only recorded. (Its number pool reserves a block of ticket numbers on first
-            # use that this plan never takes: a gap in the numbering, as after a restart.)
-            self._turns = Turns(engine=self._engine)
 
         def plan(_state: ConversationState, _take_number: Callable[[], int]) -> Plan:
             return Plan(analysis={"not_answered": reason})
 
-        result = await self._turns.record(Turn(record=inbound_record(ref, message), plan=plan))
+        turn = Turn(record=inbound_record(ref, message), plan=plan, record_only=True)
+        result = await self._turns.record(turn)
         return InboundResult(result.interaction_id, result.duplicate, result.created_at)
 
     async def load_cursor(self, name: str) -> dict[str, Any] | None:
-        return await self._cursors.get(CHANNEL, name)
+        return await self._state.get(CHANNEL, name)
 
     async def save_cursor(self, name: str, value: dict[str, Any]) -> None:
-        await self._cursors.put(CHANNEL, name, value)
+        await self._state.put(CHANNEL, name, value)
 
-    @contextlib.asynccontextmanager
-    async def single_consumer(self, name: str) -> AsyncIterator[None]:
-        async with single_consumer(self._engine, name):
-            yield
+    def single_consumer(self, name: str) -> AbstractAsyncContextManager[None]:
+        return self._state.single_consumer(name)

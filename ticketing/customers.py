@@ -169,6 +169,27 @@ class Customers:
             ).one()
         return CustomerInfo(row.id, row.display_name, row.email)
 
+    async def link_identity(self, ref: ConversationRef, customer_id: int) -> bool:
+        """Move the conversation's channel identity to a known customer (a verified Telegram
+        deep link), as :meth:`identify` does for an email it finds. False: no such customer."""
+        async with self._engine.begin() as conn:
+            target = (
+                await conn.execute(select(Customer.merged_into_id).where(Customer.id == customer_id))
+            ).first()
+            if target is None:
+                return False
+            customer_id = target.merged_into_id or customer_id
+            current = (
+                await conn.execute(
+                    select(ChannelIdentity.customer_id)
+                    .where(ChannelIdentity.id == ref.identity_id)
+                    .with_for_update()
+                )
+            ).scalar_one()
+            if current != customer_id:
+                await _move_identity(conn, ref.identity_id, current, customer_id)
+        return True
+
     async def _resolve(
         self, conn: AsyncConnection, key: tuple[str, str, str], display_name: str | None, email: str | None
     ) -> ConversationRef:

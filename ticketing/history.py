@@ -1,7 +1,9 @@
-"""Reading a conversation's messages (web chat history, retried deliveries)."""
+"""Reading a conversation's messages (web chat history, retried deliveries) and finding which
+thread a reply, a ticket number or a pressed button belongs to (email and Telegram threading)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.models import Interaction, OutboxItem
+from ticketing.models import ChannelIdentity, Conversation, Interaction, OutboxItem, Ticket
 
 __all__ = ["History", "StoredMessage"]
 
@@ -85,3 +87,77 @@ class History:
         )
         async with self._engine.connect() as conn:
             return list((await conn.execute(stmt)).scalars().all())
+
+    # -- a channel's threads: which conversation a reply, a ticket number or a button belongs to --
+
+    async def thread_of_ticket(self, channel: str, number: int) -> str | None:
+        """The external thread id of ticket ``number``'s conversation, if it is on ``channel``."""
+        stmt = (
+            select(Conversation.external_thread_id)
+            .join(Ticket, Ticket.conversation_id == Conversation.id)
+            .where(Ticket.number == number, Conversation.channel == channel)
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(stmt)).scalar()
+
+    async def thread_of_messages(
+        self, channel: str, *, interaction_ids: Sequence[int], external_ids: Sequence[str]
+    ) -> str | None:
+        """The thread of the first of these messages found: our own (by interaction id, a
+        primary-key lookup) first, then the channel's message ids (open: that lookup has no index
+        on ``interactions(channel, external_message_id)`` yet)."""
+        async with self._engine.connect() as conn:
+            if interaction_ids:
+                stmt = (
+                    select(Conversation.external_thread_id)
+                    .join(Interaction, Interaction.conversation_id == Conversation.id)
+                    .where(Interaction.id.in_(interaction_ids), Conversation.channel == channel)
+                    .limit(1)
+                )
+                found = (await conn.execute(stmt)).scalar()
+                if found is not None:
+                    return found
+            if not external_ids:
+                return None
+            stmt = (
+                select(Conversation.external_thread_id)
+                .join(Interaction, Interaction.conversation_id == Conversation.id)
+                .where(Interaction.channel == channel, Interaction.external_message_id.in_(external_ids))
+                .limit(1)
+            )
+            return (await conn.execute(stmt)).scalar()
+
+    async def reply_buttons(self, channel: str, interaction_id: int) -> list[dict[str, Any]]:
+        """The quick replies of our reply ``interaction_id`` on ``channel`` (none if it is not one)."""
+        stmt = select(Interaction.quick_replies).where(
+            Interaction.id == interaction_id, Interaction.channel == channel, Interaction.direction == "out"
+        )
+        async with self._engine.connect() as conn:
+            found = (await conn.execute(stmt)).scalar()
+        return list(found or ())
+
+    async def offered_buttons(
+        self, channel: str, *, user_id: str, chat_id: str, message_id: str, lookback: int
+    ) -> list[list[dict[str, Any]]]:
+        """The quick replies of our reply delivered as ``message_id`` in this user's chat, once the
+        outbox has recorded that delivery; until then those of our ``lookback`` newest replies
+        there, newest first."""
+        in_chat = (
+            select(Interaction.quick_replies)
+            .join(Conversation, Conversation.id == Interaction.conversation_id)
+            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+            .where(
+                ChannelIdentity.channel == channel,
+                ChannelIdentity.external_id == user_id,
+                Conversation.external_thread_id == chat_id,
+                Interaction.direction == "out",
+            )
+        )
+        delivered = in_chat.join(OutboxItem, OutboxItem.interaction_id == Interaction.id).where(
+            OutboxItem.channel == channel, OutboxItem.external_id == message_id
+        )
+        recent = in_chat.order_by(Interaction.id.desc()).limit(lookback)
+        async with self._engine.connect() as conn:
+            exact = (await conn.execute(delivered.limit(1))).scalars().all()
+            offered = exact or (await conn.execute(recent)).scalars().all()
+        return [list(buttons) for buttons in offered]

@@ -1,4 +1,5 @@
-"""The ticketing service as the app sees it: desk, roster, SLA rulebook and scheduler, wired once.
+"""The ticketing service as the app sees it: desk, roster, SLA rulebook and scheduler, the agents'
+read models and Slack's card positions, wired once.
 
 ``bot/app.py`` builds one :class:`TicketingService` and starts/stops it in ``App.running()``.
 The SLA rulebook files are loaded at construction (a broken file stops the start, with
@@ -17,9 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.yamlfile import SourceError
+from ticketing.agent_views import AgentViews
 from ticketing.agents import Roster
+from ticketing.audit_feed import AuditFeed
 from ticketing.scheduler import SlaScheduler
 from ticketing.sla_config import SlaConfig, load_sla_config
+from ticketing.slack_threads import SlackThreads
 from ticketing.tickets import TicketDesk
 
 __all__ = ["LiveSlaConfig", "TicketingService", "TicketsSettings"]
@@ -78,10 +82,17 @@ class TicketingService:
         self.config = LiveSlaConfig(rulebook_dir)
         self.desk = TicketDesk(engine=engine, config=self.config, wake_outbox=wake_outbox)
         self.roster = Roster(engine=engine)
+        self.views = AgentViews(engine=engine)  # what agents' tools read (Slack cards, lists)
+        self.slack_threads = SlackThreads(engine=engine, config=self.config, wake_outbox=wake_outbox)
+        self._engine = engine
         self.scheduler = SlaScheduler(
             engine=engine, config=self.config, interval=settings.sweep_interval, batch=settings.sweep_batch
         )
         self._run_scheduler = settings.scheduler
+
+    def audit_feed(self, name: str) -> AuditFeed:
+        """A reader of the audit trail; one per consumer, which keeps the id holes it waits on."""
+        return AuditFeed(engine=self._engine, name=name)
 
     async def start(self) -> None:
         if self._run_scheduler:

@@ -20,14 +20,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func, or_, select, update
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ticketing import assignment, lifecycle, outbound, sla
 from ticketing.errors import InvalidTransition, InvalidValue, TicketError
-from ticketing.models import Base, Id, InboundDedup, Interaction, Ticket, TicketEvent
+from ticketing.models import Base, Id, InboundDedup, Ticket
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, load, record
 from ticketing.time import utcnow
@@ -86,59 +86,6 @@ class SlackThreads:
         async with self._engine.connect() as conn:
             number = (await conn.execute(stmt)).scalar()
         return None if number is None else int(number)
-
-    # -- the feed the projection reads --------------------------------------------------------------
-
-    async def head(self) -> tuple[int, int]:
-        async with self._engine.connect() as conn:
-            event = (await conn.execute(select(func.max(TicketEvent.id)))).scalar()
-            interaction = (await conn.execute(select(func.max(Interaction.id)))).scalar()
-        return int(event or 0), int(interaction or 0)
-
-    async def events_after(self, event_id: int, limit: int) -> list[dict[str, Any]]:
-        stmt = select(TicketEvent.__table__).where(TicketEvent.id > event_id).order_by(TicketEvent.id)
-        async with self._engine.connect() as conn:
-            return [dict(r) for r in (await conn.execute(stmt.limit(limit))).mappings()]
-
-    async def interaction_ids_after(self, interaction_id: int, limit: int) -> list[dict[str, Any]]:
-        """Every interaction's id and time after ``interaction_id``, ticket-linked or not: the
-        unfiltered id sequence, so the projection can tell a gap from a message without a ticket."""
-        stmt = (
-            select(Interaction.id, Interaction.created_at)
-            .where(Interaction.id > interaction_id)
-            .order_by(Interaction.id)
-            .limit(limit)
-        )
-        async with self._engine.connect() as conn:
-            return [dict(r) for r in (await conn.execute(stmt)).mappings()]
-
-    async def interactions_between(self, after: int, upto: int) -> list[dict[str, Any]]:
-        """The ticket-linked interactions with ``after < id <= upto``."""
-        columns = (
-            Interaction.id, Interaction.ticket_id, Interaction.channel, Interaction.direction,
-            Interaction.sender_role, Interaction.sender_name, Interaction.text, Interaction.created_at,
-        )  # fmt: skip
-        stmt = (
-            select(*columns)
-            .where(Interaction.id > after, Interaction.id <= upto, Interaction.ticket_id.is_not(None))
-            .order_by(Interaction.id)
-        )
-        async with self._engine.connect() as conn:
-            return [dict(r) for r in (await conn.execute(stmt)).mappings()]
-
-    async def search(self, text: str, limit: int) -> list[dict[str, Any]]:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matching = select(Interaction.ticket_id).where(
-            Interaction.ticket_id.is_not(None), Interaction.text.ilike(pattern, escape="\\")
-        )
-        stmt = (
-            select(Ticket.__table__)
-            .where(or_(Ticket.subject.ilike(pattern, escape="\\"), Ticket.id.in_(matching)))
-            .order_by(Ticket.id.desc())
-            .limit(limit)
-        )
-        async with self._engine.connect() as conn:
-            return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
     # -- card buttons and menus -----------------------------------------------------------------
 

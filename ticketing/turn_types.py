@@ -86,6 +86,9 @@ Planner = Callable[[ConversationState, Callable[[], int]], Plan]
 class Turn:
     record: InboundRecord
     plan: Planner
+    # Only recorded (a mail over its sender's rate limit): it joins the conversation and its open
+    # ticket, but answers no satisfaction question, reopens nothing and starts no SLA clock.
+    record_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

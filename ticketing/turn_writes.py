@@ -257,7 +257,7 @@ async def csat_answers(
     for turn in turns:
         conversation_id = turn.record.conversation.id
         state = states[conversation_id]
-        if state.csat_ticket_id is None or turn.record.key not in fresh_keys:
+        if state.csat_ticket_id is None or turn.record.key not in fresh_keys or turn.record_only:
             continue
         answer = await csat.record_answer(conn, config, conversation_id, turn.record.text, now)
         states[conversation_id] = replace(
@@ -276,6 +276,7 @@ def joined_tickets(items: list[Fresh], tickets: dict[int, int]) -> list[int]:
             and not i.rated
             and i.plan.open_ticket is None
             and i.turn.record.sender_role == "customer"
+            and not i.turn.record_only
             and i.ticket_number in tickets
         }
     )

@@ -1,7 +1,8 @@
-"""What the email connector needs from the rest of Frontdesk besides the inbound sink.
+"""What the email connector needs from the rest of Frontdesk besides the inbound sink, by role.
 
-Narrow on purpose (connectors import only bot contracts); ``bot/email_backend.py`` implements
-it on the database and a files directory.
+Narrow on purpose (connectors import only core contracts): the ingest path asks
+:class:`MailThreads` and :class:`MailKeeping`, the IMAP poller :class:`MailboxPosition`.
+``bot/email_backend.py`` implements all three (:class:`EmailBackend`) on ticketing's repositories.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from typing import Any, Protocol
 
 from core.contracts import InboundMessage, InboundResult, QuickReply
 
-__all__ = ["EmailBackend"]
+__all__ = ["EmailBackend", "MailKeeping", "MailThreads", "MailboxPosition"]
 
 
-class EmailBackend(Protocol):
+class MailThreads(Protocol):
+    """Which conversation a mail belongs to, and which buttons it may be answering."""
+
     async def thread_for_ticket(self, number: int) -> str | None:
         """The email thread id of ticket ``T-<number>``'s conversation, if it is an email one."""
 
@@ -25,6 +28,10 @@ class EmailBackend(Protocol):
     async def buttons_of(self, message_ids: Sequence[str]) -> tuple[QuickReply, ...]:
         """The quick replies of the first of these Message-IDs that is one of our replies (its
         text listed them for the customer to answer with), or none."""
+
+
+class MailKeeping(Protocol):
+    """Keeping what arrives: files, the mails not processed, the mails not answered."""
 
     async def store_file(self, area: str, filename: str, data: bytes) -> str:
         """Keep bytes (an attachment, a raw mail); returns the storage key."""
@@ -40,6 +47,10 @@ class EmailBackend(Protocol):
         """Store the message in its conversation (idempotently, by its key) without running the
         rules: nothing is answered and no ticket is opened."""
 
+
+class MailboxPosition(Protocol):
+    """Where the IMAP poller got to, and the lock that lets one process poll."""
+
     async def load_cursor(self, name: str) -> dict[str, Any] | None:
         """The saved IMAP position for a mailbox (UIDVALIDITY and last processed UID)."""
 
@@ -47,3 +58,7 @@ class EmailBackend(Protocol):
 
     def single_consumer(self, name: str) -> AbstractAsyncContextManager[None]:
         """Entered once this process is the only one allowed to poll the mailbox."""
+
+
+class EmailBackend(MailThreads, MailKeeping, MailboxPosition, Protocol):
+    """Every role at once: what :class:`~connectors.email.EmailConnector` is given."""

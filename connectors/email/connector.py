@@ -37,7 +37,8 @@ class EmailConnector:
         self._settings = settings
         self._backend = backend
         self._ingestor = Ingestor(
-            backend=backend,
+            threads=backend,
+            keeping=backend,
             own_address=settings.address,
             rate_limit=SenderRateLimit(per_hour=settings.max_mails_per_sender_per_hour),
             max_bytes=settings.max_message_bytes,

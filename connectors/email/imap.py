@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 import aioimaplib
 
-from connectors.email.backend import EmailBackend
+from connectors.email.backend import MailboxPosition
 from connectors.email.config import ImapSettings
 
 __all__ = ["ImapPoller"]
@@ -41,7 +41,7 @@ class ImapPoller:
         self,
         *,
         settings: ImapSettings,
-        backend: EmailBackend,
+        backend: MailboxPosition,
         handle: Callable[[bytes], Awaitable[object]],
     ) -> None:
         self._s = settings

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from connectors.email.backend import EmailBackend
+from connectors.email.backend import MailKeeping, MailThreads
 from connectors.email.classify import classify
 from connectors.email.parse import ParsedMail, Unparseable, parse_mail
 from connectors.email.ratelimit import SenderRateLimit
@@ -43,12 +43,14 @@ class Ingestor:
     def __init__(
         self,
         *,
-        backend: EmailBackend,
+        threads: MailThreads,
+        keeping: MailKeeping,
         own_address: str,
         rate_limit: SenderRateLimit,
         max_bytes: int,
     ) -> None:
-        self._backend = backend
+        self._threads = threads
+        self._keeping = keeping
         self._own = own_address.lower()
         self._rate_limit = rate_limit
         self._max_bytes = max_bytes
@@ -67,7 +69,7 @@ class Ingestor:
             return await self._quarantine(raw, f"parser error ({type(exc).__name__})")
         noise = None if accept_noise else classify(mail, own_address=self._own)
         if noise is not None:
-            key = await self._backend.set_aside(raw, kind=noise)
+            key = await self._keeping.set_aside(raw, kind=noise)
             _LOGGER.info(
                 "email: %s from %s set aside as %s (%s; see `frontdesk email set-aside list`)",
                 mail.message_id,
@@ -79,7 +81,7 @@ class Ingestor:
         limited = not accept_noise and not self._rate_limit.allow(mail.from_address, mail.dedup_key)
         thread = await self._thread(mail)
         attachments = await self._store(mail, raw)
-        buttons = await self._backend.buttons_of(mail.in_reply_to) if mail.in_reply_to else ()
+        buttons = await self._threads.buttons_of(mail.in_reply_to) if mail.in_reply_to else ()
         try:
             message = inbound_message(
                 mail,
@@ -93,7 +95,7 @@ class Ingestor:
             _LOGGER.exception("email: translation failed")
             return await self._quarantine(raw, f"translation error ({type(exc).__name__})")
         if limited:
-            result = await self._backend.record_unanswered(message, reason=RATE_LIMITED)
+            result = await self._keeping.record_unanswered(message, reason=RATE_LIMITED)
             if not result.duplicate:
                 _LOGGER.warning(
                     "email: %s exceeds email.max_mails_per_sender_per_hour; %s recorded, not answered",
@@ -113,12 +115,12 @@ class Ingestor:
     async def _thread(self, mail: ParsedMail) -> str:
         number = ticket_number(mail.subject)
         if number is not None:
-            thread = await self._backend.thread_for_ticket(number)
+            thread = await self._threads.thread_for_ticket(number)
             if thread is not None:
                 return thread
         candidates = candidate_ids(mail)
         if candidates:
-            thread = await self._backend.thread_for_message_ids(candidates)
+            thread = await self._threads.thread_for_message_ids(candidates)
             if thread is not None:
                 return thread
         return fallback_thread(mail)
@@ -127,14 +129,14 @@ class Ingestor:
         """Attachments first, the raw mail last (``original.eml``: what the customer really sent)."""
         stored = []
         for part in mail.attachments:
-            key = await self._backend.store_file("email/attachments", part.filename, part.data)
+            key = await self._keeping.store_file("email/attachments", part.filename, part.data)
             stored.append(Attachment(part.filename, part.content_type, len(part.data), storage_key=key))
-        raw_key = await self._backend.store_file("email/raw", "original.eml", raw)
+        raw_key = await self._keeping.store_file("email/raw", "original.eml", raw)
         stored.append(Attachment("original.eml", "message/rfc822", len(raw), storage_key=raw_key))
         return tuple(stored)
 
     async def _quarantine(self, raw: bytes, reason: str) -> IngestResult:
-        key = await self._backend.quarantine(raw, reason=reason)
+        key = await self._keeping.quarantine(raw, reason=reason)
         _LOGGER.warning(
             "email: mail quarantined as %s: %s (see `frontdesk email quarantine list`)", key, reason
         )

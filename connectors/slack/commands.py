@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.slack.backend import AgentActions, TicketBrowser
 from connectors.slack.blocks import escape, home_view, ticket_list_text
 from connectors.slack.identity import NOT_ALLOWED, AgentDirectory
 from connectors.slack.translate import SlashCommand, parse_command
-from connectors.slack.views import ActionRefused, AgentRef, SlackBackend
+from connectors.slack.views import ActionRefused, AgentRef
 
 __all__ = ["USAGE", "CommandRunner"]
 
@@ -22,8 +23,9 @@ _LIMIT = 15
 
 
 class CommandRunner:
-    def __init__(self, *, backend: SlackBackend, directory: AgentDirectory) -> None:
-        self._backend = backend
+    def __init__(self, *, tickets: TicketBrowser, actions: AgentActions, directory: AgentDirectory) -> None:
+        self._tickets = tickets
+        self._actions = actions
         self._directory = directory
 
     async def answer(self, user: str, text: str) -> str:
@@ -41,19 +43,19 @@ class CommandRunner:
     async def _run(self, command: SlashCommand, agent: AgentRef) -> str:
         actor = f"agent:{agent.handle}"
         if command.verb == "list":
-            mine = await self._backend.open_tickets(agent.handle, limit=_LIMIT)
-            unassigned = await self._backend.open_tickets(None, limit=_LIMIT)
+            mine = await self._tickets.open_tickets(agent.handle, limit=_LIMIT)
+            unassigned = await self._tickets.open_tickets(None, limit=_LIMIT)
             return (
                 ticket_list_text("Your open tickets", mine)
                 + "\n"
                 + ticket_list_text("Unassigned", unassigned)
             )
         if command.verb == "search":
-            found = await self._backend.search(command.query, limit=_LIMIT)
+            found = await self._tickets.search(command.query, limit=_LIMIT)
             return ticket_list_text(f"Tickets matching “{escape(command.query)}”", found)
         number = int(str(command.ticket).removeprefix("T-").removeprefix("T"))
         if command.verb == "show":
-            card, trail = await self._backend.show(number)
+            card, trail = await self._tickets.show(number)
             head = (
                 f"*{card.reference}* {escape(card.subject)}\n"
                 f"{card.status} · {card.priority} · queue {card.queue}"
@@ -61,7 +63,7 @@ class CommandRunner:
             )
             return head + ("\n" + "\n".join(trail) if trail else "")
         if command.verb == "solve":
-            await self._backend.set_status(number, "solved", actor=actor)
+            await self._actions.set_status(number, "solved", actor=actor)
             return f"T-{number} is solved; the customer is asked for a rating."
         if command.verb == "assign":
             handle = command.target_handle
@@ -70,7 +72,7 @@ class CommandRunner:
                 if target.agent is None:
                     return f"<@{command.target_user}> is not a Frontdesk agent. {NOT_ALLOWED.split('.')[0]}."
                 handle = target.agent.handle
-            await self._backend.assign(number, handle, actor=actor)
+            await self._actions.assign(number, handle, actor=actor)
             return f"T-{number} is assigned to {escape(str(handle))}."
         return USAGE
 
@@ -81,6 +83,6 @@ class CommandRunner:
                 "type": "home",
                 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": verdict.reason}}],
             }
-        mine = await self._backend.open_tickets(verdict.agent.handle, limit=_LIMIT)
-        unassigned = await self._backend.open_tickets(None, limit=_LIMIT)
+        mine = await self._tickets.open_tickets(verdict.agent.handle, limit=_LIMIT)
+        unassigned = await self._tickets.open_tickets(None, limit=_LIMIT)
         return home_view(verdict.agent.name, mine, unassigned)

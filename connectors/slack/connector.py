@@ -25,12 +25,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from connectors.base import DeliveryError
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
+from connectors.slack.backend import SlackBackend
 from connectors.slack.commands import CommandRunner
 from connectors.slack.config import SlackSettings
 from connectors.slack.identity import AgentDirectory
 from connectors.slack.projection import Projection
 from connectors.slack.translate import CHANNEL, is_from_self, parse_action, parse_thread_message
-from connectors.slack.views import ActionRefused, SlackBackend
+from connectors.slack.views import ActionRefused
 from core.contracts import InboundSink, OutboundMessage
 
 __all__ = ["SlackConnector"]
@@ -46,11 +47,11 @@ class SlackConnector:
         self._backend = backend
         client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_base_url)
         self._api = SlackApi(client=client, retry_max_seconds=settings.retry_max_seconds)
-        self._directory = AgentDirectory(settings=settings, api=self._api, backend=backend)
+        self._directory = AgentDirectory(settings=settings, api=self._api, agents=backend)
         self.projection = Projection(
-            settings=settings, api=self._api, backend=backend, directory=self._directory
+            settings=settings, api=self._api, feed=backend, cards=backend, directory=self._directory
         )
-        self._commands = CommandRunner(backend=backend, directory=self._directory)
+        self._commands = CommandRunner(tickets=backend, actions=backend, directory=self._directory)
         http = settings.mode == "http"
         secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
         self._bolt = AsyncApp(

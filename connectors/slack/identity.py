@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass
 
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
+from connectors.slack.backend import AgentLookup
 from connectors.slack.config import SlackSettings
-from connectors.slack.views import AgentRef, SlackBackend
+from connectors.slack.views import AgentRef
 
 __all__ = ["AgentDirectory", "Verdict"]
 
@@ -35,11 +36,11 @@ class Verdict:
 
 class AgentDirectory:
     def __init__(
-        self, *, settings: SlackSettings, api: SlackApi, backend: SlackBackend, ttl: float = 60.0
+        self, *, settings: SlackSettings, api: SlackApi, agents: AgentLookup, ttl: float = 60.0
     ) -> None:
         self._settings = settings
         self._api = api
-        self._backend = backend
+        self._agents = agents
         self._ttl = ttl
         self._group: tuple[float, frozenset[str]] | None = None
         self._emails: dict[str, tuple[float, str | None]] = {}
@@ -63,7 +64,7 @@ class AgentDirectory:
             email = await self._email(user_id)
             if email:
                 candidates = (email, email.lower(), email.split("@", 1)[0])
-        agent = await self._backend.find_agent(candidates) if candidates else None
+        agent = await self._agents.find_agent(candidates) if candidates else None
         if agent is None:
             return Verdict(None, NOT_LINKED)
         self._users.setdefault(agent.handle, user_id)

@@ -9,7 +9,7 @@ every call of a batch; while Slack is down or rate limited, :class:`SlackApi` wa
 so nothing is skipped. Entries that came from Slack itself carry ``source: slack`` and are not
 echoed. Delivery is at least once: a crash between a post and the cursor save re-posts a line.
 
-On PostgreSQL transactions commit out of id order, so the backend's feed stops before a hole in
+On PostgreSQL transactions commit out of id order, so the feed stops before a hole in
 the ids until it fills or cannot any more (``ticketing/commit_order.py``); while it waits
 (``Feed.waiting``) the projection asks again every ``_GAP_POLL`` seconds.
 """
@@ -22,10 +22,11 @@ import logging
 from typing import Any
 
 from connectors.slack.api import SlackApi, SlackRefused
+from connectors.slack.backend import ProjectionFeed, TicketCards
 from connectors.slack.blocks import card_blocks, card_text, escape, thread_line
 from connectors.slack.config import SlackSettings
 from connectors.slack.identity import AgentDirectory
-from connectors.slack.views import CardRef, FeedItem, SlackBackend, TicketCard
+from connectors.slack.views import CardRef, FeedItem, TicketCard
 
 __all__ = ["Projection"]
 
@@ -41,13 +42,15 @@ class Projection:
         *,
         settings: SlackSettings,
         api: SlackApi,
-        backend: SlackBackend,
+        feed: ProjectionFeed,
+        cards: TicketCards,
         directory: AgentDirectory,
         batch: int = 100,
     ) -> None:
         self._settings = settings
         self._api = api
-        self._backend = backend
+        self._feed = feed
+        self._cards = cards
         self._directory = directory
         self._batch = batch
         self._waiting = False  # the last batch stopped before a hole in the ids
@@ -71,7 +74,7 @@ class Projection:
 
     async def _run(self) -> None:
         while True:  # the lock's context ends if another process took it over: compete again
-            async with self._backend.single_consumer("slack-projection"):
+            async with self._feed.single_consumer("slack-projection"):
                 _LOGGER.info("slack: this process projects tickets into Slack")
                 self._cursor = None  # another process may have moved it meanwhile
                 while True:
@@ -92,13 +95,13 @@ class Projection:
     async def step(self) -> bool:
         """Project one batch; returns whether there was anything to do."""
         if self._cursor is None:
-            self._cursor = await self._backend.load_cursor()
+            self._cursor = await self._feed.load_cursor()
             if self._cursor is None:  # first run: start at the present, do not replay history
-                self._cursor = await self._backend.head()
-                await self._backend.save_cursor(*self._cursor)
+                self._cursor = await self._feed.head()
+                await self._feed.save_cursor(*self._cursor)
         before = self._cursor
         events, interactions = before
-        feed = await self._backend.feed(after_event=events, after_interaction=interactions, limit=self._batch)
+        feed = await self._feed.feed(after_event=events, after_interaction=interactions, limit=self._batch)
         created: set[int] = set()
         for item in feed.items:
             try:
@@ -121,11 +124,11 @@ class Projection:
         self._cursor = cursor
         self._waiting = feed.waiting
         if cursor != before:
-            await self._backend.save_cursor(*cursor)
+            await self._feed.save_cursor(*cursor)
         return cursor != before
 
     async def _apply(self, item: FeedItem, created: set[int]) -> None:
-        ref = await self._backend.card_ref(item.ticket_id)
+        ref = await self._cards.card_ref(item.ticket_id)
         if ref is None:
             ref = await self._post_card(item.ticket_id)
             created.add(item.ticket_id)
@@ -142,7 +145,7 @@ class Projection:
         assignee: str | None = None
         card: TicketCard | None = None
         if item.kind in _ALERTS:
-            card = await self._backend.card(item.ticket_id, last_messages=0)
+            card = await self._cards.card(item.ticket_id, last_messages=0)
             assignee = card.assignee
             if assignee is not None:
                 await self._directory.user_for(assignee)
@@ -159,7 +162,7 @@ class Projection:
         channel = self._settings.channel_aliases.get(name) or self._settings.channel_aliases.get(
             name.lstrip("#")
         )
-        card = await self._backend.card(item.ticket_id, last_messages=0)
+        card = await self._cards.card(item.ticket_id, last_messages=0)
         mention = ""
         if card.assignee is not None:
             user = await self._directory.user_for(card.assignee)
@@ -167,7 +170,7 @@ class Projection:
         await self._post(channel or name, escape(str(item.data.get("text") or card.reference)) + mention)
 
     async def _post_card(self, ticket_id: int) -> CardRef:
-        card = await self._backend.card(ticket_id, last_messages=self._settings.last_messages)
+        card = await self._cards.card(ticket_id, last_messages=self._settings.last_messages)
         if card.assignee is not None:
             await self._directory.user_for(card.assignee)
         data = await self._api.call(
@@ -179,14 +182,14 @@ class Projection:
             unfurl_media=False,
         )
         ref = CardRef(str(data["channel"]), str(data["ts"]), card.last_interaction_id)
-        await self._backend.save_card_ref(ticket_id, ref)
+        await self._cards.save_card_ref(ticket_id, ref)
         return ref
 
     async def _update_card(self, ticket_id: int) -> None:
-        ref = await self._backend.card_ref(ticket_id)
+        ref = await self._cards.card_ref(ticket_id)
         if ref is None:
             return
-        card = await self._backend.card(ticket_id, last_messages=self._settings.last_messages)
+        card = await self._cards.card(ticket_id, last_messages=self._settings.last_messages)
         if card.assignee is not None:
             await self._directory.user_for(card.assignee)
         await self._api.call(

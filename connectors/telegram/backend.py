@@ -1,7 +1,8 @@
-"""What the Telegram connector needs from the rest of Frontdesk besides the inbound sink.
+"""What the Telegram connector needs from the rest of Frontdesk besides the inbound sink, by role.
 
-Kept narrow so the connector imports nothing but bot contracts; ``bot/telegram_backend.py``
-implements it on the database and the attachment directory.
+Kept narrow so the connector imports nothing but core contracts: handling an update asks
+:class:`ChatStore`, the long-polling loop :class:`UpdateOffsets`. ``bot/telegram_backend.py``
+implements both (:class:`TelegramBackend`) on ticketing's repositories and the attachment directory.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-__all__ = ["TelegramBackend"]
+__all__ = ["ChatStore", "TelegramBackend", "UpdateOffsets"]
 
 
-class TelegramBackend(Protocol):
+class ChatStore(Protocol):
+    """Customers, our earlier replies and files, as a chat's updates need them."""
+
     async def link_customer(
         self, *, external_user_id: str, external_thread_id: str, customer_id: int
     ) -> bool:
@@ -20,12 +23,6 @@ class TelegramBackend(Protocol):
 
         Returns False when the customer does not exist.
         """
-
-    async def load_offset(self) -> int | None:
-        """The next ``getUpdates`` offset saved by the last poller, if any."""
-
-    async def save_offset(self, offset: int) -> None:
-        """Remember the next ``getUpdates`` offset (after the updates before it are committed)."""
 
     async def button_payload(
         self, *, user_id: str, chat_id: str, message_id: str, index: int, label: str
@@ -38,5 +35,19 @@ class TelegramBackend(Protocol):
     async def store_attachment(self, *, filename: str, content_type: str, data: bytes) -> str:
         """Keep a downloaded file; returns its storage key."""
 
+
+class UpdateOffsets(Protocol):
+    """Where long polling got to, and the lock that lets one process poll."""
+
+    async def load_offset(self) -> int | None:
+        """The next ``getUpdates`` offset saved by the last poller, if any."""
+
+    async def save_offset(self, offset: int) -> None:
+        """Remember the next ``getUpdates`` offset (after the updates before it are committed)."""
+
     def single_consumer(self, name: str) -> AbstractAsyncContextManager[None]:
         """Entered once this process is the only one allowed to poll (PostgreSQL advisory lock)."""
+
+
+class TelegramBackend(ChatStore, UpdateOffsets, Protocol):
+    """Every role at once: what :class:`~connectors.telegram.TelegramConnector` is given."""

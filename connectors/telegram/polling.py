@@ -20,7 +20,7 @@ from typing import TypeVar
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 
-from connectors.telegram.backend import TelegramBackend
+from connectors.telegram.backend import UpdateOffsets
 
 __all__ = ["ALLOWED_UPDATES", "poll_forever", "retry_after_seconds"]
 
@@ -35,7 +35,7 @@ T = TypeVar("T")
 async def poll_forever(
     *,
     bot: Bot,
-    backend: TelegramBackend,
+    backend: UpdateOffsets,
     handle: Callable[[Update], Awaitable[None]],
     poll_seconds: int,
 ) -> None:

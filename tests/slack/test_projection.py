@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import App
-from bot.slack_backend import build_feed
+from connectors.slack.feed import build_feed
 from tests.conftest import AppFactory
 from tests.slack.fake_api import TIMEOUT, Call, FakeSlack
 from tests.slack.helpers import card_ts, in_thread, is_card, start

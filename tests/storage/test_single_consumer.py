@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from bot.channel_state import single_consumer
+from ticketing.channel_state import single_consumer
 from ticketing.database import create_engine
 
 # A competitor waiting for the lock is what this tests: PostgreSQL only (SQLite has one process).

@@ -5,8 +5,8 @@ large attachment never blocks the event loop; the returned storage key is the pa
 that directory, which is what interaction rows record. Names are content-addressed, so storing
 the same file twice (a re-delivered message) writes it once.
 
-TODO(ticketing): with several machines on PostgreSQL this directory must be shared storage
-(or the bytes move to an object store behind the same two methods).
+With several machines on PostgreSQL this directory must be shared storage (or the bytes move
+to an object store behind the same methods).
 """
 
 from __future__ import annotations

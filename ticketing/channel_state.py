@@ -6,8 +6,6 @@ Polling loops must run in one process only: on PostgreSQL that process holds a s
 advisory lock (``ticketing.leader.Leadership``) on a connection of its own, and another process
 takes over when it dies (its connection closes, the server releases the lock); a holder whose
 lock connection dropped stops its loop as soon as it notices. On SQLite there is one process.
-
-TODO(ticketing): move into ticketing/ as a repository once the lead's refactor lands.
 """
 
 from __future__ import annotations
@@ -27,12 +25,14 @@ from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor
 from ticketing.time import utcnow
 
-__all__ = ["ChannelCursors", "single_consumer"]
+__all__ = ["ChannelState", "single_consumer"]
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class ChannelCursors:
+class ChannelState:
+    """The ``channel_cursors`` table and the polling loops' lock, for every channel."""
+
     def __init__(self, *, engine: AsyncEngine) -> None:
         self._engine = engine
         self._insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
@@ -52,6 +52,10 @@ class ChannelCursors:
         )
         async with self._engine.begin() as conn:
             await conn.execute(stmt)
+
+    def single_consumer(self, name: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Entered once this process is the only one allowed to run the loop ``name``."""
+        return single_consumer(self._engine, name)
 
 
 def _lock_key(name: str) -> int:
