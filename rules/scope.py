@@ -3,9 +3,9 @@
 A rule with ``event: ticket`` runs on a ticket change (see ``bot/ticket_rules.py``): there is no
 customer message and no conversation turn, and only ticket-level actions can be carried out:
 each action kind that cannot says why in :data:`rules.actions.SPEC_KINDS` (``tag``/``untag``
-work on the ticket only). A message rule, in turn, has no ticket change to look at. Anything a rule uses outside
-its scope would be silently ignored at run time, so it is reported here, with the YAML path the
-loader turns into ``file:line``, and what to use instead.
+work on the ticket only). A message rule, in turn, has no ticket change to look at. Anything a
+rule uses outside its scope would be silently ignored at run time, so it is reported here, with
+the YAML path the loader turns into ``file:line``, and what to use instead.
 """
 
 from __future__ import annotations
