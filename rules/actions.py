@@ -1,10 +1,12 @@
 """Turning a rule's ``then`` list into executable :mod:`rules.decision` actions.
 
-Each :class:`~rules.schema.ActionSpec` is compiled once at load into an :class:`ActionPlan`; at
-decision time a plan renders its texts (sandboxed, see :mod:`rules.templates`), picks a random
-variant in the conversation's language, and resolves the analysis-only actions (best FAQ,
-clarifying question) into plain replies. A plan that has nothing to do (no FAQ good enough)
-returns no action and says why, so the trace can show it.
+Each key an :class:`~rules.schema.ActionSpec` can have has one :data:`SPEC_KINDS` entry: how it
+compiles, and why ``event: ticket`` rules cannot use it, if they cannot (the bot's executor,
+``bot/rule_actions.py``, carries the decided actions out). Each spec is compiled once at load
+into an :class:`ActionPlan`; at decision time a plan renders its texts (sandboxed, see
+:mod:`rules.templates`), picks a random variant in the conversation's language, and resolves
+the analysis-only actions (best FAQ, clarifying question) into plain replies. A plan that has
+nothing to do (no FAQ good enough) returns no action and says why, so the trace can show it.
 """
 
 from __future__ import annotations
