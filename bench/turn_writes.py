@@ -68,7 +68,7 @@ OPENS = {4: ("complaint", "high"), 7: ("billing", "normal")}  # text index → t
 
 
 def analysis(index: int, rule: str) -> dict[str, Any]:
-    """What ``bot.outcome.summarize`` keeps of an analysis."""
+    """What ``bot.turn_plan.summarize`` keeps of an analysis."""
     negative = index in OPENS
     return {
         "intent": f"intent_{index}", "confidence": 0.9132, "out_of_scope": False,

@@ -35,6 +35,7 @@ from nlp import ModelStore
 from ticketing.channel_state import ChannelState
 from ticketing.customers import Customers
 from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
+from ticketing.event_feed import TicketEventFeed
 from ticketing.history import History
 from ticketing.outbox import OutboxStore
 from ticketing.service import TicketingService
@@ -118,7 +119,7 @@ class App:
             wake_outbox=self.dispatcher.wake,
         )  # fmt: skip
         self.ticket_rules = TicketRuleRunner(
-            engine=self.engine,
+            events=TicketEventFeed(engine=self.engine),
             knowledge=lambda: self.knowledge.current,
             wake_outbox=self.dispatcher.wake,
             bot_name=settings.bot.bot_name,

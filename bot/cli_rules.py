@@ -27,7 +27,7 @@ from core.yamlfile import RulebookError, parse_yaml
 from nlp import ModelStore, TrainingError
 from nlp import train as train_model
 from nlp.types import Analysis, AnalysisContext
-from rules import decision as d
+from rules.decision import Action, Decision, QuickReplyButton, RuleTrace
 from rules.engine import Engine
 from rules.testcases import (
     CaseResult,
@@ -260,7 +260,7 @@ def _analysis_json(a: Analysis) -> dict[str, Any]:
     }
 
 
-def _decision_json(decision: d.Decision) -> dict[str, Any]:
+def _decision_json(decision: Decision) -> dict[str, Any]:
     return {
         "rules_fired": list(decision.rules_fired),
         "reason": decision.reason,
@@ -271,12 +271,12 @@ def _decision_json(decision: d.Decision) -> dict[str, Any]:
     }
 
 
-def describe_action(action: d.Action) -> dict[str, Any]:
+def describe_action(action: Action) -> dict[str, Any]:
     kind = type(action).__name__
     fields = {k: getattr(action, k) for k in getattr(action, "__slots__", ())}
     for key, value in fields.items():
         if isinstance(value, tuple):
-            fields[key] = [v.label if isinstance(v, d.QuickReplyButton) else v for v in value]
+            fields[key] = [v.label if isinstance(v, QuickReplyButton) else v for v in value]
     return {"action": kind, **fields}
 
 
@@ -295,11 +295,11 @@ def _print_analysis(a: Analysis, out: TextIO) -> None:
     )
 
 
-def _mark(t: d.RuleTrace) -> str:
+def _mark(t: RuleTrace) -> str:
     return "✓" if t.matched else ("·" if t.reason.startswith("not evaluated") else "✗")
 
 
-def _print_decision(decision: d.Decision, source: str, out: TextIO) -> None:
+def _print_decision(decision: Decision, source: str, out: TextIO) -> None:
     print(f"Rules ({source}, top to bottom)", file=out)
     for t in decision.trace:
         print(f"  {_mark(t)} {t.rule} (line {t.line}): {t.reason}", file=out)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bot.analysis_workers import AnalysisWorkers
 from bot.delivery import delivery_for, outbound_from_payload
 from bot.knowledge import Knowledge
-from bot.outcome import turn_plan
+from bot.turn_plan import turn_plan
 from core.contracts import InboundMessage, InboundResult, OutboundMessage, QuickReply
 from nlp.types import Analysis, AnalysisContext, Analyzer
 from ticketing.customers import ConversationRef, Customers

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+import bot.channel_names  # noqa: F401 - rules check `channel:` against the names it registers
 from core.yamlfile import RulebookError
 from nlp import InvalidPatternError, ModelStore, Pipeline, TrainingExample
 from nlp.intent_model import IntentModel

@@ -14,11 +14,13 @@ from typing import TextIO
 
 from core.contracts import InboundMessage, InboundSink, OutboundMessage
 
-__all__ = ["ConsoleConnector"]
+__all__ = ["CHANNEL", "ConsoleConnector"]
+
+CHANNEL = "console"
 
 
 class ConsoleConnector:
-    name = "console"
+    name = CHANNEL
 
     def __init__(self, *, out: TextIO = sys.stdout) -> None:
         self._out = out

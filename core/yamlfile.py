@@ -10,12 +10,13 @@ each key and item, rejects duplicate keys, and lets :func:`validation_errors` tu
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,6 +27,7 @@ __all__ = [
     "SourceError",
     "line_of",
     "load_yaml",
+    "one_of",
     "parse_yaml",
     "validate",
     "validation_errors",
@@ -240,6 +242,33 @@ def _innermost_model(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
+
+
+def one_of(names: Callable[[], Sequence[str]]) -> Callable[[Any], str]:
+    """A pydantic validator for a closed set of names only known at run time (a registry).
+
+    Its errors read as the ones :func:`validation_errors` gives for a ``Literal``.
+    """
+
+    def check(value: Any) -> str:
+        known = tuple(names())
+        if isinstance(value, str) and value in known:
+            return value
+        if isinstance(value, str):
+            hint = difflib.get_close_matches(value, known, n=1)
+            message = (
+                f"unknown value {value!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; expected one of: {', '.join(known) or '(none registered)'}"
+            )
+        else:
+            quoted = [repr(name) for name in known]
+            message = "Input should be " + (
+                f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1 else "".join(quoted)
+            )
+        raise PydanticCustomError("unknown_value", message)
+
+    return check
 
 
 def validate(model: type[M], data: Any, *, filename: str, error: type[SourceError]) -> M:

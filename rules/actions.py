@@ -1,10 +1,12 @@
 """Turning a rule's ``then`` list into executable :mod:`rules.decision` actions.
 
-Each :class:`~rules.schema.ActionSpec` is compiled once at load into an :class:`ActionPlan`; at
-decision time a plan renders its texts (sandboxed, see :mod:`rules.templates`), picks a random
-variant in the conversation's language, and resolves the analysis-only actions (best FAQ,
-clarifying question) into plain replies. A plan that has nothing to do (no FAQ good enough)
-returns no action and says why, so the trace can show it.
+Each key an :class:`~rules.schema.ActionSpec` can have has one :data:`SPEC_KINDS` entry: how it
+compiles, and why ``event: ticket`` rules cannot use it, if they cannot (the bot's executor,
+``bot/rule_actions.py``, carries the decided actions out). Each spec is compiled once at load
+into an :class:`ActionPlan`; at decision time a plan renders its texts (sandboxed, see
+:mod:`rules.templates`), picks a random variant in the conversation's language, and resolves
+the analysis-only actions (best FAQ, clarifying question) into plain replies. A plan that has
+nothing to do (no FAQ good enough) returns no action and says why, so the trace can show it.
 """
 
 from __future__ import annotations
@@ -12,14 +14,39 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
-from rules import decision as d
 from rules.compiler import Env, Loc, suggest
 from rules.conditions import Subject
-from rules.schema import ActionSpec, ClarifySpec, ReplySpec, Variants
+from rules.decision import (
+    Action,
+    AddNote,
+    CloseConversation,
+    HandOff,
+    NotifySlack,
+    OpenTicket,
+    QuickReplyButton,
+    Reply,
+    SetAttribute,
+    Tag,
+    TagTarget,
+    Untag,
+)
+from rules.schema import (
+    ActionSpec,
+    AnswerFaqSpec,
+    ClarifySpec,
+    HandOffSpec,
+    NotifySpec,
+    OpenTicketSpec,
+    ReplySpec,
+    TagSpec,
+    Variants,
+)
 from rules.templates import render, unknown_variables
 
-__all__ = ["ActionPlan", "Localized", "Render", "compile_action"]
+__all__ = ["SPEC_KINDS", "ActionPlan", "Localized", "Render", "SpecKind", "compile_action"]
 
 Localized = Mapping[str, tuple[str, ...]]  # language → variants
 
@@ -42,7 +69,41 @@ class Render:
 @dataclass(frozen=True, slots=True)
 class ActionPlan:
     kind: str
-    produce: Callable[[Subject, Render], tuple[tuple[d.Action, ...], str]]  # actions, note for the trace
+    produce: Callable[[Subject, Render], tuple[tuple[Action, ...], str]]  # actions, note for the trace
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Context:
+    """What compiling one action needs besides its spec."""
+
+    kind: str
+    env: Env
+    loc: Loc  # the action's YAML path, ending in its kind
+    responses: Mapping[str, Localized]
+    intent_labels: Mapping[str, str]
+    faq_threshold: float
+
+    def text(self, template: str, key: Loc = ()) -> str:
+        """``template`` as given, its unknown variables reported at ``key`` under the action."""
+        for problem in unknown_variables(template):
+            self.env.problem((*self.loc, *key), problem)
+        return template
+
+    def fixed(self, *actions: Action) -> ActionPlan:
+        return ActionPlan(self.kind, lambda s, r: (actions, ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpecKind:
+    """One key of a rule's ``then`` items: how it compiles, and where it cannot be used.
+
+    ``not_on_tickets`` says why ``event: ticket`` rules cannot use the kind (None: they can); the
+    loader reports it at the action's line (:mod:`rules.scope`), and the bot's executor has no
+    ticket-event effect for what only such kinds decide.
+    """
+
+    compile: Callable[[Any, _Context], ActionPlan]
+    not_on_tickets: str | None = None
 
 
 def compile_action(
@@ -55,68 +116,69 @@ def compile_action(
     faq_threshold: float,
 ) -> ActionPlan:
     kind = spec.kind
-    at = (*loc, kind)
+    context = _Context(
+        kind=kind,
+        env=env,
+        loc=(*loc, kind),
+        responses=responses,
+        intent_labels=intent_labels,
+        faq_threshold=faq_threshold,
+    )
+    return SPEC_KINDS[kind].compile(getattr(spec, kind), context)
 
-    def text(template: str, key: Loc = ()) -> str:
-        for problem in unknown_variables(template):
-            env.problem((*at, *key), problem)
-        return template
 
-    def fixed(*actions: d.Action) -> ActionPlan:
-        return ActionPlan(kind, lambda s, r: (actions, ""))
-
-    if spec.reply is not None:
-        return _reply(spec.reply, env, at, responses)
-    if spec.answer_faq is not None:
-        return _answer_faq(
-            spec.answer_faq.min_score if spec.answer_faq.min_score is not None else faq_threshold
-        )
-    if spec.clarify is not None:
-        return _clarify(spec.clarify, env, at, responses, intent_labels)
-    if spec.open_ticket is not None:
-        o = spec.open_ticket
-        subject = text(o.subject, ("subject",))
-        return ActionPlan(
-            kind,
-            lambda s, r: (
-                (
-                    d.OpenTicket(
-                        subject=render(subject, r.variables)[:200] or "(no subject)",
-                        queue=o.queue,
-                        priority=o.priority,
-                        tags=tuple(o.tags),
-                    ),
+def _open_ticket(spec: OpenTicketSpec, c: _Context) -> ActionPlan:
+    subject = c.text(spec.subject, ("subject",))
+    queue, priority, tags = spec.queue, spec.priority, tuple(spec.tags)
+    return ActionPlan(
+        c.kind,
+        lambda s, r: (
+            (
+                OpenTicket(
+                    subject=render(subject, r.variables)[:200] or "(no subject)",
+                    queue=queue,
+                    priority=priority,
+                    tags=tags,
                 ),
-                "",
             ),
+            "",
+        ),
+    )
+
+
+def _add_note(spec: str, c: _Context) -> ActionPlan:
+    note = c.text(spec)
+    return ActionPlan(c.kind, lambda s, r: ((AddNote(render(note, r.variables)),), ""))
+
+
+def _retag(make: type[Tag | Untag]) -> Callable[[TagSpec, _Context], ActionPlan]:
+    def compile_tags(spec: TagSpec, c: _Context) -> ActionPlan:
+        targets: tuple[tuple[TagTarget, list[str]], ...] = (
+            ("customer", spec.customer),
+            ("ticket", spec.ticket),
         )
-    if spec.add_note is not None:
-        note = text(spec.add_note)
-        return ActionPlan(kind, lambda s, r: ((d.AddNote(render(note, r.variables)),), ""))
-    if spec.tag is not None or spec.untag is not None:
-        tags = spec.tag or spec.untag
-        assert tags is not None
-        make = d.Tag if spec.tag is not None else d.Untag
-        targets = (("customer", tags.customer), ("ticket", tags.ticket))
-        return fixed(*(make(target, tuple(names)) for target, names in targets if names))  # type: ignore[arg-type]
-    if spec.set_attribute is not None:
-        items = tuple((name, text(value, (name,))) for name, value in spec.set_attribute.items())
-        return ActionPlan(
-            kind,
-            lambda s, r: (
-                tuple(d.SetAttribute(name, render(value, r.variables)) for name, value in items),
-                "",
-            ),
-        )
-    if spec.hand_off is not None:
-        note = text(spec.hand_off.note, ("note",))
-        return ActionPlan(kind, lambda s, r: ((d.HandOff(render(note, r.variables)),), ""))
-    if spec.close_conversation is not None:
-        return fixed(d.CloseConversation())
-    assert spec.notify is not None
-    channel = spec.notify.slack.lstrip("#")
-    message = text(spec.notify.text, ("text",))
-    return ActionPlan(kind, lambda s, r: ((d.NotifySlack(channel, render(message, r.variables)),), ""))
+        return c.fixed(*(make(target, tuple(names)) for target, names in targets if names))
+
+    return compile_tags
+
+
+def _set_attribute(spec: dict[str, str], c: _Context) -> ActionPlan:
+    items = tuple((name, c.text(value, (name,))) for name, value in spec.items())
+    return ActionPlan(
+        c.kind,
+        lambda s, r: (tuple(SetAttribute(name, render(value, r.variables)) for name, value in items), ""),
+    )
+
+
+def _hand_off(spec: HandOffSpec, c: _Context) -> ActionPlan:
+    note = c.text(spec.note, ("note",))
+    return ActionPlan(c.kind, lambda s, r: ((HandOff(render(note, r.variables)),), ""))
+
+
+def _notify(spec: NotifySpec, c: _Context) -> ActionPlan:
+    channel = spec.slack.lstrip("#")
+    message = c.text(spec.text, ("text",))
+    return ActionPlan(c.kind, lambda s, r: ((NotifySlack(channel, render(message, r.variables)),), ""))
 
 
 def _variants(
@@ -144,43 +206,78 @@ def _variants(
     return localized
 
 
-def _reply(spec: ReplySpec, env: Env, loc: Loc, responses: Mapping[str, Localized]) -> ActionPlan:
-    variants = _variants(spec.text, spec.response, env, loc, responses)
-    buttons = tuple(d.QuickReplyButton(b.label, b.payload or b.label) for b in spec.buttons)
-    return ActionPlan("reply", lambda s, r: ((d.Reply(r.pick(variants, s.language), buttons),), ""))
+def _reply(spec: ReplySpec, c: _Context) -> ActionPlan:
+    variants = _variants(spec.text, spec.response, c.env, c.loc, c.responses)
+    buttons = tuple(QuickReplyButton(b.label, b.payload or b.label) for b in spec.buttons)
+    return ActionPlan("reply", lambda s, r: ((Reply(r.pick(variants, s.language), buttons),), ""))
 
 
-def _answer_faq(threshold: float) -> ActionPlan:
-    def produce(s: Subject, r: Render) -> tuple[tuple[d.Action, ...], str]:
+def _answer_faq(spec: AnswerFaqSpec, c: _Context) -> ActionPlan:
+    threshold = spec.min_score if spec.min_score is not None else c.faq_threshold
+
+    def produce(s: Subject, r: Render) -> tuple[tuple[Action, ...], str]:
         best = s.analysis.best_faq
         if best is None or best.score < threshold:
             seen = f"best FAQ {best.faq_id} scored {best.score:.2f}" if best else "no FAQ candidates"
             return (), f"answer_faq skipped: {seen} < {threshold:.2f}"
         if not best.answer.strip():
             return (), f"answer_faq skipped: FAQ {best.faq_id} has an empty answer"
-        return (d.Reply(best.answer),), f"answered with FAQ {best.faq_id} ({best.score:.2f})"
+        return (Reply(best.answer),), f"answered with FAQ {best.faq_id} ({best.score:.2f})"
 
     return ActionPlan("answer_faq", produce)
 
 
-def _clarify(
-    spec: ClarifySpec, env: Env, loc: Loc, responses: Mapping[str, Localized], labels: Mapping[str, str]
-) -> ActionPlan:
+def _clarify(spec: ClarifySpec, c: _Context) -> ActionPlan:
+    env, loc, responses, labels = c.env, c.loc, c.responses, c.intent_labels
     if spec.text is None and spec.response not in responses:
         responses = {**responses, spec.response: {"": ("Did you mean one of these?",)}}
     variants = _variants(spec.text, None if spec.text is not None else spec.response, env, loc, responses)
     floor = spec.min_confidence
 
-    def produce(s: Subject, r: Render) -> tuple[tuple[d.Action, ...], str]:
+    def produce(s: Subject, r: Render) -> tuple[tuple[Action, ...], str]:
         top = [i for i in s.analysis.intents[:2] if i.confidence >= floor]
         buttons = tuple(
-            d.QuickReplyButton(
+            QuickReplyButton(
                 labels.get(i.name, i.name.replace("_", " ").capitalize()),
                 labels.get(i.name, i.name.replace("_", " ").capitalize()),
             )
             for i in top
         )
         note = "buttons: " + (", ".join(i.name for i in top) or f"none (no intent ≥ {floor:.2f})")
-        return (d.Reply(r.pick(variants, s.language), buttons),), note
+        return (Reply(r.pick(variants, s.language), buttons),), note
 
     return ActionPlan("clarify", produce)
+
+
+# One entry per key of ActionSpec; tests/rules/test_action_kinds.py keeps the two in step.
+SPEC_KINDS: Mapping[str, SpecKind] = MappingProxyType(
+    {
+        "reply": SpecKind(compile=_reply),
+        "answer_faq": SpecKind(
+            compile=_answer_faq,
+            not_on_tickets="use reply; a ticket change has no customer message to match an FAQ",
+        ),
+        "clarify": SpecKind(
+            compile=_clarify, not_on_tickets="use reply; a ticket change has no customer message to clarify"
+        ),
+        "open_ticket": SpecKind(
+            compile=_open_ticket,
+            not_on_tickets="use add_note or tag: {ticket: [...]}; the rule already runs on a ticket",
+        ),
+        "add_note": SpecKind(compile=_add_note),
+        "tag": SpecKind(compile=_retag(Tag)),  # on ticket events: the ticket's tags only (rules.scope)
+        "untag": SpecKind(compile=_retag(Untag)),
+        "set_attribute": SpecKind(
+            compile=_set_attribute,
+            not_on_tickets=(
+                "use tag: {ticket: [...]} or add_note; customer records change in message rules only"
+            ),
+        ),
+        "hand_off": SpecKind(compile=_hand_off, not_on_tickets="use notify to alert the agents, or add_note"),
+        "close_conversation": SpecKind(
+            compile=lambda spec, c: c.fixed(CloseConversation()),
+            not_on_tickets="use reply; a solved ticket closes by itself",
+        ),
+        "notify": SpecKind(compile=_notify),
+    }
+)

@@ -12,9 +12,10 @@ Texts are already rendered except ``{ticket}`` and ``{bot_name}``, which only th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal, get_args
 
 __all__ = [
+    "ACTION_TYPES",
     "Action",
     "AddNote",
     "CloseConversation",
@@ -44,6 +45,8 @@ class QuickReplyButton:
 class Reply:
     """Send text to the customer. ``{ticket}`` and ``{bot_name}`` are filled in by the bot."""
 
+    kind: ClassVar[str] = "reply"
+
     template: str
     quick_replies: tuple[QuickReplyButton, ...] = ()
 
@@ -51,6 +54,8 @@ class Reply:
 @dataclass(frozen=True, slots=True)
 class OpenTicket:
     """Open a ticket, or add the message to the conversation's open ticket if it has one."""
+
+    kind: ClassVar[str] = "open_ticket"
 
     subject: str
     queue: str = "support"
@@ -62,6 +67,8 @@ class OpenTicket:
 class HandOff:
     """From now on an agent answers this conversation; the bot stays quiet."""
 
+    kind: ClassVar[str] = "hand_off"
+
     note: str = ""
 
 
@@ -69,12 +76,16 @@ class HandOff:
 class AddNote:
     """An internal note on the conversation's ticket (opened by an earlier action if needed)."""
 
+    kind: ClassVar[str] = "add_note"
+
     text: str
 
 
 @dataclass(frozen=True, slots=True)
 class Tag:
     """Add tags to the customer or to the conversation's ticket."""
+
+    kind: ClassVar[str] = "tag"
 
     target: TagTarget
     tags: tuple[str, ...]
@@ -84,6 +95,8 @@ class Tag:
 class Untag:
     """Remove tags from the customer or from the conversation's ticket."""
 
+    kind: ClassVar[str] = "untag"
+
     target: TagTarget
     tags: tuple[str, ...]
 
@@ -91,6 +104,8 @@ class Untag:
 @dataclass(frozen=True, slots=True)
 class SetAttribute:
     """Set one attribute on the customer record (``customers.attributes[name] = value``)."""
+
+    kind: ClassVar[str] = "set_attribute"
 
     name: str
     value: str
@@ -100,16 +115,23 @@ class SetAttribute:
 class CloseConversation:
     """Mark the conversation closed; the customer's next message starts a new one."""
 
+    kind: ClassVar[str] = "close_conversation"
+
 
 @dataclass(frozen=True, slots=True)
 class NotifySlack:
     """Post ``text`` to a Slack channel (the Slack connector delivers it through the outbox)."""
+
+    kind: ClassVar[str] = "notify"
 
     channel: str
     text: str
 
 
 Action = Reply | OpenTicket | HandOff | AddNote | Tag | Untag | SetAttribute | CloseConversation | NotifySlack
+# Every decided action type; each ``kind`` is what rule tests' ``expect: {actions: [...]}`` name, and
+# the bot's executor (bot/rule_actions.py) has one entry per type.
+ACTION_TYPES: tuple[type[Action], ...] = get_args(Action)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import random
 
 from nlp.types import Analysis
-from rules import decision as d
 from rules.actions import Render
 from rules.conditions import subject_of
+from rules.decision import Action, Decision, HandOff, Reply, RuleTrace
 from rules.facts import RuleFacts
 from rules.guards import chain_blocked, guard_suspects, reply_limit_reached, rule_blocked
 from rules.loader import RuleSet
@@ -36,12 +36,12 @@ class Engine:
     def ruleset(self) -> RuleSet:
         return self._ruleset
 
-    def decide(self, analysis: Analysis, facts: RuleFacts, *, explain: bool = False) -> d.Decision:
+    def decide(self, analysis: Analysis, facts: RuleFacts, *, explain: bool = False) -> Decision:
         rs = self._ruleset
         limits = rs.limits
         blocked = chain_blocked(facts, limits)
         if blocked is not None:
-            return d.Decision(actions=(), rule="", reason=blocked)
+            return Decision(actions=(), rule="", reason=blocked)
         subject = subject_of(analysis, facts)
         render = Render(
             variables=variables_for(analysis, facts), rng=self._rng, default_language=rs.default_language
@@ -49,16 +49,16 @@ class Engine:
         limit = reply_limit_reached(facts, limits)
         if limit is not None:
             text = render.pick(rs.rulebook.localized[limits.limit_response], subject.language)
-            return d.Decision(
-                actions=(d.Reply(text), d.HandOff(note=limit)),
+            return Decision(
+                actions=(Reply(text), HandOff(note=limit)),
                 rule="reply_limit",
                 reason=limit,
                 rules_fired=("reply_limit",),
-                trace=(d.RuleTrace("reply_limit", True, limit),),
+                trace=(RuleTrace("reply_limit", True, limit),),
             )
-        actions: list[d.Action] = []
+        actions: list[Action] = []
         fired: list[str] = []
-        trace: list[d.RuleTrace] = []
+        trace: list[RuleTrace] = []
         reasons: list[str] = []
         if explain:
             rules = rs.by_event.get(facts.event, ())
@@ -72,13 +72,13 @@ class Engine:
         for index, rule in enumerate(rules):
             if not rule.ok(subject):
                 if explain:
-                    trace.append(d.RuleTrace(rule.name, False, rule.when.why_not(subject), rule.line))
+                    trace.append(RuleTrace(rule.name, False, rule.when.why_not(subject), rule.line))
                 continue
             if rule.max_fires is not None or rule.name in suspects:
                 guard = rule_blocked(rule.name, max_fires=rule.max_fires, facts=facts, limits=limits)
                 if guard is not None:
                     if explain:
-                        trace.append(d.RuleTrace(rule.name, False, guard, rule.line))
+                        trace.append(RuleTrace(rule.name, False, guard, rule.line))
                     continue
             why = rule.when.why(subject)
             notes = []
@@ -89,18 +89,18 @@ class Engine:
                     notes.append(note)
             fired.append(rule.name)
             reasons.append(why)
-            trace.append(d.RuleTrace(rule.name, True, "; ".join([why, *notes]), rule.line))
+            trace.append(RuleTrace(rule.name, True, "; ".join([why, *notes]), rule.line))
             if not rule.continue_:
                 stopped_at = index
                 break
         if explain:
             trace.extend(
-                d.RuleTrace(r.name, False, f"not evaluated: rule {rules[stopped_at].name!r} stopped", r.line)
+                RuleTrace(r.name, False, f"not evaluated: rule {rules[stopped_at].name!r} stopped", r.line)
                 for r in rules[stopped_at + 1 :]
             )
         if not fired:
-            return d.Decision(actions=(), rule="", reason="no rule matched", trace=tuple(trace))
-        return d.Decision(
+            return Decision(actions=(), rule="", reason="no rule matched", trace=tuple(trace))
+        return Decision(
             actions=tuple(actions),
             rule="+".join(fired)[:200],
             reason=" | ".join(reasons),

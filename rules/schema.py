@@ -14,7 +14,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    model_validator,
+)
+
+from core.channels import CHANNELS
+from core.yamlfile import one_of
 
 __all__ = [
     "CHANNELS",
@@ -30,14 +41,13 @@ __all__ = [
     "RulesFile",
 ]
 
-# The closed sets rules can name. Ticket statuses and priorities are ticketing.lifecycle's, the
-# channels are the connectors' (``console`` is ``frontdesk chat``); tests keep them in step.
-Channel = Literal["webchat", "slack", "telegram", "email", "console"]
+# The closed sets rules can name. Ticket statuses and priorities are ticketing.lifecycle's (tests
+# keep them in step); the channels are the ones registered in core.channels when rules are loaded.
+Channel = Annotated[str, PlainValidator(one_of(lambda: CHANNELS))]
 Status = Literal["new", "open", "pending", "on-hold", "solved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
 SentimentLabel = Literal["negative", "neutral", "positive"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-CHANNELS: tuple[str, ...] = get_args(Channel)
 STATUSES: tuple[str, ...] = get_args(Status)
 PRIORITIES: tuple[str, ...] = get_args(Priority)
 SENTIMENTS: tuple[str, ...] = get_args(SentimentLabel)

@@ -1,30 +1,23 @@
 """What each kind of rule can see and do, checked at load.
 
 A rule with ``event: ticket`` runs on a ticket change (see ``bot/ticket_rules.py``): there is no
-customer message and no conversation turn, and only ticket-level actions can be carried out
-(``reply`` to the ticket's conversation, ``add_note``, ``notify``, ``tag``/``untag`` on the
-ticket). A message rule, in turn, has no ticket change to look at. Anything a rule uses outside
-its scope would be silently ignored at run time, so it is reported here, with the YAML path the
-loader turns into ``file:line``, and what to use instead.
+customer message and no conversation turn, and only ticket-level actions can be carried out:
+each action kind that cannot says why in :data:`rules.actions.SPEC_KINDS` (``tag``/``untag``
+work on the ticket only). A message rule, in turn, has no ticket change to look at. Anything a
+rule uses outside its scope would be silently ignored at run time, so it is reported here, with
+the YAML path the loader turns into ``file:line``, and what to use instead.
 """
 
 from __future__ import annotations
 
+from rules.actions import SPEC_KINDS
 from rules.compiler import Env, Loc
 from rules.schema import ActionSpec, ConditionSpec, RuleSpec
 
 __all__ = ["TICKET_ACTIONS", "check_scope"]
 
-TICKET_ACTIONS = ("reply", "add_note", "notify", "tag", "untag")  # tag/untag: the ticket's only
-
-_NOT_FOR_TICKETS = {
-    "answer_faq": "use reply; a ticket change has no customer message to match an FAQ",
-    "clarify": "use reply; a ticket change has no customer message to clarify",
-    "open_ticket": "use add_note or tag: {ticket: [...]}; the rule already runs on a ticket",
-    "hand_off": "use notify to alert the agents, or add_note",
-    "set_attribute": "use tag: {ticket: [...]} or add_note; customer records change in message rules only",
-    "close_conversation": "use reply; a solved ticket closes by itself",
-}
+# The kinds ticket rules can use (tag/untag: on the ticket only); SPEC_KINDS says why the others not.
+TICKET_ACTIONS = tuple(kind for kind, entry in SPEC_KINDS.items() if entry.not_on_tickets is None)
 _MESSAGE_ONLY = ("intent", "out_of_scope", "sentiment", "entity", "faq", "text")
 _TICKET_CUSTOMER = ("tag",)  # the customer facts a ticket rule has
 
@@ -39,10 +32,9 @@ def check_scope(spec: RuleSpec, env: Env, loc: Loc) -> None:
 
 def _ticket_action(action: ActionSpec, env: Env, loc: Loc) -> None:
     kind = action.kind
-    if kind in _NOT_FOR_TICKETS:
-        env.problem(
-            (*loc, kind), f"action {kind} is not available in event: ticket rules ({_NOT_FOR_TICKETS[kind]})"
-        )
+    why_not = SPEC_KINDS[kind].not_on_tickets
+    if why_not is not None:
+        env.problem((*loc, kind), f"action {kind} is not available in event: ticket rules ({why_not})")
         return
     tags = action.tag or action.untag
     if tags is not None and tags.customer:

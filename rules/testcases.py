@@ -14,13 +14,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
-from core.yamlfile import RulebookError, line_of, load_yaml, validate
+from core.yamlfile import RulebookError, line_of, load_yaml, one_of, validate
 from nlp.types import AnalysisContext, Analyzer
-from rules import decision as d
+from rules.decision import (
+    ACTION_TYPES,
+    Action,
+    Decision,
+    HandOff,
+    OpenTicket,
+    Reply,
+)
 from rules.engine import Engine
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from rules.loader import RuleSet
@@ -41,18 +48,8 @@ __all__ = [
 
 # What `expect: {actions: [...]}` can name: the kinds of the decided actions (answer_faq and
 # clarify decide a reply).
-ActionKind = Literal[
-    "reply",
-    "open_ticket",
-    "hand_off",
-    "add_note",
-    "tag",
-    "untag",
-    "set_attribute",
-    "close_conversation",
-    "notify",
-]
-ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
+ACTION_KINDS: tuple[str, ...] = tuple(action.kind for action in ACTION_TYPES)
+ActionKind = Annotated[str, PlainValidator(one_of(lambda: ACTION_KINDS))]
 
 
 class _Strict(BaseModel):
@@ -129,7 +126,7 @@ class _TestFile(_Strict):
 class CaseResult:
     case: TestCase
     location: str  # file:line
-    decision: d.Decision
+    decision: Decision
     failures: tuple[str, ...]
 
     @property
@@ -213,14 +210,14 @@ def run_case(case: TestCase, location: str, *, analyzer: Analyzer, ruleset: Rule
     return CaseResult(case, location, decision, tuple(_failures(case.expect, decision)))
 
 
-def _failures(expect: Expect, decision: d.Decision) -> list[str]:
+def _failures(expect: Expect, decision: Decision) -> list[str]:
     out: list[str] = []
     fired = list(decision.rules_fired)
     if expect.rule is not None and expect.rule not in fired:
         out.append(f"expected rule {expect.rule!r} to fire, fired: {', '.join(fired) or 'none'}")
     if expect.rules is not None and expect.rules != fired:
         out.append(f"expected rules {expect.rules}, fired: {fired}")
-    replies = [a.template for a in decision.actions if isinstance(a, d.Reply)]
+    replies = [a.template for a in decision.actions if isinstance(a, Reply)]
     wanted = (
         [expect.reply_contains] if isinstance(expect.reply_contains, str) else expect.reply_contains or []
     )
@@ -229,12 +226,12 @@ def _failures(expect: Expect, decision: d.Decision) -> list[str]:
             out.append(f"expected a reply containing {text!r}, replies: {replies or 'none'}")
     if expect.no_reply and replies:
         out.append(f"expected no reply, got {replies}")
-    tickets = [a for a in decision.actions if isinstance(a, d.OpenTicket)]
+    tickets = [a for a in decision.actions if isinstance(a, OpenTicket)]
     if expect.ticket is False and tickets:
         out.append(f"expected no ticket, got {tickets[0]}")
     elif isinstance(expect.ticket, ExpectedTicket):
         out.extend(_ticket_failures(expect.ticket, tickets))
-    hand_off = any(isinstance(a, d.HandOff) for a in decision.actions)
+    hand_off = any(isinstance(a, HandOff) for a in decision.actions)
     if expect.hand_off is not None and expect.hand_off != hand_off:
         out.append(f"expected hand_off {expect.hand_off}, got {hand_off}")
     if expect.actions is not None:
@@ -244,7 +241,7 @@ def _failures(expect: Expect, decision: d.Decision) -> list[str]:
     return out
 
 
-def _ticket_failures(want: ExpectedTicket, tickets: list[d.OpenTicket]) -> list[str]:
+def _ticket_failures(want: ExpectedTicket, tickets: list[OpenTicket]) -> list[str]:
     if not tickets:
         return ["expected a ticket, none opened"]
     t = tickets[0]
@@ -261,18 +258,8 @@ def _ticket_failures(want: ExpectedTicket, tickets: list[d.OpenTicket]) -> list[
     return out
 
 
-_KINDS: dict[type[d.Action], ActionKind] = {
-    d.Reply: "reply",
-    d.OpenTicket: "open_ticket",
-    d.HandOff: "hand_off",
-    d.AddNote: "add_note",
-    d.Tag: "tag",
-    d.Untag: "untag",
-    d.SetAttribute: "set_attribute",
-    d.CloseConversation: "close_conversation",
-    d.NotifySlack: "notify",
-}
+_KINDS: dict[type[Action], str] = {action: action.kind for action in ACTION_TYPES}
 
 
-def _kind(action: d.Action) -> str:
-    return _KINDS[type(action)]
+def _kind(action: Action) -> str:
+    return action.kind

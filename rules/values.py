@@ -1,12 +1,13 @@
 """The closed sets of values rules can name, and the checks of the values the schema cannot type.
 
-Most closed-set keys are typed with the ``Literal`` aliases below (``channel``, ``sentiment``
-labels, ``weekday``, ``open_ticket.priority``, ``event``), so a typo is a schema error that
-:func:`core.yamlfile.validation_errors` reports with a suggestion. Ticket field conditions share
-one model (:class:`~rules.schema.FieldCond`) for ``status``, ``priority`` and the open ``queue``,
-and FAQ ids come from ``faq.yml``; :func:`check_values` checks those at load, with the YAML path
-the loader turns into ``file:line`` (and :func:`check_intent_labels` the intents of
-``settings.intent_labels``). Queue names, languages and tags are open: any name is fine.
+Most closed-set keys are typed with the ``Literal`` aliases of :mod:`rules.schema`
+(``sentiment`` labels, ``weekday``, ``open_ticket.priority``, ``event``) or checked against a
+registry (``channel``: :mod:`core.channels`), so a typo is a schema error reported with a
+suggestion. Ticket field conditions share one model (:class:`~rules.schema.FieldCond`) for
+``status``, ``priority`` and the open ``queue``, and FAQ ids come from ``faq.yml``;
+:func:`check_values` checks those at load, with the YAML path the loader turns into
+``file:line`` (and :func:`check_intent_labels` the intents of ``settings.intent_labels``).
+Queue names, languages and tags are open: any name is fine.
 """
 
 from __future__ import annotations

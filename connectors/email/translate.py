@@ -17,13 +17,13 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from connectors.email.channel_name import CHANNEL
 from connectors.email.parse import ParsedMail
 from connectors.email.quotes import strip_quotes
 from core.contracts import Attachment, InboundMessage, QuickReply
 
 __all__ = ["CHANNEL", "MAX_TEXT_CHARS", "answered_button", "inbound_message"]
 
-CHANNEL = "email"
 MAX_TEXT_CHARS = 20_000
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.slack.blocks import ACTION_CLAIM, ACTION_ESCALATE, ACTION_PRIORITY, ACTION_RESOLVE, PRIORITIES
+from connectors.slack.channel_name import CHANNEL
 
 __all__ = [
     "CHANNEL",
@@ -26,7 +27,6 @@ __all__ = [
     "parse_thread_message",
 ]
 
-CHANNEL = "slack"
 _HUMAN_SUBTYPES = (None, "file_share", "thread_broadcast")
 _NOTE = re.compile(r"^\s*note:\s*", re.IGNORECASE)
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")

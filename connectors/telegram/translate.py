@@ -17,6 +17,7 @@ from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 
+from connectors.telegram.channel_name import CHANNEL
 from core.contracts import Attachment, InboundMessage, OutboundMessage, QuickReply, SenderRole
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "split_text",
 ]
 
-CHANNEL = "telegram"
 CALLBACK_DATA_MAX_BYTES = 64  # a Bot API limit
 MESSAGE_MAX_CHARS = 4096  # a Bot API limit
 _LONG_PAYLOAD_PREFIX = "~"  # callback_data for buttons whose payload does not fit

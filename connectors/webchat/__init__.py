@@ -1,5 +1,21 @@
 """Web chat: the embeddable widget and its REST/WebSocket API."""
 
-from connectors.webchat.connector import WebchatConnector
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.webchat.connector import WebchatConnector
 
 __all__ = ["WebchatConnector"]
+
+# Loaded on first use: the package is also imported for its name (``channel_name``), which must
+# stay cheap (``frontdesk rules check`` registers every channel's name).
+_LAZY = {"WebchatConnector": "connectors.webchat.connector"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from connectors.base import BadRequest
+from connectors.webchat.channel_name import CHANNEL
 from core.contracts import InboundMessage, MessageView, OutboundMessage, SenderRole
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "view_of_outbound",
 ]
 
-CHANNEL = "webchat"
 
 M = TypeVar("M", bound=BaseModel)
 

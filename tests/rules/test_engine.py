@@ -7,7 +7,18 @@ from types import MappingProxyType
 
 import pytest
 
-from rules import decision as d
+from rules.decision import (
+    AddNote,
+    CloseConversation,
+    HandOff,
+    NotifySlack,
+    OpenTicket,
+    QuickReplyButton,
+    Reply,
+    SetAttribute,
+    Tag,
+    Untag,
+)
 from rules.facts import ConversationFacts, CustomerFacts, TicketFacts
 from rules.templates import render
 from tests.rules.helpers import CLOSED, OPEN, analysis, engine, facts
@@ -186,24 +197,24 @@ def test_every_action(tmp_path: Path) -> None:
     )
     got = e.decide(a, facts(customer=CustomerFacts(name="Ana Lima"))).actions
     assert got == (
-        d.Reply(
+        Reply(
             "Hi Ana, order 42 ({ticket})",
-            (d.QuickReplyButton("Yes", "Yes"), d.QuickReplyButton("No thanks", "no")),
+            (QuickReplyButton("Yes", "Yes"), QuickReplyButton("No thanks", "no")),
         ),
-        d.Reply("answer of shipping"),
-        d.Reply(
+        Reply("answer of shipping"),
+        Reply(
             "I'm not quite sure what you mean. Is it one of these?",
-            (d.QuickReplyButton("Order status", "Order status"), d.QuickReplyButton("Refund", "Refund")),
+            (QuickReplyButton("Order status", "Order status"), QuickReplyButton("Refund", "Refund")),
         ),
-        d.OpenTicket(subject="Order 42", queue="orders", priority="high", tags=("order",)),
-        d.AddNote("intent none"),
-        d.Tag("customer", ("vip",)),
-        d.Tag("ticket", ("hot",)),
-        d.Untag("customer", ("new",)),
-        d.SetAttribute("last_order", "42"),
-        d.HandOff("needs a person"),
-        d.NotifySlack("support", "Ana Lima on webchat"),
-        d.CloseConversation(),
+        OpenTicket(subject="Order 42", queue="orders", priority="high", tags=("order",)),
+        AddNote("intent none"),
+        Tag("customer", ("vip",)),
+        Tag("ticket", ("hot",)),
+        Untag("customer", ("new",)),
+        SetAttribute("last_order", "42"),
+        HandOff("needs a person"),
+        NotifySlack("support", "Ana Lima on webchat"),
+        CloseConversation(),
     )
 
 
@@ -216,10 +227,10 @@ def test_answer_faq_below_threshold_is_skipped_and_traced(tmp_path: Path) -> Non
 
 def test_per_language_variants(tmp_path: Path) -> None:
     e = engine(tmp_path, "rules:\n  - name: g\n    then: [{reply: {text: {en: Hello, de: Hallo}}}]\n")
-    assert e.decide(analysis(language="de"), facts()).actions == (d.Reply("Hallo"),)
-    assert e.decide(analysis(language="fr"), facts()).actions == (d.Reply("Hello"),)
+    assert e.decide(analysis(language="de"), facts()).actions == (Reply("Hallo"),)
+    assert e.decide(analysis(language="fr"), facts()).actions == (Reply("Hello"),)
     german = facts(conversation=ConversationFacts(language="de"))
-    assert e.decide(analysis(), german).actions == (d.Reply("Hallo"),)
+    assert e.decide(analysis(), german).actions == (Reply("Hallo"),)
 
 
 def test_response_key_variants_are_random_but_seeded(tmp_path: Path) -> None:
@@ -302,8 +313,8 @@ def test_automated_reply_limit_hands_off(tmp_path: Path) -> None:
     e = engine(tmp_path, LOOPY)
     decision = e.decide(analysis(), facts(conversation=ConversationFacts(automated_replies=30)))
     assert decision.rule == "reply_limit"
-    assert isinstance(decision.actions[0], d.Reply)
-    assert isinstance(decision.actions[1], d.HandOff)
+    assert isinstance(decision.actions[0], Reply)
+    assert isinstance(decision.actions[1], HandOff)
 
 
 @pytest.mark.parametrize(

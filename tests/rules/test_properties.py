@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nlp.types import Analysis, Entity, FaqCandidate, IntentScore, Sentiment
-from rules import decision as d
+from rules.decision import Decision, Reply
 from rules.engine import Engine
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from rules.loader import load_ruleset
@@ -91,11 +91,11 @@ facts = st.builds(
 @given(analyses, facts, st.booleans())
 def test_decide_never_crashes(analysis: Analysis, facts: RuleFacts, explain: bool) -> None:
     decision = ENGINE.decide(analysis, facts, explain=explain)
-    assert isinstance(decision, d.Decision)
+    assert isinstance(decision, Decision)
     other = Engine(ruleset=RULESET, rng=random.Random(0)).decide(analysis, facts, explain=not explain)
     assert other.rules_fired == decision.rules_fired  # the fast path (intent index) agrees with the trace
     for action in decision.actions:
-        if isinstance(action, d.Reply):
+        if isinstance(action, Reply):
             assert action.template.strip()
     if explain and facts.event == "message" and facts.conversation.automated_replies < 25:
         assert len(decision.trace) == len(RULESET.by_event["message"])
@@ -109,4 +109,4 @@ def test_every_message_gets_an_answer_from_the_example_shop(analysis: Analysis, 
         channel=facts.channel, customer=facts.customer, conversation=facts.conversation, now=facts.now
     )
     decision = ENGINE.decide(analysis, message)
-    assert any(isinstance(a, d.Reply) for a in decision.actions), decision
+    assert any(isinstance(a, Reply) for a in decision.actions), decision
