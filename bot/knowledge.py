@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from core.errors import FrontdeskError
 from core.yamlfile import RulebookError
 from nlp import InvalidPatternError, ModelStore, Pipeline, TrainingExample
 from nlp.intent_model import IntentModel
@@ -97,7 +98,7 @@ class Knowledge:
         )
 
 
-class _Superseded(Exception):
+class _Superseded(FrontdeskError):
     """Raised in the training thread at its next progress report once it is no longer wanted."""
 
 

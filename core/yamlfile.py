@@ -17,6 +17,8 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from core.errors import OperatorError
+
 M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 
-class SourceError(Exception):
+class SourceError(OperatorError):
     """One or more problems in a hand-edited file, each already formatted as ``file:line: ...``."""
 
     def __init__(self, problems: Sequence[str]) -> None:
