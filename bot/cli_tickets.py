@@ -1,7 +1,7 @@
 """``frontdesk tickets …``: the operators' command line for tickets, queues, agents and customers.
 
 Every command is one operation of :mod:`ticketing` (one transaction); a
-:class:`~ticketing.errors.TicketError` is printed as ``frontdesk: <what to do>`` with exit
+:class:`~ticketing.errors.TicketError` is printed as ``frontdesk: error: <what to do>`` with exit
 code 1 and nothing has been written. ``--actor`` names who did it in the audit trail
 (default ``operator:<login>``). Their arguments are in :mod:`bot.cli_parser`.
 """
@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.startup_errors import opening_database
+from bot.startup_errors import SchemaOutOfDate, opening_database
 from ticketing.agents import Roster
 from ticketing.customer_admin import CustomerAdmin
 from ticketing.database import create_engine, current_revision, head_revision
@@ -66,9 +66,7 @@ def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = Non
         try:
             current = await current_revision(engine)
             if current != head_revision():
-                raise TicketError(
-                    f"the database schema is at {current or 'none'}: run `frontdesk db upgrade`"
-                )
+                raise SchemaOutOfDate(current=current, needed=head_revision())
             desk = TicketDesk(engine=engine, config=lambda: config)
             ctx = _Ctx(engine, config, desk, Roster(engine=engine), CustomerAdmin(engine=engine), args.actor,
                        out or sys.stdout)  # fmt: skip
@@ -80,7 +78,7 @@ def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = Non
         with opening_database(settings.database_url):
             asyncio.run(run())
     except TicketError as exc:
-        print(f"frontdesk: {exc}", file=sys.stderr)
+        print(f"frontdesk: error: {exc}", file=sys.stderr)
         return 1
     return 0
 

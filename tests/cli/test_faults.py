@@ -87,10 +87,11 @@ def test_an_unreachable_postgres_says_to_start_it(tmp_path: Path, command: tuple
     assert line.endswith("— start the server, or correct database.url in config.yaml")
 
 
-def test_a_sqlite_file_in_a_new_folder_needs_the_schema(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("serve",), ("tickets", "list")])
+def test_a_sqlite_file_in_a_new_folder_needs_the_schema(tmp_path: Path, command: tuple[str, ...]) -> None:
     # The folder is made (as on a fresh checkout's var/), then the schema is missing.
     config = write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'new' / 'folder' / 'fd.db'}")
-    code, lines = frontdesk(config, "serve")
+    code, lines = frontdesk(config, *command)
     assert code == 1
     assert lines == [
         "frontdesk: error: the database schema is at revision none, this Frontdesk needs "
