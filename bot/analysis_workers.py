@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from bot.analysis_children import Child, Request, retire, spawn, write
 from bot.analysis_pipelines import PipelineBlobs
 from bot.analysis_process import HEADER, decode
+from core.errors import FrontdeskError
 
 if TYPE_CHECKING:
     from nlp.types import Analysis, AnalysisContext, Analyzer
@@ -54,7 +55,7 @@ def worker_count(setting: int | str) -> int:
     return int(setting)
 
 
-class AnalysisStuck(Exception):
+class AnalysisStuck(FrontdeskError):
     """A worker did not answer within its deadline; the flow answers with its fallback."""
 
 

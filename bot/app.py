@@ -26,6 +26,7 @@ from bot.flow import ConversationFlow, FlowParts
 from bot.http import cors_middleware, error_middleware
 from bot.knowledge import LiveKnowledge
 from bot.outbox import OutboxDispatcher
+from bot.startup_errors import SchemaOutOfDate, StartupError, database_fault
 from bot.ticket_rules import TicketRuleRunner
 from bot.webchat_backend import WebchatBackendImpl
 from connectors.base import Connector
@@ -42,13 +43,9 @@ from ticketing.service import TicketingService
 from ticketing.turns import Turns
 from ticketing.wal import WalCheckpointer
 
-__all__ = ["App", "AppOverrides", "StartupError", "build_app"]
+__all__ = ["App", "AppOverrides", "build_app"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class StartupError(Exception):
-    """Frontdesk cannot start; the message says what the operator must do."""
 
 
 @dataclass(frozen=True)
@@ -175,14 +172,13 @@ class App:
         try:
             current = await current_revision(self.engine)
         except Exception as exc:
-            raise StartupError(
-                f"cannot open the database {self.engine.url.render_as_string(hide_password=True)}: {exc}"
+            shown = self.engine.url.render_as_string(hide_password=True)
+            raise database_fault(self.engine.url, exc) or StartupError(
+                f"cannot open the database {shown}: {str(exc).splitlines()[0]}",
+                fix="check database.url in config.yaml",
             ) from exc
         if current != head_revision():
-            raise StartupError(
-                f"the database schema is at revision {current or 'none'}, "
-                f"this Frontdesk needs {head_revision()}: run `frontdesk db upgrade`"
-            )
+            raise SchemaOutOfDate(current=current, needed=head_revision())
 
     def _web_app(self) -> web.Application:
         app = web.Application(

@@ -6,7 +6,7 @@ classify, thread, store, flow), then delivers the replies it produced. ``quarant
 ``set-aside list`` and ``set-aside retry ID`` show the mails not answered on purpose
 (auto-replies, bounces, lists) and process one as a customer's mail. All may run beside a
 server on the same database: they start no Slack connector, scheduler or polling loop.
-Register with ``add_email_commands(subparsers)`` in :mod:`bot.cli`.
+Their arguments are in :mod:`bot.cli_parser`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from connectors.email.ingest import IngestResult
 from ticketing.channel_files import DiskFiles
 from ticketing.mail_hold import MailHold, quarantine_hold, set_aside_area
 
-__all__ = ["add_email_commands", "ingest_files"]
+__all__ = [
+    "cmd_ingest",
+    "cmd_quarantine_list",
+    "cmd_quarantine_retry",
+    "cmd_set_aside_list",
+    "cmd_set_aside_retry",
+    "ingest_files",
+]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -168,28 +175,3 @@ def _from_and_subject(path: Path) -> tuple[str, str]:
         return str(headers.get("From", "")), str(headers.get("Subject", ""))
     except Exception:  # a header the parser rejects must not hide the entry
         return "?", "?"
-
-
-def add_email_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    email = subparsers.add_parser("email", help="email channel tools").add_subparsers(
-        dest="email_command", metavar="ACTION", required=True
-    )
-    ingest = email.add_parser("ingest", help="process raw mails (.eml) exactly as the IMAP poller would")
-    ingest.add_argument("files", nargs="+", metavar="FILE.eml")
-    ingest.set_defaults(func=cmd_ingest)
-    quarantine = email.add_parser("quarantine", help="mails that could not be processed").add_subparsers(
-        dest="quarantine_command", metavar="ACTION", required=True
-    )
-    quarantine.add_parser("list", help="show quarantined mails").set_defaults(func=cmd_quarantine_list)
-    retry = quarantine.add_parser("retry", help="process a quarantined mail again")
-    retry.add_argument("id")
-    retry.set_defaults(func=cmd_quarantine_retry)
-    set_aside = email.add_parser(
-        "set-aside", help="mails not answered on purpose: auto-replies, bounces, lists"
-    ).add_subparsers(dest="set_aside_command", metavar="ACTION", required=True)
-    set_aside.add_parser("list", help="show set-aside mails").set_defaults(func=cmd_set_aside_list)
-    again = set_aside.add_parser(
-        "retry", help="process a set-aside mail as a customer's mail (it may be answered)"
-    )
-    again.add_argument("id")
-    again.set_defaults(func=cmd_set_aside_retry)

@@ -32,81 +32,7 @@ from nlp.training import TrainingError
 from nlp.types import AnalysisContext, FaqEntry, TrainingExample
 from rules.intents_file import NluRulebook, load_nlu_rulebook
 
-__all__ = ["add_nlu_commands"]
-
-
-def add_nlu_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``nlu train``, ``nlu evaluate`` and ``nlu analyze`` on the ``frontdesk`` parser."""
-    nlu = subparsers.add_parser("nlu", help="intent model tools: train, evaluate, analyze")
-    actions = nlu.add_subparsers(dest="nlu_command", metavar="ACTION", required=True)
-
-    train = actions.add_parser(
-        "train",
-        help="train the intent model and store it under --models",
-        description="Train on rulebook/intents.yml (default) or on labelled CSV files (--data). "
-        "The model is stored under a hash of its training data and marked current; "
-        "training the same data again reuses the stored model unless --force.",
-    )
-    _common(train)
-    train.add_argument(
-        "--data",
-        action="append",
-        type=Path,
-        metavar="FILE.csv",
-        help="train on this CSV instead of the rulebook (repeatable)",
-    )
-    _columns(train)
-    train.add_argument(
-        "--oos-label", metavar="LABEL", help="label of out-of-scope examples in the data, if any"
-    )
-    train.add_argument("--force", action="store_true", help="retrain even if this data's model is stored")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(func=_with_paths(cmd_train))
-
-    ev = actions.add_parser(
-        "evaluate",
-        help="score a model on a labelled CSV",
-        description="Prints accuracy, macro-F1, per-intent precision/recall and the most confused pairs; "
-        "with --oos-label also in-scope accuracy and out-of-scope recall.",
-    )
-    _common(ev)
-    ev.add_argument("--data", required=True, type=Path, metavar="FILE.csv", help="labelled test data")
-    _columns(ev)
-    ev.add_argument(
-        "--model", metavar="VERSION|DIR", help="model version or directory (default: the current model)"
-    )
-    ev.add_argument(
-        "--oos-label", metavar="LABEL", help="label that marks out-of-scope examples in the test data"
-    )
-    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
-    ev.add_argument(
-        "--report", type=Path, metavar="DIR", help="also write confusion_matrix.png and report.html here"
-    )
-    ev.set_defaults(func=_with_paths(cmd_evaluate))
-
-    an = actions.add_parser(
-        "analyze",
-        help="print the full analysis of one message",
-        description="Runs the NLP pipeline (intents, sentiment, entities, FAQ) on TEXT with the rulebook's "
-        "extensions and the current model, and prints the result as JSON.",
-    )
-    _common(an)
-    an.add_argument("text", help="the message to analyse")
-    an.add_argument("--channel", default="webchat", help="channel context (default: webchat)")
-    an.add_argument("--language", default=None, help="language context, e.g. en")
-    an.add_argument(
-        "--model", metavar="VERSION|DIR", help="model version or directory (default: the current model)"
-    )
-    an.set_defaults(func=_with_paths(cmd_analyze))
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--rulebook", type=Path, help="rulebook directory (default: rulebook.path from config)"
-    )
-    parser.add_argument(
-        "--models", type=Path, help="model store directory (default: nlu.models from config, var/models)"
-    )
+__all__ = ["cmd_analyze", "cmd_evaluate", "cmd_train"]
 
 
 def _with_paths(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -126,17 +52,7 @@ def _with_paths(command: Callable[[argparse.Namespace], int]) -> Callable[[argpa
     return run
 
 
-def _columns(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--text-col", metavar="NAME", help="CSV column with the text (default: text, utterance, ...)"
-    )
-    parser.add_argument(
-        "--label-col",
-        metavar="NAME",
-        help="CSV column with the label (default: label, intent, category, ...)",
-    )
-
-
+@_with_paths
 def cmd_train(args: argparse.Namespace) -> int:
     try:
         rulebook = None if args.data else load_nlu_rulebook(args.rulebook)
@@ -175,6 +91,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_paths
 def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         model = _model(args)
@@ -207,6 +124,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_paths
 def cmd_analyze(args: argparse.Namespace) -> int:
     try:
         rulebook = load_nlu_rulebook(args.rulebook) if args.rulebook.is_dir() else NluRulebook(None)

@@ -38,57 +38,7 @@ from rules.testcases import (
     run_case,
 )
 
-__all__ = ["add_rules_commands", "cmd_rules_check", "cmd_rules_test", "load_with_model"]
-
-
-def add_rules_commands(subparsers: Any) -> None:
-    """Register ``rules check`` and ``rules test`` on the top-level ``frontdesk`` subparsers."""
-    rules = subparsers.add_parser("rules", help="rulebook tools").add_subparsers(
-        dest="rules_command", metavar="ACTION", required=True
-    )
-    check = rules.add_parser("check", help="validate the rulebook; exit 2 on errors (for your CI)")
-    check.add_argument("--rulebook", help="rulebook directory (default: rulebook.path from config)")
-    check.set_defaults(func=cmd_rules_check)
-
-    test = rules.add_parser(
-        "test",
-        help="show what the bot would do with a message (nothing is sent or stored), or run rulebook/tests",
-        description="Analyzes the message with the intent model the server would use (the one in the "
-        "model store for the current intents.yml) and shows which rules match and what they would do. "
-        "If that model is not trained yet it is trained now and stored, exactly as the server would at "
-        "start-up (a few seconds for the example rulebook; a note on stderr says so); --no-train "
-        "tests without intents instead. "
-        'Examples: frontdesk rules test "where is my order 12345?" --customer "{tags: [vip]}"; '
-        "frontdesk rules test --all",
-    )
-    test.add_argument("message", nargs="?", help="the customer's message")
-    test.add_argument("--all", action="store_true", help="run every case in <rulebook>/tests/*.yaml")
-    test.add_argument("--rulebook", help="rulebook directory (default: rulebook.path from config)")
-    test.add_argument(
-        "--models",
-        metavar="DIR",
-        help="intent model store (default: nlu.models from config, where the server keeps its models)",
-    )
-    test.add_argument(
-        "--no-train",
-        action="store_true",
-        help="if the intents' model is not trained yet, test without intents instead of training it",
-    )
-    test.add_argument("--channel", default="webchat", help="channel the message arrives on (default webchat)")
-    test.add_argument(
-        "--language",
-        help="the message's language (default: en; it is not detected from the text); "
-        "a language in --conversation takes precedence for conditions and replies",
-    )
-    test.add_argument(
-        "--customer", help="customer facts as YAML, e.g. '{name: Ana, tags: [vip], open_tickets: 1}'"
-    )
-    test.add_argument(
-        "--conversation", help="conversation facts as YAML, e.g. '{turns: 3, has_open_ticket: true}'"
-    )
-    test.add_argument("--now", help="evaluate at this time (ISO 8601, e.g. 2025-06-02T20:00+02:00)")
-    test.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    test.set_defaults(func=cmd_rules_test)
+__all__ = ["cmd_rules_check", "cmd_rules_test", "load_with_model"]
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -1,16 +1,15 @@
 """``frontdesk tickets …``: the operators' command line for tickets, queues, agents and customers.
 
 Every command is one operation of :mod:`ticketing` (one transaction); a
-:class:`~ticketing.errors.TicketError` is printed as ``frontdesk: <what to do>`` with exit
+:class:`~ticketing.errors.TicketError` is printed as ``frontdesk: error: <what to do>`` with exit
 code 1 and nothing has been written. ``--actor`` names who did it in the audit trail
-(default ``operator:<login>``). ``bot/cli.py`` registers these with :func:`add_tickets_commands`.
+(default ``operator:<login>``). Their arguments are in :mod:`bot.cli_parser`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from typing import Any, TextIO
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.startup_errors import SchemaOutOfDate, opening_database
 from ticketing.agents import Roster
 from ticketing.customer_admin import CustomerAdmin
 from ticketing.database import create_engine, current_revision, head_revision
@@ -31,9 +31,8 @@ from ticketing.service import TicketingService
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow
 from ticketing.tickets import TicketDesk, TicketFilter
-from ticketing.timers import TIMER_STATES
 
-__all__ = ["add_tickets_commands"]
+__all__ = ["cmd_tickets"]
 
 
 @dataclass(frozen=True)
@@ -50,121 +49,6 @@ class _Ctx:
 Command = Callable[[argparse.Namespace, _Ctx], Awaitable[None]]
 
 
-def add_tickets_commands(subparsers: Any) -> None:
-    """Register ``frontdesk tickets …`` on the top-level subparsers."""
-    top = subparsers.add_parser("tickets", help="tickets, queues, agents and customer records")
-    top.add_argument("--actor", default=f"operator:{getpass.getuser()}", help="who does it, for the audit")
-    sub = top.add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
-
-    def add(
-        name: str, command: Command, help_: str, *arguments: tuple[tuple[str, ...], dict[str, Any]]
-    ) -> None:
-        parser = sub.add_parser(name, help=help_)
-        for flags, options in arguments:
-            parser.add_argument(*flags, **options)
-        parser.set_defaults(func=lambda args: _run(args, command))
-
-    ref = (("ref",), {"help": "ticket reference, e.g. T-1042"})
-    as_json = (("--json",), {"action": "store_true", "help": "print JSON"})
-    add(
-        "list",
-        _list,
-        "list tickets (newest first)",
-        (("--status",), {"action": "append", "default": [], "help": "repeat for several"}),
-        (("--queue",), {}),
-        (("--assignee",), {}),
-        (("--limit",), {"type": int, "default": 50}),
-        as_json,
-    )
-    add("show", _show, "a ticket with its audit trail", ref, as_json)
-    add(
-        "assign",
-        _assign,
-        "assign to an agent, or round-robin in its queue if none is given",
-        ref,
-        (("agent",), {"nargs": "?"}),
-    )
-    add("unassign", _unassign, "remove the assignee", ref)
-    add(
-        "status",
-        _status,
-        "set the status (new, open, pending, on-hold, solved, closed)",
-        ref,
-        (("status",), {}),
-    )
-    add("solve", _solve, "mark solved (asks the customer for a rating)", ref)
-    add("close", _close, "close a solved ticket now", ref)
-    add("reopen", _reopen, "reopen a solved ticket", ref)
-    add("priority", _priority, "set the priority (low, normal, high, urgent)", ref, (("priority",), {}))
-    add("queue", _queue, "move to another queue", ref, (("queue",), {}))
-    add(
-        "tag",
-        _tag,
-        "add or remove tags",
-        ref,
-        (("--add",), {"action": "append", "default": []}),
-        (("--remove",), {"action": "append", "default": []}),
-    )
-    add(
-        "reply",
-        _reply,
-        "send a reply to the customer on their channel",
-        ref,
-        (("text",), {}),
-        (("--agent",), {"required": True}),
-        (("--status",), {"help": "status after the reply, e.g. pending"}),
-    )
-    add("note", _note, "add an internal note (never sent)", ref, (("text",), {}))
-    add("sweep", _sweep, "run one SLA sweep now (normally the scheduler does this)")
-    add(
-        "timers",
-        _timers,
-        "SLA timers, soonest due first; --state failed: escalations that raised",
-        (("ref",), {"nargs": "?", "help": "only this ticket's"}),
-        (
-            ("--state",),
-            {"action": "append", "default": [], "choices": TIMER_STATES, "help": "repeat for several"},
-        ),
-        (("--limit",), {"type": int, "default": 100}),
-        as_json,
-    )
-    add(
-        "retry-timers",
-        _retry_timers,
-        "make failed SLA timers due again; the next sweep fires them",
-        (("ref",), {"nargs": "?", "help": "only this ticket's"}),
-    )
-    add("queues", _queues, "list queues, or add one", (("add",), {"nargs": "?", "metavar": "NEW_QUEUE"}))
-    add("agents", _agents, "list agents with their open tickets")
-    add(
-        "agent-add",
-        _agent_add,
-        "add or update an agent",
-        (("handle",), {}),
-        (("--queue",), {"action": "append", "required": True}),
-        (("--max-open",), {"type": int, "default": 20}),
-        (("--name",), {}),
-    )
-    add("agent-away", _agent_away, "stop assigning to an agent", (("handle",), {}))
-    add("agent-back", _agent_back, "assign to an agent again", (("handle",), {}))
-    add(
-        "customer-export",
-        _export,
-        "everything about a customer, as JSON",
-        (("customer_id",), {"type": int}),
-        (("--out",), {"help": "write to this file instead of stdout"}),
-    )
-    add(
-        "customer-erase",
-        _erase,
-        "erase a customer's personal data (GDPR); keeps ticket statistics",
-        (("customer_id",), {"type": int}),
-        (("--yes",), {"action": "store_true", "help": "really erase"}),
-    )
-    add("customer-merge", _merge, "merge SOURCE into TARGET (history and tickets follow)",
-        (("source",), {"type": int}), (("target",), {"type": int}))  # fmt: skip
-
-
 def _settings(args: argparse.Namespace) -> Settings:
     path = Path(args.config) if getattr(args, "config", None) else None
     if path is None and Path("config.yaml").is_file():
@@ -176,18 +60,18 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = None) -> int:
     settings = _settings(args)
-    engine = create_engine(settings.database_url)  # connects to nothing yet
-    # The app's builder of the ticketing parts; it loads the SLA rulebook (a broken file stops here).
-    service = TicketingService(engine=engine, settings=settings.tickets, rulebook_dir=settings.rulebook_dir)
-    config = service.config()
 
     async def run() -> None:
+        engine = create_engine(settings.database_url)  # connects to nothing yet
+        # The app's builder of the ticketing parts; it loads the SLA rulebook (a broken file stops here).
+        service = TicketingService(
+            engine=engine, settings=settings.tickets, rulebook_dir=settings.rulebook_dir
+        )
+        config = service.config()
         try:
             current = await current_revision(engine)
             if current != head_revision():
-                raise TicketError(
-                    f"the database schema is at {current or 'none'}: run `frontdesk db upgrade`"
-                )
+                raise SchemaOutOfDate(current=current, needed=head_revision())
             ctx = _Ctx(engine, config, service.desk, service.roster, CustomerAdmin(engine=engine), args.actor,
                        out or sys.stdout)  # fmt: skip
             await command(args, ctx)
@@ -195,9 +79,10 @@ def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = Non
             await engine.dispose()
 
     try:
-        asyncio.run(run())
+        with opening_database(settings.database_url):
+            asyncio.run(run())
     except TicketError as exc:
-        print(f"frontdesk: {exc}", file=sys.stderr)
+        print(f"frontdesk: error: {exc}", file=sys.stderr)
         return 1
     return 0
 
@@ -359,3 +244,36 @@ async def _erase(args: argparse.Namespace, ctx: _Ctx) -> None:
 async def _merge(args: argparse.Namespace, ctx: _Ctx) -> None:
     await ctx.customers.merge(args.source, args.target, actor=ctx.actor)
     print(f"customer {args.source} merged into {args.target}", file=ctx.out)
+
+
+_COMMANDS: dict[str, Command] = {
+    "list": _list,
+    "show": _show,
+    "assign": _assign,
+    "unassign": _unassign,
+    "status": _status,
+    "solve": _solve,
+    "close": _close,
+    "reopen": _reopen,
+    "priority": _priority,
+    "queue": _queue,
+    "tag": _tag,
+    "reply": _reply,
+    "note": _note,
+    "sweep": _sweep,
+    "timers": _timers,
+    "retry-timers": _retry_timers,
+    "queues": _queues,
+    "agents": _agents,
+    "agent-add": _agent_add,
+    "agent-away": _agent_away,
+    "agent-back": _agent_back,
+    "customer-export": _export,
+    "customer-erase": _erase,
+    "customer-merge": _merge,
+}
+
+
+def cmd_tickets(args: argparse.Namespace) -> int:
+    """``frontdesk tickets ACTION``: the action's operation in one transaction."""
+    return _run(args, _COMMANDS[args.tickets_command])

@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 import bot.channel_names  # noqa: F401 - rules check `channel:` against the names it registers
+from core.errors import FrontdeskError
 from core.yamlfile import RulebookError
 from nlp import InvalidPatternError, ModelStore, Pipeline, TrainingExample
 from nlp.intent_model import IntentModel
@@ -98,7 +99,7 @@ class Knowledge:
         )
 
 
-class _Superseded(Exception):
+class _Superseded(FrontdeskError):
     """Raised in the training thread at its next progress report once it is no longer wanted."""
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Protocol
 
 from core.contracts import InboundSink, OutboundMessage
+from core.errors import FrontdeskError
 
 __all__ = ["BadRequest", "Connector", "DeliveryError"]
 
 
-class BadRequest(Exception):
+class BadRequest(FrontdeskError):
     """A request a connector refuses; the server answers ``status`` with ``code`` and ``message``.
 
     ``message`` is shown to the client, so it must say what to fix and never echo secrets.
@@ -27,7 +28,7 @@ class BadRequest(Exception):
         self.message = message
 
 
-class DeliveryError(Exception):
+class DeliveryError(FrontdeskError):
     """A delivery failed in a way that is worth retrying later (channel down, rate limited)."""
 
     def __init__(self, reason: str, *, retry_after: float | None = None) -> None:

@@ -18,6 +18,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
+from core.errors import OperatorError
+
 M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 
-class SourceError(Exception):
+class SourceError(OperatorError):
     """One or more problems in a hand-edited file, each already formatted as ``file:line: ...``."""
 
     def __init__(self, problems: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from core.errors import FrontdeskError
 from nlp.types import TrainingExample
 
 __all__ = ["DatasetError", "read_csv"]
@@ -18,7 +19,7 @@ _TEXT_NAMES = ("text", "utterance", "sentence", "query", "question", "example", 
 _LABEL_NAMES = ("label", "intent", "category", "class", "target")
 
 
-class DatasetError(ValueError):
+class DatasetError(FrontdeskError, ValueError):
     """The CSV cannot be read as examples; the message names the file and what to pass."""
 
 

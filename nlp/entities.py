@@ -18,6 +18,7 @@ from typing import Any
 
 import spacy
 
+from core.errors import FrontdeskError
 from nlp._patterns import BUILTIN, NEEDS_AT, NEEDS_DIGIT, Normalizer
 from nlp.types import Entity, EntityPattern, GazetteerEntry
 
@@ -27,7 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 _DIGIT = re.compile(r"\d")  # the same digits as the built-in expressions' \d
 
 
-class InvalidPatternError(ValueError):
+class InvalidPatternError(FrontdeskError, ValueError):
     """An admin pattern cannot be compiled; the message names the entity type."""
 
 

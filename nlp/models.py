@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.errors import FrontdeskError
 from nlp.intent import IntentConfig
 from nlp.intent_model import IntentModel
 from nlp.training import Progress, train, training_hash
@@ -39,7 +40,7 @@ _META = "meta.json"
 _CURRENT = "current"
 
 
-class ModelStoreError(RuntimeError):
+class ModelStoreError(FrontdeskError, RuntimeError):
     """A stored model is missing or cannot be read; the message says which and why."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from core.errors import FrontdeskError
 from nlp.intent import IntentClassifier, IntentConfig, softmax
 from nlp.intent_model import IntentModel
 from nlp.types import TrainingExample
@@ -44,7 +45,7 @@ _RELIABLE_HOLDOUT = 200
 _TEMPERATURES = np.geomspace(0.5, 60.0, 60)
 
 
-class TrainingError(ValueError):
+class TrainingError(FrontdeskError, ValueError):
     """The examples cannot train a model (no examples, empty texts only)."""
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.calendars import WEEKDAYS, Calendar
+from core.errors import FrontdeskError
 
 __all__ = ["BusinessCalendar", "CalendarProblem", "business_calendar"]
 
@@ -24,7 +25,7 @@ _HORIZON_DAYS = 3 * 366  # a target further away than this is a calendar with (a
 Slot = tuple[int, int]  # minutes since local midnight, [start, end)
 
 
-class CalendarProblem(ValueError):
+class CalendarProblem(FrontdeskError, ValueError):
     """The calendar cannot measure business time (overlapping slots, no hours at all)."""
 
 

@@ -19,6 +19,8 @@ with ``file:line`` messages instead, like every other hand-edited file.
 
 from __future__ import annotations
 
+from core.errors import FrontdeskError
+
 __all__ = [
     "CustomerNotFound",
     "InvalidTransition",
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 
-class TicketError(Exception):
+class TicketError(FrontdeskError):
     """Base of every expected ticketing failure; the message is operator-facing."""
 
 

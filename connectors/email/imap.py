@@ -23,6 +23,7 @@ import aioimaplib
 
 from connectors.email.backend import MailboxPosition
 from connectors.email.config import ImapSettings
+from core.errors import FrontdeskError
 
 __all__ = ["ImapPoller"]
 
@@ -32,7 +33,7 @@ _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _FETCH_UID = re.compile(rb"UID (\d+)")
 
 
-class ImapError(Exception):
+class ImapError(FrontdeskError):
     pass
 
 

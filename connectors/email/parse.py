@@ -19,11 +19,12 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from connectors.email.html_text import html_to_text
+from core.errors import FrontdeskError
 
 __all__ = ["MailPart", "ParsedMail", "Unparseable", "decode_bytes", "parse_mail"]
 
 
-class Unparseable(Exception):
+class Unparseable(FrontdeskError):
     """Nothing usable could be read from the raw bytes; the reason says why."""
 
 

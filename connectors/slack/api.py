@@ -15,6 +15,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from core.errors import FrontdeskError
+
 __all__ = ["SlackApi", "SlackRefused", "SlackUnavailable"]
 
 _LOGGER = logging.getLogger(__name__)
@@ -23,7 +25,7 @@ _TRANSIENT = frozenset(
 )
 
 
-class SlackRefused(Exception):
+class SlackRefused(FrontdeskError):
     """Slack answered with an error that a retry will not fix."""
 
     def __init__(self, method: str, error: str) -> None:
@@ -32,7 +34,7 @@ class SlackRefused(Exception):
         self.error = error
 
 
-class SlackUnavailable(Exception):
+class SlackUnavailable(FrontdeskError):
     """Slack could not be reached or was rate limited, and the caller asked not to wait."""
 
 

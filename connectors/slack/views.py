@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from core.errors import FrontdeskError
+
 __all__ = [
     "ActionRefused",
     "AgentRef",
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-class ActionRefused(Exception):
+class ActionRefused(FrontdeskError):
     """An agent's action cannot be done (closed ticket, unknown agent); the text says why and is
     shown to the agent, and nothing has been written."""
 

@@ -15,13 +15,15 @@ import json
 import time
 from dataclasses import dataclass
 
+from core.errors import FrontdeskError
+
 __all__ = ["InvalidToken", "SessionClaims", "SessionTokens"]
 
 _VERSION = "v1"
 _REMEMBERED = 10_000  # verified tokens kept (a few MB at most)
 
 
-class InvalidToken(Exception):
+class InvalidToken(FrontdeskError):
     """The token is missing, malformed, forged or expired; the message says which."""
 
 

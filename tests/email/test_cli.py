@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.cli_email import add_email_commands
+from bot.cli_parser import add_email_commands
 from tests.conftest import AppFactory
 from tests.email.conftest import email_config
 from tests.email.mails import make_mail

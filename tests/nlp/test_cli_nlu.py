@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_nlu import add_nlu_commands
+from bot.cli_parser import add_nlu_commands
 from nlp import ModelStore, TrainingExample
 
 from .conftest import RULEBOOK

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_rules import add_rules_commands
+from bot.cli_parser import add_rules_commands
 from core.yamlfile import SourceError
 from nlp import ModelStore
 from rules.intents_file import load_nlu_rulebook

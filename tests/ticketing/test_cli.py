@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot.cli_tickets import add_tickets_commands
+from bot.cli_parser import add_tickets_commands
 from tests.conftest import ROOT
 from tests.ticketing.helpers import world
 from ticketing.models import SlaTimer

@@ -1,0 +1,124 @@
+"""``frontdesk serve``, ``chat`` and ``db``: the commands that run the whole app or migrate its
+database. Imported only when one of them runs (bot/cli_parser.py); faults an operator can fix
+(port in use, database missing or unreachable, schema out of date) leave as
+:class:`~bot.startup_errors.StartupError`, which ``bot.cli.main`` prints as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import AppOverrides, build_app
+from bot.config import ConfigError, Settings, load_settings
+from bot.heap import settle_heap
+from bot.startup_errors import listen_fault, opening_database
+from connectors.console import ConsoleConnector
+from ticketing.database import create_engine, current_revision, head_revision, upgrade
+
+__all__ = ["cmd_chat", "cmd_db_current", "cmd_db_upgrade", "cmd_serve"]
+
+_LOGGER = logging.getLogger("frontdesk")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = Path(args.config) if args.config else None
+    if path is None and Path("config.yaml").is_file():
+        path = Path("config.yaml")
+    if path is not None and not path.is_file():
+        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
+    return load_settings(path)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # The scheduler logs every sweep ("Running job ... executed successfully", twice a second) at
+    # INFO; our own sweep logs what it fired. Its warnings (missed runs) and errors still show.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging(settings.server.log_level)
+    with opening_database(settings.database_url):  # a SQLite folder that cannot be made
+        app = build_app(settings)
+    settle_heap()  # what start-up built lives as long as the process (bot.heap)
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    _LOGGER.info("web chat demo on http://%s:%d/", host, port)
+    try:
+        web.run_app(app.web, host=host, port=port, print=None, access_log=None, loop=_event_loop())
+    except OSError as exc:
+        fault = listen_fault(host, port, exc)
+        if fault is None:
+            raise
+        raise fault from exc
+    return 0
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed: the same asyncio API with a faster transport and scheduler, which
+    is most of what the event loop does between analyses (docs/operations.md)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging("WARNING")
+    console = ConsoleConnector()
+    # One person typing: analysis workers would only add their start-up time.
+    settings = settings.model_copy(update={"nlu": settings.nlu.model_copy(update={"analysis_workers": 0})})
+    with opening_database(settings.database_url):
+        app = build_app(settings, overrides=AppOverrides(connectors={console.name: console}))
+
+    async def run() -> None:
+        async with app.running():
+            if args.message:
+                for text in args.message:
+                    print(f"you> {text}")
+                    await console.say(text)
+            else:
+                await console.repl()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging("INFO")
+    with opening_database(settings.database_url):
+        asyncio.run(upgrade(settings.database_url))
+    print(f"database is at revision {head_revision()}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def run() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    with opening_database(settings.database_url):
+        current = asyncio.run(run())
+    head = head_revision()
+    print(
+        f"current: {current or 'none'}; newest: {head}"
+        + ("" if current == head else " (run `frontdesk db upgrade`)")
+    )
+    return 0 if current == head else 1
