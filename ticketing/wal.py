@@ -31,7 +31,6 @@ been copied.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
@@ -41,6 +40,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.loops import BackgroundTask, every
 
 __all__ = ["WalCheckpointer"]
 
@@ -71,7 +72,7 @@ class WalCheckpointer:
         self._catch_up_after = catch_up_after_bytes
         self._warned_at: float | None = None
         self._page_size = 4096
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundTask(name="wal-checkpoints")
         self._conn: sqlite3.Connection | None = None
         # One thread: the connection is closed only after the checkpoint running on it.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoints")
@@ -80,29 +81,21 @@ class WalCheckpointer:
 
     async def start(self) -> None:
         if self._path and self._path != ":memory:":
-            self._task = asyncio.create_task(self._run(), name="wal-checkpoints")
+            self._loop.start(
+                every(self._interval, self._round, failed=_failed, retry_on=(sqlite3.Error, SQLAlchemyError))
+            )
 
     async def stop(self) -> None:
-        if self._task is None:
+        if not self._loop.started:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._loop.stop()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=False)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                _busy, log, copied = await asyncio.get_running_loop().run_in_executor(
-                    self._thread, self.checkpoint
-                )
-                if log * self._page_size >= self._catch_up_after and log - copied < self._warn_after:
-                    await self.catch_up()
-            except (sqlite3.Error, SQLAlchemyError) as exc:  # the next round retries
-                _LOGGER.warning("WAL checkpoint failed: %s", exc)
+    async def _round(self) -> None:
+        _busy, log, copied = await asyncio.get_running_loop().run_in_executor(self._thread, self.checkpoint)
+        if log * self._page_size >= self._catch_up_after and log - copied < self._warn_after:
+            await self.catch_up()
 
     async def catch_up(self) -> tuple[int, int, int]:
         """Copy the last frames on the service's connection, where no commit can come in between
@@ -139,6 +132,10 @@ class WalCheckpointer:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _failed(exc: Exception) -> None:  # the next round retries
+    _LOGGER.warning("WAL checkpoint failed: %s", exc)
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:

@@ -8,8 +8,6 @@ through :meth:`send`, which the outbox calls: composing is pure
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 import aiosmtplib
@@ -24,6 +22,7 @@ from connectors.email.parse import ParsedMail
 from connectors.email.ratelimit import SenderRateLimit
 from connectors.email.translate import CHANNEL
 from core.contracts import InboundSink, OutboundMessage
+from core.loops import BackgroundTask
 
 __all__ = ["EmailConnector"]
 
@@ -43,7 +42,7 @@ class EmailConnector:
             max_bytes=settings.max_message_bytes,
         )
         self._sink: InboundSink | None = None
-        self._poller_task: asyncio.Task[None] | None = None
+        self._polling = BackgroundTask(name="email-imap-poller")
         self.poller: ImapPoller | None = None
         if settings.imap is not None:
             self.poller = ImapPoller(settings=settings.imap, backend=backend, handle=self.ingest)
@@ -53,14 +52,10 @@ class EmailConnector:
     async def start(self, sink: InboundSink) -> None:
         self._sink = sink
         if self.poller is not None and self._settings.poll:
-            self._poller_task = asyncio.create_task(self.poller.run_forever(), name="email-imap-poller")
+            self._polling.start(self.poller.run_forever())
 
     async def stop(self) -> None:
-        if self._poller_task is not None:
-            self._poller_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller_task
-            self._poller_task = None
+        await self._polling.stop()
         self._sink = None
 
     async def send(self, message: OutboundMessage) -> str | None:
