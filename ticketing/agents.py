@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
@@ -111,13 +111,6 @@ class Roster:
                     await conn.execute(insert(QueueMember), new)
                 except IntegrityError as exc:  # a concurrent add of the same membership
                     raise InvalidValue(f"{handle} was changed concurrently; try again") from exc
-
-    async def remove_from_queue(self, handle: str, queue: str) -> None:
-        async with self._engine.begin() as conn:
-            agent_id = await self._agent_id(conn, handle)
-            await conn.execute(
-                delete(QueueMember).where(QueueMember.agent_id == agent_id, QueueMember.queue == queue)
-            )
 
     async def set_available(self, handle: str, available: bool) -> None:
         async with self._engine.begin() as conn:

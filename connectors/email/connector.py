@@ -18,7 +18,6 @@ from connectors.email.compose import compose
 from connectors.email.config import EmailSettings
 from connectors.email.imap import ImapPoller
 from connectors.email.ingest import Ingestor, IngestResult
-from connectors.email.parse import ParsedMail
 from connectors.email.ratelimit import SenderRateLimit
 from connectors.email.translate import CHANNEL
 from core.contracts import InboundSink, OutboundMessage
@@ -80,9 +79,6 @@ class EmailConnector:
         except OSError as exc:
             raise DeliveryError(f"SMTP {smtp.host}:{smtp.port} unreachable: {exc.strerror or exc}") from None
         return message_id
-
-    def is_from_self(self, raw: object) -> bool:
-        return isinstance(raw, ParsedMail) and raw.from_address == self._settings.address.lower()
 
     # -- inbound --------------------------------------------------------------------------------
 
