@@ -22,7 +22,7 @@ from bot.cli_nlu import add_nlu_commands
 from bot.cli_rules import add_rules_commands
 from bot.cli_tickets import add_tickets_commands
 from bot.config import ConfigError, Settings, load_settings
-from bot.heap import settle_heap
+from bot.gc_tuning import settle_heap
 from connectors.console import ConsoleConnector
 from core.yamlfile import SourceError
 from ticketing.database import create_engine, current_revision, head_revision, upgrade
@@ -55,7 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings.server.log_level)
     app = build_app(settings)
-    settle_heap()  # what start-up built lives as long as the process (bot.heap)
+    settle_heap()  # what start-up built lives as long as the process (bot.gc_tuning)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     _LOGGER.info("web chat demo on http://%s:%d/", host, port)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from bot.templates import render
+from bot.fill_variables import render
 from core.contracts import InboundMessage, QuickReply
 from nlp.types import Analysis
 from rules import decision as d

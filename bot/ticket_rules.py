@@ -28,14 +28,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.fill_variables import render
 from bot.knowledge import Knowledge
-from bot.templates import render
 from nlp.types import Analysis
 from rules import decision as d
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from ticketing import lifecycle, outbound
 from ticketing.commit_order import HoleGuard
-from ticketing.driver import Prepared
+from ticketing.driver import CompiledStatement
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor, Customer, Ticket, TicketEvent
 from ticketing.numbers import ticket_reference
@@ -49,7 +49,7 @@ _LOGGER = logging.getLogger(__name__)
 LOCK = 0x46_44_52_55_4C  # "FDRUL"
 _CURSOR = ("rules", "ticket_events")
 _WATCHED = ("status", "priority", "queue", "assignee", "tags")
-_NEWEST_EVENT = Prepared(select(func.coalesce(func.max(TicketEvent.id), 0)), ())
+_NEWEST_EVENT = CompiledStatement(select(func.coalesce(func.max(TicketEvent.id), 0)), ())
 
 
 class TicketRuleRunner:

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import InstrumentedAttribute
 
 __all__ = [
-    "Prepared",
-    "Trip",
+    "CompiledStatement",
+    "StatementBatch",
     "commit",
     "executemany",
     "fetch",
@@ -71,7 +71,7 @@ async def reserve_ids(
     return [list(range(int(top) + 1, int(top) + 1 + n)) for top, (_m, n) in zip(tops, wanted, strict=True)]
 
 
-def queue_id_tops(trip: Trip, dialect: Dialect, models: Sequence[type[Any]]) -> int | None:
+def queue_id_tops(trip: StatementBatch, dialect: Dialect, models: Sequence[type[Any]]) -> int | None:
     """On SQLite, queue the read that :func:`reserve_ids` needs for these tables (its row is
     ``tops``), to send with the batch's first statements; on PostgreSQL ids come from the
     sequences when their number is known, and this queues nothing."""
@@ -107,7 +107,7 @@ async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[
     Runs on the driver connection inside ``conn``'s transaction: a statement through
     SQLAlchemy's async adaptation costs the event loop some 120-180 µs of Python (cursor
     creation, execute, fetch and close are separate trips to the driver), the bare driver
-    20-40 µs; several of them go in one :class:`Trip`. Statements sent this way are not echoed
+    20-40 µs; several of them go in one :class:`StatementBatch`. Statements sent this way are not echoed
     and get no SQLAlchemy events or exception wrapping (the batch only needs "it failed").
     """
     driver = await _driver(conn)
@@ -127,7 +127,7 @@ async def executemany(conn: AsyncConnection, sql: str, rows: list[tuple[Any, ...
         await driver.executemany(sql, rows)
 
 
-class Trip:
+class StatementBatch:
     """Statements that go to the driver together, in order: on SQLite in one trip to
     aiosqlite's thread instead of one per statement.
 
@@ -178,7 +178,7 @@ class Trip:
         return results
 
 
-async def commit(conn: AsyncConnection, trip: Trip) -> list[list[Sequence[Any]]]:
+async def commit(conn: AsyncConnection, trip: StatementBatch) -> list[list[Sequence[Any]]]:
     """Send ``trip`` and commit the transaction, on SQLite in the same trip; returns the
     trip's results.
 
@@ -240,7 +240,7 @@ _DOLLAR = re.compile(r"\$(\d+)")
 _MAX_PARAMETERS = 30_000
 
 
-class Prepared:
+class CompiledStatement:
     """An INSERT, UPDATE or SELECT compiled once per dialect and run with rows of positional values.
 
     ``conn.execute(stmt, [dict, ...])`` spends more Python per row than the driver does: it
@@ -271,13 +271,13 @@ class Prepared:
         sql, convert = self._for(conn.dialect)
         await executemany(conn, sql, convert(rows))
 
-    def queue(self, trip: Trip, dialect: Dialect, rows: Sequence[Sequence[Any]]) -> None:
+    def queue(self, trip: StatementBatch, dialect: Dialect, rows: Sequence[Sequence[Any]]) -> None:
         """``executemany`` in ``trip``, sent with the trip's other statements."""
         if rows:
             sql, convert = self._for(dialect)
             trip.executemany(sql, convert(rows))
 
-    def queue_fetch(self, trip: Trip, dialect: Dialect, row: Sequence[Any]) -> int:
+    def queue_fetch(self, trip: StatementBatch, dialect: Dialect, row: Sequence[Any]) -> int:
         """The statement once, with ``row``, in ``trip``: for an ``UPDATE ... RETURNING`` whose
         returned rows are the trip's result at the returned index."""
         sql, convert = self._for(dialect)
@@ -287,7 +287,7 @@ class Prepared:
         """Run a SELECT with ``row`` on a connection of its own, in no transaction: on SQLite
         one trip to the driver, where SQLAlchemy's execute, fetch and rollback are four."""
         async with engine.connect() as conn:
-            trip = Trip()
+            trip = StatementBatch()
             at = self.queue_fetch(trip, conn.dialect, row)
             return (await trip.run(conn))[at]
 
@@ -296,12 +296,14 @@ class Prepared:
     ) -> list[Sequence[Any]]:
         """Run an ``INSERT ... RETURNING`` for all rows as multi-row VALUES statements (what
         SQLAlchemy's insertmanyvalues sends) and return the returned rows, in no set order."""
-        trip = Trip()
+        trip = StatementBatch()
         found = self.queue_returning(trip, conn.dialect, rows)
         results = await trip.run(conn)
         return [row for i in found for row in results[i]]
 
-    def queue_returning(self, trip: Trip, dialect: Dialect, rows: Sequence[Sequence[Any]]) -> list[int]:
+    def queue_returning(
+        self, trip: StatementBatch, dialect: Dialect, rows: Sequence[Sequence[Any]]
+    ) -> list[int]:
         """:meth:`insert_returning` in ``trip``: the returned rows are the trip's results at
         the returned indexes."""
         if not rows:
@@ -332,7 +334,9 @@ class Prepared:
         returning = isinstance(self._stmt, Select) or bool(self._stmt.returning_column_descriptions)
         compiled = self._stmt.compile(dialect=dialect, column_keys=keys, for_executemany=not returning)
         if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
-            raise ValueError(f"Prepared needs every defaulted column and a positional driver: {compiled}")
+            raise ValueError(
+                f"CompiledStatement needs every defaulted column and a positional driver: {compiled}"
+            )
         index = {name: i for i, name in enumerate(self._names)}
         slots: list[tuple[int | None, Any, _Processor | None]] = []
         for name in compiled.positiontup:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.driver import Prepared
+from ticketing.driver import CompiledStatement
 from ticketing.escalation import fire_due
 from ticketing.leader import Leadership
 from ticketing.models import SlaTimer, Ticket
@@ -45,7 +45,7 @@ _ANYTHING_TO_DO = select(
     | exists().where(SlaTimer.state == "active", SlaTimer.due_at <= bindparam("now"))
 )
 
-_ANYTHING_TO_DO_ROWS = Prepared(_ANYTHING_TO_DO, ("now",))
+_ANYTHING_TO_DO_ROWS = CompiledStatement(_ANYTHING_TO_DO, ("now",))
 
 
 @dataclass(frozen=True, slots=True)
