@@ -1,6 +1,6 @@
 """Message analysis in worker processes, beside the event loop instead of on it.
 
-Why: analysis is pure CPU (about 0.3-0.4 ms a message) and, in one process, the GIL makes it
+Why: analysis is pure CPU (its cost: docs/performance.md) and, in one process, the GIL makes it
 take turns with everything else the event loop does (HTTP, rules, the group-commit writer).
 Under load the writer's callbacks wait behind analyses and the whole service runs on one core.
 A worker (:mod:`bot.analysis_process`) is a process holding copies of the current
@@ -194,8 +194,8 @@ class AnalysisWorkers:
 
     async def _warm(self) -> None:
         """Hand every ready worker the current pipeline before a message needs it: a worker
-        unpickling one (the example rulebook's: 150 ms) kept the first message after a start or
-        a rulebook reload waiting some 350 ms. Called when a worker is ready and at every
+        unpickling one kept the first message after a start or a rulebook reload waiting for
+        it. Called when a worker is ready and at every
         watchdog tick, so a reload reaches the workers within a second, message or not."""
         if self._current is None or self._closing:
             return

@@ -1,12 +1,11 @@
 """Garbage-collector settings for the long-running processes (the service and its workers).
 
-Two costs showed up under load. Full scans walked everything start-up loaded (NLP models, the
-rulebook, SQLAlchemy's metadata) and stopped every chat for up to 200 ms: those objects live as
-long as the process, so they are frozen out of the scans. And the young generation, collected
-every 700 new objects by default, was collected some 100 times a second while 64 chats were in
-flight, about 7 % of the service's CPU, to find almost nothing (requests free their objects by
-reference counting). Collecting it every 100,000 objects costs a few MB at most and finds the
-same cycles later.
+Two costs showed up under load (figures: docs/performance.md). Full scans walked everything
+start-up loaded (NLP models, the rulebook, SQLAlchemy's metadata) and stopped every chat while
+they ran: those objects live as long as the process, so they are frozen out of the scans. And
+the young generation, collected every 700 new objects by default, was collected many times a
+second to find almost nothing (requests free their objects by reference counting). Collecting
+it every 100,000 objects costs a few MB at most and finds the same cycles later.
 """
 
 from __future__ import annotations

@@ -104,11 +104,11 @@ def _reserve_sql(dialect: str, tables: tuple[str, ...]) -> str:
 async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
     """Rows of ``sql`` (in the driver's paramstyle) as the driver returns them, no processing.
 
-    Runs on the driver connection inside ``conn``'s transaction: a statement through
-    SQLAlchemy's async adaptation costs the event loop some 120-180 µs of Python (cursor
-    creation, execute, fetch and close are separate trips to the driver), the bare driver
-    20-40 µs; several of them go in one :class:`StatementBatch`. Statements sent this way are not echoed
-    and get no SQLAlchemy events or exception wrapping (the batch only needs "it failed").
+    Runs on the driver connection inside ``conn``'s transaction: through SQLAlchemy's async
+    adaptation, cursor creation, execute, fetch and close are separate trips to the driver,
+    several times the event loop's Python per statement (docs/performance.md); several of them
+    go in one :class:`StatementBatch`. Statements sent this way are not echoed and get no
+    SQLAlchemy events or exception wrapping (the batch only needs "it failed").
     """
     driver = await _driver(conn)
     if driver is None:

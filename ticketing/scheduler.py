@@ -67,9 +67,8 @@ class SlaScheduler:
     ) -> None:
         # ``batch``: tickets taken in, and timers fired, per transaction. Each costs a few
         # statements, and on SQLite the transaction holds the connection every chat message is
-        # written through: 64 new tickets in one transaction stalled all chats for 150-290 ms
-        # under load. Twenty at a time keep a hold to a few tens of ms; the sweep goes on to the
-        # next twenty at once.
+        # written through, so a small batch keeps each hold short; the sweep goes on to the
+        # next batch at once (docs/performance.md).
         self._engine = engine
         self._config = config
         self._interval = interval

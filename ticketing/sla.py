@@ -86,9 +86,9 @@ async def intake(
     """Take in tickets not yet seen (all of ``ids``, or up to ``limit`` found by the index).
 
     A handful of statements for the whole batch, not a few per ticket: on SQLite the sweep's
-    transaction holds the connection every chat message is written through, and 20 tickets
-    taken in one by one (each statement built, compiled and sent on its own) held it for
-    100-250 ms under load, stalling every chat for as long.
+    transaction holds the connection every chat message is written through, and tickets taken
+    in one by one (each statement built, compiled and sent on its own) stalled every chat for
+    as long.
     """
     stmt = select(Ticket.__table__).where(Ticket.intake_at.is_(None))
     stmt = stmt.where(Ticket.id.in_(ids)) if ids else stmt.order_by(Ticket.id).limit(limit)
