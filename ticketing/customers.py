@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.batching import GroupCommit
-from ticketing.driver import insert_returning_ids
 from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction, Ticket
+from ticketing.row_ids import insert_returning_ids
 from ticketing.time import utcnow
 
 __all__ = ["ConversationRef", "CustomerInfo", "Customers"]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import csat
 from ticketing.agents import queue_registrations
-from ticketing.driver import CompiledStatement, StatementBatch, reserve_ids
+from ticketing.driver import CompiledStatement, StatementBatch
 from ticketing.models import (
     Conversation,
     Customer,
@@ -31,6 +31,7 @@ from ticketing.models import (
     Ticket,
     TicketEvent,
 )
+from ticketing.row_ids import reserve_ids
 from ticketing.sla_config import SlaConfig
 from ticketing.turn_state import ConversationState
 from ticketing.turn_types import PlannedTurn, StoredReply, Turn
@@ -115,9 +116,9 @@ async def assign_ids(
 ) -> list[int]:
     """Give every fresh message and reply its interaction id, with the ids of the tickets the
     batch opens (returned in item order); on PostgreSQL in one round trip, on SQLite from
-    ``tops`` (``driver.queue_id_tops`` of ``ID_TABLES``, read after the batch's first write,
+    ``tops`` (``row_ids.queue_id_tops`` of ``ID_TABLES``, read after the batch's first write,
     the dedup claim). The ids are those the inserts would have been given: messages first, in
-    batch order, then the replies (see :func:`~ticketing.driver.reserve_ids`)."""
+    batch order, then the replies (see :func:`~ticketing.row_ids.reserve_ids`)."""
     if not items:
         return []
     opening = sum(1 for item in items if item.plan.open_ticket is not None)

@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import sla
 from ticketing.batching import GroupCommit
-from ticketing.driver import CompiledStatement, StatementBatch, commit, queue_id_tops, rollback
+from ticketing.driver import CompiledStatement, StatementBatch, commit, rollback
 from ticketing.models import InboundDedup, Interaction
 from ticketing.numbers import NumberPool
+from ticketing.row_ids import queue_id_tops
 from ticketing.sla_config import SlaConfig
 from ticketing.time import utcnow
 from ticketing.turn_state import ConversationState, queue_states, states_from_rows

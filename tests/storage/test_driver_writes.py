@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.customers import ConversationRef, Customers
 from ticketing.database import create_engine
-from ticketing.driver import CompiledStatement, reserve_ids
+from ticketing.driver import CompiledStatement
 from ticketing.models import InboundDedup, Interaction, OutboxItem
+from ticketing.row_ids import reserve_ids
 from ticketing.scheduler import SlaScheduler, SweepReport
 from ticketing.sla_config import SlaConfig
 from ticketing.turns import ConversationState, InboundRecord, Plan, ReplyRecord, TicketDraft, Turn, Turns
