@@ -34,7 +34,7 @@ def _worker_main(parent: int) -> None:
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which stops us
     import nlp  # noqa: F401 - the pipeline's modules, loaded before we say we are ready
-    from bot.heap import settle_heap
+    from bot.gc_tuning import settle_heap
 
     requests = os.fdopen(os.dup(0), "rb")
     answers = os.fdopen(os.dup(1), "wb")
@@ -56,7 +56,7 @@ def _worker_main(parent: int) -> None:
         kind = message[0]
         if kind == "pipeline":
             pipelines[message[1]] = pickle.loads(message[2])  # noqa: S301 - as above
-            settle_heap()  # the pipeline lives until replaced; see bot.heap
+            settle_heap()  # the pipeline lives until replaced; see bot.gc_tuning
         elif kind == "forget":
             pipelines.pop(message[1], None)
         elif kind == "analyze":

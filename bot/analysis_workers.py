@@ -1,6 +1,6 @@
 """Message analysis in worker processes, beside the event loop instead of on it.
 
-Why: analysis is pure CPU (about 0.3-0.4 ms a message) and, in one process, the GIL makes it
+Why: analysis is pure CPU (its cost: docs/performance.md) and, in one process, the GIL makes it
 take turns with everything else the event loop does (HTTP, rules, the group-commit writer).
 Under load the writer's callbacks wait behind analyses and the whole service runs on one core.
 A worker (:mod:`bot.analysis_process`) is a process holding copies of the current
@@ -34,6 +34,7 @@ from bot.analysis_children import Child, Request, retire, spawn, write
 from bot.analysis_pipelines import PipelineBlobs
 from bot.analysis_process import HEADER, decode
 from core.errors import FrontdeskError
+from core.loops import BackgroundTask, every
 
 if TYPE_CHECKING:
     from nlp.types import Analysis, AnalysisContext, Analyzer
@@ -72,7 +73,7 @@ class AnalysisWorkers:
         """``current``: the pipeline new messages will use, handed to the workers ahead of them."""
         self._wanted = workers
         self._stuck_after = stuck_after
-        self._watchdog: asyncio.Task[None] | None = None
+        self._watchdog = BackgroundTask(name="analysis-watchdog")
         self._workers: list[Child] = []
         self._pending: list[Request] = []
         self._suspects: list[Request] = []  # sent one per batch, never analyzed in the loop
@@ -103,12 +104,11 @@ class AnalysisWorkers:
         for _ in range(self._wanted):
             await self._spawn()
         if self._wanted:
-            self._watchdog = asyncio.create_task(self._watch(), name="analysis-watchdog")
+            self._watchdog.start(every(min(1.0, self._stuck_after / 2), self._watch, failed=_watch_failed))
 
     async def stop(self) -> None:
         self._closing = True
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        await self._watchdog.stop()
         for task in self._restarts:
             task.cancel()
         for worker in list(self._workers):
@@ -195,8 +195,8 @@ class AnalysisWorkers:
 
     async def _warm(self) -> None:
         """Hand every ready worker the current pipeline before a message needs it: a worker
-        unpickling one (the example rulebook's: 150 ms) kept the first message after a start or
-        a rulebook reload waiting some 350 ms. Called when a worker is ready and at every
+        unpickling one kept the first message after a start or a rulebook reload waiting for
+        it. Called when a worker is ready and at every
         watchdog tick, so a reload reaches the workers within a second, message or not."""
         if self._current is None or self._closing:
             return
@@ -284,21 +284,19 @@ class AnalysisWorkers:
     async def _watch(self) -> None:
         """A stuck worker is killed (see the module's docstring for what becomes of its
         messages); a suspect that finds no worker for a minute fails too."""
-        while True:
-            await asyncio.sleep(min(1.0, self._stuck_after / 2))
-            await self._warm()
-            deadline = asyncio.get_running_loop().time() - self._stuck_after
-            for worker in [w for w in self._workers if any(t < deadline for t in w.sent_at.values())]:
-                _LOGGER.error(
-                    "analysis worker %d (pid %s) did not answer within %.0f s; restarting it",
-                    worker.number, worker.process.pid, self._stuck_after,
-                )  # fmt: skip
-                self._lost(worker, stuck=True)
-            patience = asyncio.get_running_loop().time() - _SUSPECT_PATIENCE
-            waited = [r for r in self._suspects if (r.suspect_at or patience) < patience]
-            if waited:
-                self._suspects = [r for r in self._suspects if (r.suspect_at or patience) >= patience]
-                self._fail(waited, "no analysis worker came back")
+        await self._warm()
+        deadline = asyncio.get_running_loop().time() - self._stuck_after
+        for worker in [w for w in self._workers if any(t < deadline for t in w.sent_at.values())]:
+            _LOGGER.error(
+                "analysis worker %d (pid %s) did not answer within %.0f s; restarting it",
+                worker.number, worker.process.pid, self._stuck_after,
+            )  # fmt: skip
+            self._lost(worker, stuck=True)
+        patience = asyncio.get_running_loop().time() - _SUSPECT_PATIENCE
+        waited = [r for r in self._suspects if (r.suspect_at or patience) < patience]
+        if waited:
+            self._suspects = [r for r in self._suspects if (r.suspect_at or patience) >= patience]
+            self._fail(waited, "no analysis worker came back")
 
     def _lost(self, worker: Child, *, stuck: bool = False) -> None:
         if worker not in self._workers:
@@ -358,3 +356,7 @@ class AnalysisWorkers:
 def _track(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
     tasks.add(task)
     task.add_done_callback(tasks.discard)
+
+
+def _watch_failed(exc: Exception) -> None:
+    _LOGGER.error("analysis watchdog: a round failed; watching on", exc_info=exc)

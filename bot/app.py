@@ -22,7 +22,7 @@ from bot.analysis_workers import AnalysisWorkers, worker_count
 from bot.channel_wiring import ChannelParts, optional_channels
 from bot.config import Settings
 from bot.fanout import LocalFanout, PostgresFanout
-from bot.flow import ConversationFlow, FlowParts
+from bot.flow import ConversationFlow
 from bot.http import cors_middleware, error_middleware
 from bot.knowledge import LiveKnowledge
 from bot.outbox import OutboxDispatcher
@@ -100,15 +100,13 @@ class App:
             sweep_interval=overrides.outbox_sweep_interval,
         )
         self.flow = ConversationFlow(
-            parts=FlowParts(
-                customers=self.customers,
-                turns=self.turns,
-                history=self.history,
-                knowledge=lambda: self.knowledge.current,
-                wake_outbox=self.dispatcher.wake,
-                bot_name=settings.bot.bot_name,
-                analysis=self.analysis,
-            )
+            customers=self.customers,
+            turns=self.turns,
+            history=self.history,
+            knowledge=lambda: self.knowledge.current,
+            wake_outbox=self.dispatcher.wake,
+            bot_name=settings.bot.bot_name,
+            analysis=self.analysis,
         )
         # Tickets, SLA clocks and escalations (docs/ticketing.md); its scheduler starts in running().
         self.ticketing = TicketingService(

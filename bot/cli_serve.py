@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.app import AppOverrides, build_app
 from bot.config import ConfigError, Settings, load_settings
-from bot.heap import settle_heap
+from bot.gc_tuning import settle_heap
 from bot.startup_errors import listen_fault, opening_database
 from connectors.console import ConsoleConnector
 from ticketing.database import create_engine, current_revision, head_revision, upgrade
@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _logging(settings.server.log_level)
     with opening_database(settings.database_url):  # a SQLite folder that cannot be made
         app = build_app(settings)
-    settle_heap()  # what start-up built lives as long as the process (bot.heap)
+    settle_heap()  # what start-up built lives as long as the process (bot.gc_tuning)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     _LOGGER.info("web chat demo on http://%s:%d/", host, port)

@@ -25,6 +25,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.loops import BackgroundTask
 from ticketing.batching import GroupCommit
 
 __all__ = ["LocalFanout", "PostgresFanout"]
@@ -65,7 +66,7 @@ class PostgresFanout:
         self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._handlers: list[Handler] = []
         self._reconnect_delay = reconnect_delay
-        self._task: asyncio.Task[None] | None = None
+        self._listener = BackgroundTask(name="live-fanout")
         self._deliveries: set[asyncio.Future[None]] = set()
         self._listening = asyncio.Event()
         self._notify: GroupCommit[str, None] = GroupCommit(
@@ -88,7 +89,7 @@ class PostgresFanout:
         return [None] * len(payloads)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._listen_forever(), name="live-fanout")
+        self._listener.start(self._listen_forever())
         # Wait briefly so events published right after start are heard; a slow database only
         # delays live pushes, never start-up.
         with contextlib.suppress(TimeoutError):
@@ -96,10 +97,7 @@ class PostgresFanout:
 
     async def stop(self) -> None:
         await self._notify.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._listener.stop()
         for task in list(self._deliveries):
             task.cancel()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bot.analysis_workers import AnalysisWorkers
 from bot.delivery import delivery_for, outbound_from_payload
@@ -23,33 +22,38 @@ from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 from ticketing.turns import InboundRecord, ReplyRecord, StoredReply, Turn, TurnResult, Turns
 
-__all__ = ["ConversationFlow", "FlowParts", "inbound_record", "resolve_sender"]
+__all__ = ["ConversationFlow", "inbound_record", "resolve_sender"]
 
 _LOGGER = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class FlowParts:
-    """What the flow needs; the composition root builds them (and swaps analyzer/policy on reload)."""
-
-    customers: Customers
-    turns: Turns
-    history: History
-    knowledge: Callable[[], Knowledge]
-    wake_outbox: Callable[[], None]
-    bot_name: str
-    analysis: AnalysisWorkers  # worker processes, or in the event loop when there are none
-
-
 class ConversationFlow:
-    def __init__(self, *, parts: FlowParts) -> None:
-        self._p = parts
+    def __init__(
+        self,
+        *,
+        customers: Customers,
+        turns: Turns,
+        history: History,
+        knowledge: Callable[[], Knowledge],
+        wake_outbox: Callable[[], None],
+        bot_name: str,
+        analysis: AnalysisWorkers,
+    ) -> None:
+        """Built by the composition root; ``knowledge`` returns the current rulebook version
+        (swapped on reload), ``analysis`` runs in worker processes, or in the event loop when
+        there are none."""
+        self._customers = customers
+        self._turns = turns
+        self._history = history
+        self._knowledge = knowledge
+        self._wake_outbox = wake_outbox
+        self._bot_name = bot_name
+        self._analysis = analysis
 
     async def handle(self, message: InboundMessage) -> InboundResult:
         """Process one message; returns once it is committed and its replies are in the outbox."""
-        p = self._p
-        ref = await resolve_sender(p.customers, message)
-        knowledge = p.knowledge()  # one rulebook version for the whole message
+        ref = await resolve_sender(self._customers, message)
+        knowledge = self._knowledge()  # one rulebook version for the whole message
         analysis, error = await self._analyze(knowledge.analyzer, message)
 
         def reply(
@@ -63,16 +67,16 @@ class ConversationFlow:
             error,
             engine=knowledge.engine,
             responses=knowledge.rulebook.responses,
-            bot_name=p.bot_name,
+            bot_name=self._bot_name,
             reply=reply,
         )
-        result = await p.turns.record(Turn(record=inbound_record(ref, message), plan=plan))
+        result = await self._turns.record(Turn(record=inbound_record(ref, message), plan=plan))
         if result.duplicate:
-            payloads = await p.history.reply_payloads(result.interaction_id)
+            payloads = await self._history.reply_payloads(result.interaction_id)
             replies = tuple(outbound_from_payload(payload) for payload in payloads)
             return InboundResult(result.interaction_id, True, result.created_at, replies)
         if result.replies:
-            p.wake_outbox()
+            self._wake_outbox()
         return InboundResult(result.interaction_id, False, result.created_at, _outbound(result))
 
     async def _analyze(
@@ -81,7 +85,7 @@ class ConversationFlow:
         """The analysis, or the reference of the error that prevented it (logged here)."""
         context = AnalysisContext(channel=message.channel, language=message.language)
         try:
-            return await self._p.analysis.analyze(analyzer, message.text, context), None
+            return await self._analysis.analyze(analyzer, message.text, context), None
         except Exception:
             reference = secrets.token_hex(4)
             _LOGGER.exception("analysis failed for a %s message (reference %s)", message.channel, reference)
@@ -101,14 +105,14 @@ class ConversationFlow:
             message,
             conversation_id=ref.id,
             conversation_public_id=ref.public_id,
-            sender_name=self._p.bot_name,
+            sender_name=self._bot_name,
             quick_replies=quick_replies,
             ticket=ticket,
         )
         return ReplyRecord(
             text=text,
             delivery=delivery,
-            sender_name=self._p.bot_name,
+            sender_name=self._bot_name,
             rule=rule,
             quick_replies=tuple(delivery["quick_replies"]),
         )

@@ -10,7 +10,6 @@ its rows wait with capped exponential backoff plus jitter; nothing is dropped un
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from datetime import timedelta
 
 from bot.delivery import outbound_from_payload
 from connectors.base import Connector, DeliveryError
+from core.loops import BackgroundTask, Wakeup, every
 from ticketing.outbox import Claimed, OutboxStore, backoff
 from ticketing.time import utcnow
 
@@ -41,22 +41,18 @@ class OutboxDispatcher:
         self._sweep_interval = sweep_interval
         self._max_attempts = max_attempts
         self._limit = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._wake = Wakeup()
+        self._loop = BackgroundTask(name="outbox-dispatcher")
         self._rng = random.Random()  # noqa: S311 - jitter, not security
 
     def wake(self) -> None:
         self._wake.set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+        self._loop.start(every(self._sweep_interval, self.drain_once, wake=self._wake, failed=self._failed))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
     async def drain_once(self) -> int:
         """Deliver everything due now; returns how many rows were attempted."""
@@ -70,18 +66,8 @@ class OutboxDispatcher:
             results = await asyncio.gather(*(self._deliver(item) for item in claimed))
             sent = [r for r in results if r is not None]
 
-    async def _run(self) -> None:
-        while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that arrives
-            # as the event is set, and stop() then waits out the app's whole stop timeout.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._sweep_interval):
-                    await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.drain_once()
-            except Exception:
-                _LOGGER.exception("outbox sweep failed; retrying in %.1fs", self._sweep_interval)
+    def _failed(self, exc: Exception) -> None:
+        _LOGGER.error("outbox sweep failed; retrying in %.1fs", self._sweep_interval, exc_info=exc)
 
     async def _deliver(self, item: Claimed) -> tuple[int, str | None] | None:
         connector = self._connectors.get(item.channel)

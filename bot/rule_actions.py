@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
 
-from bot.templates import render
+from bot.fill_variables import render
 from core.contracts import QuickReply
 from rules.decision import (
     ACTION_TYPES,

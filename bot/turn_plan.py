@@ -13,8 +13,8 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.fill_variables import render
 from bot.rule_actions import ReplyFactory, TurnWork, apply_to_turn
-from bot.templates import render
 from core.contracts import InboundMessage
 from nlp.types import Analysis
 from rules.decision import Decision

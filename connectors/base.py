@@ -3,6 +3,8 @@
 A connector verifies and translates what its channel sends (translation is a pure function in
 the connector's own module), hands each :class:`~core.contracts.InboundMessage` to the injected
 sink, and delivers :class:`~core.contracts.OutboundMessage` values that the outbox gives it.
+Telling its own echoes (the bot's messages coming back) from input is each connector's own
+business, inside its translation: nothing generic sees a channel's raw payloads.
 """
 
 from __future__ import annotations
@@ -47,6 +49,3 @@ class Connector(Protocol):
 
     async def send(self, message: OutboundMessage) -> str | None:
         """Deliver one message; return the channel's id for it. Raise DeliveryError to retry."""
-
-    def is_from_self(self, raw: object) -> bool:
-        """True for payloads Frontdesk itself caused, which must never be treated as input."""

@@ -39,9 +39,6 @@ class ConsoleConnector:
         self._show(message)
         return None
 
-    def is_from_self(self, raw: object) -> bool:
-        return False
-
     async def say(self, text: str) -> list[OutboundMessage]:
         if self._sink is None:
             raise RuntimeError("console connector is not started")

@@ -97,8 +97,9 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
-# libyaml parses ~10x faster (a 1,000-rule file: seconds → well under the 1 s reload goal); the
-# constructors above stay the same, so lines and duplicate-key errors are identical.
+# libyaml parses a large rulebook several times faster, which the 1 s reload goal needs
+# (docs/performance.md); the constructors above stay the same, so lines and duplicate-key
+# errors are identical.
 _FastLoader: type[yaml.SafeLoader] = _LineLoader
 if getattr(yaml, "__with_libyaml__", False):
 

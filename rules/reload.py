@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from core.loops import BackgroundTask, every
 from core.yamlfile import SourceError
 
 __all__ = ["RulebookWatcher", "snapshot"]
@@ -97,20 +98,17 @@ class RulebookWatcher(Generic[T]):
 
     async def run(self) -> None:
         """Poll until cancelled; an unexpected error is logged and polling goes on."""
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.check()
-            except Exception:
-                _LOGGER.exception("rulebook watcher: unexpected error, still watching %s", self._directory)
+        await every(self._interval, self.check, failed=self._failed)
+
+    def _failed(self, exc: Exception) -> None:
+        _LOGGER.error("rulebook watcher: unexpected error, still watching %s", self._directory, exc_info=exc)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[RulebookWatcher[T]]:
         """Watch for the lifetime of the ``async with`` block (for the app's exit stack)."""
-        task = asyncio.create_task(self.run(), name=f"rulebook-watcher:{self._directory}")
+        loop = BackgroundTask(name=f"rulebook-watcher:{self._directory}")
+        loop.start(self.run())
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await loop.stop()

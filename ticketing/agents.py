@@ -6,13 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing.driver import Prepared, Trip
+from ticketing.driver import CompiledStatement, StatementBatch
 from ticketing.errors import InvalidValue, UnknownAgent, UnknownQueue
 from ticketing.lifecycle import UNSOLVED
 from ticketing.models import Agent, Queue, QueueMember, Ticket
@@ -24,12 +24,12 @@ __all__ = ["AgentInfo", "Roster", "ensure_queues", "queue_registrations"]
 async def ensure_queues(conn: AsyncConnection, names: Iterable[str], now: datetime) -> None:
     """Register the queues the rulebook routes tickets to, so that a rule or an escalation
     naming a queue nobody added by hand does not fail (and roll back) at its first ticket."""
-    trip = Trip()
+    trip = StatementBatch()
     queue_registrations(trip, conn.dialect, names, now)
     await trip.run(conn)
 
 
-def queue_registrations(trip: Trip, dialect: Dialect, names: Iterable[str], now: datetime) -> None:
+def queue_registrations(trip: StatementBatch, dialect: Dialect, names: Iterable[str], now: datetime) -> None:
     """:func:`ensure_queues` as part of a batch's trip."""
     rows = [(n, "named in the rulebook", now) for n in sorted(set(names))]
     _QUEUE_INSERTS[dialect.name].queue(trip, dialect, rows)
@@ -37,7 +37,7 @@ def queue_registrations(trip: Trip, dialect: Dialect, names: Iterable[str], now:
 
 # Built once: a new ON CONFLICT statement per call cost more than running it (every new ticket).
 _QUEUE_INSERTS = {
-    name: Prepared(
+    name: CompiledStatement(
         dialect.insert(Queue).on_conflict_do_nothing(index_elements=["name"]),
         ("name", "description", "created_at"),
     )
@@ -111,13 +111,6 @@ class Roster:
                     await conn.execute(insert(QueueMember), new)
                 except IntegrityError as exc:  # a concurrent add of the same membership
                     raise InvalidValue(f"{handle} was changed concurrently; try again") from exc
-
-    async def remove_from_queue(self, handle: str, queue: str) -> None:
-        async with self._engine.begin() as conn:
-            agent_id = await self._agent_id(conn, handle)
-            await conn.execute(
-                delete(QueueMember).where(QueueMember.agent_id == agent_id, QueueMember.queue == queue)
-            )
 
     async def set_available(self, handle: str, available: bool) -> None:
         async with self._engine.begin() as conn:

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.batching import GroupCommit
-from ticketing.driver import insert_returning_ids
 from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction, Ticket
+from ticketing.row_ids import insert_returning_ids
 from ticketing.time import utcnow
 
 __all__ = ["ConversationRef", "CustomerInfo", "Customers"]
@@ -90,8 +90,8 @@ class Customers:
         """A brand-new anonymous visitor (web chat): customer, identity and conversation.
 
         Visitors who arrive together (a campaign link, a page everybody opens at nine) share
-        one transaction of three statements. A transaction per visitor, of six round trips,
-        kept SQLite's one connection from every chat for 5 to 80 ms each under load."""
+        one transaction of three statements: a transaction per visitor, of six round trips, kept
+        SQLite's one connection from every chat under load (docs/performance.md)."""
         ref = await self._sessions.submit(channel)
         self._remember((channel, ref.external_user_id, ref.external_thread_id), ref)
         return ref

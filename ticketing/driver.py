@@ -8,107 +8,28 @@ several times what the driver does (see :func:`fetch`). Everything else uses SQL
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, insert
+from sqlalchemy import Insert, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.orm import InstrumentedAttribute
 
-__all__ = [
-    "Prepared",
-    "Trip",
-    "commit",
-    "executemany",
-    "fetch",
-    "insert_returning_ids",
-    "queue_id_tops",
-    "reserve_ids",
-    "rollback",
-]
+from ticketing.aiosqlite_thread import thread_runner
 
-
-async def insert_returning_ids(
-    conn: AsyncConnection, id_column: InstrumentedAttribute[int], rows: Sequence[dict[str, Any]]
-) -> list[int]:
-    """Insert many rows in one round trip and return their ids in the order of ``rows``.
-
-    PostgreSQL batches ordered RETURNING natively. SQLAlchemy cannot batch it on SQLite and
-    would send one INSERT per row, so there we take the unordered RETURNING of one multi-row
-    insert and sort it: inside a write transaction nobody else inserts, and SQLite gives each
-    new row of an INTEGER PRIMARY KEY table the next rowid in VALUES order.
-    """
-    if not rows:
-        return []
-    stmt = insert(id_column.class_)
-    if conn.dialect.name == "sqlite":
-        result = await conn.execute(stmt.returning(id_column), list(rows))
-        return sorted(int(i) for i in result.scalars().all())
-    result = await conn.execute(stmt.returning(id_column, sort_by_parameter_order=True), list(rows))
-    return [int(i) for i in result.scalars().all()]
-
-
-async def reserve_ids(
-    conn: AsyncConnection, wanted: Sequence[tuple[type[Any], int]], tops: Sequence[Any] | None = None
-) -> list[list[int]]:
-    """Ids for ``n`` new rows of each ``(model, n)``, ascending, in one round trip.
-
-    Rows inserted with these ids get exactly the ids the database would have given them in
-    that order, so a batch knows its ids before it writes and needs no RETURNING (and can
-    write rows that point at each other, a reply at its message, in one statement).
-    PostgreSQL draws them from the table's sequence. SQLite gives a new row of an INTEGER
-    PRIMARY KEY table (without AUTOINCREMENT, as all of ours) the next id after the largest:
-    call this only once the transaction holds SQLite's write lock (after its first write), so
-    nobody else inserts until commit. On SQLite, ``tops`` is the row of :func:`queue_id_tops`
-    read earlier in the same transaction (after its first write): then no trip is needed.
-    """
-    if conn.dialect.name == "postgresql":
-        (row,) = await fetch(conn, _sql_for(conn.dialect, wanted), tuple(n for _m, n in wanted))
-        return [sorted(int(i) for i in ids) for ids in row]
-    if tops is None:
-        (tops,) = await fetch(conn, _sql_for(conn.dialect, wanted), ())
-    return [list(range(int(top) + 1, int(top) + 1 + n)) for top, (_m, n) in zip(tops, wanted, strict=True)]
-
-
-def queue_id_tops(trip: Trip, dialect: Dialect, models: Sequence[type[Any]]) -> int | None:
-    """On SQLite, queue the read that :func:`reserve_ids` needs for these tables (its row is
-    ``tops``), to send with the batch's first statements; on PostgreSQL ids come from the
-    sequences when their number is known, and this queues nothing."""
-    if dialect.name == "postgresql":
-        return None
-    return trip.fetch(_sql_for(dialect, [(m, 0) for m in models]), ())
-
-
-def _sql_for(dialect: Dialect, wanted: Sequence[tuple[type[Any], int]]) -> str:
-    key = tuple(model.__tablename__ for model, _n in wanted)
-    sql = _RESERVE_SQL.get((dialect.name, key))
-    if sql is None:
-        sql = _RESERVE_SQL[(dialect.name, key)] = _reserve_sql(dialect.name, key)
-    return sql
-
-
-_RESERVE_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
-
-
-def _reserve_sql(dialect: str, tables: tuple[str, ...]) -> str:
-    # Table names come from the models, never from input.
-    if dialect == "postgresql":
-        sequence = "ARRAY(SELECT nextval(pg_get_serial_sequence('{}', 'id')) FROM generate_series(1, ${}))"
-        parts = [sequence.format(t, i + 1) for i, t in enumerate(tables)]
-    else:
-        parts = [f"(SELECT coalesce(max(id), 0) FROM {t})" for t in tables]  # noqa: S608
-    return "SELECT " + ", ".join(parts)
+__all__ = ["CompiledStatement", "StatementBatch", "commit", "executemany", "fetch", "rollback"]
 
 
 async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
     """Rows of ``sql`` (in the driver's paramstyle) as the driver returns them, no processing.
 
-    Runs on the driver connection inside ``conn``'s transaction: a statement through
-    SQLAlchemy's async adaptation costs the event loop some 120-180 µs of Python (cursor
-    creation, execute, fetch and close are separate trips to the driver), the bare driver
-    20-40 µs; several of them go in one :class:`Trip`. Statements sent this way are not echoed
-    and get no SQLAlchemy events or exception wrapping (the batch only needs "it failed").
+    Runs on the driver connection inside ``conn``'s transaction: through SQLAlchemy's async
+    adaptation, cursor creation, execute, fetch and close are separate trips to the driver,
+    several times the event loop's Python per statement (docs/performance.md); several of them
+    go in one :class:`StatementBatch`. Statements sent this way are not echoed and get no
+    SQLAlchemy events or exception wrapping (the batch only needs "it failed").
     """
     driver = await _driver(conn)
     if driver is None:
@@ -127,7 +48,7 @@ async def executemany(conn: AsyncConnection, sql: str, rows: list[tuple[Any, ...
         await driver.executemany(sql, rows)
 
 
-class Trip:
+class StatementBatch:
     """Statements that go to the driver together, in order: on SQLite in one trip to
     aiosqlite's thread instead of one per statement.
 
@@ -135,15 +56,19 @@ class Trip:
     through the event loop, behind every request that loop is busy with, so a batch of a
     dozen statements holds SQLite's one connection for a dozen loop iterations. Writes whose
     results nobody reads (executemany) and reads that do not depend on them are queued here
-    and sent at once. On PostgreSQL, and on a driver without aiosqlite's thread, the
-    statements run one by one as :func:`fetch` and :func:`executemany` would.
+    and sent at once (:mod:`ticketing.aiosqlite_thread`). On PostgreSQL, and on a driver
+    without aiosqlite's thread, the statements run one by one as :func:`fetch` and
+    :func:`executemany` would.
     """
 
-    __slots__ = ("_commit", "_steps")
+    __slots__ = ("_commit", "_one_by_one", "_steps")
 
-    def __init__(self) -> None:
+    def __init__(self, *, one_by_one: bool = False) -> None:
+        """``one_by_one``: send each statement on its own even on aiosqlite, as every other
+        driver does (so that path is tested on SQLite too)."""
         self._steps: list[tuple[str, Sequence[Any], bool]] = []
         self._commit = False
+        self._one_by_one = one_by_one
 
     def fetch(self, sql: str, params: Sequence[Any]) -> int:
         """Queue a query; its rows are ``run()``'s result at the returned index."""
@@ -162,9 +87,9 @@ class Trip:
             return []
         driver = await _driver(conn)
         sqlite = conn.dialect.name == "sqlite"
-        execute = getattr(driver, "_execute", None)  # aiosqlite's "run this in my thread"
-        if sqlite and execute is not None:
-            out: list[list[Sequence[Any]]] = await execute(_run_steps, driver._conn, steps, commit)
+        on_thread = thread_runner(driver) if sqlite and not self._one_by_one else None
+        if on_thread is not None:
+            out: list[list[Sequence[Any]]] = await on_thread(partial(_run_steps, steps=steps, commit=commit))
             return out
         results: list[list[Sequence[Any]]] = []
         for sql, params, many in steps:
@@ -178,7 +103,7 @@ class Trip:
         return results
 
 
-async def commit(conn: AsyncConnection, trip: Trip) -> list[list[Sequence[Any]]]:
+async def commit(conn: AsyncConnection, trip: StatementBatch) -> list[list[Sequence[Any]]]:
     """Send ``trip`` and commit the transaction, on SQLite in the same trip; returns the
     trip's results.
 
@@ -206,7 +131,7 @@ async def rollback(conn: AsyncConnection) -> None:
 
 
 def _run_steps(
-    raw: Any, steps: list[tuple[str, Sequence[Any], bool]], commit: bool
+    raw: sqlite3.Connection, *, steps: list[tuple[str, Sequence[Any], bool]], commit: bool
 ) -> list[list[Sequence[Any]]]:
     """In aiosqlite's thread, on its sqlite3 connection (which begins the transaction at the
     first write, as it does for statements sent one by one)."""
@@ -240,7 +165,7 @@ _DOLLAR = re.compile(r"\$(\d+)")
 _MAX_PARAMETERS = 30_000
 
 
-class Prepared:
+class CompiledStatement:
     """An INSERT, UPDATE or SELECT compiled once per dialect and run with rows of positional values.
 
     ``conn.execute(stmt, [dict, ...])`` spends more Python per row than the driver does: it
@@ -271,13 +196,13 @@ class Prepared:
         sql, convert = self._for(conn.dialect)
         await executemany(conn, sql, convert(rows))
 
-    def queue(self, trip: Trip, dialect: Dialect, rows: Sequence[Sequence[Any]]) -> None:
+    def queue(self, trip: StatementBatch, dialect: Dialect, rows: Sequence[Sequence[Any]]) -> None:
         """``executemany`` in ``trip``, sent with the trip's other statements."""
         if rows:
             sql, convert = self._for(dialect)
             trip.executemany(sql, convert(rows))
 
-    def queue_fetch(self, trip: Trip, dialect: Dialect, row: Sequence[Any]) -> int:
+    def queue_fetch(self, trip: StatementBatch, dialect: Dialect, row: Sequence[Any]) -> int:
         """The statement once, with ``row``, in ``trip``: for an ``UPDATE ... RETURNING`` whose
         returned rows are the trip's result at the returned index."""
         sql, convert = self._for(dialect)
@@ -287,7 +212,7 @@ class Prepared:
         """Run a SELECT with ``row`` on a connection of its own, in no transaction: on SQLite
         one trip to the driver, where SQLAlchemy's execute, fetch and rollback are four."""
         async with engine.connect() as conn:
-            trip = Trip()
+            trip = StatementBatch()
             at = self.queue_fetch(trip, conn.dialect, row)
             return (await trip.run(conn))[at]
 
@@ -296,12 +221,14 @@ class Prepared:
     ) -> list[Sequence[Any]]:
         """Run an ``INSERT ... RETURNING`` for all rows as multi-row VALUES statements (what
         SQLAlchemy's insertmanyvalues sends) and return the returned rows, in no set order."""
-        trip = Trip()
+        trip = StatementBatch()
         found = self.queue_returning(trip, conn.dialect, rows)
         results = await trip.run(conn)
         return [row for i in found for row in results[i]]
 
-    def queue_returning(self, trip: Trip, dialect: Dialect, rows: Sequence[Sequence[Any]]) -> list[int]:
+    def queue_returning(
+        self, trip: StatementBatch, dialect: Dialect, rows: Sequence[Sequence[Any]]
+    ) -> list[int]:
         """:meth:`insert_returning` in ``trip``: the returned rows are the trip's results at
         the returned indexes."""
         if not rows:
@@ -332,7 +259,9 @@ class Prepared:
         returning = isinstance(self._stmt, Select) or bool(self._stmt.returning_column_descriptions)
         compiled = self._stmt.compile(dialect=dialect, column_keys=keys, for_executemany=not returning)
         if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
-            raise ValueError(f"Prepared needs every defaulted column and a positional driver: {compiled}")
+            raise ValueError(
+                f"CompiledStatement needs every defaulted column and a positional driver: {compiled}"
+            )
         index = {name: i for i, name in enumerate(self._names)}
         slots: list[tuple[int | None, Any, _Processor | None]] = []
         for name in compiled.positiontup:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import lifecycle, outbound
 from ticketing.commit_order import HoleGuard
-from ticketing.driver import Prepared
+from ticketing.driver import CompiledStatement
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor, Customer, Ticket, TicketEvent
 from ticketing.ticket_rows import TicketRow, record
@@ -31,7 +31,7 @@ __all__ = ["EventBatch", "EventTicket", "FeedEvent", "TicketEventFeed"]
 
 LOCK = 0x46_44_52_55_4C  # "FDRUL"
 _CURSOR = ("rules", "ticket_events")
-_NEWEST_EVENT = Prepared(select(func.coalesce(func.max(TicketEvent.id), 0)), ())
+_NEWEST_EVENT = CompiledStatement(select(func.coalesce(func.max(TicketEvent.id), 0)), ())
 
 
 @dataclass(frozen=True, slots=True)

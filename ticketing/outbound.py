@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.driver import insert_returning_ids
 from ticketing.models import ChannelIdentity, Conversation, Interaction, OutboxItem
+from ticketing.row_ids import insert_returning_ids
 
 __all__ = ["send"]
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing import json_text
-from ticketing.driver import Prepared, Trip, commit, rollback
+from ticketing.driver import CompiledStatement, StatementBatch, commit, rollback
 from ticketing.models import OutboxItem
 from ticketing.time import utcnow
 
@@ -58,10 +58,10 @@ _MARK_SENT = (
 )
 
 
-# Run on the driver, one trip for both (see ``Prepared``): a dispatcher round under load
+# Run on the driver, one trip for both (see ``CompiledStatement``): a dispatcher round under load
 # otherwise spent more of the event loop in SQLAlchemy than in delivering.
-_CLAIM_ROWS = Prepared(_CLAIM, ("now", "until", "limit"))
-_MARK_SENT_ROWS = Prepared(_MARK_SENT, ("b_id", "b_ext", "b_now"))
+_CLAIM_ROWS = CompiledStatement(_CLAIM, ("now", "until", "limit"))
+_MARK_SENT_ROWS = CompiledStatement(_MARK_SENT, ("b_id", "b_ext", "b_now"))
 
 
 class OutboxStore:
@@ -80,7 +80,7 @@ class OutboxStore:
         now = utcnow()
         async with self._engine.connect() as conn:
             try:
-                trip = Trip()
+                trip = StatementBatch()
                 _MARK_SENT_ROWS.queue(trip, conn.dialect, [(i, ext, now) for i, ext in sent])
                 at = _CLAIM_ROWS.queue_fetch(trip, conn.dialect, (now, now + lease, limit))
                 rows = (await commit(conn, trip))[at]

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.driver import Prepared
+from ticketing.driver import CompiledStatement
 from ticketing.escalation import fire_due
 from ticketing.leader import Leadership
 from ticketing.models import SlaTimer, Ticket
@@ -45,7 +45,7 @@ _ANYTHING_TO_DO = select(
     | exists().where(SlaTimer.state == "active", SlaTimer.due_at <= bindparam("now"))
 )
 
-_ANYTHING_TO_DO_ROWS = Prepared(_ANYTHING_TO_DO, ("now",))
+_ANYTHING_TO_DO_ROWS = CompiledStatement(_ANYTHING_TO_DO, ("now",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +67,8 @@ class SlaScheduler:
     ) -> None:
         # ``batch``: tickets taken in, and timers fired, per transaction. Each costs a few
         # statements, and on SQLite the transaction holds the connection every chat message is
-        # written through: 64 new tickets in one transaction stalled all chats for 150-290 ms
-        # under load. Twenty at a time keep a hold to a few tens of ms; the sweep goes on to the
-        # next twenty at once.
+        # written through, so a small batch keeps each hold short; the sweep goes on to the
+        # next batch at once (docs/performance.md).
         self._engine = engine
         self._config = config
         self._interval = interval

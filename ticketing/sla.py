@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ClauseElement
 
 from ticketing import lifecycle, timers
-from ticketing.driver import Trip
+from ticketing.driver import StatementBatch
 from ticketing.models import Conversation, Interaction, SlaTimer, Ticket
 from ticketing.sla_config import Policy, SlaConfig
 from ticketing.ticket_rows import TicketRow, load_by_id, record
@@ -86,9 +86,9 @@ async def intake(
     """Take in tickets not yet seen (all of ``ids``, or up to ``limit`` found by the index).
 
     A handful of statements for the whole batch, not a few per ticket: on SQLite the sweep's
-    transaction holds the connection every chat message is written through, and 20 tickets
-    taken in one by one (each statement built, compiled and sent on its own) held it for
-    100-250 ms under load, stalling every chat for as long.
+    transaction holds the connection every chat message is written through, and tickets taken
+    in one by one (each statement built, compiled and sent on its own) stalled every chat for
+    as long.
     """
     stmt = select(Ticket.__table__).where(Ticket.intake_at.is_(None))
     stmt = stmt.where(Ticket.id.in_(ids)) if ids else stmt.order_by(Ticket.id).limit(limit)
@@ -299,12 +299,12 @@ async def on_customer_message(
     """
     if not ticket_ids:
         return
-    trip = Trip()
+    trip = StatementBatch()
     at = queue_by_ids(trip, conn.dialect, "joined tickets", _tickets_of_ids, ticket_ids)
     await after_customer_message(conn, config, (await trip.run(conn))[at], now)
 
 
-def queue_open_tickets(trip: Trip, dialect: Dialect, conversation_ids: set[int]) -> int:
+def queue_open_tickets(trip: StatementBatch, dialect: Dialect, conversation_ids: set[int]) -> int:
     """The read :func:`on_customer_message` starts with, for every open ticket of these
     conversations, before a batch knows which of them its messages join: read with the batch's
     first statements, the rows of those it joins go to :func:`after_customer_message`."""

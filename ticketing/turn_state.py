@@ -5,8 +5,9 @@ their counters: turns, automated replies, rule fires, recent rules) joined with 
 and open tickets, plus two small counts per customer. On PostgreSQL the conversation rows are
 locked for the batch. The batch keeps the state current in memory as each turn is planned and
 writes the conversations back at the end (``turn_writes.update_conversations``). The statement
-is compiled once per dialect and read through the driver (in the batch's ``driver.Trip``); its JSON and
-boolean columns are converted here exactly as SQLAlchemy's result processors would.
+is compiled once per dialect and read through the driver (in the batch's
+``driver.StatementBatch``); its JSON and boolean columns are converted here exactly as
+SQLAlchemy's result processors would.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement, ColumnClause
 
 from ticketing import json_text
-from ticketing.driver import Trip
+from ticketing.driver import StatementBatch
 from ticketing.models import Conversation, Customer, Ticket
 
 __all__ = ["ConversationState", "in_ids", "queue_by_ids", "queue_states", "states_from_rows"]
@@ -122,7 +123,11 @@ _COMPILED: dict[tuple[str, str], str] = {}
 
 
 def queue_by_ids(
-    trip: Trip, dialect: Dialect, name: str, build: Callable[[str], ClauseElement], ids: Iterable[int]
+    trip: StatementBatch,
+    dialect: Dialect,
+    name: str,
+    build: Callable[[str], ClauseElement],
+    ids: Iterable[int],
 ) -> int:
     """Queue ``build(dialect name)``, a statement whose one parameter is :func:`in_ids`' list,
     compiled once per dialect under ``name``."""
@@ -137,7 +142,7 @@ def queue_by_ids(
     return trip.fetch(sql, (ordered,) if dialect.name == "postgresql" else (json.dumps(ordered),))
 
 
-def queue_states(trip: Trip, dialect: Dialect, conversation_ids: set[int]) -> int:
+def queue_states(trip: StatementBatch, dialect: Dialect, conversation_ids: set[int]) -> int:
     """Queue the read of these conversations' states in a batch's trip; hand its rows to
     :func:`states_from_rows`."""
     return queue_by_ids(trip, dialect, "states", _states, conversation_ids)

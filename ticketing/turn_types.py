@@ -11,9 +11,9 @@ from ticketing.customers import ConversationRef
 from ticketing.turn_state import ConversationState
 
 __all__ = [
-    "Fresh",
     "InboundRecord",
     "Plan",
+    "PlannedTurn",
     "Planner",
     "ReplyRecord",
     "StoredReply",
@@ -109,7 +109,7 @@ class TurnResult:
 
 
 @dataclass(slots=True)
-class Fresh:
+class PlannedTurn:
     """A new turn while its batch is written: the plan and the ids it gets along the way."""
 
     turn: Turn

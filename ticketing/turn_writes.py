@@ -1,7 +1,7 @@
 """The writes of one batch of turns, each one statement for the whole batch.
 
 Every function takes the batch's fresh turns after planning and the ids known so far, and adds
-its rows to the batch's :class:`~ticketing.driver.Trip`; ``Turns`` sends the trip inside the one
+its rows to the batch's :class:`~ticketing.driver.StatementBatch`; ``Turns`` sends the trip inside the one
 transaction it opens per batch, so all of a batch's writes reach SQLite in one trip to the
 driver thread. The ids of new messages, replies and tickets are reserved up front
 (:func:`assign_ids`), so no insert needs RETURNING, and a message and its replies go in one
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing import csat
 from ticketing.agents import queue_registrations
-from ticketing.driver import Prepared, Trip, reserve_ids
+from ticketing.driver import CompiledStatement, StatementBatch
 from ticketing.models import (
     Conversation,
     Customer,
@@ -31,9 +31,10 @@ from ticketing.models import (
     Ticket,
     TicketEvent,
 )
+from ticketing.row_ids import reserve_ids
 from ticketing.sla_config import SlaConfig
 from ticketing.turn_state import ConversationState
-from ticketing.turn_types import Fresh, StoredReply, Turn
+from ticketing.turn_types import PlannedTurn, StoredReply, Turn
 
 __all__ = [
     "ID_TABLES",
@@ -47,32 +48,32 @@ __all__ = [
 ]
 
 
-# Built and compiled once, run with positional rows (``Prepared``): at this batch rate the
+# Built and compiled once, run with positional rows (``CompiledStatement``): at this batch rate the
 # per-row parameter handling of ``conn.execute(stmt, [dict, ...])`` costs more than the SQL.
 _INTERACTION_COLUMNS = (
     "id", "conversation_id", "customer_id", "ticket_id", "channel", "direction", "sender_role",
     "sender_name", "text", "subject", "attachments", "quick_replies", "external_message_id",
     "in_reply_to_id", "analysis", "rule", "processed_at", "created_at",
 )  # fmt: skip
-_INSERT_INTERACTIONS = Prepared(insert(Interaction), _INTERACTION_COLUMNS)
-_INSERT_OUTBOX = Prepared(
+_INSERT_INTERACTIONS = CompiledStatement(insert(Interaction), _INTERACTION_COLUMNS)
+_INSERT_OUTBOX = CompiledStatement(
     insert(OutboxItem),
     ("interaction_id", "channel", "payload", "state", "attempts", "next_attempt_at", "claimed_until",
      "last_error", "external_id", "created_at", "sent_at"),
 )  # fmt: skip
-_INSERT_TICKETS = Prepared(
+_INSERT_TICKETS = CompiledStatement(
     insert(Ticket),
     ("id", "number", "customer_id", "conversation_id", "channel", "subject", "status", "priority", "queue",
      "tags", "assignee", "created_at", "updated_at"),
 )  # fmt: skip
-_INSERT_EVENTS = Prepared(insert(TicketEvent), ("ticket_id", "actor", "kind", "data", "created_at"))
-_LINK_DEDUP = Prepared(
+_INSERT_EVENTS = CompiledStatement(insert(TicketEvent), ("ticket_id", "actor", "kind", "data", "created_at"))
+_LINK_DEDUP = CompiledStatement(
     update(InboundDedup)
     .where(InboundDedup.channel == bindparam("b_channel"), InboundDedup.key == bindparam("b_key"))
     .values(interaction_id=bindparam("b_id")),
     ("b_id", "b_channel", "b_key"),
 )
-_UPDATE_CONVERSATION = Prepared(
+_UPDATE_CONVERSATION = CompiledStatement(
     update(Conversation)
     .where(Conversation.id == bindparam("b_id"))
     .values(
@@ -89,19 +90,19 @@ _UPDATE_CONVERSATION = Prepared(
     ("b_status", "b_handoff", "b_tid", "b_tnum", "b_now", "b_turns", "b_automated", "b_fires", "b_recent",
      "b_id"),
 )  # fmt: skip
-_UPDATE_CUSTOMER = Prepared(
+_UPDATE_CUSTOMER = CompiledStatement(
     update(Customer)
     .where(Customer.id == bindparam("b_id"))
     .values(tags=bindparam("b_tags"), attributes=bindparam("b_attributes"), updated_at=bindparam("b_now")),
     ("b_tags", "b_attributes", "b_now", "b_id"),
 )
-_UPDATE_TICKET_TAGS = Prepared(
+_UPDATE_TICKET_TAGS = CompiledStatement(
     update(Ticket)
     .where(Ticket.id == bindparam("b_id"))
     .values(tags=bindparam("b_tags"), updated_at=bindparam("b_now")),
     ("b_tags", "b_now", "b_id"),
 )
-_TOUCH_TICKET = Prepared(
+_TOUCH_TICKET = CompiledStatement(
     update(Ticket).where(Ticket.id == bindparam("b_id")).values(updated_at=bindparam("b_now")),
     ("b_now", "b_id"),
 )
@@ -110,12 +111,14 @@ _TOUCH_TICKET = Prepared(
 ID_TABLES = (Ticket, Interaction)  # the tables assign_ids reserves in, for queue_id_tops
 
 
-async def assign_ids(conn: AsyncConnection, items: list[Fresh], tops: Sequence[Any] | None) -> list[int]:
+async def assign_ids(
+    conn: AsyncConnection, items: list[PlannedTurn], tops: Sequence[Any] | None
+) -> list[int]:
     """Give every fresh message and reply its interaction id, with the ids of the tickets the
     batch opens (returned in item order); on PostgreSQL in one round trip, on SQLite from
-    ``tops`` (``driver.queue_id_tops`` of ``ID_TABLES``, read after the batch's first write,
+    ``tops`` (``row_ids.queue_id_tops`` of ``ID_TABLES``, read after the batch's first write,
     the dedup claim). The ids are those the inserts would have been given: messages first, in
-    batch order, then the replies (see :func:`~ticketing.driver.reserve_ids`)."""
+    batch order, then the replies (see :func:`~ticketing.row_ids.reserve_ids`)."""
     if not items:
         return []
     opening = sum(1 for item in items if item.plan.open_ticket is not None)
@@ -132,9 +135,9 @@ async def assign_ids(conn: AsyncConnection, items: list[Fresh], tops: Sequence[A
 
 
 def open_tickets(
-    trip: Trip,
+    trip: StatementBatch,
     dialect: Dialect,
-    items: list[Fresh],
+    items: list[PlannedTurn],
     states: dict[int, ConversationState],
     new_ids: list[int],
     now: datetime,
@@ -171,14 +174,14 @@ def open_tickets(
 
 
 def insert_interactions(
-    trip: Trip, dialect: Dialect, items: list[Fresh], tickets: dict[int, int], now: datetime
+    trip: StatementBatch, dialect: Dialect, items: list[PlannedTurn], tickets: dict[int, int], now: datetime
 ) -> dict[int, tuple[StoredReply, ...]]:
     """The batch's messages and replies in one statement (ids from ``assign_ids``), the
     dedup keys pointed at their messages, and an outbox row per reply; returns each
     message's stored replies."""
     if not items:
         return {}
-    empty: list[Any] = []  # one object for every empty list: encoded once (see Prepared)
+    empty: list[Any] = []  # one object for every empty list: encoded once (see CompiledStatement)
     rows = [_inbound_row(item, tickets, now, empty) for item in items]
     outbox = []
     stamp = now.isoformat()
@@ -207,7 +210,9 @@ def insert_interactions(
     return out
 
 
-def _inbound_row(item: Fresh, tickets: dict[int, int], now: datetime, empty: list[Any]) -> tuple[Any, ...]:
+def _inbound_row(
+    item: PlannedTurn, tickets: dict[int, int], now: datetime, empty: list[Any]
+) -> tuple[Any, ...]:
     r = item.turn.record
     return (
         item.inbound_id, r.conversation.id, item.customer_id,
@@ -219,9 +224,9 @@ def _inbound_row(item: Fresh, tickets: dict[int, int], now: datetime, empty: lis
 
 
 def update_conversations(
-    trip: Trip,
+    trip: StatementBatch,
     dialect: Dialect,
-    items: list[Fresh],
+    items: list[PlannedTurn],
     states: dict[int, ConversationState],
     tickets: dict[int, int],
     now: datetime,
@@ -265,7 +270,7 @@ async def csat_answers(
         )
 
 
-def joined_tickets(items: list[Fresh], tickets: dict[int, int]) -> list[int]:
+def joined_tickets(items: list[PlannedTurn], tickets: dict[int, int]) -> list[int]:
     """Existing tickets that customer messages of this batch were added to (a rating of a
     solved ticket is not a reply on it: it must not reopen the ticket)."""
     return sorted(
@@ -283,9 +288,9 @@ def joined_tickets(items: list[Fresh], tickets: dict[int, int]) -> list[int]:
 
 
 def apply_side_effects(
-    trip: Trip,
+    trip: StatementBatch,
     dialect: Dialect,
-    items: list[Fresh],
+    items: list[PlannedTurn],
     states: dict[int, ConversationState],
     tickets: dict[int, int],
     now: datetime,

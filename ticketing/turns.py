@@ -26,16 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import sla
 from ticketing.batching import GroupCommit
-from ticketing.driver import Prepared, Trip, commit, queue_id_tops, rollback
+from ticketing.driver import CompiledStatement, StatementBatch, commit, rollback
 from ticketing.models import InboundDedup, Interaction
 from ticketing.numbers import NumberPool
+from ticketing.row_ids import queue_id_tops
 from ticketing.sla_config import SlaConfig
 from ticketing.time import utcnow
 from ticketing.turn_state import ConversationState, queue_states, states_from_rows
 from ticketing.turn_types import (
-    Fresh,
     InboundRecord,
     Plan,
+    PlannedTurn,
     Planner,
     ReplyRecord,
     StoredReply,
@@ -76,7 +77,9 @@ class Turns:
         self._ticket_config = ticket_config
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         claim = dialect.insert(InboundDedup).on_conflict_do_nothing()
-        self._claim = Prepared(claim.returning(InboundDedup.channel, InboundDedup.key), _CLAIM_COLUMNS)
+        self._claim = CompiledStatement(
+            claim.returning(InboundDedup.channel, InboundDedup.key), _CLAIM_COLUMNS
+        )
         self._numbers = NumberPool(name="ticket_number")
         self._batch: GroupCommit[Turn, TurnResult] = GroupCommit(self._run, name="turns")
 
@@ -105,14 +108,14 @@ class Turns:
                 await self._numbers.ensure(conn, len(fresh_keys))
                 if config is not None:
                     await csat_answers(conn, config, turns, fresh_keys, states, now)
-                fresh: dict[tuple[str, str], Fresh] = {}
+                fresh: dict[tuple[str, str], PlannedTurn] = {}
                 for turn in turns:
                     key = turn.record.key
                     if key in fresh_keys and key not in fresh:
                         fresh[key] = _plan(turn, states, self._numbers.take)
                 items = list(fresh.values())
                 new_tickets = await assign_ids(conn, items, read.tops)
-                trip, dialect = Trip(), conn.dialect
+                trip, dialect = StatementBatch(), conn.dialect
                 ticket_ids = open_tickets(trip, dialect, items, states, new_tickets, now)
                 replies = insert_interactions(trip, dialect, items, ticket_ids, now)
                 update_conversations(trip, dialect, items, states, ticket_ids, now)
@@ -162,7 +165,7 @@ class Turns:
         first: their row locks order batches of the same conversations (turn_state).
         """
         dialect = conn.dialect
-        trip = Trip()
+        trip = StatementBatch()
         conversations = {t.record.conversation.id for t in turns}
         rows = [(t.record.channel, t.record.idempotency_key, now) for t in turns]
         if dialect.name == "postgresql":
@@ -192,7 +195,7 @@ class _Read:
     open_tickets: Sequence[Sequence[Any]]  # the conversations' open tickets, for sla
 
 
-def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callable[[], int]) -> Fresh:
+def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callable[[], int]) -> PlannedTurn:
     """Run the turn's planner on the state so far and fold its effects into that state."""
     conversation_id = turn.record.conversation.id
     state = states[conversation_id]
@@ -230,7 +233,7 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
         csat_thanks=None,  # answered by this turn only
     )
     states[conversation_id] = state
-    return Fresh(turn, plan, state.customer_id, number, rated=rated)
+    return PlannedTurn(turn, plan, state.customer_id, number, rated=rated)
 
 
 # Built once: constructing statements costs more than executing them at this batch rate.

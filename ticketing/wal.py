@@ -1,37 +1,25 @@
 """Checkpointing SQLite's write-ahead log beside the writers instead of inside them.
 
-By default the commit that takes the log past 1,000 pages copies the log back into the
-database file and syncs it to disk before it returns. Under load that was every tenth batch
-of messages: those batches took 10 to 20 ms longer (more on a slow disk), and every message
-waiting behind them did too. The service turns the automatic checkpoint off on its connection
-and checkpoints once a second from a connection and thread of its own. A PASSIVE checkpoint
-neither waits for nor blocks the writers and readers; when it has copied everything, the next
-commit starts the log from its beginning again. Other processes on the file (``frontdesk
-tickets ...``) keep SQLite's default.
+By default the commit that takes the log past 1,000 pages copies it into the database file and
+syncs before it returns, and every message waiting behind that commit waits too. The service
+turns the automatic checkpoint off on its connection and checkpoints once a second, PASSIVE,
+from a connection and thread of its own (other processes on the file keep SQLite's default).
 
-Under sustained load that moment never comes: batches commit while every checkpoint runs, so
-each one ends a few frames short of the log's end, no commit ever finds the log copied whole,
-and the log grew for as long as the load lasted (270 MB in 40 s of 1,500 messages a second).
-So once the log passes 64 MB the checkpointer copies those last frames on the service's own
-connection, between two of its transactions (a hold of 5-20 ms, every 1-2 s at 3,000 messages
-a second), and the commit after it starts the log from the beginning. That commit keeps the
-file as it is and writes over it: ``journal_size_limit`` is four times the catch-up size, so a
-routine restart truncates nothing. While the two were equal, the first commit after every
-restart cut the 70-100 MB file back to 64 MB, freeing its blocks inside that commit: it took
-30-40 ms instead of 10-20, holding the connection every chat is written through, and the
-slowest 1 % of messages in ``bench/webchat_throughput.py`` came in those moments.
+Under sustained load a PASSIVE checkpoint never copies the log whole (a batch commits during
+each one), so no commit starts the log again and it grows for as long as the load lasts. Past
+``catch_up_after_bytes`` the checkpointer therefore copies the last frames on the service's own
+connection, between two of its transactions, and the next commit starts the log again.
+``journal_size_limit`` is four times that size, so such a restart of the log overwrites the file
+instead of truncating it inside a commit that every chat waits for.
 
-A reader that keeps an old snapshot open (a backup, a ``sqlite3`` shell left inside a
-transaction) stops every checkpoint at its mark, and the log then grows with every write; the
-checkpointer says so in the log (at most every ten minutes) instead of letting the disk fill
-silently. A log that grew past ``journal_size_limit`` (256 MB) is cut back to it once it has
-been copied.
+A reader that keeps an old snapshot open (a backup, a ``sqlite3`` shell inside a transaction)
+stops every checkpoint at its mark; the checkpointer warns (at most every ten minutes) instead of
+letting the disk fill silently. Measured figures: docs/performance.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
@@ -41,6 +29,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.loops import BackgroundTask, every
 
 __all__ = ["WalCheckpointer"]
 
@@ -71,7 +61,7 @@ class WalCheckpointer:
         self._catch_up_after = catch_up_after_bytes
         self._warned_at: float | None = None
         self._page_size = 4096
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundTask(name="wal-checkpoints")
         self._conn: sqlite3.Connection | None = None
         # One thread: the connection is closed only after the checkpoint running on it.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoints")
@@ -80,29 +70,21 @@ class WalCheckpointer:
 
     async def start(self) -> None:
         if self._path and self._path != ":memory:":
-            self._task = asyncio.create_task(self._run(), name="wal-checkpoints")
+            self._loop.start(
+                every(self._interval, self._round, failed=_failed, retry_on=(sqlite3.Error, SQLAlchemyError))
+            )
 
     async def stop(self) -> None:
-        if self._task is None:
+        if not self._loop.started:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        await self._loop.stop()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=False)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                _busy, log, copied = await asyncio.get_running_loop().run_in_executor(
-                    self._thread, self.checkpoint
-                )
-                if log * self._page_size >= self._catch_up_after and log - copied < self._warn_after:
-                    await self.catch_up()
-            except (sqlite3.Error, SQLAlchemyError) as exc:  # the next round retries
-                _LOGGER.warning("WAL checkpoint failed: %s", exc)
+    async def _round(self) -> None:
+        _busy, log, copied = await asyncio.get_running_loop().run_in_executor(self._thread, self.checkpoint)
+        if log * self._page_size >= self._catch_up_after and log - copied < self._warn_after:
+            await self.catch_up()
 
     async def catch_up(self) -> tuple[int, int, int]:
         """Copy the last frames on the service's connection, where no commit can come in between
@@ -139,6 +121,10 @@ class WalCheckpointer:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _failed(exc: Exception) -> None:  # the next round retries
+    _LOGGER.warning("WAL checkpoint failed: %s", exc)
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:

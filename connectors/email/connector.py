@@ -8,8 +8,6 @@ through :meth:`send`, which the outbox calls: composing is pure
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 import aiosmtplib
@@ -20,10 +18,10 @@ from connectors.email.compose import compose
 from connectors.email.config import EmailSettings
 from connectors.email.imap import ImapPoller
 from connectors.email.ingest import Ingestor, IngestResult
-from connectors.email.parse import ParsedMail
 from connectors.email.ratelimit import SenderRateLimit
 from connectors.email.translate import CHANNEL
 from core.contracts import InboundSink, OutboundMessage
+from core.loops import BackgroundTask
 
 __all__ = ["EmailConnector"]
 
@@ -44,7 +42,7 @@ class EmailConnector:
             max_bytes=settings.max_message_bytes,
         )
         self._sink: InboundSink | None = None
-        self._poller_task: asyncio.Task[None] | None = None
+        self._polling = BackgroundTask(name="email-imap-poller")
         self.poller: ImapPoller | None = None
         if settings.imap is not None:
             self.poller = ImapPoller(settings=settings.imap, backend=backend, handle=self.ingest)
@@ -54,14 +52,10 @@ class EmailConnector:
     async def start(self, sink: InboundSink) -> None:
         self._sink = sink
         if self.poller is not None and self._settings.poll:
-            self._poller_task = asyncio.create_task(self.poller.run_forever(), name="email-imap-poller")
+            self._polling.start(self.poller.run_forever())
 
     async def stop(self) -> None:
-        if self._poller_task is not None:
-            self._poller_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller_task
-            self._poller_task = None
+        await self._polling.stop()
         self._sink = None
 
     async def send(self, message: OutboundMessage) -> str | None:
@@ -86,9 +80,6 @@ class EmailConnector:
         except OSError as exc:
             raise DeliveryError(f"SMTP {smtp.host}:{smtp.port} unreachable: {exc.strerror or exc}") from None
         return message_id
-
-    def is_from_self(self, raw: object) -> bool:
-        return isinstance(raw, ParsedMail) and raw.from_address == self._settings.address.lower()
 
     # -- inbound --------------------------------------------------------------------------------
 

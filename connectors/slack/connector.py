@@ -89,9 +89,6 @@ class SlackConnector:
     async def send(self, message: OutboundMessage) -> str | None:
         raise DeliveryError("Slack is the agents' channel; customers are not addressed there")
 
-    def is_from_self(self, raw: object) -> bool:
-        return isinstance(raw, dict) and is_from_self(raw, bot_user_id=None, bot_id=None)
-
     # -- HTTP mode ----------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:

@@ -16,8 +16,6 @@ the ids until it fills or cannot any more (``ticketing/commit_order.py``); while
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -27,6 +25,7 @@ from connectors.slack.blocks import card_blocks, card_text, escape, thread_line
 from connectors.slack.config import SlackSettings
 from connectors.slack.identity import AgentDirectory
 from connectors.slack.views import CardRef, FeedItem, TicketCard
+from core.loops import BackgroundTask, Wakeup
 
 __all__ = ["Projection"]
 
@@ -54,23 +53,19 @@ class Projection:
         self._directory = directory
         self._batch = batch
         self._waiting = False  # the last batch stopped before a hole in the ids
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._cursor: tuple[int, int] | None = None
         self._dirty: dict[int, None] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundTask(name="slack-projection")
 
     def wake(self) -> None:
         self._wake.set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="slack-projection")
+        self._loop.start(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
     async def _run(self) -> None:
         while True:  # the lock's context ends if another process took it over: compete again
@@ -87,10 +82,7 @@ class Projection:
                         pause = self._settings.poll_interval
                         if self._waiting:
                             pause = min(pause, _GAP_POLL)
-                        with contextlib.suppress(TimeoutError):  # not wait_for: can lose a cancel on 3.11
-                            async with asyncio.timeout(pause):
-                                await self._wake.wait()
-                        self._wake.clear()
+                        await self._wake.wait(pause)
 
     async def step(self) -> bool:
         """Project one batch; returns whether there was anything to do."""

@@ -9,7 +9,6 @@ customer would get them twice).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import hmac
@@ -38,6 +37,7 @@ from connectors.telegram.translate import (
     parse_update,
 )
 from core.contracts import Attachment, InboundSink, OutboundMessage
+from core.loops import BackgroundTask
 
 __all__ = ["TelegramConnector"]
 
@@ -65,7 +65,7 @@ class TelegramConnector:
             bot_token=token,
         )
         self._sink: InboundSink | None = None
-        self._poller: asyncio.Task[None] | None = None
+        self._polling = BackgroundTask(name="telegram-polling")
 
     # -- Connector protocol -------------------------------------------------------------------
 
@@ -79,14 +79,13 @@ class TelegramConnector:
         except TelegramError as exc:  # unreachable now: sending retries through the outbox
             _LOGGER.warning("telegram: Bot API unreachable at start (%s); continuing", type(exc).__name__)
         if self._settings.mode == "polling":
-            self._poller = asyncio.create_task(
+            self._polling.start(
                 poll_forever(
                     bot=self._bot,
                     backend=self._backend,
                     handle=self.process_update,
                     poll_seconds=self._settings.poll_timeout,
-                ),
-                name="telegram-polling",
+                )
             )
         elif self._settings.webhook_url:
             secret = self._settings.webhook_secret
@@ -98,11 +97,7 @@ class TelegramConnector:
             _LOGGER.info("telegram: webhook registered at %s", self._settings.webhook_url)
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+        await self._polling.stop()
         with contextlib.suppress(TelegramError, RuntimeError):
             await self._bot.shutdown()
         self._sink = None

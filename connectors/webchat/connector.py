@@ -73,9 +73,6 @@ class WebchatConnector:
         )
         return None
 
-    def is_from_self(self, raw: object) -> bool:
-        return False  # browsers only ever send customer input
-
     # -- HTTP ---------------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:

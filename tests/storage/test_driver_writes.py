@@ -1,4 +1,4 @@
-"""The turn write path's shortcuts, on SQLite and PostgreSQL: ``Prepared`` stores what
+"""The turn write path's shortcuts, on SQLite and PostgreSQL: ``CompiledStatement`` stores what
 ``conn.execute`` stores, reserved ids are the ids the database would have given, and statements
 sent on the driver connection roll back with the batch's transaction."""
 
@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.customers import ConversationRef, Customers
 from ticketing.database import create_engine
-from ticketing.driver import Prepared, reserve_ids
+from ticketing.driver import CompiledStatement
 from ticketing.models import InboundDedup, Interaction, OutboxItem
+from ticketing.row_ids import reserve_ids
 from ticketing.scheduler import SlaScheduler, SweepReport
 from ticketing.sla_config import SlaConfig
 from ticketing.turns import ConversationState, InboundRecord, Plan, ReplyRecord, TicketDraft, Turn, Turns
@@ -68,7 +69,7 @@ async def test_prepared_stores_what_execute_stores(engine: AsyncEngine) -> None:
         row(ref, customer_id, attachments=shared, processed_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)),
         row(ref, customer_id, attachments=shared, sender_name="Ann", direction="out", rule="faq"),
     ]
-    prepared = Prepared(insert(Interaction), COLUMNS)
+    prepared = CompiledStatement(insert(Interaction), COLUMNS)
     async with engine.begin() as conn:
         result = await conn.execute(
             insert(Interaction).returning(Interaction.id, sort_by_parameter_order=True), variants
@@ -86,7 +87,7 @@ async def test_reserved_ids_are_the_next_ids(engine: AsyncEngine) -> None:
     customers = Customers(engine=engine)
     ref = await customers.start_session("webchat")
     customer_id = (await customers.customer_of(ref.id)).id
-    prepared = Prepared(insert(Interaction), COLUMNS)
+    prepared = CompiledStatement(insert(Interaction), COLUMNS)
     async with engine.begin() as conn:
         await conn.execute(
             insert(InboundDedup), {"channel": "t", "key": "k", "created_at": datetime.now(UTC)}

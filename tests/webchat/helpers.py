@@ -136,9 +136,6 @@ class FlakyChannel:
         self.delivered.append(message)
         return f"ext-{message.interaction_id}"
 
-    def is_from_self(self, raw: object) -> bool:
-        return False
-
 
 # -- a running app's rulebook: edit it as an admin would, read what the app says -------------------
 

@@ -1,4 +1,8 @@
-"""Filling ``{name}`` variables into reply templates, and nothing else.
+"""Filling ``{name}`` variables into reply templates when the bot executes a decision.
+
+Not :mod:`rules.templates`, which renders a rule's template with its ``|fallback`` defaults
+and leaves ``{ticket}`` and ``{bot_name}`` for this second pass: here an unknown name stays
+as written, because only the executor knows the ticket number or an error's reference.
 
 Only bare names are substituted from a plain dict of strings: no attribute access, indexing
 or format specs, so an admin's template (or a customer's text echoed into one) cannot reach

@@ -20,8 +20,8 @@ which group-commits them into one batch. Measured in one run, on one fresh datab
 
 Prints JSON.
 
-    .venv/bin/python bench/turn_writes.py --engine sqlite [--rounds 300]
-    .venv/bin/python bench/turn_writes.py --engine postgres [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/turn_write_cost.py --engine sqlite [--rounds 300]
+    .venv/bin/python bench/turn_write_cost.py --engine postgres [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -405,7 +405,7 @@ async def main() -> None:
                 admin = await asyncpg.connect(admin_dsn)
                 await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
                 await admin.close()
-    print(json.dumps({"benchmark": "turn_writes", "engine": args.engine, "clients": args.clients,
+    print(json.dumps({"benchmark": "turn_write_cost", "engine": args.engine, "clients": args.clients,
                       "rounds": args.rounds, **result}, indent=2))  # fmt: skip
 
 
