@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from connectors.base import DeliveryError
+from connectors.base import BadRequest, DeliveryError
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
 from connectors.slack.backend import SlackBackend
 from connectors.slack.commands import CommandRunner
@@ -37,6 +38,8 @@ from core.contracts import InboundSink, OutboundMessage
 __all__ = ["SlackConnector"]
 
 _LOGGER = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Slack-Signature"
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 
 
 class SlackConnector:
@@ -54,6 +57,7 @@ class SlackConnector:
         self._commands = CommandRunner(tickets=backend, actions=backend, directory=self._directory)
         http = settings.mode == "http"
         secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+        self._verifier = SignatureVerifier(secret) if http else None  # HTTP mode needs a secret
         self._bolt = AsyncApp(
             client=client,
             signing_secret=secret,
@@ -95,13 +99,45 @@ class SlackConnector:
         return [web.post(self._settings.path, self._http)]
 
     async def _http(self, request: web.Request) -> web.Response:
+        """Verify first, parse after: bolt parses the body before it checks the signature, so
+        unsigned garbage (bad JSON, a non-object payload, invalid UTF-8, a timestamp that is
+        not a number) used to fail inside it with a 500."""
+        try:
+            text = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:  # Slack signs UTF-8 text: this cannot be one of its requests
+            raise BadRequest(
+                401, "invalid_signature", "request body is not valid UTF-8, so Slack did not sign it"
+            ) from None
+        self._verify(text, request.headers)
         headers: dict[str, str | Sequence[str]] = {
             k.lower(): request.headers.getall(k) for k in request.headers
         }
-        bolt_request = AsyncBoltRequest(
-            body=await request.text(), query=request.query_string, headers=headers
-        )
+        try:
+            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            raise BadRequest(
+                400, "invalid_body", "request body is not a Slack event or interaction"
+            ) from None
         return await to_aiohttp_response(await self._bolt.async_dispatch(bolt_request))
+
+    def _verify(self, body: str, headers: Mapping[str, str]) -> None:
+        timestamp = headers.get(TIMESTAMP_HEADER, "")
+        signature = headers.get(SIGNATURE_HEADER, "")
+        well_formed = (
+            timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and signature.isascii()
+        )
+        verifier = self._verifier
+        if not (
+            verifier
+            and well_formed
+            and verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+        ):
+            raise BadRequest(
+                401,
+                "invalid_signature",
+                f"missing, stale or wrong {SIGNATURE_HEADER} / {TIMESTAMP_HEADER}: "
+                "requests must be signed with the app's signing secret",
+            )
 
     # -- listeners ----------------------------------------------------------------------------
 

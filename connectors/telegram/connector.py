@@ -36,6 +36,7 @@ from connectors.telegram.translate import (
     outbound_chunks,
     parse_update,
 )
+from connectors.telegram.update_shape import UpdateShapeError, check_update
 from core.contracts import Attachment, InboundSink, OutboundMessage
 from core.loops import BackgroundTask
 
@@ -148,9 +149,16 @@ class TelegramConnector:
         if expected is None or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             raise BadRequest(401, "invalid_secret", f"missing or wrong {SECRET_HEADER} header")
         try:
-            data = json.loads(await request.read())
+            data = check_update(json.loads(await request.read()))
+        except UpdateShapeError as exc:
+            raise BadRequest(400, "invalid_update", f"body is not a Telegram Update: {exc}") from None
+        except (ValueError, RecursionError):  # not JSON (or hostile JSON)
+            raise BadRequest(
+                400, "invalid_update", "body is not JSON; Telegram posts an Update object"
+            ) from None
+        try:
             update = Update.de_json(data, self._bot)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise BadRequest(
                 400, "invalid_update", f"body is not a Telegram Update ({type(exc).__name__})"
             ) from None

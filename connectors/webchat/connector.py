@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from importlib import resources
 from typing import Any
@@ -27,6 +26,7 @@ from connectors.webchat.translate import (
     SendBody,
     SessionBody,
     inbound_message,
+    loads_or_none,
     message_json,
     parse_body,
     view_of_inbound,
@@ -174,7 +174,7 @@ class WebchatConnector:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
-                frame = _json_or_none(msg.data)
+                frame = loads_or_none(msg.data)
                 if isinstance(frame, dict) and frame.get("type") == "ping":
                     await ws.send_json({"type": "pong"})
                 else:
@@ -189,7 +189,7 @@ class WebchatConnector:
         except TimeoutError:
             await ws.close(code=4408, message=b"authenticate within 10 seconds")
             return None
-        frame = _json_or_none(msg.data) if msg.type == WSMsgType.TEXT else None
+        frame = loads_or_none(msg.data) if msg.type == WSMsgType.TEXT else None
         if not (
             isinstance(frame, dict) and frame.get("type") == "auth" and isinstance(frame.get("token"), str)
         ):
@@ -251,10 +251,3 @@ def _int_param(request: web.Request, name: str, *, default: int, low: int, high:
     if not low <= value <= high:
         raise BadRequest(400, "invalid_query", f"{name} must be between {low} and {high}")
     return value
-
-
-def _json_or_none(data: Any) -> Any:
-    try:
-        return json.loads(data)
-    except (TypeError, ValueError):
-        return None

@@ -25,6 +25,7 @@ __all__ = [
     "SessionBody",
     "check_text",
     "inbound_message",
+    "loads_or_none",
     "message_json",
     "parse_body",
     "view_of_inbound",
@@ -75,6 +76,9 @@ class IdentifyBody(_Body):
     ) = Field(default=None)
 
 
+MAX_JSON_DEPTH = 1024  # orjson's limit: deeper bodies fall back to the standard library
+
+
 def parse_body(raw: bytes, model: type[M]) -> M:
     """Decode, parse and validate a request body; empty bodies count as ``{}``."""
     try:
@@ -108,11 +112,35 @@ def parse_body(raw: bytes, model: type[M]) -> M:
 
 def _loads(text: str) -> Any:
     """orjson, several times faster; what it refuses goes to the standard library, which either
-    accepts it as it always did (NaN, integers past 64 bits) or explains the error."""
+    accepts it as it always did (NaN, integers past 64 bits) or explains the error.
+
+    The fallback is where hostile bodies end up: nesting orjson refuses sends the standard
+    library into recursion, and an integer of thousands of digits hits Python's conversion
+    limit. Both are the client's mistake, so both become a 400 that says what to fix.
+    """
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
+        pass
+    try:
         return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise BadRequest(
+            400, "invalid_json", f"request body is nested too deeply: at most {MAX_JSON_DEPTH} levels"
+        ) from None
+    except ValueError as exc:  # e.g. an integer past the digit limit of int()
+        raise BadRequest(400, "invalid_json", f"request body is not valid JSON here: {exc}") from None
+
+
+def loads_or_none(data: str) -> Any:
+    """A JSON frame, or None for anything that is not one (bad syntax, hostile nesting, huge
+    numbers): WebSocket frames are answered, never allowed to fail the connection."""
+    try:
+        return _loads(data)
+    except (BadRequest, ValueError):
+        return None
 
 
 def _describe(exc: ValidationError, model: type[BaseModel]) -> str:

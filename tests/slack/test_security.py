@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import logging
 import time
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import AppFactory
@@ -57,3 +61,60 @@ async def test_url_verification_answers_the_challenge(
     resp = await client.post(PATH, data=body, headers={"Content-Type": "application/json", **signed(body)})
     assert resp.status == 200
     assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in await resp.text()
+
+
+GARBAGE: dict[str, tuple[bytes, dict[str, str]]] = {
+    "broken JSON": (b"{bad", {"Content-Type": "application/json"}),
+    "form payload not JSON": (b"payload=5", {"Content-Type": "application/x-www-form-urlencoded"}),
+    "form payload a list": (b"payload=%5B1%5D", {"Content-Type": "application/x-www-form-urlencoded"}),
+    "invalid UTF-8": (b'{"type": "event_callback", "x": "\xff\xfe"}', {"Content-Type": "application/json"}),
+    "deep nesting": (b"[" * 20000, {"Content-Type": "application/json"}),
+}
+STAMPS = {
+    "no timestamp": None,
+    "timestamp abc": "abc",
+    "timestamp non-ASCII digits": "١٢٣",
+    "huge": "9" * 400,
+}
+
+
+@pytest.mark.parametrize("body,headers", GARBAGE.values(), ids=GARBAGE.keys())
+@pytest.mark.parametrize("stamp", STAMPS.values(), ids=STAMPS.keys())
+async def test_unsigned_garbage_is_refused_before_it_is_parsed(
+    database_url: str,
+    make_client: AppFactory,
+    slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+    body: bytes,
+    headers: dict[str, str],
+    stamp: str | None,
+) -> None:
+    """The signature is checked on the raw bytes before anything reads them (hardening issue,
+    bug 2): garbage gets a 401, never a 500 or a traceback in the log."""
+    _app, client = await start(database_url, make_client, slack)
+    sent = {**headers, "X-Slack-Signature": "v0=" + "ab" * 32}
+    if stamp is not None:
+        sent["X-Slack-Request-Timestamp"] = stamp
+    with caplog.at_level(logging.WARNING):
+        resp = await client.post(PATH, data=body, headers=sent)
+    assert resp.status == 401, await resp.text()
+    assert (await resp.json())["error"]["code"] == "invalid_signature"
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+
+
+async def test_signed_garbage_is_a_client_error(
+    database_url: str, make_client: AppFactory, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Correctly signed but unreadable (only the holder of the secret can send it): a 400."""
+    _app, client = await start(database_url, make_client, slack)
+    for body, headers in GARBAGE.values():
+        with caplog.at_level(logging.WARNING):
+            resp = await client.post(PATH, data=body, headers={**headers, **_signed_bytes(body)})
+        assert resp.status in (400, 401), (body[:40], resp.status, await resp.text())
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+
+
+def _signed_bytes(body: bytes) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}

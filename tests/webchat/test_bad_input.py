@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
 from connectors.webchat.tokens import SessionTokens
@@ -156,6 +156,17 @@ CASES: dict[str, Case] = {
     "GET on a POST-only endpoint": Case(405, "method_not_allowed", method("GET", "/api/v1/identify")),
     # the other endpoints parse their bodies the same way
     "sessions: invalid JSON": Case(400, "invalid_json", post_raw(b"{", "/api/v1/sessions")),
+    # hostile JSON that orjson refuses and the standard library's fallback chokes on
+    "deeply nested arrays": Case(400, "invalid_json", post_raw(b"[" * 20000), "nested too deeply"),
+    "sessions: deeply nested arrays": Case(
+        400, "invalid_json", post_raw(b"[" * 20000, "/api/v1/sessions"), "nested too deeply"
+    ),
+    "integer over 4,300 digits": Case(
+        400, "invalid_json", post_raw(b'{"client_message_id": "m-1", "text": ' + b"9" * 5000 + b"}"), "digits"
+    ),
+    "sessions: integer over 4,300 digits": Case(
+        400, "invalid_json", post_raw(b'{"token": ' + b"9" * 5000 + b"}", "/api/v1/sessions"), "digits"
+    ),
     "sessions: unknown field": Case(422, "invalid_fields", post_json({"tok": "x"}, "/api/v1/sessions")),
     "sessions: bad token": Case(401, "invalid_token", post_json({"token": "v1.a.b"}, "/api/v1/sessions")),
     "sessions: token with a lone surrogate": Case(
@@ -227,3 +238,27 @@ async def test_errors_on_identify_and_history_keep_the_session_usable(client: Te
         "/api/v1/messages", json={"client_message_id": "ok-1", "text": "opening hours?"}, headers=visitor.auth
     )
     assert resp.status == 200, await resp.text()
+
+
+@pytest.mark.parametrize(
+    "first_frame", ["[" * 10000, '{"type": "auth", "token": ' + "9" * 5000 + "}"], ids=["nested", "huge int"]
+)
+async def test_hostile_websocket_frames_close_the_socket_with_a_reason(
+    client: TestClient, first_frame: str
+) -> None:
+    """The first frame is parsed after the upgrade: a failure there once wrote a raw
+    ``HTTP/1.1 500`` into the WebSocket. It is refused like any other bad first frame."""
+    visitor = await start_session(client)
+    ws = await client.ws_connect("/api/v1/ws")
+    await ws.send_str(first_frame)
+    msg = await ws.receive(timeout=10)
+    assert msg.type == WSMsgType.CLOSE, msg
+    assert ws.close_code == 4400
+    await ws.close()
+    later = await client.ws_connect("/api/v1/ws")  # an established session still gets answers
+    await later.send_json({"type": "auth", "token": visitor.token})
+    assert (await later.receive_json(timeout=10))["type"] == "ready"
+    await later.send_str("[" * 10000)
+    assert (await later.receive_json(timeout=10))["type"] == "error"
+    await later.close()
+    await assert_still_serves(client)
