@@ -18,14 +18,13 @@ Only ticket-level actions run here; the loader rejects the others in ``event: ti
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from bot.knowledge import Knowledge
 from bot.rule_actions import TicketWork, apply_to_ticket
+from core.loops import BackgroundTask, every
 from nlp.types import Analysis
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from ticketing.event_feed import EventBatch, EventTicket, FeedEvent, TicketEventFeed
@@ -54,28 +53,32 @@ class TicketRuleRunner:
         self._wake_outbox = wake_outbox
         self._bot_name = bot_name
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(name="ticket-rules")
         self._decided = -1  # the cursor as this process last committed it; -1: not read yet
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="ticket-rules")
+        self._task.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._task.stop()
         await self._events.release()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                if await self._events.lead():
-                    while await self.run_once() > 0:
-                        pass
-            except Exception:
-                _LOGGER.exception("ticket rules failed; retrying in %.1fs", self._interval)
-            await asyncio.sleep(self._interval)
+    async def _loop(self) -> NoReturn:
+        """A round at once (events that came while no process ran rules), then one every
+        interval; a failing round is logged and the next one runs as usual."""
+        try:
+            await self._round()
+        except Exception as exc:
+            self._failed(exc)
+        await every(self._interval, self._round, failed=self._failed)
+
+    async def _round(self) -> None:
+        if await self._events.lead():
+            while await self.run_once() > 0:
+                pass
+
+    def _failed(self, exc: Exception) -> None:
+        _LOGGER.error("ticket rules failed; retrying in %.1fs", self._interval, exc_info=exc)
 
     async def run_once(self, *, limit: int = 200) -> int:
         """Decide the next events after the cursor; returns how many were taken."""

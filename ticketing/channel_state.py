@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.loops import BackgroundTask
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor
 from ticketing.time import utcnow
@@ -96,15 +97,15 @@ async def single_consumer(
                     body.cancel()
                 return
 
-    watcher = asyncio.create_task(watch(), name=f"lock-watch:{name}")
+    watcher = BackgroundTask(name=f"lock-watch:{name}")
+    watcher.start(watch())
     try:
         yield
     except asyncio.CancelledError:
         if not lost.is_set() or body is None or body.uncancel() > 0:
             raise  # a real cancellation (shutdown), not ours
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await watcher
+        with contextlib.suppress(Exception):
+            await watcher.stop()
         with contextlib.suppress(Exception):
             await asyncio.shield(leadership.release())

@@ -13,10 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from core.errors import FrontdeskError
+
 __all__ = ["UpdateShapeError", "check_update"]
 
 
-class UpdateShapeError(ValueError):
+class UpdateShapeError(FrontdeskError, ValueError):
     """The body is not a Telegram update Frontdesk can handle; the message names the field."""
 
 
