@@ -21,7 +21,6 @@ from aiohttp import web
 from bot.analysis_workers import AnalysisWorkers, worker_count
 from bot.channel_wiring import ChannelParts, optional_channels
 from bot.config import Settings
-from bot.fanout import LocalFanout, PostgresFanout
 from bot.flow import ConversationFlow
 from bot.http import cors_middleware, error_middleware
 from bot.knowledge import LiveKnowledge
@@ -38,6 +37,7 @@ from ticketing.customers import Customers
 from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
 from ticketing.event_feed import TicketEventFeed
 from ticketing.history import History
+from ticketing.live_fanout import LocalFanout, PostgresFanout
 from ticketing.outbox import OutboxStore
 from ticketing.service import TicketingService
 from ticketing.turns import Turns
@@ -171,7 +171,7 @@ class App:
             current = await current_revision(self.engine)
         except Exception as exc:
             shown = self.engine.url.render_as_string(hide_password=True)
-            raise database_fault(self.engine.url, exc) or StartupError(
+            raise database_fault(self.settings.database_url, exc) or StartupError(
                 f"cannot open the database {shown}: {str(exc).splitlines()[0]}",
                 fix="check database.url in config.yaml",
             ) from exc

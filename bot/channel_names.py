@@ -2,7 +2,8 @@
 
 The composition root knows the connectors; rules only know what is registered, and a rule's
 ``channel:`` condition or a rule test's ``channel`` is checked against it. Imported by
-:mod:`bot.app` and the rules CLI; each name comes from a module that declares nothing else, so
+:mod:`bot.knowledge`, which every rulebook load goes through (the app and the rules CLI); each
+name comes from a module that declares nothing else, so
 registering them loads no connector. The order here is the order errors list the names in.
 """
 

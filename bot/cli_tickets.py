@@ -16,9 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.startup_errors import SchemaOutOfDate, opening_database
@@ -31,6 +29,9 @@ from ticketing.service import TicketingService
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow
 from ticketing.tickets import TicketDesk, TicketFilter
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["cmd_tickets"]
 

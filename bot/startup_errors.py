@@ -13,11 +13,9 @@ import contextlib
 import errno
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
-
-from sqlalchemy.engine import URL, make_url
 
 from core.errors import FrontdeskError, OperatorError
+from ticketing.database import database_target
 
 __all__ = [
     "DatabaseMissing",
@@ -81,12 +79,11 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def database_fault(url: str | URL, exc: BaseException) -> StartupError | None:
+def database_fault(url: str, exc: BaseException) -> StartupError | None:
     """The operator's version of a failure to open ``url``, or ``None`` when it is not one."""
-    parsed = make_url(url)
-    shown = parsed.render_as_string(hide_password=True)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database or "")
+    target = database_target(url)
+    if target.path is not None:  # SQLite
+        path = target.path
         own_paths = {str(path), *(str(p) for p in path.parents)}
         for cause in _chain(exc):
             opened = isinstance(cause, sqlite3.OperationalError) and "unable to open" in str(cause)
@@ -96,11 +93,11 @@ def database_fault(url: str | URL, exc: BaseException) -> StartupError | None:
                     fix=f"make sure its folder can be created and written, {_CONFIG_FIX}",
                 )
         return None
-    host, port, name = parsed.host or "localhost", parsed.port or 5432, parsed.database or ""
+    host, port, name = target.host, target.port, target.name
     for cause in _chain(exc):
         state = getattr(cause, "sqlstate", None)
         if state == "3D000":  # invalid_catalog_name
-            user = f" -U {parsed.username}" if parsed.username else ""
+            user = f" -U {target.user}" if target.user else ""
             return DatabaseMissing(
                 f'the database "{name}" does not exist on {host}:{port}',
                 fix=f"create it with `createdb -h {host} -p {port}{user} {name}` "
@@ -109,7 +106,7 @@ def database_fault(url: str | URL, exc: BaseException) -> StartupError | None:
         if state in {"28000", "28P01"}:  # invalid authorization / password
             return DatabaseUnreachable(
                 f"PostgreSQL at {host}:{port} refused the login: {_reason(cause)}",
-                fix=f"check the user and password in database.url ({shown})",
+                fix=f"check the user and password in database.url ({target.shown})",
             )
         if isinstance(cause, OSError):  # refused, timed out, unknown host
             return DatabaseUnreachable(
@@ -120,7 +117,7 @@ def database_fault(url: str | URL, exc: BaseException) -> StartupError | None:
 
 
 @contextlib.contextmanager
-def opening_database(url: str | URL) -> Iterator[None]:
+def opening_database(url: str) -> Iterator[None]:
     """Turn a recognised failure to open ``url`` into its :class:`StartupError`."""
     try:
         yield

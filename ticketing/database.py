@@ -9,6 +9,7 @@ code so there is no alembic.ini to keep in step.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -25,6 +27,33 @@ from ticketing import json_text
 __all__ = ["create_engine", "current_revision", "head_revision", "is_sqlite", "upgrade"]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseTarget:
+    """Where ``database.url`` points, for messages to the operator (the password hidden)."""
+
+    backend: str  # "sqlite" or "postgresql"
+    shown: str
+    path: Path | None  # SQLite's file
+    host: str
+    port: int
+    name: str
+    user: str | None
+
+
+def database_target(url: str | URL) -> DatabaseTarget:
+    parsed = make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    return DatabaseTarget(
+        backend=parsed.get_backend_name(),
+        shown=parsed.render_as_string(hide_password=True),
+        path=Path(parsed.database or "") if sqlite else None,
+        host=parsed.host or "localhost",
+        port=parsed.port or 5432,
+        name=parsed.database or "",
+        user=parsed.username,
+    )
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType
 
-from bot.fanout import PostgresFanout
 from tests.conftest import AppFactory
 from ticketing.database import create_engine
+from ticketing.live_fanout import PostgresFanout
 
 
 @pytest.mark.postgres
