@@ -193,7 +193,7 @@ class Ticket(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     previous_ticket_id: Mapped[int | None] = mapped_column(Id, index=True)  # follow-up of
-    # NULL until ticketing/intake.py has applied the SLA policy (partial index: the sweep reads
+    # NULL until ticketing/sla.py's intake has applied the SLA policy (partial index: the sweep reads
     # only the tickets it has not seen, however many tickets exist).
     intake_at: Mapped[datetime | None]
     sla_policy: Mapped[str | None] = mapped_column(String(64))
