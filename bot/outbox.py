@@ -10,6 +10,7 @@ its rows wait with capped exponential backoff plus jitter; nothing is dropped un
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -43,6 +44,7 @@ class OutboxDispatcher:
         self._limit = asyncio.Semaphore(concurrency)
         self._wake = Wakeup()
         self._loop = BackgroundTask(name="outbox-dispatcher")
+        self._round = asyncio.Lock()  # held for a whole round (claim, deliver, record)
         self._rng = random.Random()  # noqa: S311 - jitter, not security
 
     def wake(self) -> None:
@@ -51,11 +53,29 @@ class OutboxDispatcher:
     async def start(self) -> None:
         self._loop.start(every(self._sweep_interval, self.drain_once, wake=self._wake, failed=self._failed))
 
-    async def stop(self) -> None:
-        await self._loop.stop()
+    async def stop(self, *, finish_within: float = 5.0) -> None:
+        """Stop after the round in progress, if any, has finished: a round records what it
+        delivered only when it claims again, so cancelling it mid-send leaves delivered rows
+        ``sending`` (sent again once their lease runs out) and claimed ones unsent until then.
+        A round that takes longer than ``finish_within`` seconds is cancelled all the same."""
+        finished = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(finish_within):
+                await self._round.acquire()
+                finished = True
+        try:
+            await self._loop.stop()
+        finally:
+            if finished:
+                self._round.release()
 
     async def drain_once(self) -> int:
-        """Deliver everything due now; returns how many rows were attempted."""
+        """Deliver everything due now; returns how many rows were attempted. Rounds never
+        overlap: a CLI's final drain and the background loop's take turns."""
+        async with self._round:
+            return await self._drain()
+
+    async def _drain(self) -> int:
         attempted = 0
         sent: list[tuple[int, str | None]] = []
         while True:
