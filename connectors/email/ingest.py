@@ -108,9 +108,20 @@ class Ingestor:
                 interaction_id=result.interaction_id,
             )
         result = await sink(message)
-        return IngestResult(
-            "duplicate" if result.duplicate else "delivered", thread, interaction_id=result.interaction_id
+        if result.duplicate:
+            return self._skipped(mail, result.interaction_id)
+        return IngestResult("delivered", thread, interaction_id=result.interaction_id)
+
+    @staticmethod
+    def _skipped(mail: ParsedMail, interaction_id: int) -> IngestResult:
+        """A mail already processed: what it was, and why it is not processed again."""
+        why = (
+            f"same Message-ID, sender and content as interaction {interaction_id}"
+            if mail.message_id
+            else f"same bytes as interaction {interaction_id}"
         )
+        _LOGGER.info("email: skipped %s: %s", mail.message_id or f"mail sha256:{mail.sha256[:16]}", why)
+        return IngestResult("duplicate", why, interaction_id=interaction_id)
 
     async def _thread(self, mail: ParsedMail) -> str:
         number = ticket_number(mail.subject)

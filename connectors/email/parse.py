@@ -56,10 +56,27 @@ class ParsedMail:
 
     @property
     def dedup_key(self) -> str:
-        """Message-ID, or a hash of the raw bytes when the mail has none."""
+        """Message-ID together with the sender and a hash of the content; a hash of the raw
+        bytes when the mail has no Message-ID.
+
+        A Message-ID is the sender's to choose: two different mails (from another sender, or a
+        broken client reusing one) can share it, and neither may be dropped. Only the same mail
+        read twice (a re-read after a crash, a copy delivered to two of our addresses) shares
+        all three; the content hash leaves out the headers that differ between such copies.
+        """
         if self.message_id:
-            return f"mid:{self.message_id.strip('<>')[:280]}"
+            return f"mid:{self.message_id.strip('<>')[:260]}:{self.content_hash}"
         return f"sha256:{self.sha256}"
+
+    @property
+    def content_hash(self) -> str:
+        """Sender, subject, body text and attachments, hashed (16 hex digits)."""
+        digest = hashlib.sha256()
+        for text in (self.from_address, self.subject, self.text):
+            digest.update(text.encode("utf-8", errors="replace") + b"\0")
+        for part in self.attachments:
+            digest.update(hashlib.sha256(part.data).digest())
+        return digest.hexdigest()[:16]
 
 
 # Charsets as mail software writes them → what actually decodes the bytes (WHATWG practice).
