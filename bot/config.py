@@ -39,6 +39,7 @@ class ServerSettings(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    body_timeout_seconds: float = Field(10.0, gt=0, le=600)  # a body must arrive whole within this
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 

@@ -1,4 +1,5 @@
-"""Edge middleware: JSON errors that say what to fix, CORS for the embeddable widget.
+"""Edge middleware: JSON errors that say what to fix, CORS for the embeddable widget, a body
+read timeout, and one quiet log line for a client's malformed request.
 
 Every error leaves as ``{"error": {"code", "message"}}``. Expected refusals carry their own
 message; anything unexpected is logged with a reference id and the client sees only that id,
@@ -7,16 +8,26 @@ never exception text.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from connectors.base import BadRequest
 
-__all__ = ["cors_middleware", "error_middleware", "json_error"]
+__all__ = [
+    "ClientErrorLog",
+    "body_timeout_middleware",
+    "cors_middleware",
+    "error_middleware",
+    "json_error",
+    "quiet_client_errors",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -94,3 +105,66 @@ def cors_middleware(allowed_origins: Sequence[str]) -> Middleware:
         return response
 
     return middleware
+
+
+def body_timeout_middleware(seconds: float) -> Middleware:
+    """A body that trickles in (``Content-Length: 100``, one byte sent) would hold its
+    connection and handler forever: aiohttp has no read timeout of its own. A body that has
+    not arrived whole within ``seconds`` gets a 408 and the connection is closed. Bodies that
+    came with their headers (almost all) are not waited on, so this costs them one check."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.body_exists and not request.content.is_eof():
+            try:
+                async with asyncio.timeout(seconds):
+                    await request.read()
+            except TimeoutError:
+                response = json_error(
+                    408,
+                    "body_timeout",
+                    f"the request body did not arrive within {seconds:g} s: "
+                    "send the whole body with the Content-Length it declares",
+                )
+                response.force_close()
+                return response
+        return await handler(request)
+
+    return middleware
+
+
+class ClientErrorLog(logging.Filter):
+    """aiohttp logs every malformed request (a bad request line or header, a body that does
+    not match its length) at ERROR with a traceback, so a scanner or a fuzzer floods the log
+    with the client's mistakes. Those become one WARNING line, at most one per ``every``
+    seconds, which counts the ones left out; real server errors keep their traceback."""
+
+    def __init__(self, *, every: float = 10.0) -> None:
+        super().__init__()
+        self._every = every
+        self._next = 0.0
+        self._left_out = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            return True
+        now = time.monotonic()
+        if now < self._next:
+            self._left_out += 1
+            return False
+        self._next = now + self._every
+        left_out, self._left_out = self._left_out, 0
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "malformed request from %s: %s (%d more in the last %gs not logged)"
+        record.args = (remote, repr(error.message or type(error).__name__)[:200], left_out, self._every)
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_client_errors(logger: logging.Logger | None = None) -> None:
+    """Install :class:`ClientErrorLog` on aiohttp's server logger, once per process."""
+    target = logger or logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientErrorLog) for f in target.filters):
+        target.addFilter(ClientErrorLog())
