@@ -16,9 +16,10 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 	touch $@
 
 ## serve: install, migrate the SQLite database and run the service on http://127.0.0.1:8080
+## (make serve PORT=9000 HOST=0.0.0.0 to listen elsewhere; the default is config.yaml's server section)
 serve: $(VENV)/.runtime
 	$(BIN)/frontdesk db upgrade
-	$(BIN)/frontdesk serve
+	$(BIN)/frontdesk serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 ## test: install everything the tests need (Python packages, Chromium) and run all checks
 test: $(VENV)/.dev
