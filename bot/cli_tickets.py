@@ -240,6 +240,11 @@ async def _erase(args: argparse.Namespace, ctx: _Ctx) -> None:
         raise TicketError("erasing cannot be undone: export first, then repeat with --yes")
     counts = await ctx.customers.erase(args.customer_id, actor=ctx.actor)
     print("erased: " + ", ".join(f"{n} {what}" for what, n in counts.items()), file=ctx.out)
+    print(
+        f"revoked: {counts['identities']} channel identities and {counts['conversations']} conversations"
+        " (web chat sessions end; the person writing again is a new customer)",
+        file=ctx.out,
+    )
 
 
 async def _merge(args: argparse.Namespace, ctx: _Ctx) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from bot.flow import inbound_record, resolve_sender
+from bot.flow import inbound_record, record_turn, resolve_sender
 from core.contracts import InboundMessage, InboundResult, QuickReply
 from ticketing.channel_files import DiskFiles
 from ticketing.channel_state import ChannelState
-from ticketing.customers import Customers
+from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 from ticketing.mail_hold import quarantine_hold, set_aside_area
 from ticketing.turns import ConversationState, Plan, Turn, Turns
@@ -88,8 +88,10 @@ class EmailBackendImpl:
         def plan(_state: ConversationState, _take_number: Callable[[], int]) -> Plan:
             return Plan(analysis={"not_answered": reason})
 
-        turn = Turn(record=inbound_record(ref, message), plan=plan, record_only=True)
-        result = await self._turns.record(turn)
+        def turn_for(ref: ConversationRef) -> Turn:
+            return Turn(record=inbound_record(ref, message), plan=plan, record_only=True)
+
+        result = await record_turn(self._customers, self._turns, message, ref, turn_for)
         return InboundResult(result.interaction_id, result.duplicate, result.created_at)
 
     async def load_cursor(self, name: str) -> dict[str, Any] | None:

@@ -16,13 +16,13 @@ from bot.analysis_workers import AnalysisWorkers
 from bot.delivery import delivery_for, outbound_from_payload
 from bot.knowledge import Knowledge
 from bot.turn_plan import turn_plan
-from core.contracts import InboundMessage, InboundResult, OutboundMessage, QuickReply
+from core.contracts import ConversationGone, InboundMessage, InboundResult, OutboundMessage, QuickReply
 from nlp.types import Analysis, AnalysisContext, Analyzer
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 from ticketing.turns import InboundRecord, ReplyRecord, StoredReply, Turn, TurnResult, Turns
 
-__all__ = ["ConversationFlow", "inbound_record", "resolve_sender"]
+__all__ = ["ConversationFlow", "inbound_record", "record_turn", "resolve_sender"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,29 +51,36 @@ class ConversationFlow:
         self._analysis = analysis
 
     async def handle(self, message: InboundMessage) -> InboundResult:
-        """Process one message; returns once it is committed and its replies are in the outbox."""
+        """Process one message; returns once it is committed and its replies are in the outbox.
+
+        Raises ``ConversationGone`` when the message's conversation was erased and may not be
+        opened again by a message (web chat)."""
         ref = await resolve_sender(self._customers, message)
         knowledge = self._knowledge()  # one rulebook version for the whole message
         analysis, error = await self._analyze(knowledge.analyzer, message)
 
-        def reply(
-            text: str, rule: str, quick_replies: tuple[QuickReply, ...] = (), ticket: str | None = None
-        ) -> ReplyRecord:
-            return self._reply(ref, message, text, rule=rule, quick_replies=quick_replies, ticket=ticket)
+        def turn_for(ref: ConversationRef) -> Turn:
+            def reply(
+                text: str, rule: str, quick_replies: tuple[QuickReply, ...] = (), ticket: str | None = None
+            ) -> ReplyRecord:
+                return self._reply(ref, message, text, rule=rule, quick_replies=quick_replies, ticket=ticket)
 
-        plan = turn_plan(
-            message,
-            analysis,
-            error,
-            engine=knowledge.engine,
-            responses=knowledge.rulebook.responses,
-            bot_name=self._bot_name,
-            reply=reply,
-        )
-        result = await self._turns.record(Turn(record=inbound_record(ref, message), plan=plan))
+            plan = turn_plan(
+                message,
+                analysis,
+                error,
+                engine=knowledge.engine,
+                responses=knowledge.rulebook.responses,
+                bot_name=self._bot_name,
+                reply=reply,
+            )
+            return Turn(record=inbound_record(ref, message), plan=plan)
+
+        result = await record_turn(self._customers, self._turns, message, ref, turn_for)
         if result.duplicate:
             payloads = await self._history.reply_payloads(result.interaction_id)
-            replies = tuple(outbound_from_payload(payload) for payload in payloads)
+            # An erased customer's payloads are empty: nothing left to answer a retry with.
+            replies = tuple(outbound_from_payload(payload) for payload in payloads if payload)
             return InboundResult(result.interaction_id, True, result.created_at, replies)
         if result.replies:
             self._wake_outbox()
@@ -120,14 +127,41 @@ class ConversationFlow:
 
 async def resolve_sender(customers: Customers, m: InboundMessage) -> ConversationRef:
     """The customer and conversation of a message's sender (also for messages recorded without
-    running the rules)."""
+    running the rules). Raises ``ConversationGone`` rather than open a conversation the channel
+    opens only by a handshake (``conversation_must_exist``)."""
     return await customers.resolve(
         m.channel,
         m.external_user_id,
         m.external_thread_id,
         display_name=m.sender_name,
         email=m.sender_email,
+        create=not m.conversation_must_exist,
     )
+
+
+async def record_turn(
+    customers: Customers,
+    turns: Turns,
+    m: InboundMessage,
+    ref: ConversationRef,
+    turn_for: Callable[[ConversationRef], Turn],
+) -> TurnResult:
+    """Record ``turn_for(ref)``; if the writer refused it because the customer was erased since
+    ``ref`` was cached, forget ``ref`` and either say the conversation is gone (web chat: the
+    session's token must stop working) or, on channels where the person simply writes again,
+    resolve the sender afresh (the erasure renamed their identity, so this is a new customer)
+    and record once more. Once: an erasure cannot catch a customer created a moment ago."""
+    result = await turns.record(turn_for(ref))
+    if not result.refused:
+        return result
+    customers.forget(ref)
+    if not m.conversation_must_exist:
+        ref = await resolve_sender(customers, m)
+        result = await turns.record(turn_for(ref))
+        if not result.refused:
+            return result
+        customers.forget(ref)
+    raise ConversationGone("this conversation no longer exists; start a new one")
 
 
 def inbound_record(ref: ConversationRef, m: InboundMessage) -> InboundRecord:

@@ -37,10 +37,12 @@ class WebchatBackendImpl:
         customer = await self._customers.identify(ref, name=name, email=email)
         return CustomerView(customer.name, customer.email)
 
-    async def history(self, conversation_id: str, *, after: int, limit: int) -> list[MessageView]:
-        ref = await self._customers.by_public_id(conversation_id)
+    async def history(
+        self, visitor_id: str, conversation_id: str, *, after: int, limit: int
+    ) -> list[MessageView] | None:
+        ref = await self._owned(visitor_id, conversation_id)
         if ref is None:
-            return []
+            return None
         stored = await self._history.conversation(ref.id, after=after, limit=limit)
         return [
             MessageView(

@@ -12,7 +12,10 @@ email) so a new channel needs a connector, not a change here:
 * ``sender_role`` tells customer messages from agent messages that arrive on the same
   channel (an agent replying in a Slack thread);
 * ``idempotency_key`` is the channel's own delivery id (client message id, Telegram
-  ``update_id``, Message-ID, Slack ``event_id``) so a retried delivery never duplicates.
+  ``update_id``, Message-ID, Slack ``event_id``) so a retried delivery never duplicates;
+* ``conversation_must_exist`` marks channels whose conversations are opened only by a session
+  handshake (web chat): such a message never creates one, and the sink raises
+  :class:`ConversationGone` when it no longer exists (the customer was erased).
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+from core.errors import FrontdeskError
+
 __all__ = [
     "Attachment",
+    "ConversationGone",
     "CustomerView",
     "InboundMessage",
     "InboundResult",
@@ -90,6 +96,14 @@ class InboundMessage:
     language: str | None = None
     raw_ref: str | None = None  # where the raw payload is kept (quarantine key, raw mail id)
     metadata: Mapping[str, str] = field(default_factory=_frozen_map)
+    conversation_must_exist: bool = False  # web chat: only the session handshake opens one
+
+
+class ConversationGone(FrontdeskError):
+    """The message's conversation no longer exists (its customer was erased), and the channel
+    may not open a new one from a message: the sender must start a new session.
+
+    Here, beside the sink it crosses, because ticketing raises it and connectors answer it."""
 
 
 @dataclass(frozen=True, slots=True)

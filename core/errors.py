@@ -20,6 +20,7 @@ that), so they derive from the root rather than live here::
     ├── TicketError                   a refused ticket operation, said to the agent (ticketing.errors)
     │   └── TicketNotFound, InvalidTransition, InvalidValue, UnknownQueue, UnknownAgent,
     │       NoAgentAvailable, CustomerNotFound
+    ├── ConversationGone              the customer was erased; start a new session (core.contracts)
     ├── CalendarProblem               (ticketing.business_hours; also a ValueError)
     ├── DatasetError, TrainingError, InvalidPatternError, ModelStoreError      (nlp)
     ├── BadRequest, DeliveryError, InvalidToken, Unparseable, ImapError,

@@ -104,7 +104,10 @@ class CustomerAdmin:
             return {k: _jsonable(v) for k, v in export.items()}
 
     async def erase(self, customer_id: int, *, actor: str) -> dict[str, int]:
-        """Remove the customer's personal data; returns how many rows of each kind were scrubbed."""
+        """Remove the customer's personal data; returns how many rows of each kind were scrubbed.
+
+        Renaming the identities and conversations revokes them: web chat sessions end (their
+        tokens are refused), and the same person writing again on a channel is a new customer."""
         now = utcnow()
         async with self._engine.begin() as conn:
             await _customer(conn, customer_id)
@@ -121,7 +124,7 @@ class CustomerAdmin:
                 .where(ChannelIdentity.customer_id == customer_id)
                 .values(external_id=_erased_id(ChannelIdentity.id), display_name=None)
             )
-            await conn.execute(
+            conversations = await conn.execute(
                 update(Conversation)
                 .where(Conversation.customer_id == customer_id)
                 .values(  # the public id is the web chat session's handle on the history: cut it too
@@ -147,7 +150,8 @@ class CustomerAdmin:
             )  # fmt: skip
             await record_many(conn, [(t, actor, "customer_erased", {}) for t in ticket_ids], now)
         return {"customers": len(people), "identities": int(identities.rowcount or 0),
-                "interactions": interactions, "tickets": len(ticket_ids)}  # fmt: skip
+                "conversations": int(conversations.rowcount or 0), "interactions": interactions,
+                "tickets": len(ticket_ids)}  # fmt: skip
 
 
 async def _customer(conn: AsyncConnection, customer_id: int, *, allow_merged: bool = False) -> dict[str, Any]:

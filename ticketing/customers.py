@@ -3,7 +3,9 @@
 Every channel resolves "who wrote, in which thread" to a :class:`ConversationRef` here, so one
 customer keeps one record and one history across web chat, Slack, Telegram and email. Lookups
 are cached per process: a conversation's identity never changes once created, and the fields
-that can change (customer, status, hand-off) are re-read inside the inbound transaction.
+that can change (customer, status, hand-off) are re-read inside the inbound transaction. The one
+exception is an erasure, which renames the ids; the turn writer sees it and refuses the turn,
+and the flow :meth:`Customers.forget` s the cached conversation.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.contracts import ConversationGone
 from ticketing.batching import GroupCommit
 from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction, Ticket
 from ticketing.row_ids import insert_returning_ids
@@ -63,8 +66,12 @@ class Customers:
         *,
         display_name: str | None = None,
         email: str | None = None,
+        create: bool = True,
     ) -> ConversationRef:
-        """The conversation for this user and thread, creating customer/identity/conversation."""
+        """The conversation for this user and thread, creating customer/identity/conversation.
+
+        ``create=False`` (web chat, whose conversations only :meth:`start_session` opens): raise
+        :class:`ConversationGone` instead, so a token of an erased session opens nothing."""
         key = (channel, external_user_id, external_thread_id)
         ref = self._cache.get(key)
         if ref is not None:
@@ -73,7 +80,7 @@ class Customers:
         for _attempt in range(3):  # another process may create the same rows concurrently
             try:
                 async with self._engine.begin() as conn:
-                    ref = await self._resolve(conn, key, display_name, _clean_email(email))
+                    ref = await self._resolve(conn, key, display_name, _clean_email(email), create)
                 break
             except IntegrityError:
                 continue
@@ -81,6 +88,10 @@ class Customers:
             raise RuntimeError(f"could not resolve conversation for {channel}:{external_user_id}")
         self._remember(key, ref)
         return ref
+
+    def forget(self, ref: ConversationRef) -> None:
+        """Drop the cached conversation: its customer was erased, its ids renamed."""
+        self._cache.pop((ref.channel, ref.external_user_id, ref.external_thread_id), None)
 
     async def close(self) -> None:
         """Wait for the sessions being written."""
@@ -191,7 +202,12 @@ class Customers:
         return True
 
     async def _resolve(
-        self, conn: AsyncConnection, key: tuple[str, str, str], display_name: str | None, email: str | None
+        self,
+        conn: AsyncConnection,
+        key: tuple[str, str, str],
+        display_name: str | None,
+        email: str | None,
+        create: bool,
     ) -> ConversationRef:
         channel, user, thread = key
         now = utcnow()
@@ -199,6 +215,8 @@ class Customers:
         row = (await conn.execute(_BY_THREAD, params)).first()
         if row is not None:
             return _ref(row)
+        if not create:
+            raise ConversationGone("this conversation no longer exists; start a new session")
         identity = (await conn.execute(_IDENTITY, params)).first()
         if identity is None:
             customer_id = await _customer_for(conn, display_name, email, now)

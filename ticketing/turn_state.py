@@ -54,6 +54,7 @@ class ConversationState:
     recent_rules: tuple[str, ...] = ()  # rules that answered the last messages, newest last
     csat_ticket_id: int | None = None  # a satisfaction question awaits its answer
     csat_thanks: str | None = None  # this message answered it: thank instead of running rules
+    customer_erased: bool = False  # erased (GDPR) since the sender's conversation was resolved
 
 
 # Built once: constructing statements costs more than executing them at this batch rate.
@@ -95,6 +96,7 @@ _COLUMNS = (
     Conversation.csat_ticket_id,
     Conversation.rule_fires,
     Conversation.recent_rules,
+    Customer.erased_at,  # free here: the batch refuses a turn of an erased customer (turns.py)
 )
 _FROM = select(*_COLUMNS).join(Customer, Customer.id == Conversation.customer_id)
 _FROM = _FROM.outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
@@ -173,6 +175,7 @@ def states_from_rows(dialect: Dialect, rows: Sequence[Sequence[Any]]) -> dict[in
             customer_conversations=row[11], open_tickets=row[12], ticket_tags=tuple(load(row[13]) or ()),
             turns=row[14], automated_replies=row[15], csat_ticket_id=row[16],
             rule_fires=dict(load(row[17]) or {}), recent_rules=tuple(load(row[18]) or ()),
+            customer_erased=row[19] is not None,
         )  # fmt: skip
     return states
 

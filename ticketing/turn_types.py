@@ -106,6 +106,9 @@ class TurnResult:
     ticket_number: int | None = None
     replies: tuple[StoredReply, ...] = ()  # empty for duplicates: read them from history
     state: ConversationState | None = field(default=None, compare=False)
+    # The conversation's customer was erased: nothing was stored (``interaction_id`` is 0). The
+    # caller forgets the conversation and resolves the sender again, or tells them it is gone.
+    refused: bool = False
 
 
 @dataclass(slots=True)

@@ -11,6 +11,11 @@ delivery conflicts on its key and is answered with its original's replies. The i
 its ticket and its replies (with their outbox rows) commit together: there is never a stored
 message without its answer, nor an answer without its message. Only after the commit does the
 channel acknowledge.
+
+A turn whose customer was erased meanwhile (``frontdesk tickets customer-erase``, perhaps in
+another process, while this one still had the conversation cached) is *refused*: nothing is
+stored and its dedup claim is released, so the caller can resolve the sender afresh and retry.
+The erasure is seen in the state read the batch makes anyway, so normal turns pay nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -105,6 +110,10 @@ class Turns:
             try:
                 read = await self._read(conn, turns, now, with_tickets=config is not None)
                 states, fresh_keys = read.states, read.fresh
+                refused: set[tuple[str, str]] = set()
+                if any(state.customer_erased for state in states.values()):  # rare: after an erasure
+                    refused = await _refuse(conn, turns, states, fresh_keys)
+                    fresh_keys = fresh_keys - refused
                 await self._numbers.ensure(conn, len(fresh_keys))
                 if config is not None:
                     await csat_answers(conn, config, turns, fresh_keys, states, now)
@@ -127,7 +136,8 @@ class Turns:
                     # batch's own rows, which took the ids reserved for them.
                     await trip.run(conn)
                     await sla.after_customer_message(conn, config, rows, now)
-                originals = await _originals(conn, [t for t in turns if t.record.key not in fresh])
+                duplicates = [t for t in turns if t.record.key not in fresh and t.record.key not in refused]
+                originals = await _originals(conn, duplicates)
                 await commit(conn, trip)  # what is left of the trip, and the commit
             except BaseException:
                 await rollback(conn)
@@ -138,7 +148,9 @@ class Turns:
             key = turn.record.key
             state = states[turn.record.conversation.id]
             item = fresh.get(key)
-            if item is not None and key not in answered:
+            if key in refused:
+                results.append(TurnResult(0, False, turn.record.received_at, state=state, refused=True))
+            elif item is not None and key not in answered:
                 answered.add(key)
                 results.append(
                     TurnResult(
@@ -234,6 +246,22 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
     )
     states[conversation_id] = state
     return PlannedTurn(turn, plan, state.customer_id, number, rated=rated)
+
+
+async def _refuse(
+    conn: AsyncConnection,
+    turns: Sequence[Turn],
+    states: dict[int, ConversationState],
+    claimed: set[tuple[str, str]],
+) -> set[tuple[str, str]]:
+    """The keys of the turns whose customer was erased; the claims this batch took for them are
+    released, so that a retry (under a fresh customer) is not mistaken for a duplicate."""
+    refused = {t.record.key for t in turns if states[t.record.conversation.id].customer_erased}
+    for channel, key in sorted(refused & claimed):
+        await conn.execute(
+            delete(InboundDedup).where(InboundDedup.channel == channel, InboundDedup.key == key)
+        )
+    return refused
 
 
 # Built once: constructing statements costs more than executing them at this batch rate.

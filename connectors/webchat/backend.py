@@ -22,8 +22,11 @@ class WebchatBackend(Protocol):
     ) -> CustomerView:
         """Attach name/email, linking to an existing customer with that email."""
 
-    async def history(self, conversation_id: str, *, after: int, limit: int) -> list[MessageView]:
-        """Messages of the conversation with id > after, oldest first."""
+    async def history(
+        self, visitor_id: str, conversation_id: str, *, after: int, limit: int
+    ) -> list[MessageView] | None:
+        """Messages of the conversation with id > after, oldest first; None if this visitor no
+        longer owns the conversation (it was erased)."""
 
 
 class LiveFanout(Protocol):

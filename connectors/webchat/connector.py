@@ -32,12 +32,13 @@ from connectors.webchat.translate import (
     view_of_inbound,
     view_of_outbound,
 )
-from core.contracts import InboundSink, OutboundMessage, SessionView, utcnow
+from core.contracts import ConversationGone, InboundSink, OutboundMessage, SessionView, utcnow
 
 __all__ = ["WebchatConnector"]
 
 _LOGGER = logging.getLogger(__name__)
 _AUTH_TIMEOUT = 10.0
+_GONE = "this session no longer exists; start a new one"
 
 
 def _static(name: str) -> bytes:
@@ -105,14 +106,18 @@ class WebchatConnector:
         claims = self._verify(body.token)
         resumed = await self._backend.session(claims.visitor_id, claims.conversation_id)
         if resumed is None:
-            raise BadRequest(401, "unknown_session", "this session no longer exists; start a new one with {}")
+            raise BadRequest(401, "unknown_session", f"{_GONE} with {{}}")
         return self._session_response(resumed, status=200)
 
     async def _history(self, request: web.Request) -> web.Response:
         claims = self._authenticate(request)
         after = _int_param(request, "after", default=0, low=0, high=2**62)
         limit = _int_param(request, "limit", default=100, low=1, high=500)
-        messages = await self._backend.history(claims.conversation_id, after=after, limit=limit)
+        messages = await self._backend.history(
+            claims.visitor_id, claims.conversation_id, after=after, limit=limit
+        )
+        if messages is None:
+            raise _gone()
         return _json_response({"messages": [message_json(m) for m in messages]})
 
     async def _post_message(self, request: web.Request) -> web.Response:
@@ -131,6 +136,8 @@ class WebchatConnector:
         await self._fanout.publish(conversation, {"type": "typing", "active": True})
         try:
             result = await self._sink(message)
+        except ConversationGone:
+            raise _gone() from None
         finally:
             await self._fanout.publish(conversation, {"type": "typing", "active": False})
         own = message_json(
@@ -196,11 +203,17 @@ class WebchatConnector:
             await ws.close(code=4400, message=b'first frame must be {"type": "auth", "token": "..."}')
             return None
         try:
-            return self._tokens.verify(frame["token"])
+            claims = self._tokens.verify(frame["token"])
         except InvalidToken as exc:
             with contextlib.suppress(Exception):
                 await ws.close(code=4401, message=str(exc).encode()[:120])
             return None
+        # Once per socket, not per frame: a token of an erased session must not receive pushes.
+        if await self._backend.session(claims.visitor_id, claims.conversation_id) is None:
+            with contextlib.suppress(Exception):
+                await ws.close(code=4401, message=_GONE.encode())
+            return None
+        return claims
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -228,6 +241,11 @@ class WebchatConnector:
             return self._tokens.verify(token)
         except InvalidToken as exc:
             raise BadRequest(401, "invalid_token", str(exc)) from None
+
+
+def _gone() -> BadRequest:
+    """A token whose session was erased (or never existed): the widget starts a new one."""
+    return BadRequest(401, "unknown_session", _GONE)
 
 
 def _json_response(body: Any, *, status: int = 200) -> web.Response:

@@ -191,6 +191,7 @@ def inbound_message(
         idempotency_key=f"{conversation_id}:{body.client_message_id}",
         received_at=received_at,
         external_message_id=body.client_message_id,
+        conversation_must_exist=True,  # only POST /api/v1/sessions opens one
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.base import DeliveryError
 from core.contracts import InboundSink, OutboundMessage
+from tests.conftest import ROOT
 
 # Must match tests/conftest.py:make_settings.
 SECRET = b"test-secret-key-0123456789abcdef"
@@ -163,3 +165,19 @@ async def ask(client: TestClient, text: str) -> str:
     """One message from a new visitor (no repeat limits, no open tickets); the replies' text."""
     body = await send(client, await start_session(client), text)
     return "\n".join(r["text"] for r in body["replies"])
+
+
+async def erase_customer(database_url: str, folder: Path, customer_id: int) -> str:
+    """``frontdesk tickets customer-erase ID --yes`` in a process of its own, as an operator runs
+    it beside the server; its standard output."""
+    config = folder / "erase-config.yaml"
+    config.write_text(f"database:\n  url: {database_url}\nrulebook:\n  path: {ROOT / 'rulebook'}\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "--config", str(config),
+        "tickets", "customer-erase", str(customer_id), "--yes",
+        cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
