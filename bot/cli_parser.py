@@ -343,3 +343,10 @@ def add_tickets_commands(subparsers: Any) -> None:
     )
     add("customer-merge", "merge SOURCE into TARGET (history and tickets follow)",
         (("source",), {"type": int}), (("target",), {"type": int}))  # fmt: skip
+    add(
+        "customer-verify-email",
+        "confirm the email a customer gave in web chat (merges into the customer who has it, if any)",
+        (("customer_id",), {"type": int}),
+        # Also after the action, as agents type it; SUPPRESS keeps ``tickets --actor`` when absent.
+        (("--actor",), {"default": argparse.SUPPRESS, "help": "who confirmed it, e.g. agent:alice"}),
+    )

@@ -252,6 +252,15 @@ async def _merge(args: argparse.Namespace, ctx: _Ctx) -> None:
     print(f"customer {args.source} merged into {args.target}", file=ctx.out)
 
 
+async def _verify_email(args: argparse.Namespace, ctx: _Ctx) -> None:
+    survivor = await ctx.customers.verify_email(args.customer_id, actor=ctx.actor)
+    if survivor == args.customer_id:
+        print(f"customer {args.customer_id}: email verified", file=ctx.out)
+    else:  # the address was another customer's: that is who the visitor is
+        print(f"customer {args.customer_id}: email verified, merged into {survivor} (it has that address)",
+              file=ctx.out)  # fmt: skip
+
+
 _COMMANDS: dict[str, Command] = {
     "list": _list,
     "show": _show,
@@ -277,6 +286,7 @@ _COMMANDS: dict[str, Command] = {
     "customer-export": _export,
     "customer-erase": _erase,
     "customer-merge": _merge,
+    "customer-verify-email": _verify_email,
 }
 
 

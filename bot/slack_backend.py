@@ -82,12 +82,13 @@ class SlackBackendImpl:
         lines = tuple(
             MessageLine(r.sender_role, r.sender_name, r.text, r.created_at) for r in reversed(recent)
         )
-        name = (
-            facts.customer_name
-            or facts.identity_name
-            or facts.customer_email
-            or f"customer {t['customer_id']}"
-        )
+        name = facts.customer_name or facts.identity_name or facts.customer_email
+        claim = facts.customer_claimed_email
+        if claim and claim != facts.customer_email:
+            # Agents must not take a typed address for the customer's: it is what they confirm.
+            claim = f"{claim} (unverified)"
+            name = f"{name} · {claim}" if name else claim
+        name = name or f"customer {t['customer_id']}"
         return TicketCard(
             id=ticket_id, number=t["number"], subject=t["subject"], status=t["status"],
             priority=t["priority"], queue=t["queue"], assignee=t["assignee"], customer=name,

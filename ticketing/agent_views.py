@@ -36,7 +36,8 @@ class CardFacts:
 
     ticket: TicketRow
     customer_name: str | None
-    customer_email: str | None
+    customer_email: str | None  # verified
+    customer_claimed_email: str | None  # typed in web chat, not verified: show it as such
     identity_name: str | None  # a display name one of the customer's channel identities carries
     first_analysis: dict[str, Any]  # of the ticket's first customer message ({} if none)
     target_due: datetime | None  # the earliest active SLA target
@@ -52,7 +53,9 @@ class AgentViews:
             t = (await conn.execute(select(Ticket.__table__).where(Ticket.id == ticket_id))).mappings().one()
             customer = (
                 await conn.execute(
-                    select(Customer.display_name, Customer.email).where(Customer.id == t["customer_id"])
+                    select(Customer.display_name, Customer.email, Customer.claimed_email).where(
+                        Customer.id == t["customer_id"]
+                    )
                 )
             ).one()
             identity_name = (
@@ -91,6 +94,7 @@ class AgentViews:
             ).all()  # fmt: skip
         return CardFacts(
             ticket=dict(t), customer_name=customer.display_name, customer_email=customer.email,
+            customer_claimed_email=customer.claimed_email,
             identity_name=identity_name, first_analysis=first if isinstance(first, dict) else {},
             target_due=due, recent=tuple(CardMessage(*r) for r in recent),
         )  # fmt: skip

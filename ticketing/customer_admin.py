@@ -2,6 +2,7 @@
 
 *Merge* moves every identity, conversation, interaction and ticket of the source to the target
 (the source keeps ``merged_into_id`` so old references resolve) and unions tags/attributes.
+*Verify email* promotes the address a web chat visitor claimed, once an agent confirmed it.
 *Export* returns everything stored about a customer as JSON-ready data. *Erase* removes the
 personal data (names, addresses, channel ids, message texts, notes, comments, outbox payloads)
 but keeps the rows and their non-personal columns, so ticket statistics (counts, statuses,
@@ -14,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.errors import CustomerNotFound, InvalidValue
@@ -42,43 +44,48 @@ class CustomerAdmin:
 
     async def merge(self, source_id: int, target_id: int, *, actor: str) -> None:
         """Fold ``source_id`` into ``target_id``; nothing of the source's history is lost."""
-        if source_id == target_id:
-            raise InvalidValue("cannot merge a customer into itself")
+        async with self._engine.begin() as conn:
+            await _merge(conn, source_id, target_id, actor, utcnow())
+
+    async def verify_email(self, customer_id: int, *, actor: str) -> int:
+        """An agent confirms the address the customer claimed in web chat; returns the customer
+        the record now is. If another customer owns that address, the claimant *is* that
+        customer: the record is merged into the owner. Otherwise the claim becomes the
+        customer's email, which incoming mail links on from now on."""
+        try:
+            return await self._verify_email(customer_id, actor)
+        except IntegrityError:  # mail from that address made its customer meanwhile: now a merge
+            raise InvalidValue(
+                f"customer {customer_id}: another customer got that address meanwhile; run the command again"
+            ) from None
+
+    async def _verify_email(self, customer_id: int, actor: str) -> int:
         now = utcnow()
         async with self._engine.begin() as conn:
-            source = await _customer(conn, source_id)
-            target = await _customer(conn, target_id)
-            moved = [
-                int(i)
-                for i in (
-                    await conn.execute(select(Ticket.id).where(Ticket.customer_id == source_id))
-                ).scalars()
-            ]
-            for model in (ChannelIdentity, Conversation, Interaction, Ticket):
-                table: Any = model
-                await conn.execute(
-                    update(table).where(table.customer_id == source_id).values(customer_id=target_id)
+            customer = await _customer(conn, customer_id)
+            claim = customer["claimed_email"]
+            if claim is None:
+                raise InvalidValue(
+                    f"customer {customer_id} has no unverified email to verify "
+                    "(they give one in web chat; 'customer-export' shows the record)"
                 )
-            values: dict[str, Any] = {
-                "tags": list(dict.fromkeys([*(target["tags"] or []), *(source["tags"] or [])])),
-                "attributes": {**(source["attributes"] or {}), **(target["attributes"] or {})},
-                "updated_at": now,
-            }
-            for column in ("display_name", "phone", "email"):
-                if target[column] is None and source[column] is not None:
-                    values[column] = source[column]
-            # The email is unique: take it off the source before the target gets it.
+            owner = (await conn.execute(select(Customer.id).where(Customer.email == claim))).scalar()
+            if owner is not None and owner != customer_id:
+                await _merge(conn, customer_id, int(owner), actor, now)
+                await conn.execute(
+                    update(Customer).where(Customer.id == customer_id).values(claimed_email=None)
+                )
+                return int(owner)
             await conn.execute(
-                update(Customer)
-                .where(Customer.id == source_id)
-                .values(merged_into_id=target_id, email=None, updated_at=now)
-            )
-            await conn.execute(update(Customer).where(Customer.id == target_id).values(**values))
-            await conn.execute(
-                update(Customer).where(Customer.merged_into_id == source_id).values(merged_into_id=target_id)
-            )
-            data = {"from_customer": source_id, "to_customer": target_id}
-            await record_many(conn, [(t, actor, "customer_merged", data) for t in moved], now)
+                update(Customer).where(Customer.id == customer_id).values(email=claim, claimed_email=None,
+                                                                          updated_at=now)
+            )  # fmt: skip
+            tickets = (
+                await conn.execute(select(Ticket.id).where(Ticket.customer_id == customer_id))
+            ).scalars()
+            data = {"customer": customer_id}
+            await record_many(conn, [(int(t), actor, "customer_email_verified", data) for t in tickets], now)
+            return customer_id
 
     async def export(self, customer_id: int) -> dict[str, Any]:
         """Everything stored about the customer (and records merged into it), JSON-ready."""
@@ -116,8 +123,8 @@ class CustomerAdmin:
             await conn.execute(
                 update(Customer)
                 .where(Customer.id.in_(people))
-                .values(display_name=None, email=None, phone=None, tags=[], attributes={}, erased_at=now,
-                        updated_at=now)
+                .values(display_name=None, email=None, claimed_email=None, phone=None, tags=[], attributes={},
+                        erased_at=now, updated_at=now)
             )  # fmt: skip
             identities = await conn.execute(
                 update(ChannelIdentity)
@@ -152,6 +159,41 @@ class CustomerAdmin:
         return {"customers": len(people), "identities": int(identities.rowcount or 0),
                 "conversations": int(conversations.rowcount or 0), "interactions": interactions,
                 "tickets": len(ticket_ids)}  # fmt: skip
+
+
+async def _merge(conn: AsyncConnection, source_id: int, target_id: int, actor: str, now: datetime) -> None:
+    """The merge, in the caller's transaction. The target keeps its own unverified claim."""
+    if source_id == target_id:
+        raise InvalidValue("cannot merge a customer into itself")
+    source = await _customer(conn, source_id)
+    target = await _customer(conn, target_id)
+    moved = [
+        int(i)
+        for i in (await conn.execute(select(Ticket.id).where(Ticket.customer_id == source_id))).scalars()
+    ]
+    for model in (ChannelIdentity, Conversation, Interaction, Ticket):
+        table: Any = model
+        await conn.execute(update(table).where(table.customer_id == source_id).values(customer_id=target_id))
+    values: dict[str, Any] = {
+        "tags": list(dict.fromkeys([*(target["tags"] or []), *(source["tags"] or [])])),
+        "attributes": {**(source["attributes"] or {}), **(target["attributes"] or {})},
+        "updated_at": now,
+    }
+    for column in ("display_name", "phone", "email"):
+        if target[column] is None and source[column] is not None:
+            values[column] = source[column]
+    # The email is unique: take it off the source before the target gets it.
+    await conn.execute(
+        update(Customer)
+        .where(Customer.id == source_id)
+        .values(merged_into_id=target_id, email=None, updated_at=now)
+    )
+    await conn.execute(update(Customer).where(Customer.id == target_id).values(**values))
+    await conn.execute(
+        update(Customer).where(Customer.merged_into_id == source_id).values(merged_into_id=target_id)
+    )
+    data = {"from_customer": source_id, "to_customer": target_id}
+    await record_many(conn, [(t, actor, "customer_merged", data) for t in moved], now)
 
 
 async def _customer(conn: AsyncConnection, customer_id: int, *, allow_merged: bool = False) -> dict[str, Any]:

@@ -140,49 +140,52 @@ class Customers:
         return _ref(row) if row else None
 
     async def customer_of(self, conversation_id: int) -> CustomerInfo:
+        """The conversation's customer as its own visitor sees it: an address they typed but nobody
+        verified yet is theirs to see (it is their input), so it stands in for the email."""
         stmt = (
-            select(Customer.id, Customer.display_name, Customer.email)
+            select(Customer.id, Customer.display_name, Customer.email, Customer.claimed_email)
             .join(Conversation, Conversation.customer_id == Customer.id)
             .where(Conversation.id == conversation_id)
         )
         async with self._engine.connect() as conn:
             row = (await conn.execute(stmt)).one()
-        return CustomerInfo(row.id, row.display_name, row.email)
+        return CustomerInfo(row.id, row.display_name, row.email or row.claimed_email)
 
     async def identify(self, ref: ConversationRef, *, name: str | None, email: str | None) -> CustomerInfo:
-        """Attach name/email to the conversation's customer, or link it to the customer who has
-        that email already. Linking moves the identity, its conversations, interactions and
-        tickets to the existing record; nothing is deleted but the emptied anonymous customer."""
+        """Store a name and a *claimed* email on the conversation's own customer.
+
+        The claim is the visitor's word only: it never links the visitor to the customer who owns
+        that address, and never becomes ``customers.email`` (unique, what incoming mail links on),
+        or anyone could read themselves into a stranger's record, or claim an address before its
+        owner writes. It waits in ``claimed_email`` until an agent confirms it
+        (:meth:`ticketing.customer_admin.CustomerAdmin.verify_email`). Nothing of any other
+        record is read, so nothing of it can be returned."""
         email = _clean_email(email)
-        now = utcnow()
         async with self._engine.begin() as conn:
             current = (
                 await conn.execute(
                     select(Conversation.customer_id).where(Conversation.id == ref.id).with_for_update()
                 )
             ).scalar_one()
-            target = current
-            if email:
-                owner = (await conn.execute(select(Customer.id).where(Customer.email == email))).scalar()
-                if owner is not None and owner != current:
-                    target = owner
-                    await _move_identity(conn, ref.identity_id, current, owner)
-            values: dict[str, object] = {"updated_at": now}
+            verified = (await conn.execute(select(Customer.email).where(Customer.id == current))).scalar()
+            values: dict[str, object] = {"updated_at": utcnow()}
             if name:
                 values["display_name"] = name
-            if email:
-                values["email"] = email
-            await conn.execute(update(Customer).where(Customer.id == target).values(**values))
+            if email and email != verified:  # their own verified address needs no claim
+                values["claimed_email"] = email
+            await conn.execute(update(Customer).where(Customer.id == current).values(**values))
             row = (
                 await conn.execute(
-                    select(Customer.id, Customer.display_name, Customer.email).where(Customer.id == target)
+                    select(Customer.id, Customer.display_name, Customer.email, Customer.claimed_email).where(
+                        Customer.id == current
+                    )
                 )
             ).one()
-        return CustomerInfo(row.id, row.display_name, row.email)
+        return CustomerInfo(row.id, row.display_name, email or row.email or row.claimed_email)
 
     async def link_identity(self, ref: ConversationRef, customer_id: int) -> bool:
         """Move the conversation's channel identity to a known customer (a verified Telegram
-        deep link), as :meth:`identify` does for an email it finds. False: no such customer."""
+        deep link: the customer's own link proves who they are). False: no such customer."""
         async with self._engine.begin() as conn:
             target = (
                 await conn.execute(select(Customer.merged_into_id).where(Customer.id == customer_id))

@@ -136,7 +136,8 @@ class EventBatch:
         tickets = [dict(row) for row in (await self._conn.execute(stmt)).mappings()]
         if len(tickets) < len(wanted):  # gone: the batch fails and is retried
             raise LookupError(f"tickets {sorted(set(wanted) - {t['id'] for t in tickets})} not found")
-        people = select(Customer.id, Customer.display_name, Customer.email, Customer.tags).where(
+        contact = func.coalesce(Customer.email, Customer.claimed_email)  # as message rules see it
+        people = select(Customer.id, Customer.display_name, contact, Customer.tags).where(
             Customer.id.in_(sorted({t["customer_id"] for t in tickets}))
         )
         customers: dict[int, Sequence[Any]] = {row[0]: row[1:] for row in await self._conn.execute(people)}

@@ -91,7 +91,10 @@ class Customer(Base):
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(320), unique=True)  # lower-cased
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)  # lower-cased, verified
+    # What a web chat visitor typed, lower-cased: never linked or mailed on until an agent
+    # confirms it (``frontdesk tickets customer-verify-email``), so it is not unique.
+    claimed_email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(40))
     tags: Mapped[list[Any]] = mapped_column(default=list)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -42,7 +42,7 @@ class ConversationState:
     open_ticket_number: int | None
     language: str | None = None
     customer_name: str | None = None
-    customer_email: str | None = None
+    customer_email: str | None = None  # verified, else the address they claimed in web chat
     customer_tags: tuple[str, ...] = ()
     customer_attributes: Mapping[str, Any] = field(default_factory=dict)
     customer_conversations: int = 1
@@ -85,7 +85,9 @@ _COLUMNS = (
     Conversation.open_ticket_number,
     Conversation.language,
     Customer.display_name,
-    Customer.email,
+    # Rules see a contact address the customer gave, verified or not ("ask for the email if we
+    # have none" must not ask again); only linking and mail delivery need the verified one.
+    func.coalesce(Customer.email, Customer.claimed_email),
     Customer.tags,
     Customer.attributes,
     _CONVERSATIONS,

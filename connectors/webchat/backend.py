@@ -20,7 +20,10 @@ class WebchatBackend(Protocol):
     async def identify(
         self, visitor_id: str, conversation_id: str, *, name: str | None, email: str | None
     ) -> CustomerView:
-        """Attach name/email, linking to an existing customer with that email."""
+        """Attach a name and an *unverified* email to the visitor's own customer record.
+
+        Never links to another customer on the visitor's word alone; the answer is the visitor's
+        own record (the email they typed), nothing of anyone else's."""
 
     async def history(
         self, visitor_id: str, conversation_id: str, *, after: int, limit: int
