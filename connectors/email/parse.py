@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -18,6 +19,9 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
+import charset_normalizer
+
+from connectors.email.body import prefer_richer, split_uuencoded
 from connectors.email.html_text import html_to_text
 from core.errors import FrontdeskError
 
@@ -105,7 +109,18 @@ _MSGID = re.compile(r"<[^<>\s]{1,900}>")
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Decode with the declared charset (mapped to its real-world superset), then fall back."""
+    """Decode with the declared charset (mapped to its real-world superset), then fall back.
+
+    With no charset declared, bytes that are not UTF-8 are 8-bit text in some legacy code page
+    (mail software that forgot the parameter): ``charset-normalizer`` picks it, since decoding
+    them as UTF-8 would turn every accented letter into a replacement character.
+    """
+    if not charset:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            guess = charset_normalizer.from_bytes(data).best()
+            return str(guess) if guess is not None else data.decode("cp1252", errors="replace")
     candidates: list[str] = []
     if charset:
         name = charset.strip().strip('"').lower()
@@ -129,8 +144,8 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8", errors="replace")
 
 
-def _header(msg: Message, name: str) -> str | None:
-    """One header, decoded (RFC 2047, raw 8-bit as UTF-8/CP1252); never raises."""
+def _raw_header(msg: Message, name: str) -> str | None:
+    """One header as written (encoded words left encoded, raw 8-bit read as UTF-8), unfolded."""
     raw = None
     for key, value in msg.raw_items():
         if key.lower() == name.lower():
@@ -138,13 +153,26 @@ def _header(msg: Message, name: str) -> str | None:
             break
     if raw is None:
         return None
-    if isinstance(raw, str) and any(ord(c) > 127 for c in raw) and "\udc80" <= max(raw) <= "\udcff":
+    raw = str(raw)
+    if any(ord(c) > 127 for c in raw) and "\udc80" <= max(raw) <= "\udcff":
         raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return re.sub(r"\r?\n(?=[ \t])", "", raw)
+
+
+def _decode_words(raw: str) -> str:
+    """RFC 2047 encoded words decoded; never raises."""
     try:
-        text = str(make_header(decode_header(raw)))
+        return str(make_header(decode_header(raw)))
     except Exception:  # malformed encoded words, unknown charsets in them
-        text = _decode_words_leniently(str(raw))
-    return re.sub(r"\s*\r?\n\s*", " ", text).strip()
+        return _decode_words_leniently(raw)
+
+
+def _header(msg: Message, name: str) -> str | None:
+    """One header, decoded (RFC 2047, raw 8-bit as UTF-8/CP1252); never raises."""
+    raw = _raw_header(msg, name)
+    if raw is None:
+        return None
+    return re.sub(r"\s*\r?\n\s*", " ", _decode_words(raw)).strip()
 
 
 def _decode_words_leniently(raw: str) -> str:
@@ -166,19 +194,48 @@ def _decode_words_leniently(raw: str) -> str:
     return re.sub(r"=\?([^?]+)\?([bBqQ])\?([^?]*)\?=", one, raw)
 
 
-def _addresses(value: str | None) -> list[tuple[str, str]]:
-    if not value:
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    """(display name, lower-cased address) pairs of an address header.
+
+    The list is split *before* RFC 2047 decoding: an encoded display name may hide a comma
+    (``=?utf-8?q?M=C3=BCller=2C_Bernd?=`` is "Müller, Bernd"), which must not split it.
+    """
+    raw = _raw_header(msg, name)
+    if not raw:
         return []
     try:
-        pairs = getaddresses([value])
+        pairs = getaddresses([raw])
     except Exception:
         pairs = []
-    found = [(name, addr.strip().lower()) for name, addr in pairs if "@" in addr]
+    found = [(_decode_words(n).strip(), a.strip().lower()) for n, a in pairs if "@" in a]
     if not found:
-        match = re.search(r"[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+", value)
+        match = re.search(r"[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+", _decode_words(raw))
         if match:
             found = [("", match.group(0).lower())]
     return found
+
+
+_ANGLE = re.compile(r"<([^<>]*)>")
+_COMMENT = re.compile(r"\([^()]*\)")
+
+
+def _spaced_sender(value: str | None) -> str | None:
+    """The sender's address as written, if it has spaces (``ada @example.com``,
+    ``"a b"@example.com``): the parser would glue or keep the pieces into an address nobody
+    owns, so such a mail is refused instead of answered at a guess."""
+    if not value:
+        return None
+    first = value.split(",", 1)[0] if "<" not in value else value
+    angle = _ANGLE.findall(first)
+    spec = angle[-1] if angle else _COMMENT.sub(" ", first)
+    spec = spec.strip()
+    if "@" not in spec:
+        return None
+    local, _at, domain = spec.rpartition("@")
+    quoted = re.search(r'"[^"]*\s[^"]*"\s*$', local)
+    if quoted or local != local.rstrip() or domain != domain.lstrip() or (angle and re.search(r"\s", spec)):
+        return spec
+    return None
 
 
 def _msgids(value: str | None) -> tuple[str, ...]:
@@ -226,9 +283,13 @@ def parse_mail(raw: bytes) -> ParsedMail:
     except Exception as exc:  # pragma: no cover - the compat32 parser practically never raises
         raise Unparseable(f"the MIME structure cannot be read ({type(exc).__name__})") from None
     headers = {k.lower(): (_header(msg, k) or "") for k in dict.fromkeys(msg.keys())}
-    senders = _addresses(headers.get("from")) or _addresses(headers.get("sender"))
-    if not senders:
-        senders = _addresses(headers.get("return-path"))
+    for header in ("from", "sender"):
+        if _spaced_sender(headers.get(header)):
+            raise Unparseable(
+                f"the sender address in {header.title()}: has spaces in it (around the @ or in a"
+                " quoted name before it), so no reply can be addressed to it"
+            )
+    senders = _addresses(msg, "from") or _addresses(msg, "sender") or _addresses(msg, "return-path")
     if not senders:
         raise Unparseable("no sender address in From:, Sender: or Return-Path:")
     from_name, from_address = senders[0]
@@ -236,19 +297,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
     html: list[str] = []
     attachments: list[MailPart] = []
     defects: list[str] = [type(d).__name__ for d in msg.defects]
-    for index, part in enumerate(msg.walk()):
-        if part.is_multipart():
-            continue
+    for index, part in _leaves(msg):
         ctype = part.get_content_type()
         name = _filename(part, index)
         if ctype == "message/rfc822" or (part.get_content_maintype() == "message" and not name):
-            inner = part.get_payload()
-            first = inner[0] if isinstance(inner, list) and inner else None
-            try:
-                data = first.as_bytes() if isinstance(first, Message) else _payload(part)
-            except Exception:  # a broken embedded mail: keep its encoded bytes
-                data = _payload(part)
-            attachments.append(MailPart(name or f"message-{index}.eml", "message/rfc822", data))
+            attachments.append(_embedded_mail(part, index, name))
             continue
         if _is_attachment(part, name):
             ext = ctype.split("/")[-1][:10]
@@ -260,16 +313,15 @@ def parse_mail(raw: bytes) -> ParsedMail:
         text = decode_bytes(_payload(part), part.get_content_charset())
         if ctype == "text/html":
             html.append(text)
-        else:
-            plain.append(text)
-    if plain and any(p.strip() for p in plain):
-        body = "\n\n".join(p.strip() for p in plain if p.strip())
-    elif html:
-        body = "\n\n".join(html_to_text(h) for h in html)
-    else:
-        body = ""
+            continue
+        text, files = split_uuencoded(text)
+        attachments += [MailPart(n, t, d) for n, t, d in files]
+        plain.append(text)
+    body = prefer_richer(
+        "\n\n".join(p.strip() for p in plain if p.strip()), "\n\n".join(html_to_text(h) for h in html)
+    )
     body = body.replace("\r\n", "\n").replace("\x00", "")
-    reply_to = _addresses(headers.get("reply-to"))
+    reply_to = _addresses(msg, "reply-to")
     return ParsedMail(
         from_address=from_address,
         from_name=from_name.strip() or None,
@@ -283,10 +335,44 @@ def parse_mail(raw: bytes) -> ParsedMail:
         attachments=tuple(attachments),
         headers=headers,
         reply_to_address=reply_to[0][1] if reply_to else None,
-        to_addresses=tuple(a for _n, a in _addresses(headers.get("to")) + _addresses(headers.get("cc"))),
+        to_addresses=tuple(a for _n, a in _addresses(msg, "to") + _addresses(msg, "cc")),
         sha256=hashlib.sha256(raw).hexdigest(),
         defects=tuple(defects),
     )
+
+
+def _leaves(msg: Message) -> Iterator[tuple[int, Message]]:
+    """The non-multipart parts in order, numbered like ``walk()``; an attached mail
+    (``message/rfc822``) is one part: its own text is not the sender's message."""
+    stack = [msg]
+    index = 0
+    while stack:
+        part = stack.pop()
+        current = index
+        index += 1
+        if part.get_content_type() == "message/rfc822" and part is not msg:
+            yield current, part
+            continue
+        if part.is_multipart():
+            children = part.get_payload()
+            stack.extend(reversed([c for c in children if isinstance(c, Message)]))
+            continue
+        yield current, part
+
+
+def _embedded_mail(part: Message, index: int, name: str | None) -> MailPart:
+    """An attached mail, named after its subject so an agent sees what was forwarded."""
+    inner = part.get_payload()
+    first = inner[0] if isinstance(inner, list) and inner else None
+    try:
+        data = first.as_bytes() if isinstance(first, Message) else _payload(part)
+    except Exception:  # a broken embedded mail: keep its encoded bytes
+        data = _payload(part)
+    if not name and isinstance(first, Message):
+        unsafe = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]', " ", _header(first, "subject") or "")
+        subject = re.sub(r"\s+", " ", unsafe).strip(" .")
+        name = f"{subject[:150].strip()}.eml" if subject else None
+    return MailPart(name or f"message-{index}.eml", "message/rfc822", data)
 
 
 def _date(value: str | None) -> datetime | None:

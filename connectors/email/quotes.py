@@ -25,12 +25,20 @@ _REPLY_HEADER = re.compile(
       | .{1,200}?のメッセージ[:\uff1a]?\s*$                    # ja (… <addr>のメッセージ:)
       | -{2,}\s*(Original\sMessage|Ursprüngliche\sNachricht|Message\sd'origine|Mensaje\soriginal)\s*-{2,}\s*$
       | -{2,}\s*Forwarded\smessage\s*-{2,}\s*$
+      | -{3,}\s*.{1,200}?\s(wrote|schrieb|a\sécrit|escribió|ha\sscritto|schreef)\s?:\s*-{3,}\s*$  # Domino
       | _{20,}\s*$                                       # Outlook separator line
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
 _OUTLOOK_HEADER = re.compile(r"^\s*\*?(From|Von|De|Van|Da|Från)\s?:\*?\s.+$", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(r"^\s*\*?(Sent|Gesendet|Envoyé|Date|Datum|Verzonden|Inviato|To|An|À)\s?:", re.I)
+# Any line of a client's header block of the quoted mail; Lotus Domino starts it with "To:",
+# GMX and web.de with "Gesendet:", so the block is recognised by its lines, whatever comes first.
+_BLOCK_LINE = re.compile(
+    r"^\s*\*?(From|Von|De|Van|Da|Från|Sent|Gesendet|Envoyé|Date|Datum|Verzonden|Inviato|To|An|À|Aan|A|Para"
+    r"|Cc|Kopie|Subject|Betreff|Objet|Asunto|Oggetto|Onderwerp|Assunto)\s?:\*?(\s|$)",
+    re.IGNORECASE,
+)
 _PHONE_FOOTER = re.compile(
     r"^\s*(Sent from my \w+|Von meinem \w+ gesendet|Envoyé de mon \w+|Get Outlook for \w+"
     r"|Sent from (Mail|Outlook|Yahoo Mail)( for \w+)?)\b.*$",
@@ -44,13 +52,15 @@ def strip_quotes(text: str) -> str:
     for i, line in enumerate(lines):
         if _REPLY_HEADER.match(line) and i > 0:
             break
-        if i + 1 < len(lines) and i > 0 and _joined_header(line, lines[i + 1]):
+        if i > 0 and _joined_header(lines[i : i + 3]):
             break  # "On Mon, 1 Jan 2024, Ada <a@b.c>\nwrote:" (wrapped by the client)
         if (
             _OUTLOOK_HEADER.match(line)
             and i > 0
             and any(_OUTLOOK_NEXT.match(n) for n in lines[i + 1 : i + 4])
         ):
+            break
+        if i > 0 and _header_block(lines[i : i + 5]):
             break
         if line.rstrip() == "--" or line == "-- ":
             break
@@ -64,5 +74,29 @@ def strip_quotes(text: str) -> str:
     return body or text.strip()
 
 
-def _joined_header(line: str, following: str) -> bool:
-    return bool(_REPLY_HEADER.match(f"{line.rstrip()} {following.strip()}")) and not _REPLY_HEADER.match(line)
+def _joined_header(lines: list[str]) -> bool:
+    """A reply header wrapped over two or three lines by the client."""
+    if not lines or not lines[0].strip() or _REPLY_HEADER.match(lines[0]):
+        return False
+    joined = lines[0].rstrip()
+    for following in lines[1:]:
+        if not following.strip():
+            return False
+        joined = f"{joined} {following.strip()}"
+        if _REPLY_HEADER.match(joined):
+            return True
+    return False
+
+
+def _header_block(lines: list[str]) -> bool:
+    """Three header lines of the quoted mail in a row, one of them its sender."""
+    block = []
+    for line in lines:
+        if not _BLOCK_LINE.match(line):
+            break
+        block.append(line)
+    return (
+        len(block) >= 3
+        and _BLOCK_LINE.match(lines[0]) is not None
+        and any(_OUTLOOK_HEADER.match(b) for b in block)
+    )
