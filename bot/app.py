@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.flow import ConversationFlow
 from bot.http import body_timeout_middleware, cors_middleware, error_middleware, quiet_client_errors
 from bot.knowledge import LiveKnowledge
+from bot.metrics import LATE_AFTER, Metrics, ScrapeSources, metrics_handler, webhook_middleware, webhook_paths
 from bot.outbox import OutboxDispatcher
 from bot.startup_errors import SchemaOutOfDate, StartupError, database_fault
 from bot.ticket_rules import TicketRuleRunner
@@ -81,6 +82,7 @@ class App:
             workers=worker_count(settings.nlu.analysis_workers),
             current=lambda: self.knowledge.current.analyzer,
         )
+        self.metrics = Metrics()  # this app's registry; /metrics serves it (docs/operations.md)
         self.connectors: dict[str, Connector] = {}
         self.webchat: WebchatConnector | None = None
         if settings.webchat.enabled:
@@ -98,6 +100,7 @@ class App:
             store=self.outbox_store,
             connectors=self.connectors,
             sweep_interval=overrides.outbox_sweep_interval,
+            metrics=self.metrics,
         )
         self.flow = ConversationFlow(
             customers=self.customers,
@@ -107,6 +110,7 @@ class App:
             wake_outbox=self.dispatcher.wake,
             bot_name=settings.bot.bot_name,
             analysis=self.analysis,
+            metrics=self.metrics,
         )
         # Tickets, SLA clocks and escalations (docs/ticketing.md); its scheduler starts in running().
         self.ticketing = TicketingService(
@@ -179,16 +183,26 @@ class App:
             raise SchemaOutOfDate(current=current, needed=head_revision())
 
     def _web_app(self) -> web.Application:
-        app = web.Application(
-            client_max_size=self.settings.server.max_body_bytes,
-            middlewares=[
-                error_middleware,
-                body_timeout_middleware(self.settings.server.body_timeout_seconds),
-                cors_middleware(self.settings.webchat.allowed_origins),
-            ],
-        )
+        server = self.settings.server
+        middlewares = [
+            error_middleware,
+            body_timeout_middleware(server.body_timeout_seconds),
+            cors_middleware(self.settings.webchat.allowed_origins),
+        ]
+        hooks = webhook_paths(self.settings)
+        if hooks:  # outermost, so it counts the status the webhook's sender finally got
+            middlewares.insert(0, webhook_middleware(self.metrics, hooks))
+        app = web.Application(client_max_size=server.max_body_bytes, middlewares=middlewares)
         quiet_client_errors()  # a client's malformed request is one WARNING line, not a traceback
         app.router.add_get("/healthz", self._health)
+        if server.metrics and server.metrics_token is not None:  # config requires the token
+            sources = ScrapeSources(
+                outbox=self.outbox_store.backlog,
+                timers=lambda: self.ticketing.timer_backlog(late_after=LATE_AFTER),
+                workers=self._worker_health,
+            )
+            token = server.metrics_token.get_secret_value()
+            app.router.add_get("/metrics", metrics_handler(self.metrics, sources, token=token))
         if self.webchat is not None:
             app.add_routes(self.webchat.routes())
 
@@ -207,11 +221,7 @@ class App:
         except Exception:
             _LOGGER.exception("health check: database unavailable")
             body.update(status="degraded", database="unavailable")
-        body["analysis_workers"] = {
-            "wanted": self.analysis.wanted,
-            "ready": self.analysis.ready_workers,
-            "warm": self.analysis.warm_workers,  # holding the current rulebook's pipeline
-        }
+        body["analysis_workers"] = self._worker_health()
         current = self.knowledge.current
         body["rulebook"] = {
             "loaded_at": current.loaded_at.isoformat(),
@@ -220,6 +230,13 @@ class App:
             "intent_model_ready": current.model_ready,
         }
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+    def _worker_health(self) -> dict[str, int]:
+        return {
+            "wanted": self.analysis.wanted,
+            "ready": self.analysis.ready_workers,
+            "warm": self.analysis.warm_workers,  # holding the current rulebook's pipeline
+        }
 
 
 _STOP_TIMEOUT = 15.0

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from connectors.email.config import EmailSettings
 from connectors.slack.config import SlackSettings
@@ -41,6 +41,22 @@ class ServerSettings(_Model):
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
     body_timeout_seconds: float = Field(10.0, gt=0, le=600)  # a body must arrive whole within this
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics (Prometheus) on this port, only for a request carrying ``metrics_token`` as a
+    # bearer token: the figures name channels and load, not for the open internet.
+    metrics: bool = False
+    metrics_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _metrics_protected(self) -> ServerSettings:
+        token = self.metrics_token.get_secret_value() if self.metrics_token is not None else ""
+        if self.metrics and not token:
+            raise ValueError(
+                "server.metrics is on but server.metrics_token is not set; set it, e.g. "
+                "metrics_token: ${FRONTDESK_METRICS_TOKEN} (at least 16 characters), or turn metrics off"
+            )
+        if token and len(token) < 16:
+            raise ValueError("server.metrics_token is too short; use at least 16 random characters")
+        return self
 
 
 class DatabaseSettings(_Model):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 
 from bot.analysis_workers import AnalysisWorkers
 from bot.delivery import delivery_for, outbound_from_payload
 from bot.knowledge import Knowledge
+from bot.metrics import Metrics
 from bot.turn_plan import turn_plan
 from core.contracts import ConversationGone, InboundMessage, InboundResult, OutboundMessage, QuickReply
 from nlp.types import Analysis, AnalysisContext, Analyzer
@@ -38,6 +40,7 @@ class ConversationFlow:
         wake_outbox: Callable[[], None],
         bot_name: str,
         analysis: AnalysisWorkers,
+        metrics: Metrics,
     ) -> None:
         """Built by the composition root; ``knowledge`` returns the current rulebook version
         (swapped on reload), ``analysis`` runs in worker processes, or in the event loop when
@@ -49,6 +52,7 @@ class ConversationFlow:
         self._wake_outbox = wake_outbox
         self._bot_name = bot_name
         self._analysis = analysis
+        self._metrics = metrics
 
     async def handle(self, message: InboundMessage) -> InboundResult:
         """Process one message; returns once it is committed and its replies are in the outbox.
@@ -57,7 +61,10 @@ class ConversationFlow:
         opened again by a message (web chat)."""
         ref = await resolve_sender(self._customers, message)
         knowledge = self._knowledge()  # one rulebook version for the whole message
+        started = time.perf_counter()
         analysis, error = await self._analyze(knowledge.analyzer, message)
+        analyzed = time.perf_counter()
+        self._metrics.analysis_seconds.observe(analyzed - started)
 
         def turn_for(ref: ConversationRef) -> Turn:
             def reply(
@@ -77,11 +84,13 @@ class ConversationFlow:
             return Turn(record=inbound_record(ref, message), plan=plan)
 
         result = await record_turn(self._customers, self._turns, message, ref, turn_for)
+        self._metrics.decision_seconds.observe(time.perf_counter() - analyzed)
         if result.duplicate:
             payloads = await self._history.reply_payloads(result.interaction_id)
             # An erased customer's payloads are empty: nothing left to answer a retry with.
             replies = tuple(outbound_from_payload(payload) for payload in payloads if payload)
             return InboundResult(result.interaction_id, True, result.created_at, replies)
+        self._metrics.received(message.channel)
         if result.replies:
             self._wake_outbox()
         return InboundResult(result.interaction_id, False, result.created_at, _outbound(result))

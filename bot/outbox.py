@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.delivery import outbound_from_payload
+from bot.metrics import Metrics
 from connectors.base import Connector, DeliveryError
 from core.loops import BackgroundTask, Wakeup, every
 from ticketing.outbox import Claimed, OutboxStore, backoff
@@ -36,6 +37,7 @@ class OutboxDispatcher:
         sweep_interval: float = 1.0,
         max_attempts: int = 12,
         concurrency: int = 32,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._connectors = connectors
@@ -46,6 +48,7 @@ class OutboxDispatcher:
         self._loop = BackgroundTask(name="outbox-dispatcher")
         self._round = asyncio.Lock()  # held for a whole round (claim, deliver, record)
         self._rng = random.Random()  # noqa: S311 - jitter, not security
+        self._metrics = metrics or Metrics()  # the app's; a private one for a bare dispatcher
 
     def wake(self) -> None:
         self._wake.set()
@@ -78,11 +81,15 @@ class OutboxDispatcher:
     async def _drain(self) -> int:
         attempted = 0
         sent: list[tuple[int, str | None]] = []
+        channels: dict[int, str] = {}
         while True:
             claimed = await self._store.exchange(sent, limit=200)  # records `sent` as it claims
+            for row_id, _external in sent:  # counted once the store has marked them sent
+                self._metrics.sent(channels[row_id])
             if not claimed:
                 return attempted
             attempted += len(claimed)
+            channels = {item.id: item.channel for item in claimed}
             results = await asyncio.gather(*(self._deliver(item) for item in claimed))
             sent = [r for r in results if r is not None]
 
@@ -95,6 +102,7 @@ class OutboxDispatcher:
             await self._store.give_up(
                 item.id, error=f"no connector for channel {item.channel!r} is configured"
             )
+            self._metrics.failed(item.channel)
             _LOGGER.error("outbox %d: channel %r is not configured; marked failed", item.id, item.channel)
             return None
         async with self._limit:
@@ -113,6 +121,7 @@ class OutboxDispatcher:
         if item.attempts >= self._max_attempts:
             _LOGGER.error("outbox %d: giving up after %d attempts: %s", item.id, item.attempts, error)
             await self._store.give_up(item.id, error=error)
+            self._metrics.failed(item.channel)
             return
         delay = backoff(item.attempts)
         if retry_after is not None:
@@ -122,3 +131,4 @@ class OutboxDispatcher:
             "outbox %d: %s; retry %d in %.0fs", item.id, error, item.attempts, delay.total_seconds()
         )
         await self._store.retry_later(item.id, error=error, at=utcnow() + delay)
+        self._metrics.retried(item.channel)

@@ -21,7 +21,7 @@ from ticketing.driver import CompiledStatement, StatementBatch, commit, rollback
 from ticketing.models import OutboxItem
 from ticketing.time import utcnow
 
-__all__ = ["Claimed", "OutboxStore", "backoff"]
+__all__ = ["Backlog", "Claimed", "OutboxStore", "backoff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,15 @@ class Claimed:
     channel: str
     payload: dict[str, Any]
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What waits in the outbox, for /metrics: rows per state (``sent`` is not counted) and when
+    the oldest row still waiting (pending or sending) was written, None when none waits."""
+
+    rows: dict[str, int]
+    oldest_waiting_at: datetime | None
 
 
 _DUE = (
@@ -105,6 +114,24 @@ class OutboxStore:
         )
         async with self._engine.connect() as conn:
             return int((await conn.execute(stmt)).scalar_one())
+
+    async def backlog(self) -> Backlog:
+        """One grouped read of the unsent rows, at scrape time only (never per message); the
+        (state, next_attempt_at) index keeps it off the sent rows."""
+        stmt = (
+            select(OutboxItem.state, func.count(), func.min(OutboxItem.created_at))
+            .where(OutboxItem.state.in_(("pending", "sending", "failed")))
+            .group_by(OutboxItem.state)
+        )
+        async with self._engine.connect() as conn:
+            result = (await conn.execute(stmt)).all()
+        rows = {"pending": 0, "sending": 0, "failed": 0}
+        waiting: list[datetime] = []
+        for state, count, oldest in result:
+            rows[state] = int(count)
+            if state != "failed" and oldest is not None:
+                waiting.append(oldest)
+        return Backlog(rows=rows, oldest_waiting_at=min(waiting) if waiting else None)
 
     async def _set(self, item_id: int, **values: Any) -> None:
         async with self._engine.begin() as conn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,8 @@ from ticketing.scheduler import SlaScheduler
 from ticketing.sla_config import SlaConfig, load_sla_config
 from ticketing.slack_threads import SlackThreads
 from ticketing.tickets import TicketDesk
+from ticketing.time import utcnow
+from ticketing.timers import overdue
 
 __all__ = ["LiveSlaConfig", "TicketingService", "TicketsSettings"]
 
@@ -93,6 +96,12 @@ class TicketingService:
     def audit_feed(self, name: str) -> AuditFeed:
         """A reader of the audit trail; one per consumer, which keeps the id holes it waits on."""
         return AuditFeed(engine=self._engine, name=name)
+
+    async def timer_backlog(self, *, late_after: timedelta) -> tuple[int, int, int]:
+        """SLA timers (due, late, failed) across all processes, for /metrics at scrape time."""
+        now = utcnow()
+        async with self._engine.connect() as conn:
+            return await overdue(conn, now=now, late_before=now - late_after)
 
     async def start(self) -> None:
         if self._run_scheduler:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +31,7 @@ __all__ = [
     "TimerView",
     "listing",
     "mark",
+    "overdue",
     "pause",
     "process_tag",
     "resume",
@@ -216,6 +217,20 @@ async def mark(conn: AsyncConnection, ids: Sequence[int], state: str, now: datet
     if ids:
         by = process_tag()
         await conn.execute(_MARK, {"ids": list(ids), "b_state": state, "b_now": now, "b_by": by})
+
+
+async def overdue(conn: AsyncConnection, *, now: datetime, late_before: datetime) -> tuple[int, int, int]:
+    """(due, late, failed) for /metrics: active timers due by now, those due before
+    ``late_before`` (the sweeps are not keeping up, or no process runs them), and failed ones.
+    One read on the (state, due_at) index, at scrape time only."""
+    due = SlaTimer.state == "active"
+    stmt = select(
+        func.coalesce(func.sum(case((and_(due, SlaTimer.due_at <= now), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(due, SlaTimer.due_at <= late_before), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((SlaTimer.state == "failed", 1), else_=0)), 0),
+    ).where(or_(and_(due, SlaTimer.due_at <= now), SlaTimer.state == "failed"))
+    row = (await conn.execute(stmt)).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 @dataclass(frozen=True, slots=True)
