@@ -376,6 +376,10 @@ def _manifest(folder: Path, src: Path) -> dict[str, Any]:
         not isinstance(manifest, dict)
         or manifest.get("format") != FORMAT
         or not isinstance(manifest.get("files"), dict)
+        or not all(
+            isinstance(v, str) and v and "/" not in v and v not in {".", ".."}
+            for v in manifest["files"].values()
+        )
         or manifest.get("backend") not in {"sqlite", "postgresql"}
     ):
         raise BackupError(
