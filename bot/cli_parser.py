@@ -70,6 +70,25 @@ def parser() -> argparse.ArgumentParser:
         func=Handler("bot.cli_serve", "cmd_db_current")
     )
 
+    backup = sub.add_parser(
+        "backup",
+        help="copy the database and the files (attachments, held mails) to DEST, safe while serving",
+        description="SQLite: a consistent copy through SQLite's online backup API while `serve` "
+        "keeps writing. PostgreSQL: pg_dump --format=custom (pg_dump must be on PATH). "
+        "DEST is a new directory, or a file ending in .tar.gz.",
+    )
+    backup.add_argument("dest", metavar="DEST", help="new directory, or DEST.tar.gz")
+    backup.set_defaults(func=Handler("bot.cli_backup", "cmd_backup"))
+    restore = sub.add_parser(
+        "restore",
+        help="load a backup into an empty or new database (database.url) and put its files back",
+        description="Refuses a database that already has tables unless --force. Stop `frontdesk "
+        "serve` first. PostgreSQL: pg_restore into the database of database.url (createdb it first).",
+    )
+    restore.add_argument("src", metavar="SRC", help="a directory or .tar.gz made by `frontdesk backup`")
+    restore.add_argument("--force", action="store_true", help="replace the contents of a non-empty database")
+    restore.set_defaults(func=Handler("bot.cli_backup", "cmd_restore"))
+
     add_rules_commands(sub)
     add_nlu_commands(sub)
     add_email_commands(sub)

@@ -12,11 +12,12 @@ that), so they derive from the root rather than live here::
     │   ├── SourceError               file:line problems in config.yaml or the rulebook
     │   │   ├── ConfigError           (bot.config)
     │   │   └── RulebookError         (core.yamlfile)
-    │   └── StartupError              cannot start (bot.startup_errors)
-    │       ├── PortInUse
-    │       ├── DatabaseMissing       createdb NAME
-    │       ├── DatabaseUnreachable   the server is down or the URL is wrong
-    │       └── SchemaOutOfDate       frontdesk db upgrade
+    │   ├── StartupError              cannot start (bot.startup_errors)
+    │   │   ├── PortInUse
+    │   │   ├── DatabaseMissing       createdb NAME
+    │   │   ├── DatabaseUnreachable   the server is down or the URL is wrong
+    │   │   └── SchemaOutOfDate       frontdesk db upgrade
+    │   └── BackupError               a backup or restore refused (ticketing.backup)
     ├── TicketError                   a refused ticket operation, said to the agent (ticketing.errors)
     │   └── TicketNotFound, InvalidTransition, InvalidValue, UnknownQueue, UnknownAgent,
     │       NoAgentAvailable, CustomerNotFound
