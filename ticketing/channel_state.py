@@ -77,7 +77,7 @@ async def single_consumer(
     if engine.dialect.name != "postgresql":
         yield
         return
-    leadership = Leadership(engine=engine, key=_lock_key(name), name=name)
+    leadership = Leadership(engine=engine, key=_lock_key(name), name=f"the {name} loop")
     waiting_logged = False
     while not await leadership.check():
         if not waiting_logged:

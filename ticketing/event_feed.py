@@ -58,7 +58,7 @@ class EventTicket:
 class TicketEventFeed:
     def __init__(self, *, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._leadership = Leadership(engine=engine, key=LOCK)
+        self._leadership = Leadership(engine=engine, key=LOCK, name="the ticket rules feed")
         self._holes = HoleGuard(engine, name="ticket rules")
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._cursor_insert = dialect.insert(ChannelCursor).on_conflict_do_nothing()

@@ -19,14 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 __all__ = ["Leadership"]
 
 _LOGGER = logging.getLogger(__name__)
-# Any fixed 64-bit key; other applications on the same server must not use it.
-SCHEDULER_LOCK = 0x46_44_53_4C_41  # "FDSLA"
 
 
 class Leadership:
-    def __init__(
-        self, *, engine: AsyncEngine, key: int = SCHEDULER_LOCK, name: str = "the SLA scheduler"
-    ) -> None:
+    def __init__(self, *, engine: AsyncEngine, key: int, name: str) -> None:
+        # No defaults: every lock names what its holder runs, and the log lines say so (the
+        # ticket rules lock once logged that it ran the SLA scheduler).
         self._engine = engine
         self._key = key
         self._name = name
@@ -54,7 +52,7 @@ class Leadership:
         try:
             conn = await self._engine.connect()
         except Exception:
-            _LOGGER.exception("cannot reach the database to compete for leadership")
+            _LOGGER.exception("cannot reach the database to compete for %s", self._name)
             return False
         try:
             # Autocommit: no transaction stays open on this connection, and each check is one

@@ -37,6 +37,8 @@ except ImportError as exc:  # pragma: no cover - a broken install
 __all__ = ["SlaScheduler", "SweepReport"]
 
 _LOGGER = logging.getLogger(__name__)
+# Any fixed 64-bit key; other applications on the same server must not use it.
+LOCK = 0x46_44_53_4C_41  # "FDSLA"
 
 # The partial index on tickets waiting for intake and the (state, due_at) index of the timers
 # answer this without reading a row when nothing is to do.
@@ -73,7 +75,7 @@ class SlaScheduler:
         self._config = config
         self._interval = interval
         self._batch = batch
-        self.leadership = Leadership(engine=engine)
+        self.leadership = Leadership(engine=engine, key=LOCK, name="the SLA scheduler")
         self._scheduler: AsyncIOScheduler | None = None
         self._inflight: asyncio.Task[SweepReport] | None = None
 

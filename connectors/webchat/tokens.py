@@ -17,10 +17,14 @@ from dataclasses import dataclass
 
 from core.errors import FrontdeskError
 
-__all__ = ["InvalidToken", "SessionClaims", "SessionTokens"]
+__all__ = ["MAX_CLOCK_SKEW_SECONDS", "InvalidToken", "SessionClaims", "SessionTokens"]
 
 _VERSION = "v1"
 _REMEMBERED = 10_000  # verified tokens kept (a few MB at most)
+# How far ahead of this server's clock a token's issue time may be: processes behind a load
+# balancer share the secret, and their clocks differ by a little. A token from further ahead
+# would stay valid for that much longer than the TTL (from the far future: for good).
+MAX_CLOCK_SKEW_SECONDS = 300
 
 
 class InvalidToken(FrontdeskError):
@@ -68,6 +72,11 @@ class SessionTokens:
         current = now if now is not None else time.time()
         if current - result.issued_at > self._ttl:
             raise InvalidToken("session token expired; start a new session")
+        if result.issued_at - current > MAX_CLOCK_SKEW_SECONDS:
+            raise InvalidToken(
+                "session token issued in the future (the issuing server's clock is ahead); "
+                "start a new session"
+            )
         return result
 
     def _verify_signed(self, token: str) -> SessionClaims:

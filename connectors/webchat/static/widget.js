@@ -229,6 +229,9 @@
     n.textContent = note;
   }
 
+  // Pushes are at least once: a reply comes in the POST answer and as a push, and after a crash a
+  // reclaimed outbox row pushes it again. The interaction id (m.id) is the key, so every copy after
+  // the first changes nothing (no bubble, no unread count, no quick replies).
   function render(m, fromHistory) {
     if (!m || typeof m.id !== "number" || rendered[m.id]) return;
     var node, p = m.client_message_id && pending[m.client_message_id];
