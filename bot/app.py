@@ -22,7 +22,14 @@ from bot.analysis_workers import AnalysisWorkers, worker_count
 from bot.channel_wiring import ChannelParts, optional_channels
 from bot.config import Settings
 from bot.flow import ConversationFlow
-from bot.http import body_timeout_middleware, cors_middleware, error_middleware, quiet_client_errors
+from bot.http import (
+    body_timeout_middleware,
+    cors_middleware,
+    echo_request_id,
+    error_middleware,
+    quiet_client_errors,
+    request_id_middleware,
+)
 from bot.knowledge import LiveKnowledge
 from bot.outbox import OutboxDispatcher
 from bot.startup_errors import SchemaOutOfDate, StartupError, database_fault
@@ -182,11 +189,13 @@ class App:
         app = web.Application(
             client_max_size=self.settings.server.max_body_bytes,
             middlewares=[
+                request_id_middleware,
                 error_middleware,
                 body_timeout_middleware(self.settings.server.body_timeout_seconds),
                 cors_middleware(self.settings.webchat.allowed_origins),
             ],
         )
+        app.on_response_prepare.append(echo_request_id)
         quiet_client_errors()  # a client's malformed request is one WARNING line, not a traceback
         app.router.add_get("/healthz", self._health)
         if self.webchat is not None:

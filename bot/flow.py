@@ -8,6 +8,7 @@ its own value; the :class:`InboundMessage` is never modified.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 from collections.abc import Callable
@@ -16,10 +17,12 @@ from bot.analysis_workers import AnalysisWorkers
 from bot.delivery import delivery_for, outbound_from_payload
 from bot.knowledge import Knowledge
 from bot.turn_plan import turn_plan
+from core import log_context
 from core.contracts import InboundMessage, InboundResult, OutboundMessage, QuickReply
 from nlp.types import Analysis, AnalysisContext, Analyzer
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
+from ticketing.numbers import ticket_reference
 from ticketing.turns import InboundRecord, ReplyRecord, StoredReply, Turn, TurnResult, Turns
 
 __all__ = ["ConversationFlow", "inbound_record", "resolve_sender"]
@@ -51,8 +54,19 @@ class ConversationFlow:
         self._analysis = analysis
 
     async def handle(self, message: InboundMessage) -> InboundResult:
-        """Process one message; returns once it is committed and its replies are in the outbox."""
+        """Process one message; returns once it is committed and its replies are in the outbox.
+        The log lines below carry the conversation and ticket (core/log_context.py), reset on the
+        way out so a polling loop's next lines do not name this message's conversation."""
         ref = await resolve_sender(self._customers, message)
+        conversation = log_context.conversation_id.set(ref.public_id)
+        ticket = log_context.ticket.set(None)
+        try:
+            return await self._handle(ref, message)
+        finally:
+            log_context.ticket.reset(ticket)
+            log_context.conversation_id.reset(conversation)
+
+    async def _handle(self, ref: ConversationRef, message: InboundMessage) -> InboundResult:
         knowledge = self._knowledge()  # one rulebook version for the whole message
         analysis, error = await self._analyze(knowledge.analyzer, message)
 
@@ -70,7 +84,13 @@ class ConversationFlow:
             bot_name=self._bot_name,
             reply=reply,
         )
-        result = await self._turns.record(Turn(record=inbound_record(ref, message), plan=plan))
+        # The planner runs in the batch writer's task; in this message's context, its log lines
+        # carry this request and conversation (a context copy is a pointer, not a copy).
+        context = contextvars.copy_context()
+        turn = Turn(record=inbound_record(ref, message), plan=lambda s, take: context.run(plan, s, take))
+        result = await self._turns.record(turn)
+        if result.ticket_number is not None:
+            log_context.ticket.set(ticket_reference(result.ticket_number))
         if result.duplicate:
             payloads = await self._history.reply_payloads(result.interaction_id)
             replies = tuple(outbound_from_payload(payload) for payload in payloads)
