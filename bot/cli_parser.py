@@ -54,6 +54,11 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the service (web chat demo on http://127.0.0.1:8080)")
     serve.add_argument("--host", help="listen address (default: server.host)")
     serve.add_argument("--port", type=int, help="listen port (default: server.port)")
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="log lines as text or one JSON object per line (default: server.log_format)",
+    )
     serve.set_defaults(func=Handler("bot.cli_serve", "cmd_serve"))
 
     chat = sub.add_parser("chat", help="chat with the bot in the terminal, to try the rulebook")

@@ -18,6 +18,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.gc_tuning import settle_heap
 from bot.startup_errors import listen_fault, opening_database
 from connectors.console import ConsoleConnector
+from core import log_context
 from ticketing.database import create_engine, current_revision, head_revision, upgrade
 
 __all__ = ["cmd_chat", "cmd_db_current", "cmd_db_upgrade", "cmd_serve"]
@@ -34,10 +35,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(path)
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
+def _logging(level: str, log_format: str = "text") -> None:
+    """Log to stderr, as text or one JSON object per line, with the request, conversation and
+    ticket ids of core/log_context.py on every record (the filter sits on the handler, so it
+    sees every logger's records)."""
+    handler = logging.StreamHandler()
+    handler.addFilter(log_context.LogContextFilter())
+    if log_format == "json":
+        handler.setFormatter(log_context.JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(log_context.TEXT_FORMAT, datefmt="%H:%M:%S"))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # The scheduler logs every sweep ("Running job ... executed successfully", twice a second) at
     # INFO; our own sweep logs what it fired. Its warnings (missed runs) and errors still show.
@@ -46,7 +54,7 @@ def _logging(level: str) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    _logging(settings.server.log_level)
+    _logging(settings.server.log_level, args.log_format or settings.server.log_format)
     with opening_database(settings.database_url):  # a SQLite folder that cannot be made
         app = build_app(settings)
     settle_heap()  # what start-up built lives as long as the process (bot.gc_tuning)

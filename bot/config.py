@@ -41,6 +41,7 @@ class ServerSettings(_Model):
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=64 * 1024 * 1024)
     body_timeout_seconds: float = Field(10.0, gt=0, le=600)  # a body must arrive whole within this
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line; --log-format wins
     # /metrics (Prometheus) on this port, only for a request carrying ``metrics_token`` as a
     # bearer token: the figures name channels and load, not for the open internet.
     metrics: bool = False

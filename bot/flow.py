@@ -8,6 +8,7 @@ its own value; the :class:`InboundMessage` is never modified.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 import time
@@ -18,10 +19,12 @@ from bot.delivery import delivery_for, outbound_from_payload
 from bot.knowledge import Knowledge
 from bot.metrics import Metrics
 from bot.turn_plan import turn_plan
+from core import log_context
 from core.contracts import ConversationGone, InboundMessage, InboundResult, OutboundMessage, QuickReply
 from nlp.types import Analysis, AnalysisContext, Analyzer
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
+from ticketing.numbers import ticket_reference
 from ticketing.turns import InboundRecord, ReplyRecord, StoredReply, Turn, TurnResult, Turns
 
 __all__ = ["ConversationFlow", "inbound_record", "record_turn", "resolve_sender"]
@@ -58,8 +61,19 @@ class ConversationFlow:
         """Process one message; returns once it is committed and its replies are in the outbox.
 
         Raises ``ConversationGone`` when the message's conversation was erased and may not be
-        opened again by a message (web chat)."""
+        opened again by a message (web chat). The log lines below carry the conversation and
+        ticket (core/log_context.py), reset on the way out so a polling loop's next lines do not
+        name this message's conversation."""
         ref = await resolve_sender(self._customers, message)
+        conversation = log_context.conversation_id.set(ref.public_id)
+        ticket = log_context.ticket.set(None)
+        try:
+            return await self._handle(ref, message)
+        finally:
+            log_context.ticket.reset(ticket)
+            log_context.conversation_id.reset(conversation)
+
+    async def _handle(self, ref: ConversationRef, message: InboundMessage) -> InboundResult:
         knowledge = self._knowledge()  # one rulebook version for the whole message
         started = time.perf_counter()
         analysis, error = await self._analyze(knowledge.analyzer, message)
@@ -81,10 +95,15 @@ class ConversationFlow:
                 bot_name=self._bot_name,
                 reply=reply,
             )
-            return Turn(record=inbound_record(ref, message), plan=plan)
+            # The planner runs in the batch writer's task; in this message's context, its log
+            # lines carry this request and conversation (a context copy is a pointer, not a copy).
+            context = contextvars.copy_context()
+            return Turn(record=inbound_record(ref, message), plan=lambda s, take: context.run(plan, s, take))
 
         result = await record_turn(self._customers, self._turns, message, ref, turn_for)
         self._metrics.decision_seconds.observe(time.perf_counter() - analyzed)
+        if result.ticket_number is not None:
+            log_context.ticket.set(ticket_reference(result.ticket_number))
         if result.duplicate:
             payloads = await self._history.reply_payloads(result.interaction_id)
             # An erased customer's payloads are empty: nothing left to answer a retry with.

@@ -1,5 +1,6 @@
-"""Edge middleware: JSON errors that say what to fix, CORS for the embeddable widget, a body
-read timeout, and one quiet log line for a client's malformed request.
+"""Edge middleware: a request id for the log lines, JSON errors that say what to fix, CORS for
+the embeddable widget, a body read timeout, and one quiet log line for a client's malformed
+request.
 
 Every error leaves as ``{"error": {"code", "message"}}``. Expected refusals carry their own
 message; anything unexpected is logged with a reference id and the client sees only that id,
@@ -19,19 +20,24 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from connectors.base import BadRequest
+from core import log_context
 
 __all__ = [
     "ClientErrorLog",
     "body_timeout_middleware",
     "cors_middleware",
+    "echo_request_id",
     "error_middleware",
     "json_error",
     "quiet_client_errors",
+    "request_id_middleware",
 ]
 
 _LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_REQUEST_ID = web.RequestKey("request_id", str)
 
 _HTTP_MESSAGES = {
     404: ("not_found", "no such endpoint; see docs/webchat-api.md"),
@@ -64,6 +70,28 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(
             500, "internal_error", f"internal error; reference {reference}", reference=reference
         )
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every log line of a request carries its id (core/log_context.py): the client's
+    ``X-Request-ID`` when it is a sane token, else a new one. Outermost, so the error
+    middleware's lines have it too; :func:`echo_request_id` puts it on the response."""
+    rid = log_context.request_id_from(request.headers.get("X-Request-ID"))
+    request[_REQUEST_ID] = rid
+    token = log_context.request_id.set(rid)
+    try:
+        return await handler(request)
+    finally:
+        log_context.request_id.reset(token)
+
+
+async def echo_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the response (also an error answer or a WebSocket upgrade)
+    echoes the request id, so a client's report can be found in the log."""
+    rid = request.get(_REQUEST_ID)
+    if rid is not None:
+        response.headers["X-Request-ID"] = rid
 
 
 def cors_middleware(allowed_origins: Sequence[str]) -> Middleware:

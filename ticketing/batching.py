@@ -12,6 +12,7 @@ If a batch fails, its items are retried one by one so a single bad item fails al
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -38,7 +39,11 @@ class GroupCommit(Generic[T, R]):
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain(), name=f"group-commit:{self._name}")
+            # An empty context: the writer serves every caller, so it must not log with the
+            # request and conversation ids (core/log_context.py) of whichever came first.
+            self._worker = asyncio.create_task(
+                self._drain(), name=f"group-commit:{self._name}", context=contextvars.Context()
+            )
         # shield: a caller that goes away must not cancel a write other callers share.
         return await asyncio.shield(future)
 

@@ -78,7 +78,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     )
 
 
-_JSON = {"json_serializer": json_text.dumps, "json_deserializer": json_text.loads}
+# hide_parameters: a statement's error (logged by whoever catches it) and ``database.echo``
+# show the SQL but never its values, which are message texts, names and email addresses.
+_JSON = {"json_serializer": json_text.dumps, "json_deserializer": json_text.loads, "hide_parameters": True}
 
 
 def _ensure_directory(url: str) -> None:

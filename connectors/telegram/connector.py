@@ -38,6 +38,7 @@ from connectors.telegram.translate import (
 )
 from connectors.telegram.update_shape import UpdateShapeError, check_update
 from core.contracts import Attachment, InboundSink, OutboundMessage
+from core.log_context import safe_url
 from core.loops import BackgroundTask
 
 __all__ = ["TelegramConnector"]
@@ -95,7 +96,7 @@ class TelegramConnector:
                 secret_token=secret.get_secret_value() if secret else None,
                 allowed_updates=ALLOWED_UPDATES,
             )
-            _LOGGER.info("telegram: webhook registered at %s", self._settings.webhook_url)
+            _LOGGER.info("telegram: webhook registered at %s", safe_url(self._settings.webhook_url))
 
     async def stop(self) -> None:
         await self._polling.stop()
