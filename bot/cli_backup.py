@@ -8,7 +8,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_cli_settings
 from bot.startup_errors import opening_database
 from ticketing.backup import backup, restore
 from ticketing.database import head_revision
@@ -21,12 +21,7 @@ _GENERATED_SECRET = Path("var/webchat-secret.key")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    path = Path(args.config) if args.config else None
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
-    if path is not None and not path.is_file():
-        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
-    return load_settings(path)
+    return load_cli_settings(getattr(args, "config", None))
 
 
 def _files(settings: Settings) -> dict[str, Path]:

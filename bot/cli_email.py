@@ -19,7 +19,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from bot.app import build_app
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_cli_settings
 from connectors.email import EmailConnector
 from connectors.email.classify import Noise
 from connectors.email.ingest import IngestResult
@@ -37,14 +37,10 @@ __all__ = [
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    path = Path(args.config) if getattr(args, "config", None) else None
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
-    if path is not None and not path.is_file():
-        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
-    settings = load_settings(path)
+    settings = load_cli_settings(getattr(args, "config", None))
     if settings.email is None:
-        raise ConfigError([f"{path or 'config.yaml'}:0: email: section missing (see docs/email.md)"])
+        where = getattr(args, "config", None) or "config.yaml"
+        raise ConfigError([f"{where}:0: email: section missing (see docs/email.md)"])
     return settings
 
 

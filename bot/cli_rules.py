@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_cli_settings
 from bot.knowledge import Knowledge
 from core.yamlfile import RulebookError, parse_yaml
 from nlp import ModelStore, TrainingError
@@ -42,12 +42,7 @@ __all__ = ["cmd_rules_check", "cmd_rules_test", "load_with_model"]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    path = Path(args.config) if getattr(args, "config", None) else None
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
-    if path is not None and not path.is_file():
-        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
-    return load_settings(path)
+    return load_cli_settings(getattr(args, "config", None))
 
 
 def _directory(args: argparse.Namespace, settings: Settings) -> Path:

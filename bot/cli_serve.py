@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from pathlib import Path
 
 from aiohttp import web
 
 from bot.app import AppOverrides, build_app
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_cli_settings
 from bot.gc_tuning import settle_heap
 from bot.startup_errors import listen_fault, opening_database
 from connectors.console import ConsoleConnector
@@ -27,12 +26,7 @@ _LOGGER = logging.getLogger("frontdesk")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    path = Path(args.config) if args.config else None
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
-    if path is not None and not path.is_file():
-        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
-    return load_settings(path)
+    return load_cli_settings(getattr(args, "config", None))
 
 
 def _logging(level: str, log_format: str = "text") -> None:

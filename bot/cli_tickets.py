@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_cli_settings
 from bot.startup_errors import SchemaOutOfDate, opening_database
 from ticketing.agents import Roster
 from ticketing.customer_admin import CustomerAdmin
@@ -51,12 +51,7 @@ Command = Callable[[argparse.Namespace, _Ctx], Awaitable[None]]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    path = Path(args.config) if getattr(args, "config", None) else None
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
-    if path is not None and not path.is_file():
-        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
-    return load_settings(path)
+    return load_cli_settings(getattr(args, "config", None))
 
 
 def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = None) -> int:

@@ -179,6 +179,17 @@ def settings_from_text(
     return _settings(data, filename=filename, base_dir=base_dir, env=env)
 
 
+def load_cli_settings(config: str | None) -> Settings:
+    """The settings a CLI command runs with: ``--config PATH`` (or ``$FRONTDESK_CONFIG``), else
+    ``config.yaml`` in the working directory, else the built-in defaults."""
+    path = Path(config) if config else None
+    if path is None and Path("config.yaml").is_file():
+        path = Path("config.yaml")
+    if path is not None and not path.is_file():
+        raise ConfigError([f"{path}:0: config file not found (pass --config PATH or set FRONTDESK_CONFIG)"])
+    return load_settings(path)
+
+
 def load_settings(path: Path | None, *, env: Mapping[str, str] | None = None) -> Settings:
     """Load and validate config.yaml; ``None`` means built-in defaults (relative to the cwd)."""
     if path is None:
