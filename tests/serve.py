@@ -24,9 +24,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_serve(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start a server on a free port; its output goes to the end of ``log`` (restarts add to it)."""
-    port = free_port()
+def start_serve(config: Path, log: Path, *, port: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a server on ``port`` (a free one if None); its output goes to the end of ``log``
+    (restarts add to it; a restart on the same port keeps a browser page's origin)."""
+    port = port or free_port()
     with log.open("ab") as out:  # the child has its own copy of the descriptor
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--config", str(config), "serve", "--port", str(port)],
