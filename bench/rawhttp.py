@@ -30,13 +30,20 @@ __all__ = ["Load", "Outcome", "closed_loop", "open_loop"]
 
 @dataclass(frozen=True)
 class Load:
-    """Where the requests go: ``body(client, n)`` is client ``client``'s ``n``-th body."""
+    """Where the requests go: ``body(client, n)`` is client ``client``'s ``n``-th body.
+
+    ``ports``, when given, spreads the clients over several servers (client ``i`` on
+    ``ports[i % len(ports)]``), so a scaled-out service is loaded evenly; ``port`` otherwise."""
 
     host: str
     port: int
     path: str
     headers: Sequence[dict[str, str]]  # per client
     body: Callable[[int, int], bytes]
+    ports: Sequence[int] = ()
+
+    def port_for(self, client: int) -> int:
+        return self.ports[client % len(self.ports)] if self.ports else self.port
 
 
 @dataclass
@@ -66,7 +73,7 @@ class _Client(asyncio.Protocol):
         self._numbers = numbers
         self._outcome = outcome
         self._head = (
-            f"POST {load.path} HTTP/1.1\r\nHost: {load.host}:{load.port}\r\n"
+            f"POST {load.path} HTTP/1.1\r\nHost: {load.host}:{load.port_for(index)}\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in load.headers[index].items())
         ).encode()
         self._buffer = b""
@@ -148,7 +155,7 @@ async def _connect(load: Load, outcome: Outcome, clients: int, per_client: int =
         own = []
         for _ in range(per_client):
             _, client = await loop.create_connection(
-                functools.partial(_Client, load, i, numbers, outcome), load.host, load.port
+                functools.partial(_Client, load, i, numbers, outcome), load.host, load.port_for(i)
             )
             own.append(client)
         made.append(own)

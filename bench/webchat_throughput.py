@@ -1,7 +1,7 @@
-"""Web chat throughput: N concurrent clients posting messages to a running Frontdesk on SQLite.
+"""Web chat throughput: N concurrent clients posting messages to a running Frontdesk.
 
-Starts ``frontdesk serve`` (fresh SQLite file, example rulebook) and, as the baseline, a bare
-aiohttp echo server, each as its own process, and measures in one run:
+Starts ``frontdesk serve`` (a fresh database, example rulebook) and, as the baseline, a bare
+aiohttp echo server, each as its own process (:mod:`fleet`), and measures in one run:
 
 1. ``echo_baseline``: the echo server's ceiling, N closed-loop clients (each sends its next
    request when the previous answer arrives);
@@ -38,7 +38,15 @@ the load generator) is no worse than the figure recorded in docs/performance.md 
 at most 10 ms at ``--low-rate`` messages/s. The echo ceiling is still measured: the ratio shows
 how far the service is from a server that does nothing.
 
+Scale-out (``--database postgresql --processes N``): N ``frontdesk serve`` processes on one
+fresh PostgreSQL database (created on ``--pg-url``'s server, dropped afterwards) and N echo
+servers, every phase's clients spread evenly over their ports. CPU per message then sums all
+service processes and their workers; ``database_cpu_ms_per_message`` adds what the PostgreSQL
+backends serving the run spent (not part of the verdict, whose recorded figure is SQLite's,
+where the database runs inside the service). SQLite allows one process.
+
     .venv/bin/python bench/webchat_throughput.py [--clients 64] [--seconds 10] [--rounds 3]
+        [--database sqlite|postgresql] [--processes 1] [--pg-url postgresql://...]
 """
 
 from __future__ import annotations
@@ -47,35 +55,21 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
+import fleet
 import rawhttp
+from fleet import Fleet, wait_quiet
 
-ROOT = Path(__file__).resolve().parent.parent
 # The regression guard (docs/performance.md, "The architecture consolidation"): CPU per message
 # of the service and its analysis workers as recorded there, and how much worse counts as noise.
 RECORDED_CPU_MS = 0.38
 CPU_NOISE = 0.15
 HALF_P99_MS = 50.0  # p99 at half the measured ceiling, open loop
 LOW_P99_MS = 10.0  # p99 at --low-rate messages/s
-
-ECHO_SERVER = """
-import sys
-from aiohttp import web
-async def echo(request):
-    return web.json_response(await request.json())
-app = web.Application()
-app.router.add_post("/echo", echo)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-"""
 
 TEXTS = [
     "What are your opening hours?",
@@ -87,66 +81,6 @@ TEXTS = [
     "where is the size guide",
     "I was charged twice for order 12345",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_ready(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(url) as resp:
-                    if resp.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
-async def wait_workers(url: str, timeout: float = 60.0) -> dict[str, int]:
-    """Measure the steady state: the analysis workers have started (they take a second or two)."""
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while True:
-            async with session.get(url) as resp:
-                workers: dict[str, int] = (await resp.json())["analysis_workers"]
-            if workers["ready"] >= workers["wanted"] or time.monotonic() > deadline:
-                return workers
-            await asyncio.sleep(0.2)
-
-
-def cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU time (user + system) of a process and of each of its children, from /proc (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = {}
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    pids = [pid, *map(int, children.read_text().split())] if children.exists() else [pid]
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out["service" if p == pid else f"worker {p}"] = (int(fields[11]) + int(fields[12])) / tick
-    return out
-
-
-async def wait_quiet(pid: int, timeout: float = 120.0) -> float:
-    """Wait until the service has worked off what the previous phase left (an overloaded phase
-    leaves queued requests, tickets and deliveries behind): under 5 % of a core for half a
-    second. Returns the seconds waited, so a phase never starts on another's backlog."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        before = sum(cpu_seconds(pid).values())
-        await asyncio.sleep(0.5)
-        if sum(cpu_seconds(pid).values()) - before < 0.025:
-            break
-    return round(time.monotonic() - started, 1)
 
 
 def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
@@ -170,7 +104,7 @@ def summary(latencies: list[float], errors: int, seconds: float) -> dict[str, fl
 
 
 async def drive(  # type: ignore[no-untyped-def]
-    clients: int, seconds: float, warmup: float, request_for, pid: int | None = None
+    clients: int, seconds: float, warmup: float, request_for, service: Fleet | None = None
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
@@ -194,8 +128,8 @@ async def drive(  # type: ignore[no-untyped-def]
                     await resp.read()
                     ok = resp.status == 200
                 t1 = time.monotonic()
-                if pid is not None and not cpu_before and t0 >= measure_from:
-                    cpu_before.update(cpu_seconds(pid))
+                if service is not None and not cpu_before and t0 >= measure_from:
+                    cpu_before.update(service.cpu())
                 if t0 >= measure_from:
                     if ok:
                         latencies.append(t1 - t0)
@@ -205,8 +139,8 @@ async def drive(  # type: ignore[no-untyped-def]
 
         await asyncio.gather(*(client(i) for i in range(clients)))
     result: dict[str, Any] = summary(latencies, errors, seconds)
-    if pid is not None:  # CPU ms per message: the measured interval only (a few in-flight extra)
-        result["cpu_ms_per_message"] = cpu_per_message(cpu_before, cpu_seconds(pid), len(latencies))
+    if service is not None:  # CPU ms per message: the measured interval only (a few in-flight extra)
+        result["cpu_ms_per_message"] = cpu_per_message(cpu_before, service.cpu(), len(latencies))
     return result
 
 
@@ -229,33 +163,44 @@ def combined(rounds: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         cpu = [(r["cpu_ms_per_message"], r["requests"]) for r in rounds]
         weighted = {n: sum(per.get(n, 0.0) * count for per, count in cpu) for n in names}
         out["cpu_ms_per_message"] = {n: round(weighted[n] / max(requests, 1), 3) for n in sorted(names)}
+    if "database_cpu_ms_per_message" in rounds[0]:
+        spent = sum(r["database_cpu_ms_per_message"] * r["requests"] for r in rounds)
+        out["database_cpu_ms_per_message"] = round(spent / max(requests, 1), 3)
     return out
 
 
+def _bases(ports: list[int]) -> list[str]:
+    return [f"http://127.0.0.1:{port}" for port in ports]
+
+
 class EchoLoad:
-    def __init__(self, base: str) -> None:
-        self.base = base
+    """Client ``i`` posts to the ``i % len(bases)``-th server, as in every phase."""
+
+    def __init__(self, bases: list[str]) -> None:
+        self.bases = bases
 
     async def prepare(self, session: aiohttp.ClientSession, i: int) -> None:
         return None
 
     def request(self, _state: None, i: int, n: int) -> tuple[str, bytes, dict[str, str]]:
         body = json.dumps({"client_message_id": f"c{i}-m{n}", "text": TEXTS[(i + n) % len(TEXTS)]}).encode()
-        return f"{self.base}/echo", body, {"Content-Type": "application/json"}
+        return f"{self.bases[i % len(self.bases)]}/echo", body, {"Content-Type": "application/json"}
 
 
 class FrontdeskLoad:
-    def __init__(self, base: str) -> None:
-        self.base = base
+    """Client ``i``'s session starts on the process it posts to (any would do: they share the secret)."""
+
+    def __init__(self, bases: list[str]) -> None:
+        self.bases = bases
 
     async def prepare(self, session: aiohttp.ClientSession, i: int) -> dict[str, str]:
-        async with session.post(f"{self.base}/api/v1/sessions", json={}) as resp:
+        async with session.post(f"{self.bases[i % len(self.bases)]}/api/v1/sessions", json={}) as resp:
             token = (await resp.json())["token"]
         return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def request(self, headers: dict[str, str], i: int, n: int) -> tuple[str, bytes, dict[str, str]]:
         body = json.dumps({"client_message_id": f"c{i}-m{n}", "text": TEXTS[(i + n) % len(TEXTS)]}).encode()
-        return f"{self.base}/api/v1/messages", body, headers
+        return f"{self.bases[i % len(self.bases)]}/api/v1/messages", body, headers
 
 
 def ceilings(
@@ -304,42 +249,47 @@ class Phases:
     """The rawhttp phases: each one posts from fresh web chat sessions (its own conversations)
     with message ids of its own."""
 
-    def __init__(self, clients: int, warmup: float, port: int, echo_port: int, pid: int) -> None:
-        self.clients, self.warmup = clients, warmup
-        self.port, self.echo_port, self.pid = port, echo_port, pid
+    def __init__(self, clients: int, warmup: float, service: Fleet) -> None:
+        self.clients, self.warmup, self.service = clients, warmup, service
 
     async def _load(self, phase: str, *, frontdesk: bool) -> rawhttp.Load:
         def body(i: int, n: int) -> bytes:
             text = TEXTS[(i + n) % len(TEXTS)]
             return json.dumps({"client_message_id": f"{phase}-c{i}-m{n}", "text": text}).encode()
 
+        ports = self.service.ports if frontdesk else self.service.echo_ports
         if not frontdesk:
             headers = [{"Content-Type": "application/json"}] * self.clients
-            return rawhttp.Load("127.0.0.1", self.echo_port, "/echo", headers, body)
-        base = f"http://127.0.0.1:{self.port}"
+            return rawhttp.Load("127.0.0.1", ports[0], "/echo", headers, body, ports=ports)
         async with aiohttp.ClientSession() as session:
-            headers = [await FrontdeskLoad(base).prepare(session, i) for i in range(self.clients)]
-        return rawhttp.Load("127.0.0.1", self.port, "/api/v1/messages", headers, body)
+            sessions = FrontdeskLoad(_bases(ports))
+            headers = [await sessions.prepare(session, i) for i in range(self.clients)]
+        return rawhttp.Load("127.0.0.1", ports[0], "/api/v1/messages", headers, body, ports=ports)
 
     async def closed(self, phase: str, seconds: float, *, frontdesk: bool) -> dict[str, Any]:
         load = await self._load(phase, frontdesk=frontdesk)
         before: dict[str, float] = {}
+        database: list[float | None] = []
 
         def at_window() -> None:
             before["load_generator"] = time.process_time()  # this process: the clients
             if frontdesk:
-                before.update(cpu_seconds(self.pid))
+                before.update(self.service.cpu())
+                database.append(self.service.database_cpu())
 
         outcome = await rawhttp.closed_loop(load, self.clients, seconds, self.warmup, at_window)
-        after = {"load_generator": time.process_time(), **(cpu_seconds(self.pid) if frontdesk else {})}
+        after = {"load_generator": time.process_time(), **(self.service.cpu() if frontdesk else {})}
         result: dict[str, Any] = summary(outcome.latencies, outcome.errors, seconds)
         # CPU ms per message: the measured interval (and the last answers in flight)
         result["cpu_ms_per_message"] = cpu_per_message(before, after, len(outcome.latencies))
+        if database and database[0] is not None:
+            spent = (self.service.database_cpu() or 0.0) - database[0]
+            result["database_cpu_ms_per_message"] = round(spent / max(len(outcome.latencies), 1) * 1000, 3)
         return result
 
     async def paced(self, phase: str, seconds: float, rate: float) -> dict[str, Any]:
         """Open loop at ``rate`` messages/s, once the service has worked off the last phase."""
-        quiet = await wait_quiet(self.pid)
+        quiet = await wait_quiet(self.service.pids)
         load = await self._load(phase, frontdesk=True)
         outcome = await rawhttp.open_loop(load, self.clients, seconds, self.warmup, rate)
         result = summary(outcome.latencies, outcome.errors, seconds)
@@ -367,52 +317,43 @@ async def main() -> None:
         default=RECORDED_CPU_MS,
         help="CPU ms per message (service + workers) this machine recorded in docs/performance.md",
     )
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--processes", type=int, default=1, help="frontdesk serve processes (PostgreSQL)")
+    parser.add_argument(
+        "--pg-url",
+        default=fleet.PG_URL,
+        help="the PostgreSQL server a fresh database is created on (and dropped from) for the run",
+    )
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "config.yaml"
-        port, echo_port = free_port(), free_port()
-        config.write_text(
-            f"server: {{port: {port}, log_level: WARNING}}\n"
-            f"database: {{url: 'sqlite+aiosqlite:///{tmp}/bench.db'}}\n"
-            f"webchat: {{secret_key: bench-secret-0123456789abcdef}}\n"
-            f"rulebook: {{path: {ROOT / 'rulebook'}}}\n"
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    if args.database == "sqlite" and args.processes != 1:
+        parser.error(
+            f"--processes {args.processes} needs --database postgresql: on SQLite one process "
+            "holds the database (docs/deployment.md)"
         )
-        env = {**os.environ, "FRONTDESK_CONFIG": str(config)}
-        frontdesk = ROOT / ".venv" / "bin" / "frontdesk"
-        subprocess.run([frontdesk, "db", "upgrade"], env=env, check=True, capture_output=True)
-        procs = [
-            subprocess.Popen([frontdesk, "serve"], env=env),
-            subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)]),
-        ]
-        try:
-            await wait_ready(f"http://127.0.0.1:{port}/healthz")
-            await wait_ready(f"http://127.0.0.1:{echo_port}/echo")
-            workers = await wait_workers(f"http://127.0.0.1:{port}/healthz")
-            phases = Phases(args.clients, args.warmup, port, echo_port, procs[0].pid)
-            seconds = args.seconds / args.rounds
-            echo_rounds, fd_rounds = [], []
-            for r in range(args.rounds):
-                echo_rounds.append(await phases.closed(f"echo{r}", seconds, frontdesk=False))
-                fd_rounds.append(await phases.closed(f"ceiling{r}", seconds, frontdesk=True))
-                await wait_quiet(procs[0].pid)
-            old_echo, old_fd = [], []  # the same two ceilings through aiohttp's client
-            load = FrontdeskLoad(f"http://127.0.0.1:{port}")
-            for _ in range(args.rounds):
-                echo_load = EchoLoad(f"http://127.0.0.1:{echo_port}")
-                old_echo.append(await drive(args.clients, seconds, args.warmup, echo_load))
-                old_fd.append(await drive(args.clients, seconds, args.warmup, load, pid=procs[0].pid))
-                await wait_quiet(procs[0].pid)
-            measured = ceilings(echo_rounds, fd_rounds, args.seconds)
-            fd = measured["frontdesk"]
-            # What the service sustains at half its own ceiling: the latency a deployment sized
-            # for its measured throughput would see.
-            at_half = await phases.paced("half", args.seconds, 0.5 * fd["requests_per_s"])
-            at_low = await phases.paced("low", args.seconds, args.low_rate)
-        finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=10)
+
+    async with fleet.started(database=args.database, processes=args.processes, pg_url=args.pg_url) as service:
+        phases = Phases(args.clients, args.warmup, service)
+        seconds = args.seconds / args.rounds
+        echo_rounds, fd_rounds = [], []
+        for r in range(args.rounds):
+            echo_rounds.append(await phases.closed(f"echo{r}", seconds, frontdesk=False))
+            fd_rounds.append(await phases.closed(f"ceiling{r}", seconds, frontdesk=True))
+            await wait_quiet(service.pids)
+        old_echo, old_fd = [], []  # the same two ceilings through aiohttp's client
+        load = FrontdeskLoad(_bases(service.ports))
+        for _ in range(args.rounds):
+            echo_load = EchoLoad(_bases(service.echo_ports))
+            old_echo.append(await drive(args.clients, seconds, args.warmup, echo_load))
+            old_fd.append(await drive(args.clients, seconds, args.warmup, load, service))
+            await wait_quiet(service.pids)
+        measured = ceilings(echo_rounds, fd_rounds, args.seconds)
+        fd = measured["frontdesk"]
+        # What the service sustains at half its own ceiling: the latency a deployment sized
+        # for its measured throughput would see.
+        at_half = await phases.paced("half", args.seconds, 0.5 * fd["requests_per_s"])
+        at_low = await phases.paced("low", args.seconds, args.low_rate)
     print(
         json.dumps(
             {
@@ -420,8 +361,9 @@ async def main() -> None:
                 "clients": args.clients,
                 "seconds": args.seconds,
                 "rounds": args.rounds,
-                "database": "sqlite",
-                "analysis_workers": workers,
+                "database": args.database,
+                "processes": args.processes,
+                "analysis_workers": service.workers,
                 "cpus": os.cpu_count(),
                 "load_generator": "bench/rawhttp.py",
                 **measured,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -98,3 +99,19 @@ async def test_a_connection_the_server_closes_counts_its_requests_as_errors_and_
     finally:
         await server.close()
     assert outcome.latencies == [] and outcome.errors == pytest.approx(12, abs=3)
+
+
+async def test_clients_are_spread_evenly_over_several_servers() -> None:
+    """``--processes N``: client i posts to the (i % N)-th server, each on its own port."""
+    seen_a: list[dict[str, object]] = []
+    seen_b: list[dict[str, object]] = []
+    a, b = await _server(seen_a), await _server(seen_b)
+    try:
+        assert a.port is not None and b.port is not None
+        load = dataclasses.replace(_load(a), ports=[a.port, b.port])
+        await rawhttp.closed_loop(load, 4, seconds=0.2, warmup=0.0)
+    finally:
+        await a.close()
+        await b.close()
+    assert {body["client"] for body in seen_a} == {0, 2}
+    assert {body["client"] for body in seen_b} == {1, 3}
