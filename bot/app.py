@@ -22,14 +22,7 @@ from bot.analysis_workers import AnalysisWorkers, worker_count
 from bot.channel_wiring import ChannelParts, optional_channels
 from bot.config import Settings
 from bot.flow import ConversationFlow
-from bot.http import (
-    body_timeout_middleware,
-    cors_middleware,
-    echo_request_id,
-    error_middleware,
-    quiet_client_errors,
-    request_id_middleware,
-)
+from bot.http import cors_middleware, edge_middleware, quiet_client_errors
 from bot.knowledge import LiveKnowledge
 from bot.metrics import LATE_AFTER, Metrics, ScrapeSources, metrics_handler, webhook_middleware, webhook_paths
 from bot.outbox import OutboxDispatcher
@@ -192,16 +185,13 @@ class App:
     def _web_app(self) -> web.Application:
         server = self.settings.server
         middlewares = [
-            request_id_middleware,
-            error_middleware,
-            body_timeout_middleware(server.body_timeout_seconds),
+            edge_middleware(server.body_timeout_seconds),
             cors_middleware(self.settings.webchat.allowed_origins),
         ]
         hooks = webhook_paths(self.settings)
         if hooks:  # outermost, so it counts the status the webhook's sender finally got
             middlewares.insert(0, webhook_middleware(self.metrics, hooks))
         app = web.Application(client_max_size=server.max_body_bytes, middlewares=middlewares)
-        app.on_response_prepare.append(echo_request_id)
         quiet_client_errors()  # a client's malformed request is one WARNING line, not a traceback
         app.router.add_get("/healthz", self._health)
         if server.metrics and server.metrics_token is not None:  # config requires the token

@@ -24,20 +24,15 @@ from core import log_context
 
 __all__ = [
     "ClientErrorLog",
-    "body_timeout_middleware",
     "cors_middleware",
-    "echo_request_id",
-    "error_middleware",
+    "edge_middleware",
     "json_error",
     "quiet_client_errors",
-    "request_id_middleware",
 ]
 
 _LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-_REQUEST_ID = web.RequestKey("request_id", str)
 
 _HTTP_MESSAGES = {
     404: ("not_found", "no such endpoint; see docs/webchat-api.md"),
@@ -49,9 +44,59 @@ def json_error(status: int, code: str, message: str, **extra: str) -> web.Respon
     return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def edge_middleware(body_timeout_seconds: float) -> Middleware:
+    """Our first layer (inside the webhook counter of bot/metrics.py), one middleware rather than three (each layer is a coroutine and a
+    partial per request on the web chat's hot path): the request id of every log line, the
+    body read timeout, and errors that say what to fix.
+
+    The request id is the client's ``X-Request-ID`` when it is a sane token, else a new one
+    (core/log_context.py); the response echoes it, so a client's report can be found in the log.
+    A response the handler prepared itself (a WebSocket upgrade) has sent its headers already
+    and does not echo it; its log lines still carry the id."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        rid = log_context.request_id_from(request.headers.get("X-Request-ID"))
+        token = log_context.request_id.set(rid)
+        try:
+            response = await _answer(request, handler, body_timeout_seconds)
+        finally:
+            log_context.request_id.reset(token)
+        if not response.prepared:
+            response.headers["X-Request-ID"] = rid
+        return response
+
+    return middleware
+
+
+async def _read_body(request: web.Request, seconds: float) -> web.Response | None:
+    """A body that trickles in (``Content-Length: 100``, one byte sent) would hold its
+    connection and handler forever: aiohttp has no read timeout of its own. A body that has
+    not arrived whole within ``seconds`` gets a 408 and the connection is closed. Bodies that
+    came with their headers (almost all) never get here."""
     try:
+        async with asyncio.timeout(seconds):
+            await request.read()
+    except TimeoutError:
+        late = json_error(
+            408,
+            "body_timeout",
+            f"the request body did not arrive within {seconds:g} s: "
+            "send the whole body with the Content-Length it declares",
+        )
+        late.force_close()
+        return late
+    return None
+
+
+async def _answer(request: web.Request, handler: Handler, body_timeout: float) -> web.StreamResponse:
+    """The handler's response, or the error it (or reading the body) raised as JSON that says
+    what to fix. Anything unexpected is logged with a reference id; the client sees only that id."""
+    try:
+        if request.body_exists and not request.content.is_eof():
+            late = await _read_body(request, body_timeout)
+            if late is not None:
+                return late
         return await handler(request)
     except BadRequest as exc:
         return json_error(exc.status, exc.code, exc.message)
@@ -70,28 +115,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(
             500, "internal_error", f"internal error; reference {reference}", reference=reference
         )
-
-
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every log line of a request carries its id (core/log_context.py): the client's
-    ``X-Request-ID`` when it is a sane token, else a new one. Outermost, so the error
-    middleware's lines have it too; :func:`echo_request_id` puts it on the response."""
-    rid = log_context.request_id_from(request.headers.get("X-Request-ID"))
-    request[_REQUEST_ID] = rid
-    token = log_context.request_id.set(rid)
-    try:
-        return await handler(request)
-    finally:
-        log_context.request_id.reset(token)
-
-
-async def echo_request_id(request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare``: the response (also an error answer or a WebSocket upgrade)
-    echoes the request id, so a client's report can be found in the log."""
-    rid = request.get(_REQUEST_ID)
-    if rid is not None:
-        response.headers["X-Request-ID"] = rid
 
 
 def cors_middleware(allowed_origins: Sequence[str]) -> Middleware:
@@ -131,32 +154,6 @@ def cors_middleware(allowed_origins: Sequence[str]) -> Middleware:
             response.headers["Access-Control-Allow-Origin"] = permitted
             response.headers["Vary"] = "Origin"
         return response
-
-    return middleware
-
-
-def body_timeout_middleware(seconds: float) -> Middleware:
-    """A body that trickles in (``Content-Length: 100``, one byte sent) would hold its
-    connection and handler forever: aiohttp has no read timeout of its own. A body that has
-    not arrived whole within ``seconds`` gets a 408 and the connection is closed. Bodies that
-    came with their headers (almost all) are not waited on, so this costs them one check."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.body_exists and not request.content.is_eof():
-            try:
-                async with asyncio.timeout(seconds):
-                    await request.read()
-            except TimeoutError:
-                response = json_error(
-                    408,
-                    "body_timeout",
-                    f"the request body did not arrive within {seconds:g} s: "
-                    "send the whole body with the Content-Length it declares",
-                )
-                response.force_close()
-                return response
-        return await handler(request)
 
     return middleware
 
