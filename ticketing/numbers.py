@@ -1,25 +1,31 @@
-"""Human-readable numbers (T-1042), unique across processes without a write per number.
+"""Human-readable numbers (T-1042): unique, gapless and in the order tickets are committed,
+across every process on one database.
 
-Numbers are reserved in blocks with one atomic ``UPDATE ... RETURNING`` *inside the caller's
-transaction* and handed out from memory, so opening tickets in a batched transaction needs
-at most one extra statement. If that transaction rolls back, the reservation rolls back with
-it, so the pool must be dropped (:meth:`NumberPool.forget`): the same numbers will be
-reserved again and none of them was stored. A restart skips the unused rest of a block.
+A batch of turns first plans with provisional numbers to learn how many tickets it opens; only
+then, and only if it opens any, it reserves exactly that many with one atomic
+``UPDATE counters ... RETURNING`` *inside its own transaction* and plans again with the real ones
+(planners are pure, so the second plan is the first with the numbers filled in). The counter row
+stays locked until that transaction commits, so across processes numbers follow commit order;
+only batches that open a ticket wait on it, not every message. A rollback returns the numbers
+with it, and nothing is held in memory, so a restart or a short-lived ``frontdesk chat`` skips
+none.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.models import Counter
 
-__all__ = ["NumberPool", "ticket_reference"]
+__all__ = ["NumberTally", "reserve_numbers", "ticket_reference"]
 
 _RESERVE = (
     update(Counter)
     .where(Counter.name == bindparam("b_name"))
-    .values(value=Counter.value + bindparam("block"))
+    .values(value=Counter.value + bindparam("count"))
     .returning(Counter.value)
 )
 
@@ -28,32 +34,26 @@ def ticket_reference(number: int) -> str:
     return f"T-{number}"
 
 
-class NumberPool:
-    def __init__(self, *, name: str, block: int = 50) -> None:
-        self._name = name
-        self._block = block
-        self._next = 0
-        self._end = 0  # exclusive
+async def reserve_numbers(conn: AsyncConnection, count: int, *, name: str = "ticket_number") -> Iterator[int]:
+    """The next ``count`` numbers, in order, reserved in ``conn``'s transaction."""
+    top = (await conn.execute(_RESERVE, {"b_name": name, "count": count})).scalar_one()
+    return iter(range(top - count + 1, top + 1))
 
-    @property
-    def available(self) -> int:
-        return self._end - self._next
 
-    async def ensure(self, conn: AsyncConnection, needed: int) -> None:
-        """Make at least ``needed`` numbers available, reserving in ``conn``'s transaction."""
-        if self.available >= needed:
-            return
-        block = max(self._block, needed)
-        top = (await conn.execute(_RESERVE, {"b_name": self._name, "block": block})).scalar_one()
-        # Numbers left over from the previous block are abandoned: blocks must stay contiguous.
-        self._next, self._end = top - block + 1, top + 1
+class NumberTally:
+    """The numbers of a first, provisional plan: counts what is asked for and remembers the first
+    planner that asked (the turns before it need no second plan)."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self.first_taker: int | None = None
+        self._turn = 0
+
+    def at_turn(self, index: int) -> None:
+        self._turn = index
 
     def take(self) -> int:
-        if self._next >= self._end:
-            raise RuntimeError("number pool exhausted; call ensure() first")
-        value = self._next
-        self._next += 1
-        return value
-
-    def forget(self) -> None:
-        self._next = self._end = 0
+        if self.first_taker is None:
+            self.first_taker = self._turn
+        self.taken += 1
+        return -self.taken  # never stored: a provisional plan is replanned before it is written

@@ -33,7 +33,7 @@ from ticketing import sla
 from ticketing.batching import GroupCommit
 from ticketing.driver import CompiledStatement, StatementBatch, commit, rollback
 from ticketing.models import InboundDedup, Interaction
-from ticketing.numbers import NumberPool
+from ticketing.numbers import NumberTally, reserve_numbers
 from ticketing.row_ids import queue_id_tops
 from ticketing.sla_config import SlaConfig
 from ticketing.time import utcnow
@@ -85,7 +85,6 @@ class Turns:
         self._claim = CompiledStatement(
             claim.returning(InboundDedup.channel, InboundDedup.key), _CLAIM_COLUMNS
         )
-        self._numbers = NumberPool(name="ticket_number")
         self._batch: GroupCommit[Turn, TurnResult] = GroupCommit(self._run, name="turns")
 
     async def record(self, turn: Turn) -> TurnResult:
@@ -95,13 +94,6 @@ class Turns:
         await self._batch.close()
 
     async def _run(self, turns: Sequence[Turn]) -> list[TurnResult]:
-        try:
-            return await self._write(turns)
-        except BaseException:
-            self._numbers.forget()  # the reservation rolled back with the transaction
-            raise
-
-    async def _write(self, turns: Sequence[Turn]) -> list[TurnResult]:
         now = utcnow()
         config = self._ticket_config() if self._ticket_config is not None else None
         # connect(), not begin(): the batch commits in its last trip (driver.commit), so that on
@@ -114,15 +106,10 @@ class Turns:
                 if any(state.customer_erased for state in states.values()):  # rare: after an erasure
                     refused = await _refuse(conn, turns, states, fresh_keys)
                     fresh_keys = fresh_keys - refused
-                await self._numbers.ensure(conn, len(fresh_keys))
                 if config is not None:
                     await csat_answers(conn, config, turns, fresh_keys, states, now)
-                fresh: dict[tuple[str, str], PlannedTurn] = {}
-                for turn in turns:
-                    key = turn.record.key
-                    if key in fresh_keys and key not in fresh:
-                        fresh[key] = _plan(turn, states, self._numbers.take)
-                items = list(fresh.values())
+                items = await _plan_all(conn, turns, fresh_keys, states)
+                fresh = {item.turn.record.key: item for item in items}
                 new_tickets = await assign_ids(conn, items, read.tops)
                 trip, dialect = StatementBatch(), conn.dialect
                 ticket_ids = open_tickets(trip, dialect, items, states, new_tickets, now)
@@ -205,6 +192,49 @@ class _Read:
     fresh: set[tuple[str, str]]  # the (channel, key) of the messages this batch is first to see
     tops: Sequence[Any] | None  # SQLite: the largest ids, for assign_ids
     open_tickets: Sequence[Sequence[Any]]  # the conversations' open tickets, for sla
+
+
+async def _plan_all(
+    conn: AsyncConnection,
+    turns: Sequence[Turn],
+    fresh_keys: set[tuple[str, str]],
+    states: dict[int, ConversationState],
+) -> list[PlannedTurn]:
+    """Plan every fresh turn in order, each on the state its predecessors left. Planned first
+    with provisional ticket numbers; if any turn opens a ticket, exactly that many numbers are
+    reserved (ticketing/numbers.py) and the turns from the first one that opened a ticket on are
+    planned again with them. ``states`` ends as the final plan left it."""
+    todo: list[Turn] = []
+    seen: set[tuple[str, str]] = set()
+    for turn in turns:
+        key = turn.record.key
+        if key in fresh_keys and key not in seen:
+            seen.add(key)
+            todo.append(turn)
+    tally = NumberTally()
+    provisional = dict(states)
+    items: list[PlannedTurn] = []
+    left: list[ConversationState] = []  # the state each turn left its conversation in
+    for index, turn in enumerate(todo):
+        tally.at_turn(index)
+        items.append(_plan(turn, provisional, tally.take))
+        left.append(provisional[turn.record.conversation.id])
+    if tally.first_taker is None:
+        states.update(provisional)
+        return items
+    numbers = await reserve_numbers(conn, tally.taken)
+
+    def take() -> int:
+        number = next(numbers, None)
+        if number is None:  # planners are pure: the second plan cannot ask for more
+            raise RuntimeError("a planner asked for more ticket numbers than its first plan")
+        return number
+
+    start = tally.first_taker
+    for turn, state in zip(todo[:start], left[:start], strict=True):  # the same in both plans
+        states[turn.record.conversation.id] = state
+    replanned = [_plan(turn, states, take) for turn in todo[start:]]
+    return items[:start] + replanned
 
 
 def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callable[[], int]) -> PlannedTurn:
