@@ -57,6 +57,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(exc.status, exc.code, exc.message)
     except web.HTTPRequestEntityTooLarge as exc:
         return json_error(413, "body_too_large", f"request body is too large: {exc.text}")
+    except web.RequestPayloadError as exc:
+        # The body could not be read as declared, e.g. ``Content-Encoding: gzip`` on bytes that
+        # are not gzip (found by the fuzzer; it was a 500 with a traceback). The client's fault.
+        response = json_error(
+            400, "unreadable_body", f"request body could not be read: {_payload_problem(exc)}"
+        )
+        response.force_close()
+        return response
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
@@ -70,6 +78,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(
             500, "internal_error", f"internal error; reference {reference}", reference=reference
         )
+
+
+def _payload_problem(exc: web.RequestPayloadError) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, HttpProcessingError) and cause.message:
+        return " ".join(str(cause.message).split())[:200]
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 @web.middleware
@@ -175,6 +190,10 @@ class ClientErrorLog(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, web.RequestPayloadError) and isinstance(error.__cause__, HttpProcessingError):
+            # aiohttp reads the rest of an unread body after the response and logs that
+            # body's decoding error as an "Unhandled exception": the same client mistake.
+            error = error.__cause__
         if not isinstance(error, HttpProcessingError):
             return True
         now = time.monotonic()

@@ -80,3 +80,24 @@ async def test_malformed_requests_are_one_quiet_line_not_a_traceback(
     assert 1 <= len(warnings) <= 2, [r.getMessage() for r in warnings]  # rate-limited, not 20
     assert "malformed request" in warnings[0].getMessage()
     await assert_still_serves(client)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_match_its_content_encoding_is_a_400(
+    sqlite_url: str, make_client: AppFactory, caplog: pytest.LogCaptureFixture, encoding: str
+) -> None:
+    """Found by tests/reliability/test_fuzz.py: it was a 500 with a traceback, and aiohttp's
+    own read of the rest logged a second one."""
+    _app, client = await make_client(sqlite_url)
+    with caplog.at_level(logging.WARNING):
+        resp = await client.post(
+            "/api/v1/sessions",
+            data=b"{}, not compressed at all" * 40,
+            headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+        )
+        assert resp.status == 400, await resp.text()
+        assert (await resp.json())["error"]["code"] == "unreadable_body"
+        await assert_still_serves(client)
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records
+    ]
