@@ -125,7 +125,9 @@ def _valid_body(path: str, visitor: Visitor, h: Hostile) -> dict[str, Any]:
 def _query(h: Hostile) -> str:
     values = [str(h.rng.randint(-(2**64), 2**64)), h.text(12), "1e3", "", "0x10", "50"]
     pairs = [(name, h.rng.choice(values)) for name in h.rng.sample(["after", "limit", "x"], k=2)]
-    return "?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in pairs)
+    return "?" + "&".join(
+        f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}" for k, v in pairs
+    )
 
 
 def _extra_headers(h: Hostile) -> dict[str, str]:
@@ -258,10 +260,13 @@ def _slack_request(h: Hostile) -> tuple[bytes, dict[str, str], str]:
     elif kind == "action":
         payload = h.mutate(slack_button("ticket_take", rng.randint(1, 5)))
         raw = json.dumps(payload) if rng.random() < 0.7 else h.body({}).decode("utf-8", "replace")
-        body, ctype = urlencode({"payload": raw}).encode(), "application/x-www-form-urlencoded"
+        body, ctype = (
+            urlencode({"payload": raw}, errors="surrogatepass").encode(),
+            "application/x-www-form-urlencoded",
+        )
     elif kind == "command":
         fields = {k: str(v) for k, v in h.mutate(command("show 1")).items()} if rng.random() < 0.7 else {}
-        body, ctype = urlencode(fields).encode(), "application/x-www-form-urlencoded"
+        body, ctype = urlencode(fields, errors="surrogatepass").encode(), "application/x-www-form-urlencoded"
     else:
         body, ctype = h.body({"type": "event_callback"}), h.content_type()
     now = str(int(time.time()))

@@ -45,6 +45,14 @@ BAD_BODIES: dict[str, tuple[object, str]] = {
         _with(message(HOURS, edit_date=10**20), ("message", "message_id"), 5),
         "OverflowError",
     ),
+    "photo width an object": (
+        message(None, photo=[{"file_id": "p", "file_unique_id": "u", "width": {}, "height": 1}]),
+        "message.photo.0.width",
+    ),
+    "document without a file_id": (
+        message(None, document={"file_unique_id": "u"}),
+        "message.document.file_id",
+    ),
     "button without an id": (
         {"update_id": 9, "callback_query": {"from": {"id": 2}, "data": "x"}},
         "callback_query.id",
