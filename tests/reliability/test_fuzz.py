@@ -93,7 +93,7 @@ def _token_header(h: Hostile, visitor: Visitor) -> dict[str, str]:
         return visitor.auth
     if pick < 0.55:
         return {}
-    version, body, signature = (visitor.token.split(".") + ["", "", ""])[:3]
+    version, body, signature = [*visitor.token.split("."), "", "", ""][:3]
     forged = {
         "random": h.header_value(),
         "bearer random": "Bearer " + h.header_value(),
