@@ -24,6 +24,7 @@ from core import log_context
 
 __all__ = [
     "ClientErrorLog",
+    "answer_and_close",
     "body_timeout_middleware",
     "cors_middleware",
     "echo_request_id",
@@ -56,7 +57,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except BadRequest as exc:
         return json_error(exc.status, exc.code, exc.message)
     except web.HTTPRequestEntityTooLarge as exc:
-        return json_error(413, "body_too_large", f"request body is too large: {exc.text}")
+        return await answer_and_close(
+            request, json_error(413, "body_too_large", f"request body is too large: {exc.text}")
+        )
+    except web.RequestPayloadError as exc:
+        # The body could not be read as declared, e.g. ``Content-Encoding: gzip`` on bytes that
+        # are not gzip (found by the fuzzer; it was a 500 with a traceback). The client's fault.
+        response = json_error(
+            400, "unreadable_body", f"request body could not be read: {_payload_problem(exc)}"
+        )
+        return await answer_and_close(request, response)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
@@ -70,6 +80,25 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(
             500, "internal_error", f"internal error; reference {reference}", reference=reference
         )
+
+
+async def answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send ``response`` now and close the connection behind it. A response marked
+    ``force_close`` alone is not enough: aiohttp then goes on reading and discarding the rest
+    of the body for its lingering time (10 s), so a client could still push megabytes into a
+    refused request or keep a trickle going. Closing the transport flushes the answer first."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
+def _payload_problem(exc: web.RequestPayloadError) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, HttpProcessingError) and cause.message:
+        return " ".join(str(cause.message).split())[:200]
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 @web.middleware
@@ -139,10 +168,17 @@ def body_timeout_middleware(seconds: float) -> Middleware:
     """A body that trickles in (``Content-Length: 100``, one byte sent) would hold its
     connection and handler forever: aiohttp has no read timeout of its own. A body that has
     not arrived whole within ``seconds`` gets a 408 and the connection is closed. Bodies that
-    came with their headers (almost all) are not waited on, so this costs them one check."""
+    came with their headers (almost all) are not waited on, so this costs them one check.
+    A declared length over the app's ``client_max_size`` is refused (413) before any of it
+    is read; a chunked body over it is refused by aiohttp's own read."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        declared = request.content_length
+        if declared is not None and declared > request.client_max_size:  # refused unread
+            limit = request.client_max_size
+            message = f"request body is too large: {declared} bytes declared, the limit is {limit}"
+            return await answer_and_close(request, json_error(413, "body_too_large", message))
         if request.body_exists and not request.content.is_eof():
             try:
                 async with asyncio.timeout(seconds):
@@ -154,8 +190,7 @@ def body_timeout_middleware(seconds: float) -> Middleware:
                     f"the request body did not arrive within {seconds:g} s: "
                     "send the whole body with the Content-Length it declares",
                 )
-                response.force_close()
-                return response
+                return await answer_and_close(request, response)
         return await handler(request)
 
     return middleware
@@ -175,6 +210,10 @@ class ClientErrorLog(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, web.RequestPayloadError) and isinstance(error.__cause__, HttpProcessingError):
+            # aiohttp reads the rest of an unread body after the response and logs that
+            # body's decoding error as an "Unhandled exception": the same client mistake.
+            error = error.__cause__
         if not isinstance(error, HttpProcessingError):
             return True
         now = time.monotonic()
