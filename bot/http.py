@@ -45,14 +45,14 @@ def json_error(status: int, code: str, message: str, **extra: str) -> web.Respon
 
 
 def edge_middleware(body_timeout_seconds: float) -> Middleware:
-    """Our first layer (inside the webhook counter of bot/metrics.py), one middleware rather than three (each layer is a coroutine and a
-    partial per request on the web chat's hot path): the request id of every log line, the
-    body read timeout, and errors that say what to fix.
+    """Our first layer (inside the webhook counter of bot/metrics.py): the request id of every
+    log line, the body limits, and errors that say what to fix, in one middleware rather than
+    three (each layer costs a coroutine and a partial per request on the web chat path).
 
     The request id is the client's ``X-Request-ID`` when it is a sane token, else a new one
     (core/log_context.py); the response echoes it, so a client's report can be found in the log.
-    A response the handler prepared itself (a WebSocket upgrade) has sent its headers already
-    and does not echo it; its log lines still carry the id."""
+    A WebSocket upgrade, prepared by its handler, has sent its headers before it returns and does
+    not echo it; its log lines still carry the id."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -69,39 +69,27 @@ def edge_middleware(body_timeout_seconds: float) -> Middleware:
     return middleware
 
 
-async def _read_body(request: web.Request, seconds: float) -> web.Response | None:
-    """A body that trickles in (``Content-Length: 100``, one byte sent) would hold its
-    connection and handler forever: aiohttp has no read timeout of its own. A body that has
-    not arrived whole within ``seconds`` gets a 408 and the connection is closed. Bodies that
-    came with their headers (almost all) never get here."""
-    try:
-        async with asyncio.timeout(seconds):
-            await request.read()
-    except TimeoutError:
-        late = json_error(
-            408,
-            "body_timeout",
-            f"the request body did not arrive within {seconds:g} s: "
-            "send the whole body with the Content-Length it declares",
-        )
-        late.force_close()
-        return late
-    return None
-
-
 async def _answer(request: web.Request, handler: Handler, body_timeout: float) -> web.StreamResponse:
     """The handler's response, or the error it (or reading the body) raised as JSON that says
     what to fix. Anything unexpected is logged with a reference id; the client sees only that id."""
     try:
-        if request.body_exists and not request.content.is_eof():
-            late = await _read_body(request, body_timeout)
-            if late is not None:
-                return late
+        refused = await _refused_body(request, body_timeout)
+        if refused is not None:
+            return await answer_and_close(request, refused)
         return await handler(request)
     except BadRequest as exc:
         return json_error(exc.status, exc.code, exc.message)
     except web.HTTPRequestEntityTooLarge as exc:
-        return json_error(413, "body_too_large", f"request body is too large: {exc.text}")
+        return await answer_and_close(
+            request, json_error(413, "body_too_large", f"request body is too large: {exc.text}")
+        )
+    except web.RequestPayloadError as exc:
+        # The body could not be read as declared, e.g. ``Content-Encoding: gzip`` on bytes that
+        # are not gzip (found by the fuzzer; it was a 500 with a traceback). The client's fault.
+        response = json_error(
+            400, "unreadable_body", f"request body could not be read: {_payload_problem(exc)}"
+        )
+        return await answer_and_close(request, response)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
@@ -115,6 +103,53 @@ async def _answer(request: web.Request, handler: Handler, body_timeout: float) -
         return json_error(
             500, "internal_error", f"internal error; reference {reference}", reference=reference
         )
+
+
+async def _refused_body(request: web.Request, seconds: float) -> web.Response | None:
+    """A declared length over the app's ``client_max_size`` is refused (413) before any of it is
+    read; a chunked body over it is refused by aiohttp's own read. A body that trickles in
+    (``Content-Length: 100``, one byte sent) would hold its connection and handler forever:
+    aiohttp has no read timeout of its own, so a body that has not arrived whole within
+    ``seconds`` gets a 408. Bodies that came with their headers (almost all) cost two checks."""
+    declared = request.content_length
+    if declared is not None and declared > request.client_max_size:
+        limit = request.client_max_size
+        message = f"request body is too large: {declared} bytes declared, the limit is {limit}"
+        return json_error(413, "body_too_large", message)
+    if request.body_exists and not request.content.is_eof():
+        try:
+            async with asyncio.timeout(seconds):
+                await request.read()
+        except TimeoutError:
+            return json_error(
+                408,
+                "body_timeout",
+                f"the request body did not arrive within {seconds:g} s: "
+                "send the whole body with the Content-Length it declares",
+            )
+    return None
+
+
+async def answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send ``response`` now and close the connection behind it. A response marked
+    ``force_close`` alone is not enough: aiohttp then goes on reading and discarding the rest
+    of the body for its lingering time (10 s), so a client could still push megabytes into a
+    refused request or keep a trickle going. Closing the transport flushes the answer first."""
+    response.force_close()
+    rid = log_context.request_id.get()
+    if rid is not None:  # prepared here, so the edge middleware cannot add it afterwards
+        response.headers["X-Request-ID"] = rid
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
+def _payload_problem(exc: web.RequestPayloadError) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, HttpProcessingError) and cause.message:
+        return " ".join(str(cause.message).split())[:200]
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def cors_middleware(allowed_origins: Sequence[str]) -> Middleware:
@@ -172,6 +207,10 @@ class ClientErrorLog(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, web.RequestPayloadError) and isinstance(error.__cause__, HttpProcessingError):
+            # aiohttp reads the rest of an unread body after the response and logs that
+            # body's decoding error as an "Unhandled exception": the same client mistake.
+            error = error.__cause__
         if not isinstance(error, HttpProcessingError):
             return True
         now = time.monotonic()

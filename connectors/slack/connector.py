@@ -31,6 +31,7 @@ from connectors.slack.commands import CommandRunner
 from connectors.slack.config import SlackSettings
 from connectors.slack.identity import AgentDirectory
 from connectors.slack.projection import Projection
+from connectors.slack.shape import shape_problem
 from connectors.slack.translate import CHANNEL, is_from_self, parse_action, parse_thread_message
 from connectors.slack.views import ActionRefused
 from core.contracts import InboundSink, OutboundMessage
@@ -118,6 +119,11 @@ class SlackConnector:
             raise BadRequest(
                 400, "invalid_body", "request body is not a Slack event or interaction"
             ) from None
+        problem = shape_problem(bolt_request.body)
+        if problem is not None:  # bolt would fail on it inside its middleware, with a 500
+            raise BadRequest(
+                400, "invalid_body", f"request body is not a Slack event or interaction: {problem}"
+            )
         return await to_aiohttp_response(await self._bolt.async_dispatch(bolt_request))
 
     def _verify(self, body: str, headers: Mapping[str, str]) -> None:

@@ -159,7 +159,8 @@ class TelegramConnector:
             ) from None
         try:
             update = Update.de_json(data, self._bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # OverflowError: a date past what the platform's time_t holds (found by the fuzzer)
             raise BadRequest(
                 400, "invalid_update", f"body is not a Telegram Update ({type(exc).__name__})"
             ) from None
@@ -225,8 +226,15 @@ class TelegramConnector:
         limit = self._settings.max_attachment_bytes
         if ref.size is not None and ref.size > limit:
             return Attachment(ref.filename, ref.content_type, ref.size)
-        file = await self._bot.get_file(ref.file_id)
-        data = bytes(await file.download_as_bytearray())
+        try:
+            file = await self._bot.get_file(ref.file_id)
+            data = bytes(await file.download_as_bytearray())
+        except TelegramBadRequest as exc:
+            # Telegram refuses this file for good (an unknown file_id, a file over its 20 MB
+            # limit): a 500 would only make it resend the update until it drops the message.
+            # The message is kept, with the attachment named but not stored.
+            _LOGGER.warning("telegram: Telegram refused a file (%s); the message is kept without it", exc)
+            return Attachment(ref.filename, ref.content_type, ref.size or 0)
         if len(data) > limit:
             return Attachment(ref.filename, ref.content_type, len(data))
         key = await self._backend.store_attachment(

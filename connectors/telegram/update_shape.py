@@ -35,12 +35,38 @@ class _Chat(_Shape):
     id: StrictInt
 
 
+class _File(_Shape):
+    """The fields of an attachment that translate.py reads (photo sizes add width and height)."""
+
+    file_id: StrictStr
+    file_unique_id: StrictStr
+    file_size: StrictInt | None = None
+    file_name: StrictStr | None = None
+    mime_type: StrictStr | None = None
+
+
+class _PhotoSize(_File):
+    width: StrictInt
+    height: StrictInt
+
+
+class _Sticker(_Shape):
+    emoji: StrictStr | None = None
+
+
 class _Message(_Shape):
     message_id: StrictInt
     chat: _Chat
     from_: _User | None = Field(default=None, alias="from")
     text: StrictStr | None = None
     caption: StrictStr | None = None
+    # A photo of {"width": {}} failed in translate.py with a 500 (found by the fuzzer).
+    photo: list[_PhotoSize] | None = None
+    document: _File | None = None
+    audio: _File | None = None
+    voice: _File | None = None
+    video: _File | None = None
+    sticker: _Sticker | None = None
 
 
 class _CallbackQuery(_Shape):

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import time
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -118,3 +119,46 @@ def _signed_bytes(body: bytes) -> dict[str, str]:
     stamp = str(int(time.time()))
     digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+WRONG_TYPES: dict[str, tuple[bytes, dict[str, str], str]] = {
+    "event a string": (
+        b'{"type": "event_callback", "event": "x"}',
+        {"Content-Type": "application/json"},
+        "event",
+    ),
+    "event.text a list": (
+        b'{"type": "event_callback", "event": {"type": "message", "text": [1]}}',
+        {"Content-Type": "application/json"},
+        "event.text",
+    ),
+    "action a string": (
+        b"payload="
+        + quote(b'{"type": "block_actions", "user": {"id": "U0ALICE"}, "actions": ["x"]}').encode(),
+        _FORM,
+        "actions[0]",
+    ),
+    "action_id a list": (
+        b"payload="
+        + quote(b'{"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": []}]}').encode(),
+        _FORM,
+        "actions[0].action_id",
+    ),
+}
+
+
+async def test_signed_bodies_of_the_wrong_shape_are_a_400_that_names_the_field(
+    database_url: str, make_client: AppFactory, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by tests/reliability/test_fuzz.py: bolt indexed these unchecked inside its
+    middleware, a 500 with a traceback."""
+    _app, client = await start(database_url, make_client, slack)
+    for body, headers, field in WRONG_TYPES.values():
+        with caplog.at_level(logging.WARNING):
+            resp = await client.post(PATH, data=body, headers={**headers, **_signed_bytes(body)})
+        assert resp.status == 400, (body[:60], await resp.text())
+        assert field in (await resp.json())["error"]["message"]
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records
+    ]

@@ -112,6 +112,11 @@ class FakeBotApi:
                 },
                 status=429,
             )
+        elif method == "getFile" and params.get("file_id") not in self.files:
+            await self._record(Call(method, params))
+            return web.json_response(  # what Telegram answers for a file id it does not know
+                {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}, status=400
+            )
         else:
             result = self._answer(method, params)
         await self._record(Call(method, params))
@@ -148,7 +153,7 @@ class FakeBotApi:
             return {
                 "file_id": file_id,
                 "file_unique_id": f"u-{file_id}",
-                "file_size": len(self.files.get(file_id, b"")),
+                "file_size": len(self.files[file_id]),
                 "file_path": f"documents/{file_id}.bin",
             }
         if method == "sendMessage":

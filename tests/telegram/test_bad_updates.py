@@ -40,6 +40,19 @@ BAD_BODIES: dict[str, tuple[object, str]] = {
         "message.message_id",
     ),
     "text a list": (_with(message(HOURS), ("message", "text"), ["hi"]), "message.text"),
+    # Found by tests/reliability/test_fuzz.py: past time_t, once a 500 with a traceback.
+    "edit_date out of range": (
+        _with(message(HOURS, edit_date=10**20), ("message", "message_id"), 5),
+        "OverflowError",
+    ),
+    "photo width an object": (
+        message(None, photo=[{"file_id": "p", "file_unique_id": "u", "width": {}, "height": 1}]),
+        "message.photo.0.width",
+    ),
+    "document without a file_id": (
+        message(None, document={"file_unique_id": "u"}),
+        "message.document.file_id",
+    ),
     "button without an id": (
         {"update_id": 9, "callback_query": {"from": {"id": 2}, "data": "x"}},
         "callback_query.id",

@@ -101,6 +101,21 @@ async def test_photo_and_document_are_stored_as_attachments(
     assert (tmp_path / "var" / doc_att["storage_key"]).read_bytes() == api.files["doc-1"]
 
 
+async def test_a_file_telegram_refuses_keeps_the_message_without_it(
+    database_url: str, make_client: AppFactory, api: FakeBotApi
+) -> None:
+    """Telegram's 400 for a file id (found by tests/reliability/test_fuzz.py) was a 500, so
+    Telegram would resend the update until it dropped the customer's message."""
+    app, client = await make_client(database_url, extra=api.config(mode="webhook"))
+    doc = {"file_id": "gone-1", "file_unique_id": "g1", "file_name": "a.pdf", "mime_type": "application/pdf"}
+    assert (await post(client, message(None, document=doc))).status == 200
+    [stored] = await rows(app.engine, select(Interaction.attachments).where(Interaction.direction == "in"))
+    assert stored.attachments == [
+        {"filename": "a.pdf", "content_type": "application/pdf", "size": 0, "storage_key": None, "url": None}
+    ]
+    assert api.calls_to("getFile")
+
+
 async def test_button_press_is_answered_and_sends_its_payload(
     database_url: str, make_client: AppFactory, api: FakeBotApi
 ) -> None:

@@ -30,7 +30,7 @@ from ticketing.models import OutboxItem, SlaTimer, TicketEvent
 from ticketing.scheduler import SlaScheduler
 from ticketing.time import utcnow
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.reliability, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
 TICKETS = 120
