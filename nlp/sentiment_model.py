@@ -50,6 +50,7 @@ _C = 1.0  # inverse regularisation of the support layer (compared on bench/data/
 _COMPLAINT_THRESHOLD = 0.5
 
 Weights = tuple[float, float, float, float]
+_CALM = (Sentiment.neutral(), False, 0.0)
 
 # Function words get no weight of their own in the support layer: complaints are longer than
 # questions, so with a few hundred examples "the" and "you" would learn to mean "negative".
@@ -151,9 +152,12 @@ class SentimentModel:
             return Sentiment(score={"negative": -1.0, "neutral": 0.0, "positive": 1.0}[label], label=label), (
                 complaint
             ), 1.0 if complaint else 0.0
+        feats = features(text)
+        if len(feats) < 2:  # nothing but the end marker: no words, no emoji, nothing to judge
+            return _CALM
         a, b, c, d = self._bias
         get = self._merged.get
-        for f in features(text):
+        for f in feats:
             w = get(f)
             if w is not None:
                 a, b, c, d = a + w[0], b + w[1], c + w[2], d + w[3]
