@@ -30,10 +30,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nlp.sentiment import SentimentAnalyzer  # noqa: E402
-from nlp.sentiment_eval import SentimentEvaluation, evaluate_labels, load_labelled_csv  # noqa: E402
-from nlp.sentiment_model import bundled_examples, default_model  # noqa: E402
-from nlp.types import SentimentExample, SentimentLabel  # noqa: E402
+from nlp.sentiment import SentimentAnalyzer
+from nlp.sentiment_eval import SentimentEvaluation, evaluate_labels, load_labelled_csv
+from nlp.sentiment_model import bundled_examples, default_model
+from nlp.types import SentimentExample, SentimentLabel
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "bench" / "data" / "cs_dev.csv"
@@ -42,7 +42,9 @@ GOEMOTIONS = Path(os.environ.get("GOEMOTIONS_DIR", ROOT.parent / "shared" / "dat
 Scorer = Callable[[Sequence[str]], list[tuple[SentimentLabel, bool]]]
 
 
-def _figures(examples: Sequence[SentimentExample], predicted: list[tuple[SentimentLabel, bool]]) -> dict[str, Any]:
+def _figures(
+    examples: Sequence[SentimentExample], predicted: list[tuple[SentimentLabel, bool]]
+) -> dict[str, Any]:
     sentiment = evaluate_labels("sentiment", [e.label for e in examples], [p[0] for p in predicted])
     out: dict[str, Any] = {"examples": len(examples), "sentiment": _report(sentiment)}
     if any(e.complaint for e in examples):
@@ -133,10 +135,19 @@ def _cost(texts: Sequence[str], rounds: int = 3) -> dict[str, float]:
 def sentiment_section(args: argparse.Namespace) -> dict[str, Any]:
     dev = load_labelled_csv(args.dev)
     sources = _sources(args.dev)
-    parts = {"all": dev, **{name: [e for e, s in zip(dev, sources, strict=True) if s == name] for name in sorted(set(sources)) if name}}
+    parts = {
+        "all": dev,
+        **{
+            name: [e for e, s in zip(dev, sources, strict=True) if s == name]
+            for name in sorted(set(sources))
+            if name
+        },
+    }
     scorers: dict[str, Scorer] = {"frontdesk": _frontdesk(), "lexicon": _lexicon()}
     goemotions_test: list[SentimentExample] = []
-    out: dict[str, Any] = {"dev_set": str(args.dev.relative_to(ROOT) if args.dev.is_relative_to(ROOT) else args.dev)}
+    out: dict[str, Any] = {
+        "dev_set": str(args.dev.relative_to(ROOT) if args.dev.is_relative_to(ROOT) else args.dev)
+    }
     if (args.goemotions / "sentiment_train.tsv").is_file():
         from nlp.sentiment_base import goemotions
 
@@ -171,7 +182,9 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {"sentimen
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--section", action="append", choices=sorted(SECTIONS), help="default: all")
     parser.add_argument("--dev", type=Path, default=DEV, help="labelled CSV (text, sentiment, complaint)")
     parser.add_argument("--goemotions", type=Path, default=GOEMOTIONS, help="GoEmotions directory")

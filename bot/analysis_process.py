@@ -112,7 +112,9 @@ def encode(a: Analysis) -> tuple[Any, ...]:
 def decode(fields: tuple[Any, ...]) -> Analysis:
     from nlp.types import Analysis, Entity, FaqCandidate, IntentScore, Sentiment
 
-    text, language, intents, out_of_scope, score, label, entities, faq, model_version, complaint, sure = fields
+    text, language, intents, out_of_scope, score, label, entities, faq, model_version, complaint, sure = (
+        fields
+    )
     return Analysis(
         text=text,
         language=language,

@@ -44,6 +44,8 @@ def evaluate_sentiment(args: argparse.Namespace) -> int:
     for start in range(0, len(examples), _BATCH):
         chunk = examples[start : start + _BATCH]
         analyses.extend(pipeline.analyze_many([(e.text, context) for e in chunk]))
+    truth: list[str]
+    predicted: list[str]
     if args.task == "sentiment":
         truth = [e.label for e in examples]
         predicted = [a.sentiment.label for a in analyses]

@@ -38,7 +38,7 @@ def goemotions(directory: Path, split: str) -> list[SentimentExample]:
     emotion_names = (directory / "emotions_labels.txt").read_text(encoding="utf-8").split()
     emotions: dict[str, set[str]] = {}
     with (directory / f"emotions_{split}.tsv").open(encoding="utf-8", newline="") as fh:
-        for text, labels, key in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+        for _text, labels, key in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
             emotions[key] = {emotion_names[int(i)] for i in labels.split(",")}
     out: list[SentimentExample] = []
     with (directory / f"sentiment_{split}.tsv").open(encoding="utf-8", newline="") as fh:
@@ -73,7 +73,12 @@ def build_base(examples: list[SentimentExample]) -> BaseModel:
         str(terms[j]): (float(coef[0, j]), float(coef[1, j]), float(coef[2, j]), float(coef[3, j]))
         for j in np.flatnonzero(keep)
     }
-    bias = (float(sent.intercept_[0]), float(sent.intercept_[1]), float(sent.intercept_[2]), float(comp.intercept_[0]))
+    bias = (
+        float(sent.intercept_[0]),
+        float(sent.intercept_[1]),
+        float(sent.intercept_[2]),
+        float(comp.intercept_[0]),
+    )
     return BaseModel(weights, bias)
 
 

@@ -92,7 +92,7 @@ def load_labelled_csv(path: Path) -> list[SentimentExample]:
             label = (row.get("sentiment") or "").strip().lower() or ("negative" if complaint else "neutral")
             if label not in _LABELS:
                 raise ValueError(f"{path}:{reader.line_num}: unknown sentiment {label!r}")
-            out.append(SentimentExample(row["text"], label, complaint))  # type: ignore[arg-type]
+            out.append(SentimentExample(row["text"], label, complaint))
     return out
 
 

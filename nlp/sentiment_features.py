@@ -21,11 +21,53 @@ _TOKEN = re.compile(
     r"[:;]'?-?[()dp]|<3|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[!?]|[.,;]|[\U0001F000-\U0001FAFF\u2600-\u27BF]"
 )
 _NEGATIONS = frozenset(
-    "not no never nothing nobody none nor without cannot cant dont doesnt didnt isnt wasnt arent"
-    " werent wont wouldnt couldnt shouldnt havent hasnt hadnt aint don't doesn't didn't isn't"
-    " wasn't aren't weren't won't wouldn't couldn't shouldn't haven't hasn't hadn't ain't can't".split()
+    [
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "nor",
+        "without",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "werent",
+        "wont",
+        "wouldnt",
+        "couldnt",
+        "shouldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "aint",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "wasn't",
+        "aren't",
+        "weren't",
+        "won't",
+        "wouldn't",
+        "couldn't",
+        "shouldn't",
+        "haven't",
+        "hasn't",
+        "hadn't",
+        "ain't",
+        "can't",
+    ]
 )
-_BREAKS = frozenset(". , ; ! ? but and so because for since although though".split())
+_BREAKS = frozenset(
+    [".", ",", ";", "!", "?", "but", "and", "so", "because", "for", "since", "although", "though"]
+)
 _PUNCT = frozenset(".,;")
 _REACH = 3
 

@@ -51,13 +51,77 @@ _COMPLAINT_THRESHOLD = 0.5
 
 Weights = tuple[float, float, float, float]
 _CALM = (Sentiment.neutral(), False, 0.0)
+_SURE = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}  # the score of an admin's own example
 
 # Function words get no weight of their own in the support layer: complaints are longer than
 # questions, so with a few hundred examples "the" and "you" would learn to mean "negative".
 _FUNCTION_WORDS = frozenset(
-    "a an the i me my we our you your it its this that these those is are was were be been am do"
-    " does did have has had to of in on at for with from by about as and or if so than then there"
-    " here what which who when where how can could would will shall should may might must just".split()
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "am",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "from",
+        "by",
+        "about",
+        "as",
+        "and",
+        "or",
+        "if",
+        "so",
+        "than",
+        "then",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "when",
+        "where",
+        "how",
+        "can",
+        "could",
+        "would",
+        "will",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+        "just",
+    ]
 )
 
 
@@ -83,7 +147,10 @@ class BaseModel:
             vocab = bytes(data["vocab"]).decode("utf-8").split("\n")
             weights = data["weights"].astype(np.float64).tolist()
             bias = data["bias"].astype(np.float64).tolist()
-        return cls({t: tuple(w) for t, w in zip(vocab, weights, strict=True)}, tuple(bias))  # type: ignore[arg-type]
+        return cls(
+            {t: (w[0], w[1], w[2], w[3]) for t, w in zip(vocab, weights, strict=True)},
+            (bias[0], bias[1], bias[2], bias[3]),
+        )
 
     def save(self, path: Path) -> None:
         vocab = sorted(self.weights)
@@ -149,9 +216,7 @@ class SentimentModel:
         known = self.exact.get(" ".join(text.lower().split())) if self.exact else None
         if known is not None:
             label, complaint = known
-            return Sentiment(score={"negative": -1.0, "neutral": 0.0, "positive": 1.0}[label], label=label), (
-                complaint
-            ), 1.0 if complaint else 0.0
+            return Sentiment(score=_SURE[label], label=label), complaint, 1.0 if complaint else 0.0
         feats = features(text)
         if len(feats) < 2:  # nothing but the end marker: no words, no emoji, nothing to judge
             return _CALM

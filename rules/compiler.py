@@ -172,8 +172,10 @@ def _complaint(spec: ComplaintCond) -> c.Predicate:
     return c.Leaf(
         label,
         lambda s: s.analysis.complaint is want and c.in_range(s.analysis.complaint_confidence, low, high),
-        lambda s: ("a complaint" if s.analysis.complaint else "not a complaint")
-        + f" ({s.analysis.complaint_confidence:.2f})",
+        lambda s: (
+            ("a complaint" if s.analysis.complaint else "not a complaint")
+            + f" ({s.analysis.complaint_confidence:.2f})"
+        ),
     )
 
 

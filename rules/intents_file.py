@@ -88,6 +88,14 @@ class _EntitiesDoc(_Strict):
     entities: list[_Entity] = []
 
 
+_GROUP_LABELS: dict[str, SentimentLabel] = {
+    "complaint": "negative",
+    "negative": "negative",
+    "neutral": "neutral",
+    "positive": "positive",
+}
+
+
 class _SentimentExamples(_Strict):
     complaint: list[str] = []
     negative: list[str] = []
@@ -206,7 +214,7 @@ def load_sentiment_file(path: Path) -> tuple[dict[str, float], tuple[SentimentEx
     seen: dict[str, tuple[str, int]] = {}
     groups = doc.examples.model_dump() if doc.examples else {}
     for group, texts in groups.items():
-        label: SentimentLabel = "negative" if group == "complaint" else group
+        label = _GROUP_LABELS[group]
         for i, text in enumerate(texts):
             line = line_of(data, ("examples", group, i))
             key = " ".join(text.lower().split())

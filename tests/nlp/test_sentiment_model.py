@@ -119,7 +119,8 @@ def test_rulebook_examples_retrain_the_classifier(tmp_path: Path) -> None:
 def test_bad_examples_are_reported_with_file_and_line(tmp_path: Path) -> None:
     path = write(
         tmp_path / "sentiment.yml",
-        "examples:\n  complaint:\n    - it broke again\n  positive:\n    - it broke again\n  angry:\n    - x\n",
+        "examples:\n  complaint:\n    - it broke again\n"
+        "  positive:\n    - it broke again\n  angry:\n    - x\n",
     )
     with pytest.raises(RulebookError) as caught:
         load_nlu_rulebook(tmp_path)
