@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ _COMPLAINT_THRESHOLD = 0.5
 
 Weights = tuple[float, float, float, float]
 _CALM = (Sentiment.neutral(), False, 0.0)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_MAX_SENTENCES = 6
+_SENTENCE_SPLIT_LIMIT = 2000  # longer texts (mails with quoted history) are judged whole only
 _SURE = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}  # the score of an admin's own example
 
 # Function words get no weight of their own in the support layer: complaints are longer than
@@ -217,16 +221,32 @@ class SentimentModel:
         if known is not None:
             label, complaint = known
             return Sentiment(score=_SURE[label], label=label), complaint, 1.0 if complaint else 0.0
+        whole = self._judge(text, lexicon.score)
+        if whole is None:
+            return _CALM
+        if whole[1] or whole[0].label == "positive" or len(text) > _SENTENCE_SPLIT_LIMIT:
+            return whole
+        # A complaint followed by a question ("STILL not here, third time asking! Is the blue one
+        # in stock?") reads as a question to a bag of words: a complaining sentence decides, unless
+        # the whole message is positive ("I was angry at first. But you sorted it, thanks!").
+        parts = _SENTENCES.split(text)
+        for part in parts[:_MAX_SENTENCES] if len(parts) > 1 else ():
+            judged = self._judge(part, lexicon.score)
+            if judged is not None and judged[1]:
+                return judged
+        return whole
+
+    def _judge(self, text: str, lexicon: float) -> tuple[Sentiment, bool, float] | None:
         feats = features(text)
         if len(feats) < 2:  # nothing but the end marker: no words, no emoji, nothing to judge
-            return _CALM
+            return None
         a, b, c, d = self._bias
         get = self._merged.get
         for f in feats:
             w = get(f)
             if w is not None:
                 a, b, c, d = a + w[0], b + w[1], c + w[2], d + w[3]
-        x, w = lexicon.score, self.dense[4 if lexicon.score < 0 else 5]
+        x, w = lexicon, self.dense[4 if lexicon < 0 else 5]
         a, b, c, d = a + x * w[0], b + x * w[1], c + x * w[2], d + x * w[3]
         top = max(a, b, c)
         ea, eb, ec = math.exp(a - top), math.exp(b - top), math.exp(c - top)

@@ -55,6 +55,7 @@ def test_a_negated_negative_word_is_mildly_positive_never_negative() -> None:
         "the driver was really rude to my mother",
         "third time I'm writing about the broken washing machine",
         "I'm switching to another bank, this is a joke",
+        "My order STILL hasn't arrived, third time asking! Is the blue one in stock?",  # any sentence
     ],
 )
 def test_clear_complaints_are_flagged_even_without_lexicon_words(text: str) -> None:
@@ -71,6 +72,7 @@ def test_clear_complaints_are_flagged_even_without_lexicon_words(text: str) -> N
         "what are your opening hours?",
         "can I change my delivery address?",
         "thanks a lot, great help",
+        "I was angry at first. But you sorted it, thank you so much!",  # positive as a whole
         "",
         "12345",
     ],
