@@ -104,13 +104,17 @@ def encode(a: Analysis) -> tuple[Any, ...]:
         tuple((e.type, e.text, e.value, e.start, e.end) for e in a.entities),
         tuple((f.faq_id, f.question, f.answer, f.score) for f in a.faq),
         a.model_version,
+        a.complaint,
+        a.complaint_confidence,
     )
 
 
 def decode(fields: tuple[Any, ...]) -> Analysis:
     from nlp.types import Analysis, Entity, FaqCandidate, IntentScore, Sentiment
 
-    text, language, intents, out_of_scope, score, label, entities, faq, model_version = fields
+    text, language, intents, out_of_scope, score, label, entities, faq, model_version, complaint, sure = (
+        fields
+    )
     return Analysis(
         text=text,
         language=language,
@@ -120,6 +124,8 @@ def decode(fields: tuple[Any, ...]) -> Analysis:
         entities=tuple(Entity(*entity) for entity in entities),
         faq=tuple(FaqCandidate(*candidate) for candidate in faq),
         model_version=model_version,
+        complaint=complaint,
+        complaint_confidence=sure,
     )
 
 

@@ -28,6 +28,7 @@ from nlp.intent_model import IntentModel
 from nlp.models import ModelStore, ModelStoreError
 from nlp.pipeline import Pipeline
 from nlp.report import write_report
+from nlp.sentiment_model import train_sentiment
 from nlp.training import TrainingError
 from nlp.types import AnalysisContext, FaqEntry, TrainingExample
 from rules.intents_file import NluRulebook, load_nlu_rulebook
@@ -93,6 +94,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 @_with_paths
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if getattr(args, "task", "intent") != "intent":
+        from bot.cli_nlu_sentiment import evaluate_sentiment
+
+        return evaluate_sentiment(args)
     try:
         model = _model(args)
         examples = read_csv(args.data, text_col=args.text_col, label_col=args.label_col)
@@ -146,6 +151,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             sentiment_lexicon=rulebook.sentiment_lexicon,
             entity_patterns=rulebook.entity_patterns,
             gazetteers=rulebook.gazetteers,
+            sentiment_model=train_sentiment(rulebook.sentiment_examples),
         )
     except InvalidPatternError as exc:
         return _fail(f"{args.rulebook / 'entities.yml'}: {exc}")

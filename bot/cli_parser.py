@@ -195,6 +195,13 @@ def add_nlu_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     ev.add_argument(
         "--oos-label", metavar="LABEL", help="label that marks out-of-scope examples in the test data"
     )
+    ev.add_argument(
+        "--task",
+        choices=("intent", "sentiment", "complaint"),
+        default="intent",
+        help="what to score: the intent model (default), or the sentiment classifier's labels "
+        "or complaint flag (CSV columns text, sentiment, complaint; the model comes from the rulebook)",
+    )
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.add_argument(
         "--report", type=Path, metavar="DIR", help="also write confusion_matrix.png and report.html here"

@@ -200,6 +200,7 @@ def _analysis_json(a: Analysis) -> dict[str, Any]:
         "out_of_scope": a.out_of_scope,
         "intents": [{"name": i.name, "confidence": round(i.confidence, 4)} for i in a.intents[:5]],
         "sentiment": {"label": a.sentiment.label, "score": round(a.sentiment.score, 4)},
+        "complaint": {"is": a.complaint, "confidence": round(a.complaint_confidence, 4)},
         "entities": [{"type": e.type, "text": e.text, "value": e.value} for e in a.entities],
         "faq": [{"id": f.faq_id, "score": round(f.score, 4)} for f in a.faq[:3]],
     }
@@ -233,6 +234,7 @@ def _print_analysis(a: Analysis, out: TextIO) -> None:
         print("  ranking:   " + ", ".join(f"{i.name} {i.confidence:.2f}" for i in a.intents[:5]), file=out)
     print(f"  language:  {a.language}", file=out)
     print(f"  sentiment: {a.sentiment.label} ({a.sentiment.score:+.2f})", file=out)
+    print(f"  complaint: {'yes' if a.complaint else 'no'} ({a.complaint_confidence:.2f})", file=out)
     print("  entities:  " + (", ".join(f"{e.type}={e.value}" for e in a.entities) or "none"), file=out)
     print(
         "  FAQ:       " + (", ".join(f"{f.faq_id} {f.score:.2f}" for f in a.faq[:3]) or "no candidates"),

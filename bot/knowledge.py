@@ -28,6 +28,7 @@ from core.errors import FrontdeskError
 from core.yamlfile import RulebookError
 from nlp import InvalidPatternError, ModelStore, Pipeline, TrainingExample
 from nlp.intent_model import IntentModel
+from nlp.sentiment_model import train_sentiment
 from rules.engine import Engine
 from rules.intents_file import load_nlu_rulebook
 from rules.loader import RuleSet, load_ruleset
@@ -83,6 +84,9 @@ class Knowledge:
                 sentiment_lexicon=nlu.sentiment_lexicon,
                 entity_patterns=nlu.entity_patterns,
                 gazetteers=nlu.gazetteers,
+                # Trained here, in the loading thread, in a fraction of a second (cached per
+                # process, so an edit elsewhere in the rulebook does not retrain it).
+                sentiment_model=train_sentiment(nlu.sentiment_examples),
             )
         except InvalidPatternError as exc:
             raise RulebookError([f"{directory / 'entities.yml'}:0: {exc}"]) from None

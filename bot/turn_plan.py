@@ -119,6 +119,7 @@ def summarize(analysis: Analysis, decision: Decision | None) -> dict[str, Any]:
         "confidence": round(intent.confidence, 4) if intent else None,
         "out_of_scope": analysis.out_of_scope,
         "sentiment": {"score": analysis.sentiment.score, "label": analysis.sentiment.label},
+        "complaint": {"is": analysis.complaint, "confidence": analysis.complaint_confidence},
         "entities": [{"type": e.type, "value": e.value} for e in analysis.entities],
         "faq": {"id": best.faq_id, "score": best.score} if best else None,
         "rule": decision.rule if decision else None,

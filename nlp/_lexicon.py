@@ -8,7 +8,7 @@ asking", "still not fixed"). Admins add their own words in ``rulebook/sentiment.
 
 from __future__ import annotations
 
-__all__ = ["BOOSTERS", "DAMPENERS", "EMOJI", "NEGATIONS", "PHRASES", "WORDS"]
+__all__ = ["BOOSTERS", "DAMPENERS", "EMOJI", "NEGATIONS", "PHRASES", "SCOPE_BREAKERS", "WORDS"]
 
 _POSITIVE = {
     4.0: "amazing awesome excellent fantastic perfect outstanding superb wonderful brilliant",
@@ -52,6 +52,13 @@ PHRASES: dict[str, float] = {
     r"\b(as soon as possible|asap|immediately|right now)\b": -1.0,
     r"\b(speak|talk) to (a |an |the )?(human|person|manager|supervisor|someone real)\b": -1.5,
     r"\b(money back|chargeback|lawyer|legal action|report you|bad review)\b": -2.5,
+    r"\b(hung up|cut off|disconnected)\b": -2.5,
+    r"\bon hold\b": -1.0,
+    r"\b(cancel+ed|delayed|late|broken|down|wrong|failed|crashed|charged|missing) again\b": -2.5,
+    r"\b(charged|billed|debited) (me )?(twice|double|two times)\b|\bdouble (charged|billed)\b": -2.5,
+    r"\bnever (arrived|came|showed up|got back|received|replied|answered|called back)\b": -2.5,
+    r"\bno excuse\b": -1.5,
+    r"\b(no (problem|problems|worries|issue|issues)|not a problem)\b": 0.5,
     r"\b(thank you|thanks a lot|much appreciated|well done|great job|you rock)\b": 1.0,
 }
 
@@ -101,6 +108,29 @@ NEGATIONS = frozenset(
         "hadn't",
         "ain't",
         "cannot",
+    ]
+)
+
+# Words that end a negation's reach: punctuation and clause openers.
+SCOPE_BREAKERS = frozenset(
+    [
+        ",",
+        ".",
+        ";",
+        ":",
+        "?",
+        "!",
+        "for",
+        "but",
+        "because",
+        "since",
+        "and",
+        "so",
+        "although",
+        "though",
+        "if",
+        "when",
+        "while",
     ]
 )
 

@@ -23,6 +23,7 @@ from nlp.entities import EntityExtractor
 from nlp.faq import FaqMatcher
 from nlp.intent_model import IntentModel, IntentResult
 from nlp.sentiment import SentimentAnalyzer
+from nlp.sentiment_model import SentimentModel, default_model
 from nlp.text import MAX_CHARS, clean
 from nlp.types import (
     Analysis,
@@ -41,6 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 _NO_INTENT = IntentResult((), True)
 _NEUTRAL = Sentiment.neutral()
+_CALM = (_NEUTRAL, False, 0.0)  # sentiment, complaint, complaint confidence
 _ALNUM = re.compile(r"[^\W_]")  # a character for which str.isalnum() is true (pinned by a test)
 
 
@@ -70,6 +72,8 @@ class Pipeline:
         max_chars: analyse at most this many leading characters.
         today: clock for relative dates; injectable for tests (a module-level function or
             ``date.today`` if the pipeline is to be pickled).
+        sentiment_model: trained sentiment and complaint classifier (see
+            :func:`nlp.sentiment_model.train_sentiment`); ``None``: the shipped default.
 
     Raises:
         nlp.entities.InvalidPatternError: an admin entity pattern does not compile.
@@ -86,6 +90,7 @@ class Pipeline:
         intent_limit: int = 5,
         max_chars: int = MAX_CHARS,
         today: Callable[[], date] = date.today,
+        sentiment_model: SentimentModel | None = None,
     ) -> None:
         self._inputs = _Inputs(
             faqs=tuple(faqs),
@@ -99,6 +104,7 @@ class Pipeline:
         self._faq = FaqMatcher(self._inputs.faqs)
         self._model = model
         self._sentiment = SentimentAnalyzer(extra=self._inputs.sentiment_lexicon)
+        self._feelings = sentiment_model or default_model()
         self._entities = EntityExtractor(
             patterns=self._inputs.entity_patterns, gazetteers=self._inputs.gazetteers, today=today
         )
@@ -107,11 +113,15 @@ class Pipeline:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle the constructor inputs; unpickling builds the stages afresh (spaCy included)."""
-        return (_rebuild, (self._inputs, self._model))
+        return (_rebuild, (self._inputs, self._model, self._feelings))
 
     @property
     def model(self) -> IntentModel | None:
         return self._model
+
+    @property
+    def sentiment_model(self) -> SentimentModel:
+        return self._feelings
 
     def with_model(self, model: IntentModel | None) -> Pipeline:
         """A pipeline sharing everything but the intent model (for hot swaps after retraining).
@@ -132,15 +142,18 @@ class Pipeline:
         intents = _NO_INTENT
         if model is not None and _ALNUM.search(body):
             intents = self._stage("intents", self._predict, body, _NO_INTENT)
+        sentiment, complaint, complaint_confidence = self._stage("sentiment", self._feel, body, _CALM)
         return Analysis(
             text=text,
             language=context.language or "en",
             intents=intents.intents,
             out_of_scope=intents.out_of_scope,
-            sentiment=self._stage("sentiment", self._sentiment.score, body, _NEUTRAL),
+            sentiment=sentiment,
             entities=self._stage("entities", self._entities.extract, body, _NO_ENTITIES),
             faq=self._stage("faq", self._faq.match, body, _NO_FAQ),
             model_version=model.version if model is not None else None,
+            complaint=complaint,
+            complaint_confidence=complaint_confidence,
         )
 
     def analyze_many(self, items: Sequence[tuple[str, AnalysisContext]]) -> list[Analysis]:
@@ -161,7 +174,7 @@ class Pipeline:
             )
             for i, result in zip(live, predicted, strict=True):
                 intents[i] = result
-        sentiments = [self._stage("sentiment", self._sentiment.score, body, _NEUTRAL) for body in bodies]
+        feelings = [self._stage("sentiment", self._feel, body, _CALM) for body in bodies]
         entities = self._batched(
             "entities", self._entities.extract_many, self._entities.extract, bodies, _NO_ENTITIES
         )
@@ -173,15 +186,21 @@ class Pipeline:
                 language=language,
                 intents=intent.intents,
                 out_of_scope=intent.out_of_scope,
-                sentiment=sentiment,
+                sentiment=feeling[0],
                 entities=found,
                 faq=faq,
                 model_version=version,
+                complaint=feeling[1],
+                complaint_confidence=feeling[2],
             )
-            for text, language, intent, sentiment, found, faq in zip(
-                texts, languages, intents, sentiments, entities, faqs, strict=True
+            for text, language, intent, feeling, found, faq in zip(
+                texts, languages, intents, feelings, entities, faqs, strict=True
             )
         ]
+
+    def _feel(self, body: str) -> tuple[Sentiment, bool, float]:
+        """The classifier's sentiment and complaint, with the lexicon score as one of its inputs."""
+        return self._feelings.predict(body, self._sentiment.score(body))
 
     def _predict(self, body: str) -> IntentResult:
         assert self._model is not None
@@ -222,7 +241,7 @@ class Pipeline:
         return [cls._stage(name, one, body, fallback) for body in bodies]
 
 
-def _rebuild(inputs: _Inputs, model: IntentModel | None) -> Pipeline:
+def _rebuild(inputs: _Inputs, model: IntentModel | None, feelings: SentimentModel | None = None) -> Pipeline:
     """Unpickling: a pipeline built from what the pickled one was built from."""
     return Pipeline(
         faqs=inputs.faqs,
@@ -233,6 +252,7 @@ def _rebuild(inputs: _Inputs, model: IntentModel | None) -> Pipeline:
         intent_limit=inputs.intent_limit,
         max_chars=inputs.max_chars,
         today=inputs.today,
+        sentiment_model=feelings,
     )
 
 

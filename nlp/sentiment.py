@@ -24,10 +24,11 @@ _LOGGER = logging.getLogger(__name__)
 _EMOTICONS = sorted((k for k in _lexicon.EMOJI if len(k) > 1), key=len, reverse=True)
 _TOKEN = re.compile(
     "|".join(re.escape(e) for e in _EMOTICONS)
-    + r"|[^\W\d_]+(?:['\u2019][^\W\d_]+)?|\d+|!|[\U0001F000-\U0001FAFF\u2600-\u27BF]"
+    + r"|[^\W\d_]+(?:['\u2019][^\W\d_]+)?|\d+|!|[,.;:?]|[\U0001F000-\U0001FAFF\u2600-\u27BF]"
 )
 _NEGATION_WINDOW = 3
-_NEGATION_FACTOR = -0.74
+_NEGATION_FACTOR = -0.74  # "not good": a negated positive word is negative
+_NEGATED_NEGATIVE = -0.3  # "not bad", "no problem": mildly positive, never as strong as praise
 _CAPS_BOOST = 0.733
 _SHOUTING = -1.0  # a whole message in capitals is frustration in a support inbox
 _BUT_BEFORE, _BUT_AFTER = 0.5, 1.5
@@ -93,13 +94,19 @@ class SentimentAnalyzer:
     def _modify(folded: list[str], i: int, valence: float) -> float:
         """Apply boosters and negations from the few words before position ``i``."""
         start = max(0, i - _NEGATION_WINDOW)
+        # A negation reaches no further than the clause: in "no excuse for poor service" the
+        # "no" is about the excuse, and in "no problem, thanks" it is not about the thanks.
+        for j in range(i - 1, start - 1, -1):
+            if folded[j] in _lexicon.SCOPE_BREAKERS:
+                start = j + 1
+                break
         for distance, prev in enumerate(reversed(folded[start:i]), start=1):
             scale = 1.0 if distance == 1 else (0.95 if distance == 2 else 0.9)
             boost = _lexicon.BOOSTERS.get(prev, 0.0) + _lexicon.DAMPENERS.get(prev, 0.0)
             if boost:
                 valence += math.copysign(boost * scale, valence)
         if any(prev in _lexicon.NEGATIONS for prev in folded[start:i]):
-            valence *= _NEGATION_FACTOR
+            valence *= _NEGATION_FACTOR if valence > 0 else _NEGATED_NEGATIVE
         return valence
 
 

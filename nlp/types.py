@@ -23,6 +23,7 @@ __all__ = [
     "GazetteerEntry",
     "IntentScore",
     "Sentiment",
+    "SentimentExample",
     "SentimentLabel",
     "TrainingExample",
 ]
@@ -100,6 +101,15 @@ class TrainingExample:
 
 
 @dataclass(frozen=True, slots=True)
+class SentimentExample:
+    """A labelled message for the sentiment and complaint classifier (a complaint is negative)."""
+
+    text: str
+    label: SentimentLabel
+    complaint: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AnalysisContext:
     channel: str = "webchat"
     language: str | None = None
@@ -117,6 +127,8 @@ class Analysis:
     entities: tuple[Entity, ...] = ()
     faq: tuple[FaqCandidate, ...] = ()  # ranked, best first
     model_version: str | None = None
+    complaint: bool = False  # the customer complains (about us), not merely sounds negative
+    complaint_confidence: float = 0.0  # the classifier's probability of a complaint, 0..1
 
     @property
     def intent(self) -> IntentScore | None:

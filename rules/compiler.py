@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from core.calendars import Calendar
 from rules import conditions as c
 from rules.schema import (
+    ComplaintCond,
     ConditionSpec,
     ConversationCond,
     CustomerCond,
@@ -82,6 +83,8 @@ def compile_condition(spec: ConditionSpec | None, env: Env, loc: Loc) -> c.Predi
         )
     if spec.sentiment is not None:
         parts.append(_sentiment(spec.sentiment))
+    if spec.complaint is not None:
+        parts.append(_complaint(spec.complaint))
     if spec.entity is not None:
         e = spec.entity
         if e.matches is not None and _bad_regex(e.matches, env, (*loc, "entity", "matches")):
@@ -158,6 +161,21 @@ def _sentiment(spec: SentimentCond) -> c.Predicate:
             and c.in_range(s.analysis.sentiment.score, low, high)
         ),
         lambda s: f"sentiment is {s.analysis.sentiment.label} ({s.analysis.sentiment.score:+.2f})",
+    )
+
+
+def _complaint(spec: ComplaintCond) -> c.Predicate:
+    want, low, high = spec.is_, spec.min_confidence, spec.max_confidence
+    label = "a complaint" if want else "not a complaint"
+    if low is not None or high is not None:
+        label += " with " + c.range_label("complaint confidence", low, high)
+    return c.Leaf(
+        label,
+        lambda s: s.analysis.complaint is want and c.in_range(s.analysis.complaint_confidence, low, high),
+        lambda s: (
+            ("a complaint" if s.analysis.complaint else "not a complaint")
+            + f" ({s.analysis.complaint_confidence:.2f})"
+        ),
     )
 
 

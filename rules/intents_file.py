@@ -7,7 +7,9 @@ Three files, each optional, each validated with ``file:line`` errors through
   Rasa-style block of ``- example`` lines), plus optional ``settings.oos_threshold``;
 * ``entities.yml``: ``entities:`` with ``type`` and one of ``regex``, ``tokens`` (spaCy token
   pattern) or ``names`` (a gazetteer);
-* ``sentiment.yml``: ``lexicon:`` mapping a word or phrase to a valence in [-4, 4].
+* ``sentiment.yml``: ``lexicon:`` mapping a word or phrase to a valence in [-4, 4], and
+  ``examples:`` with ``complaint`` / ``negative`` / ``neutral`` / ``positive`` lists of messages
+  that retrain the sentiment and complaint classifier.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.yamlfile import LineDict, RulebookError, SourceError, line_of, load_yaml, validate
-from nlp.types import EntityPattern, GazetteerEntry, TrainingExample
+from nlp.types import EntityPattern, GazetteerEntry, SentimentExample, SentimentLabel, TrainingExample
 
 __all__ = [
     "IntentsFile",
@@ -30,6 +32,7 @@ __all__ = [
     "load_intents",
     "load_nlu_rulebook",
     "load_sentiment",
+    "load_sentiment_file",
 ]
 
 INTENTS_FILE = "intents.yml"
@@ -85,8 +88,24 @@ class _EntitiesDoc(_Strict):
     entities: list[_Entity] = []
 
 
+_GROUP_LABELS: dict[str, SentimentLabel] = {
+    "complaint": "negative",
+    "negative": "negative",
+    "neutral": "neutral",
+    "positive": "positive",
+}
+
+
+class _SentimentExamples(_Strict):
+    complaint: list[str] = []
+    negative: list[str] = []
+    neutral: list[str] = []
+    positive: list[str] = []
+
+
 class _SentimentDoc(_Strict):
     lexicon: dict[str, float] = {}
+    examples: _SentimentExamples | None = None
 
     @field_validator("lexicon")
     @classmethod
@@ -111,6 +130,7 @@ class NluRulebook:
     entity_patterns: tuple[EntityPattern, ...] = ()
     gazetteers: tuple[GazetteerEntry, ...] = ()
     sentiment_lexicon: dict[str, float] | None = None
+    sentiment_examples: tuple[SentimentExample, ...] = ()
 
 
 def load_intents(path: Path) -> IntentsFile:
@@ -178,8 +198,40 @@ def load_entities(path: Path) -> tuple[tuple[EntityPattern, ...], tuple[Gazettee
 
 
 def load_sentiment(path: Path) -> dict[str, float]:
+    return load_sentiment_file(path)[0]
+
+
+def load_sentiment_file(path: Path) -> tuple[dict[str, float], tuple[SentimentExample, ...]]:
+    """The lexicon and the labelled examples of ``sentiment.yml``.
+
+    Raises:
+        RulebookError: invalid shape, an empty example, or one message under two labels.
+    """
     data = _load(path)
-    return dict(validate(_SentimentDoc, data, filename=str(path), error=RulebookError).lexicon)
+    doc = validate(_SentimentDoc, data, filename=str(path), error=RulebookError)
+    examples: list[SentimentExample] = []
+    problems: list[str] = []
+    seen: dict[str, tuple[str, int]] = {}
+    groups = doc.examples.model_dump() if doc.examples else {}
+    for group, texts in groups.items():
+        label = _GROUP_LABELS[group]
+        for i, text in enumerate(texts):
+            line = line_of(data, ("examples", group, i))
+            key = " ".join(text.lower().split())
+            if not key:
+                problems.append(f"{path}:{line}: examples.{group}[{i}]: empty example")
+                continue
+            first = seen.setdefault(key, (group, line))
+            if first[0] != group:
+                problems.append(
+                    f"{path}:{line}: {text!r} is listed under {group} and under {first[0]} (line {first[1]})"
+                )
+                continue
+            if first[1] == line:
+                examples.append(SentimentExample(text.strip(), label, group == "complaint"))
+    if problems:
+        raise RulebookError(problems)
+    return dict(doc.lexicon), tuple(examples)
 
 
 def load_nlu_rulebook(directory: Path) -> NluRulebook:
@@ -193,6 +245,7 @@ def load_nlu_rulebook(directory: Path) -> NluRulebook:
     patterns: Sequence[EntityPattern] = ()
     gazetteers: Sequence[GazetteerEntry] = ()
     lexicon: dict[str, float] | None = None
+    feelings: tuple[SentimentExample, ...] = ()
     try:
         if (directory / INTENTS_FILE).is_file():
             intents = load_intents(directory / INTENTS_FILE)
@@ -205,12 +258,12 @@ def load_nlu_rulebook(directory: Path) -> NluRulebook:
         problems.extend(exc.problems)
     try:
         if (directory / SENTIMENT_FILE).is_file():
-            lexicon = load_sentiment(directory / SENTIMENT_FILE)
+            lexicon, feelings = load_sentiment_file(directory / SENTIMENT_FILE)
     except SourceError as exc:
         problems.extend(exc.problems)
     if problems:
         raise RulebookError(problems)
-    return NluRulebook(intents, tuple(patterns), tuple(gazetteers), lexicon)
+    return NluRulebook(intents, tuple(patterns), tuple(gazetteers), lexicon, feelings)
 
 
 def _load(path: Path) -> Any:

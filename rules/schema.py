@@ -102,6 +102,13 @@ class SentimentCond(_Strict):
     _expand = _shorthand("label")
 
 
+class ComplaintCond(_Strict):
+    is_: bool = Field(True, alias="is")
+    min_confidence: float | None = Field(None, ge=0, le=1)
+    max_confidence: float | None = Field(None, ge=0, le=1)
+    _expand = _shorthand("is")
+
+
 class EntityCond(_Strict):
     type: Name
     equals: Texts | None = None
@@ -174,6 +181,7 @@ class ConditionSpec(_Strict):
     intent: IntentCond | None = None
     out_of_scope: bool | None = None
     sentiment: SentimentCond | None = None
+    complaint: ComplaintCond | None = None
     entity: EntityCond | None = None
     faq: FaqCond | None = None
     text: TextCond | None = None

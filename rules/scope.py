@@ -18,7 +18,7 @@ __all__ = ["TICKET_ACTIONS", "check_scope"]
 
 # The kinds ticket rules can use (tag/untag: on the ticket only); SPEC_KINDS says why the others not.
 TICKET_ACTIONS = tuple(kind for kind, entry in SPEC_KINDS.items() if entry.not_on_tickets is None)
-_MESSAGE_ONLY = ("intent", "out_of_scope", "sentiment", "entity", "faq", "text")
+_MESSAGE_ONLY = ("intent", "out_of_scope", "sentiment", "complaint", "entity", "faq", "text")
 _TICKET_CUSTOMER = ("tag",)  # the customer facts a ticket rule has
 
 

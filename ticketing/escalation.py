@@ -283,5 +283,6 @@ def _still_applies(rule: EscalationRule, ticket: TicketRow) -> bool:
         return False
     if rule.after.no_first_reply is not None and ticket["first_reply_at"] is not None:
         return False
-    # Sentiment was judged at intake, from the first message; the other conditions are re-checked.
-    return rule.when.model_copy(update={"sentiment": None}).matches(ticket)
+    # Sentiment and complaint were judged at intake, from the first message; the other
+    # conditions are re-checked.
+    return rule.when.model_copy(update={"sentiment": None, "complaint": None}).matches(ticket)

@@ -95,13 +95,13 @@ async def intake(
     tickets = [dict(r) for r in (await conn.execute(stmt.with_for_update(skip_locked=True))).mappings()]
     if not tickets:
         return 0
-    sentiments = await _sentiments(conn, [t["id"] for t in tickets])
+    firsts = await _first_messages(conn, [t["id"] for t in tickets])
     await _follow_ups(conn, tickets, now)
     starts: list[tuple[int, timers.TimerSpec]] = []
     waiting: list[int] = []
     taken: list[dict[str, Any]] = []
     for ticket in tickets:
-        ticket["sentiment"] = sentiments.get(ticket["id"])
+        ticket["sentiment"], ticket["complaint"] = firsts.get(ticket["id"], (None, None))
         policy = config.policy_for(ticket)
         specs = (
             targets_for(config, policy, ticket, ticket["created_at"], ("first_reply", "resolution"))
@@ -154,13 +154,14 @@ async def on_priority_change(
     )
     for ticket_id, kind, name, state in rows:
         states[ticket_id][(kind, name)] = state
-    sentiments = await _sentiments(conn, ids)
+    firsts = await _first_messages(conn, ids)
     stops: list[tuple[int, str]] = []
     starts: list[tuple[int, timers.TimerSpec]] = []
     policies: list[dict[str, object]] = []
     for ticket in tickets:
         have = states[ticket["id"]]
-        facts = {**ticket, "sentiment": sentiments.get(ticket["id"])}
+        sentiment, complaint = firsts.get(ticket["id"], (None, None))
+        facts = {**ticket, "sentiment": sentiment, "complaint": complaint}
         policy = config.policy_for(facts)
         names = [
             n
@@ -188,19 +189,23 @@ async def on_priority_change(
 _SET_POLICY = update(Ticket).where(Ticket.id == bindparam("b_id")).values(sla_policy=bindparam("b_policy"))
 
 
-async def _sentiments(conn: AsyncConnection, ticket_ids: list[int]) -> dict[int, str]:
-    """The sentiment label of each ticket's first customer message (what escalations match on)."""
+async def _first_messages(
+    conn: AsyncConnection, ticket_ids: list[int]
+) -> dict[int, tuple[str | None, bool | None]]:
+    """Sentiment label and complaint flag of each ticket's first customer message (what
+    escalations match on); the flag is None for messages stored before it existed."""
     rows = await conn.execute(
         select(Interaction.ticket_id, Interaction.analysis)
         .where(Interaction.ticket_id.in_(ticket_ids), Interaction.direction == "in")
         .order_by(Interaction.id)
     )
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str | None, bool | None]] = {}
     for ticket_id, analysis in rows:
         if ticket_id not in out and isinstance(analysis, dict):
             label = (analysis.get("sentiment") or {}).get("label")
+            complaint = (analysis.get("complaint") or {}).get("is")
             if isinstance(label, str):
-                out[ticket_id] = label
+                out[ticket_id] = (label, complaint if isinstance(complaint, bool) else None)
     return out
 
 

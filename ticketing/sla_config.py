@@ -65,6 +65,7 @@ class TicketMatch(_Strict):
     queue: Names = ()
     channel: Names = ()
     sentiment: Literal["negative", "neutral", "positive"] | None = None  # of the first message
+    complaint: bool | None = None  # the first message is a complaint (nlp's complaint signal)
 
     def matches(self, ticket: Mapping[str, Any]) -> bool:
         tags = set(ticket.get("tags") or ())
@@ -75,6 +76,7 @@ class TicketMatch(_Strict):
             and (not self.queue or ticket.get("queue") in self.queue)
             and (not self.channel or ticket.get("channel") in self.channel)
             and (self.sentiment is None or ticket.get("sentiment") == self.sentiment)
+            and (self.complaint is None or bool(ticket.get("complaint")) == self.complaint)
         )
 
 

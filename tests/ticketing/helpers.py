@@ -94,11 +94,16 @@ class World:
         priority: str = "normal",
         sentiment: str = "neutral",
         conversation: ConversationRef | None = None,
+        complaint: bool | None = None,
     ) -> tuple[int, ConversationRef]:
         """A customer message that opens a ticket, through the real batched write path."""
         n = next(_ids)
         ref = conversation or await self.customers.resolve("webchat", f"v_user{n}", f"c_thread{n}")
-        analysis = {"sentiment": {"label": sentiment, "score": -0.9 if sentiment == "negative" else 0.0}}
+        analysis: dict[str, Any] = {
+            "sentiment": {"label": sentiment, "score": -0.9 if sentiment == "negative" else 0.0}
+        }
+        if complaint is not None:  # None: a message stored before the complaint signal existed
+            analysis["complaint"] = {"is": complaint, "confidence": 0.9 if complaint else 0.1}
 
         def plan(state: Any, take: Any) -> Plan:
             draft = TicketDraft(number=take(), subject=text, actor="rule:test", priority=priority, tags=tags)
