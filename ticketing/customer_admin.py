@@ -213,8 +213,8 @@ async def _rows(conn: AsyncConnection, model: Any, where: Any) -> list[dict[str,
 
 
 async def _scrub_interactions(conn: AsyncConnection, customer_id: int) -> int:
-    """Texts, names, attachments and message ids go; direction, channel, time, intent and the
-    sentiment label stay (they are what reports count)."""
+    """Texts, names, attachments and message ids go; direction, channel, time, intent, the
+    sentiment label and whether it was a complaint stay (they are what reports count)."""
     rows = (
         await conn.execute(
             select(Interaction.id, Interaction.analysis).where(Interaction.customer_id == customer_id)
@@ -227,6 +227,9 @@ async def _scrub_interactions(conn: AsyncConnection, customer_id: int) -> int:
             sentiment = analysis.get("sentiment")
             label = sentiment.get("label") if isinstance(sentiment, dict) else None
             kept = {"intent": analysis.get("intent"), "sentiment": {"label": label}}
+            complaint = analysis.get("complaint")
+            if isinstance(complaint, dict):
+                kept["complaint"] = {"is": bool(complaint.get("is"))}
         changes.append({"b_id": interaction_id, "b_analysis": kept})
     if changes:
         await conn.execute(

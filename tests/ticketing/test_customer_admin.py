@@ -65,7 +65,9 @@ async def test_export_has_everything_as_json(database_url: str, tmp_path: Path) 
 
 async def test_erase_removes_personal_data_and_keeps_statistics(database_url: str, tmp_path: Path) -> None:
     async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
-        number, ref = await w.open_ticket("I am Ann Smith, ann@example.com, order 4711", tags=("refund",))
+        number, ref = await w.open_ticket(
+            "I am Ann Smith, ann@example.com, order 4711", tags=("refund",), complaint=True
+        )
         await w.desk.reply(number, "Hello Ann, refund on its way", agent="alice")
         await w.desk.note(number, "Ann called, very upset", actor="agent:alice")
         await w.desk.solve(number, actor="agent:alice")
@@ -89,6 +91,10 @@ async def test_erase_removes_personal_data_and_keeps_statistics(database_url: st
             assert personal not in exported, personal
         payloads = [r[0] for r in await w.rows(select(OutboxItem.payload))]
         assert payloads and all(p == {} for p in payloads)
+        analyses = [
+            r[0] for r in await w.rows(select(Interaction.analysis).where(Interaction.analysis.is_not(None)))
+        ]
+        assert {"is": True} in [a.get("complaint") for a in analyses if a], analyses  # what reports count
         after = await w.desk.get(number)
         kept = ("status", "priority", "tags", "csat_score", "sla_policy")
         assert [after[k] for k in kept] == ["solved", "normal", ["refund"], 5, "standard"]
