@@ -63,6 +63,11 @@ def parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="chat with the bot in the terminal, to try the rulebook")
     chat.add_argument("message", nargs="*", help="send these messages and exit instead of prompting")
+    chat.add_argument(
+        "--live",
+        action="store_true",
+        help="write to the configured database (default: a throwaway sandbox database)",
+    )
     chat.set_defaults(func=Handler("bot.cli_serve", "cmd_chat"))
 
     db = sub.add_parser("db", help="database schema").add_subparsers(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import tempfile
+from pathlib import Path
 
 from aiohttp import web
 
@@ -20,7 +22,7 @@ from connectors.console import ConsoleConnector
 from core import log_context
 from ticketing.database import create_engine, current_revision, head_revision, upgrade
 
-__all__ = ["cmd_chat", "cmd_db_current", "cmd_db_upgrade", "cmd_serve"]
+__all__ = ["chat_settings", "cmd_chat", "cmd_db_current", "cmd_db_upgrade", "cmd_serve"]
 
 _LOGGER = logging.getLogger("frontdesk")
 
@@ -76,25 +78,51 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    """Try the rulebook in the terminal. A sandbox by default: a throwaway SQLite database, so
+    trying phrases opens no real tickets; ``--live`` writes to the configured database. Either
+    way this process serves only the console: the configured channels (Telegram polling, the
+    mailbox, Slack) stay with the server, which delivers what this process queues for them."""
     settings = _settings(args)
     _logging("WARNING")
     console = ConsoleConnector()
-    # One person typing: analysis workers would only add their start-up time.
-    settings = settings.model_copy(update={"nlu": settings.nlu.model_copy(update={"analysis_workers": 0})})
-    with opening_database(settings.database_url):
-        app = build_app(settings, overrides=AppOverrides(connectors={console.name: console}))
+    with tempfile.TemporaryDirectory(prefix="frontdesk-chat-") as sandbox:
+        settings = chat_settings(settings, sandbox=None if args.live else Path(sandbox))
+        with opening_database(settings.database_url):
+            if not args.live:
+                asyncio.run(upgrade(settings.database_url))
+            app = build_app(settings, overrides=AppOverrides(connectors={console.name: console}))
 
-    async def run() -> None:
-        async with app.running():
-            if args.message:
-                for text in args.message:
-                    print(f"you> {text}")
-                    await console.say(text)
-            else:
-                await console.repl()
+        async def run() -> None:
+            async with app.running():
+                if args.message:
+                    for text in args.message:
+                        print(f"you> {text}")
+                        await console.say(text)
+                else:
+                    await console.repl()
 
-    asyncio.run(run())
+        if not args.live:
+            print("(sandbox: a throwaway database; --live to use the configured one)")
+        asyncio.run(run())
     return 0
+
+
+def chat_settings(settings: Settings, *, sandbox: Path | None) -> Settings:
+    """The settings of a ``frontdesk chat`` process: no channel but the console (and no analysis
+    workers: one person typing would only wait for their start-up), and in a sandbox a fresh
+    SQLite database in ``sandbox``."""
+    update: dict[str, object] = {
+        "nlu": settings.nlu.model_copy(update={"analysis_workers": 0}),
+        "webchat": settings.webchat.model_copy(update={"enabled": False}),
+        "telegram": None,
+        "email": None,
+        "slack": None,
+    }
+    if sandbox is not None:
+        update["database"] = settings.database.model_copy(
+            update={"url": f"sqlite+aiosqlite:///{sandbox / 'chat.db'}"}
+        )
+    return settings.model_copy(update=update)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -82,8 +82,10 @@ class OutboxDispatcher:
         attempted = 0
         sent: list[tuple[int, str | None]] = []
         channels: dict[int, str] = {}
+        served = frozenset(self._connectors)  # rows of other channels wait for a process that has them
         while True:
-            claimed = await self._store.exchange(sent, limit=200)  # records `sent` as it claims
+            # Records `sent` as it claims.
+            claimed = await self._store.exchange(sent, channels=served, limit=200)
             for row_id, _external in sent:  # counted once the store has marked them sent
                 self._metrics.sent(channels[row_id])
             if not claimed:

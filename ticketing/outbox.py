@@ -8,12 +8,13 @@ its rows until the lease runs out. SQLite ignores ``FOR UPDATE``; there one proc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing import json_text
@@ -41,25 +42,42 @@ class Backlog:
     oldest_waiting_at: datetime | None
 
 
-_DUE = (
-    select(OutboxItem.id)
-    .where(
-        or_(
-            and_(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= bindparam("now")),
-            and_(OutboxItem.state == "sending", OutboxItem.claimed_until < bindparam("now")),
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _claim(channels: frozenset[str]) -> CompiledStatement:
+    """Claim = take due rows of the given channels with a lease, in one statement (see the module
+    docstring). The channel names are written into the SQL (they are our registry's identifiers,
+    checked), so the statement stays one compiled string per process."""
+    for name in channels:
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"not a channel name: {name!r}")
+    names: list[ColumnElement[str]] = [literal_column(f"'{name}'") for name in sorted(channels)]
+    served = OutboxItem.channel.in_(names) if names else false()
+    due = (
+        select(OutboxItem.id)
+        .where(
+            served,
+            or_(
+                and_(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= bindparam("now")),
+                and_(OutboxItem.state == "sending", OutboxItem.claimed_until < bindparam("now")),
+            ),
         )
+        .order_by(OutboxItem.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
     )
-    .order_by(OutboxItem.id)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
-)
-# Claim = take due rows with a lease, in one statement (see the module docstring).
-_CLAIM = (
-    update(OutboxItem)
-    .where(OutboxItem.id.in_(_DUE.scalar_subquery()))
-    .values(state="sending", claimed_until=bindparam("until"), attempts=OutboxItem.attempts + 1)
-    .returning(OutboxItem.id, OutboxItem.channel, OutboxItem.payload, OutboxItem.attempts)
-)
+    claim = (
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(due.scalar_subquery()))
+        .values(state="sending", claimed_until=bindparam("until"), attempts=OutboxItem.attempts + 1)
+        .returning(OutboxItem.id, OutboxItem.channel, OutboxItem.payload, OutboxItem.attempts)
+    )
+    # Run on the driver, one trip with marking sent (see ``CompiledStatement``): a dispatcher
+    # round under load otherwise spent more of the event loop in SQLAlchemy than in delivering.
+    return CompiledStatement(claim, ("now", "until", "limit"))
+
+
 _MARK_SENT = (
     update(OutboxItem)
     .where(OutboxItem.id == bindparam("b_id"), OutboxItem.state == "sending")
@@ -67,31 +85,39 @@ _MARK_SENT = (
 )
 
 
-# Run on the driver, one trip for both (see ``CompiledStatement``): a dispatcher round under load
-# otherwise spent more of the event loop in SQLAlchemy than in delivering.
-_CLAIM_ROWS = CompiledStatement(_CLAIM, ("now", "until", "limit"))
 _MARK_SENT_ROWS = CompiledStatement(_MARK_SENT, ("b_id", "b_ext", "b_now"))
 
 
 class OutboxStore:
     def __init__(self, *, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._claims: dict[frozenset[str], CompiledStatement] = {}
 
     async def exchange(
         self,
         sent: Sequence[tuple[int, str | None]],
         *,
+        channels: frozenset[str],
         limit: int = 100,
         lease: timedelta = timedelta(seconds=60),
     ) -> list[Claimed]:
         """Record the last round's deliveries (``(id, external id)``) and claim the rows due
-        now, in one transaction: a dispatcher round costs one trip to SQLite's driver thread."""
+        now, in one transaction: a dispatcher round costs one trip to SQLite's driver thread.
+
+        Only rows of ``channels``, the ones this process can deliver: a process without a
+        channel (a ``frontdesk chat --live`` beside the server, processes configured with
+        different channels) leaves its rows to one that has it, instead of failing them."""
         now = utcnow()
+        if not channels and not sent:
+            return []  # nothing to record, nothing this process could deliver
+        claim = self._claims.get(channels)
+        if claim is None:
+            claim = self._claims[channels] = _claim(channels)
         async with self._engine.connect() as conn:
             try:
                 trip = StatementBatch()
                 _MARK_SENT_ROWS.queue(trip, conn.dialect, [(i, ext, now) for i, ext in sent])
-                at = _CLAIM_ROWS.queue_fetch(trip, conn.dialect, (now, now + lease, limit))
+                at = claim.queue_fetch(trip, conn.dialect, (now, now + lease, limit))
                 rows = (await commit(conn, trip))[at]
             except BaseException:
                 await rollback(conn)
