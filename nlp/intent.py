@@ -96,7 +96,9 @@ class IntentConfig:
     epochs: int = 8
     batch_size: int = 128
     average: float = 0.5  # predict with the mean weights of this last share of epochs (SWA)
-    refit: float = 0.75  # share of epochs trained on everything after held-out calibration
+    # share of epochs trained on everything after held-out calibration; 0: the network never sees
+    # the held-out slice, so its threshold is fitted on the very model that ships (docs/nlp.md)
+    refit: float = 0.0
     min_steps: int = 300  # small data sets get more epochs so the network still converges
     seed: int = 0
 
@@ -146,7 +148,8 @@ class IntentClassifier:
     def set_labels(self, labels: Iterable[str]) -> None:
         self.labels = tuple(sorted(set(labels)))
 
-    def fit_features(self, texts: Sequence[str]) -> None:
+    def fit_features(self, texts: Sequence[str], *, progress: Callable[[float], None] | None = None) -> None:
+        """Fit the vocabularies; ``progress`` hears after each block (a few seconds each)."""
         min_df = self.config.min_df if len(texts) > 1000 else 1
         self._features = FeatureUnion(
             [
@@ -167,7 +170,12 @@ class IntentClassifier:
                 ),
             ]
         )
-        self._features.fit(list(texts))
+        items = list(texts)
+        blocks = self._features.transformer_list
+        for i, (_name, vectorizer) in enumerate(blocks):  # what FeatureUnion.fit does, one by one
+            vectorizer.fit(items)
+            if progress is not None:
+                progress((i + 1) / len(blocks))
         self._fast = None
         self.kind = self.config.kind(len(texts))
 
@@ -216,6 +224,20 @@ class IntentClassifier:
             )
         self._mlp.partial_fit(matrix, y, n_classes=len(self.labels), epochs=rounds, progress=progress)
         return self
+
+    def compact(self) -> None:
+        """Shrink a trained classifier for storing and serving (no more training after this).
+
+        The network's first layer becomes int8 rows (:meth:`SparseMLP.compact`), and the
+        vectorizers forget the n-grams ``min_df`` dropped (scikit-learn keeps them in
+        ``stop_words_`` only for inspection; they were a few MB of every pickle).
+        """
+        if self._mlp is not None:
+            self._mlp.compact()
+        if self._features is not None:
+            for _name, vectorizer in self._features.transformer_list:
+                if hasattr(vectorizer, "stop_words_"):
+                    vectorizer.stop_words_ = None
 
     def decision(self, texts: Sequence[str]) -> Any:
         """Raw scores, shape ``(len(texts), len(labels))``.
