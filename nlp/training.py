@@ -43,6 +43,7 @@ _HOLDOUT_CAP = 500
 _HOLDOUT_MIN = 0.05
 _RELIABLE_HOLDOUT = 200
 _REJECT_BUDGET = 0.01  # share of held-out in-scope messages whose right answer may be rejected
+_MAX_THRESHOLD = 0.9  # a slice the model gets right with certainty must not demand certainty
 _TEMPERATURES = np.geomspace(0.5, 60.0, 60)
 
 
@@ -197,11 +198,13 @@ def fit_threshold(confidence: Any, top: Any, truth: Any, oos: int) -> float:
     answers only against caught wrong ones and, with a confident model, rejects almost nothing
     an unknown subject would fall below. Every right answer rejected costs a point of in-scope
     accuracy per hundred messages; the budget caps that cost, and what the threshold catches
-    below it (wrong answers, subjects the bot was not trained on) is the gain.
+    below it (wrong answers, subjects the bot was not trained on) is the gain. At most 0.9:
+    where nearly every held-out answer is right with a confidence of 1.0, the budget's place
+    would be 1.0 itself, and new messages the model is merely 99 % sure of would be rejected.
     """
     in_scope = truth != oos
     right = np.sort(confidence[(top == truth) & in_scope & (top != oos)])
     allowed = int(_REJECT_BUDGET * int(in_scope.sum()))
     if not len(right):
         return _DEFAULT_THRESHOLD
-    return float(right[min(allowed, len(right) - 1)])
+    return min(float(right[min(allowed, len(right) - 1)]), _MAX_THRESHOLD)
