@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 __all__ = ["SparseMLP"]
 
@@ -98,6 +97,8 @@ class SparseMLP:
     def decision(self, x: Any) -> Any:
         w1, b1, w2, b2 = self._weights()
         if self.w1_scale is not None:  # int8 rows: fold each row's scale into the input instead
+            from scipy import sparse  # training and batch scoring only: serving never imports scipy
+
             x = sparse.csr_matrix(x).multiply(self.w1_scale[None, :]).tocsr().astype(np.float32)
         hidden = np.maximum(np.asarray(x @ w1, dtype=np.float32) + b1, 0.0)
         return hidden @ w2 + b2
@@ -158,6 +159,8 @@ class SparseMLP:
         self._adam = [np.zeros_like(p) for p in (self.w1, self.b1, self.w2, self.b2) for _ in (0, 1)]
 
     def _update(self, x: Any, y: Any) -> None:
+        from scipy import sparse
+
         # Only the columns this batch uses: renumber them 0..k-1 (much cheaper than x[:, columns]).
         columns, local = np.unique(x.indices, return_inverse=True)
         xc = sparse.csr_matrix((x.data, local.ravel(), x.indptr), shape=(x.shape[0], len(columns)))

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from core.errors import FrontdeskError
 from nlp.intent import IntentClassifier, IntentConfig, softmax
@@ -157,6 +156,8 @@ def _holdout_split(texts: list[str], labels: list[str], seed: int) -> tuple[Any,
     )
     if len(counts) < 2 or min(counts.values()) < 2 or n_holdout >= len(texts) - len(counts):
         return None
+    from sklearn.model_selection import train_test_split  # training only: serving never imports it
+
     parts = train_test_split(texts, labels, test_size=n_holdout, stratify=labels, random_state=seed)
     return parts[0], parts[1], parts[2], parts[3]
 
