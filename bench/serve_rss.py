@@ -1,7 +1,7 @@
 """Resident memory of ``frontdesk serve`` and its analysis workers, with a given intent model, as JSON.
 
     .venv/bin/python bench/serve_rss.py                  # the example rulebook (its SVM model)
-    .venv/bin/python bench/serve_rss.py --banking77      # the same rulebook with BANKING77's 77
+    .venv/bin/python bench/serve_rss.py --banking77      # the same rulebook plus BANKING77's 77
                                                          # intents (the network), trained first
 
 The server runs on a fresh SQLite database with ``nlu.analysis_workers`` workers (1 by default)
@@ -45,13 +45,17 @@ def children(pid: int) -> list[int]:
 
 
 def banking77_intents(path: Path, data: Path) -> int:
-    """Write BANKING77's train.csv as intents.yml; returns the number of examples."""
-    by_intent: dict[str, list[str]] = {}
+    """Add BANKING77's train.csv to intents.yml (the rules name the shop's intents, which stay);
+    returns the number of examples."""
+    import yaml
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    by_intent: dict[str, list[str]] = {i["name"]: list(i["examples"]) for i in doc["intents"]}
     with (data / "train.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             name = row["category"].strip().rstrip("?")  # one label ends in "?"; intent names cannot
             by_intent.setdefault(name, []).append(row["text"].strip())
-    doc = {"intents": [{"name": name, "examples": texts} for name, texts in sorted(by_intent.items())]}
+    doc["intents"] = [{"name": name, "examples": texts} for name, texts in sorted(by_intent.items())]
     path.write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
     return sum(len(t) for t in by_intent.values())
 
@@ -101,7 +105,7 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
             proc.terminate()
             proc.wait(timeout=20)
     return {
-        "rulebook": "example" + (" + BANKING77 intents" if args.banking77 else ""),
+        "rulebook": "example" + (" plus BANKING77's intents" if args.banking77 else ""),
         "intent_examples": examples,
         "model_mb": model_mb,
         "workers": workers,
