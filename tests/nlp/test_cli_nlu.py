@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli_parser import add_nlu_commands
 from nlp import ModelStore, TrainingExample
+from rules.intents_file import load_nlu_rulebook
 
 from .conftest import RULEBOOK
 
@@ -206,3 +207,21 @@ def test_oos_examples_in_the_training_data_silence_the_warning(
     assert run("evaluate", "--data", str(test_csv), "--models", str(models), "--oos-label", "oos") == 0
 
     assert "warning" not in capsys.readouterr().err
+
+
+def test_train_on_a_rulebook_with_oos_examples_makes_the_servers_model(tmp_path: Path) -> None:
+    book = tmp_path / "rulebook"
+    shutil.copytree(RULEBOOK, book)
+    with (book / "intents.yml").open("a", encoding="utf-8") as fh:
+        fh.write("  - name: oos\n    examples: [what's the weather like, tell me a joke, who won the game]\n")
+    models = tmp_path / "models"
+
+    assert run("train", "--rulebook", str(book), "--models", str(models), "--quiet") == 0
+
+    store = ModelStore(models)
+    model = store.load_current()
+    intents = load_nlu_rulebook(book).intents
+    assert model is not None and intents is not None
+    assert model.oos_label == "oos"
+    # the version the server looks for (bot/knowledge.py), so it loads this model instead of training
+    assert model.version == store.version_for(intents.examples, oos_label=intents.oos_label)
