@@ -3,9 +3,10 @@
 A stratified slice is held out (15 % of the data, but at most 500 examples and at least 5 %)
 to fit the softmax temperature and the out-of-scope threshold on data the model has not
 seen. The linear SVM is then refitted on everything; the network is not trained twice: it
-runs the first quarter of its epochs without the slice, is calibrated, and runs the rest on
+runs three quarters of its epochs without the slice, is calibrated, and runs the rest on
 everything (warm), predicting with the average of the last half of the epochs' weights. With fewer
 than two examples of some intent there is nothing to hold out, and defaults are used instead.
+The trained classifier is compacted for storing and serving (:meth:`IntentClassifier.compact`).
 """
 
 from __future__ import annotations
