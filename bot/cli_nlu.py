@@ -29,7 +29,7 @@ from nlp.models import ModelStore, ModelStoreError
 from nlp.oos_metrics import OosFigures
 from nlp.pipeline import Pipeline
 from nlp.report import write_report
-from nlp.training import TrainingError
+from nlp.training import TrainingError, training_hash
 from nlp.types import AnalysisContext, FaqEntry, TrainingExample
 from rules.intents_file import NluRulebook, load_nlu_rulebook
 
@@ -106,6 +106,7 @@ def _evaluate_intents(args: argparse.Namespace) -> int:
         examples = read_csv(args.data, text_col=args.text_col, label_col=args.label_col)
     except (ModelStoreError, DatasetError) as exc:
         return _fail(str(exc))
+    model = _served_threshold(args.rulebook, model)
     result = evaluate(model, examples, oos_label=args.oos_label)
     for warning in _intent_warnings(model, result, args.oos_label, examples):
         print(f"warning: {warning}", file=sys.stderr)
@@ -133,6 +134,19 @@ def _evaluate_intents(args: argparse.Namespace) -> int:
     return 0
 
 
+def _served_threshold(rulebook: Path, model: IntentModel) -> IntentModel:
+    """The model with ``settings.oos_threshold`` if it is the rulebook's model, as the server uses it."""
+    try:
+        intents = load_nlu_rulebook(rulebook).intents if (rulebook / "intents.yml").is_file() else None
+    except SourceError:
+        return model
+    if intents is None or intents.oos_threshold is None:
+        return model
+    if training_hash(intents.examples, oos_label=intents.oos_label) != model.version:
+        return model  # another data set's model: the rulebook's setting is not for it
+    return model.with_threshold(intents.oos_threshold)
+
+
 def _print_oos_headline(oos: OosFigures, label: str, threshold: float) -> None:
     """In-scope and out-of-scope figures apart: one accuracy would count every rejection as wrong."""
 
@@ -143,9 +157,9 @@ def _print_oos_headline(oos: OosFigures, label: str, threshold: float) -> None:
     auroc = "n/a" if oos.auroc is None else f"{oos.auroc:.4f}"
     print(
         f"  in-scope accuracy       {pct(oos.in_scope_accuracy)}  "
-        f"({oos.in_scope} examples: right intent, not rejected)"
+        f"({oos.in_scope} examples: right intent, confidence at least {threshold:.3f})"
     )
-    print(f"    without the threshold {pct(oos.accuracy_no_threshold)}  (threshold {threshold:.3f})")
+    print(f"    without the threshold {pct(oos.accuracy_no_threshold)}")
     print(
         f"  out-of-scope recall     {pct(oos.oos_recall)}  "
         f"({oos.out_of_scope} examples labelled {label!r}: rejected)"

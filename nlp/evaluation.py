@@ -24,8 +24,6 @@ from nlp.types import TrainingExample
 
 __all__ = ["Evaluation", "IntentStats", "evaluate"]
 
-OOS = "<out of scope>"
-
 
 @dataclass(frozen=True, slots=True)
 class IntentStats:
@@ -68,10 +66,17 @@ def evaluate(
     oos_label: str | None = None,
     top_confused: int = 10,
 ) -> Evaluation:
-    """Score ``model`` on ``examples``; ``oos_label`` marks the out-of-scope examples, if any."""
+    """Score ``model`` on ``examples``; ``oos_label`` marks the out-of-scope examples, if any.
+
+    With ``oos_label``, the per-intent figures and the confusion matrix count the model's
+    decisions: a rejected message is predicted as ``oos_label`` (so ``oos -> refund`` is an
+    out-of-scope message the bot would have answered, ``refund -> oos`` a question it turned
+    away). ``accuracy`` always ignores the threshold, to compare with published figures.
+    """
     texts = [e.text for e in examples]
     truth = [e.intent for e in examples]
-    predicted = model.top_labels(texts) if texts else []
+    raw = model.top_labels(texts) if texts else []
+    predicted = model.top_labels(texts, oos_as=oos_label) if texts and oos_label is not None else raw
     labels = tuple(sorted(set(truth) | set(predicted)))
     index = {label: i for i, label in enumerate(labels)}
     matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
@@ -88,7 +93,7 @@ def evaluate(
             IntentStats(label, round(precision, 4), round(recall, 4), round(f1, 4), int(matrix[i].sum()))
         )
     pairs = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
-    accuracy = float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)])) if truth else 0.0
+    accuracy = float(np.mean([t == p for t, p in zip(truth, raw, strict=True)])) if truth else 0.0
     oos = _oos(model, texts, truth, oos_label) if oos_label is not None and texts else None
     known = set(model.labels)
     unknown = tuple(sorted({t for t in truth if t not in known and t != oos_label}))

@@ -225,3 +225,21 @@ def test_train_on_a_rulebook_with_oos_examples_makes_the_servers_model(tmp_path:
     assert model.oos_label == "oos"
     # the version the server looks for (bot/knowledge.py), so it loads this model instead of training
     assert model.version == store.version_for(intents.examples, oos_label=intents.oos_label)
+
+
+def test_evaluate_uses_the_rulebooks_threshold_for_the_rulebooks_model_only(
+    tmp_path: Path, split: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_csv, test_csv = split
+    models = tmp_path / "models"
+    rulebook = ["--rulebook", str(RULEBOOK), "--models", str(models)]
+    assert run("train", *rulebook, "--quiet") == 0  # the example intents.yml sets oos_threshold: 0.8
+    capsys.readouterr()
+
+    assert run("evaluate", *rulebook, "--data", str(test_csv), "--oos-label", "oos", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["threshold"] == 0.8  # what the server would apply
+
+    assert run("train", *rulebook, "--data", str(train_csv), "--quiet") == 0  # another data set
+    capsys.readouterr()
+    assert run("evaluate", *rulebook, "--data", str(test_csv), "--oos-label", "oos", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["threshold"] != 0.8
