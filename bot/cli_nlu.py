@@ -23,13 +23,14 @@ from bot.config import load_settings
 from core.yamlfile import SourceError
 from nlp.datasets import DatasetError, read_csv
 from nlp.entities import InvalidPatternError
-from nlp.evaluation import evaluate
+from nlp.evaluation import Evaluation, evaluate
 from nlp.intent_model import IntentModel
 from nlp.models import ModelStore, ModelStoreError
+from nlp.oos_metrics import OosFigures
 from nlp.pipeline import Pipeline
 from nlp.report import write_report
 from nlp.sentiment_model import train_sentiment
-from nlp.training import TrainingError
+from nlp.training import TrainingError, training_hash
 from nlp.types import AnalysisContext, FaqEntry, TrainingExample
 from rules.intents_file import NluRulebook, load_nlu_rulebook
 
@@ -74,8 +75,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     store = ModelStore(args.models)
     started = time.perf_counter()
     bar = None if args.quiet else _ProgressBar()
+    oos_label = args.oos_label
+    if oos_label is None and rulebook is not None and rulebook.intents is not None:
+        oos_label = rulebook.intents.oos_label  # the server trains with it too: same model version
     try:
-        model = store.train(examples, oos_label=args.oos_label, progress=bar, force=args.force)
+        model = store.train(examples, oos_label=oos_label, progress=bar, force=args.force)
     except TrainingError as exc:
         return _fail(str(exc))
     finally:
@@ -98,12 +102,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from bot.cli_nlu_sentiment import evaluate_sentiment
 
         return evaluate_sentiment(args)
+    return _evaluate_intents(args)
+
+
+def _evaluate_intents(args: argparse.Namespace) -> int:
     try:
         model = _model(args)
         examples = read_csv(args.data, text_col=args.text_col, label_col=args.label_col)
     except (ModelStoreError, DatasetError) as exc:
         return _fail(str(exc))
+    model = _served_threshold(args.rulebook, model)
     result = evaluate(model, examples, oos_label=args.oos_label)
+    for warning in _intent_warnings(model, result, args.oos_label, examples):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.report is not None:
         png, page = write_report(result, args.report)
         if not args.json:
@@ -112,12 +123,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
     print(f"model {result.model_version} on {args.data} ({result.examples} examples)")
-    print(f"  accuracy   {result.accuracy:.2%}")
+    if result.oos is not None:
+        _print_oos_headline(result.oos, args.oos_label, result.threshold)
+    else:
+        print(f"  accuracy   {result.accuracy:.2%}")
     print(f"  macro-F1   {result.macro_f1:.4f}")
-    if result.in_scope_accuracy is not None:
-        print(f"  in-scope accuracy    {result.in_scope_accuracy:.2%} (threshold {result.threshold:.3f})")
-    if result.oos_recall is not None:
-        print(f"  out-of-scope recall  {result.oos_recall:.2%}")
     width = max((len(s.intent) for s in result.per_intent), default=6)
     print(f"\n  {'intent':<{width}}  precision  recall  support")
     for s in result.per_intent:
@@ -127,6 +137,67 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for true, predicted, count in result.confused:
             print(f"  {true} -> {predicted}: {count}")
     return 0
+
+
+def _served_threshold(rulebook: Path, model: IntentModel) -> IntentModel:
+    """The model with ``settings.oos_threshold`` if it is the rulebook's model, as the server uses it."""
+    try:
+        intents = load_nlu_rulebook(rulebook).intents if (rulebook / "intents.yml").is_file() else None
+    except SourceError:
+        return model
+    if intents is None or intents.oos_threshold is None:
+        return model
+    if training_hash(intents.examples, oos_label=intents.oos_label) != model.version:
+        return model  # another data set's model: the rulebook's setting is not for it
+    return model.with_threshold(intents.oos_threshold)
+
+
+def _print_oos_headline(oos: OosFigures, label: str, threshold: float) -> None:
+    """In-scope and out-of-scope figures apart: one accuracy would count every rejection as wrong."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2%}"
+
+    f1 = "n/a" if oos.oos_f1 is None else f"{oos.oos_f1:.4f}"
+    auroc = "n/a" if oos.auroc is None else f"{oos.auroc:.4f}"
+    print(
+        f"  in-scope accuracy       {pct(oos.in_scope_accuracy)}  "
+        f"({oos.in_scope} examples: right intent, confidence at least {threshold:.3f})"
+    )
+    print(f"    without the threshold {pct(oos.accuracy_no_threshold)}")
+    print(
+        f"  out-of-scope recall     {pct(oos.oos_recall)}  "
+        f"({oos.out_of_scope} examples labelled {label!r}: rejected)"
+    )
+    print(f"  out-of-scope precision  {pct(oos.oos_precision)}  (rejected messages that were out of scope)")
+    print(f"  out-of-scope F1         {f1}")
+    print(f"  AUROC                   {auroc}  (confidence: in-scope above out-of-scope)")
+
+
+def _intent_warnings(
+    model: IntentModel, result: Evaluation, oos_label: str | None, examples: list[TrainingExample]
+) -> list[str]:
+    """What makes the figures misleading, said before anyone trusts them."""
+    warnings = []
+    if result.unknown_labels:
+        names = ", ".join(result.unknown_labels[:5]) + (" ..." if len(result.unknown_labels) > 5 else "")
+        count = sum(1 for e in examples if e.intent in set(result.unknown_labels))
+        hint = "" if oos_label else "; if they are out-of-scope examples, relabel them and pass --oos-label"
+        warnings.append(
+            f"{count} examples have labels the model was never trained on ({names}): "
+            f"they can only count as wrong{hint}"
+        )
+    if oos_label is not None:
+        if model.oos_label != oos_label:
+            warnings.append(
+                f"the model was trained without {oos_label!r} examples: it rejects by its confidence "
+                "threshold alone (train with --oos-label or an `oos` intent to teach it what is out of scope)"
+            )
+        if not any(e.intent == oos_label for e in examples):
+            warnings.append(
+                f"no example in {len(examples)} is labelled {oos_label!r}: out-of-scope recall is n/a"
+            )
+    return warnings
 
 
 @_with_paths

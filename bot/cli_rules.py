@@ -132,7 +132,7 @@ def load_with_model(
     )
     started = time.perf_counter()
     try:
-        model = train_model(list(knowledge.examples))
+        model = train_model(list(knowledge.examples), oos_label=knowledge.oos_label)
     except TrainingError as exc:
         raise RulebookError(
             [f"{directory / 'intents.yml'}:0: cannot train the intent model: {exc}"]

@@ -50,6 +50,7 @@ class Knowledge:
     loaded_at: datetime
     examples: tuple[TrainingExample, ...] = ()
     oos_threshold: float | None = None
+    oos_label: str | None = None  # intents.yml's `oos` intent, if it has one
     model_version: str | None = None  # the version the intents call for
     model_ready: bool = True  # False while that version is not trained yet
 
@@ -72,7 +73,10 @@ class Knowledge:
         ruleset = load_ruleset(directory, faq_threshold=faq_threshold, rulebook=rulebook)
         examples = tuple(nlu.intents.examples) if nlu.intents else ()
         threshold = nlu.intents.oos_threshold if nlu.intents else None
-        version = models.version_for(examples) if models is not None and examples else None
+        oos_label = nlu.intents.oos_label if nlu.intents else None
+        version = (
+            models.version_for(examples, oos_label=oos_label) if models is not None and examples else None
+        )
         model = models.load_or_none(version) if models is not None and version is not None else None
         ready = model is not None or version is None
         if model is not None and threshold is not None:
@@ -98,6 +102,7 @@ class Knowledge:
             loaded_at=utcnow(),
             examples=examples,
             oos_threshold=threshold,
+            oos_label=oos_label,
             model_version=version,
             model_ready=ready,
         )
@@ -185,7 +190,9 @@ class LiveKnowledge:
                 raise _Superseded
 
         try:
-            model = await asyncio.to_thread(self._models.train, list(wanted.examples), progress=check)
+            model = await asyncio.to_thread(
+                self._models.train, list(wanted.examples), oos_label=wanted.oos_label, progress=check
+            )
         except _Superseded:
             return
         except Exception:

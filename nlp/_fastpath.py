@@ -21,7 +21,6 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-from sklearn.pipeline import FeatureUnion
 
 __all__ = ["FeatureRows", "Row"]
 
@@ -35,7 +34,7 @@ class FeatureRows:
     """Compiled from a fitted ``FeatureUnion`` of TF-IDF vectorizers; safe to share between threads.
 
     Args:
-        features: the fitted union (word block first).
+        features: the fitted ``FeatureUnion`` or its :class:`~nlp._frozen.FrozenFeatures` (word block first).
         preprocess: the char block's preprocessor, also used to find the message's words.
         words: splits a preprocessed text into the words the word block is built from.
         word_grams: the word block's analyzer, given those words.
@@ -45,7 +44,7 @@ class FeatureRows:
 
     def __init__(
         self,
-        features: FeatureUnion,
+        features: Any,
         *,
         preprocess: Callable[[str], str],
         words: Callable[[str], list[str]],

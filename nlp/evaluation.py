@@ -3,7 +3,10 @@
 Out-of-scope evaluation follows the CLINC150 convention: in-scope accuracy counts an in-scope
 example as right only when the model names its intent *and* does not reject it; out-of-scope
 recall counts an out-of-scope example as right when the model rejects it (below the threshold,
-or the trained out-of-scope class wins).
+or the trained out-of-scope class wins). With an out-of-scope label those figures are the
+headline (:mod:`nlp.oos_metrics`): a plain accuracy would count every out-of-scope example as a
+miss, whatever the model decided. ``unknown_labels`` lists the data's labels the model was never
+trained on (other than the out-of-scope label), which can only ever count as wrong.
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ from typing import Any
 import numpy as np
 
 from nlp.intent_model import IntentModel
+from nlp.oos_metrics import OosFigures, oos_figures
 from nlp.types import TrainingExample
 
 __all__ = ["Evaluation", "IntentStats", "evaluate"]
-
-OOS = "<out of scope>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +47,12 @@ class Evaluation:
     oos_recall: float | None = None
     model_version: str = ""
     threshold: float = 0.0
+    oos: OosFigures | None = None  # with an out-of-scope label: the headline figures
+    unknown_labels: tuple[str, ...] = ()  # in the data, unknown to the model (oos label aside)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["oos"] = self.oos.to_dict() if self.oos is not None else None
         data["per_intent"] = [asdict(s) for s in self.per_intent]
         data["confused"] = [{"true": t, "predicted": p, "count": n} for t, p, n in self.confused]
         del data["matrix"]
@@ -61,10 +66,17 @@ def evaluate(
     oos_label: str | None = None,
     top_confused: int = 10,
 ) -> Evaluation:
-    """Score ``model`` on ``examples``; ``oos_label`` marks the out-of-scope examples, if any."""
+    """Score ``model`` on ``examples``; ``oos_label`` marks the out-of-scope examples, if any.
+
+    With ``oos_label``, the per-intent figures and the confusion matrix count the model's
+    decisions: a rejected message is predicted as ``oos_label`` (so ``oos -> refund`` is an
+    out-of-scope message the bot would have answered, ``refund -> oos`` a question it turned
+    away). ``accuracy`` always ignores the threshold, to compare with published figures.
+    """
     texts = [e.text for e in examples]
     truth = [e.intent for e in examples]
-    predicted = model.top_labels(texts) if texts else []
+    raw = model.top_labels(texts) if texts else []
+    predicted = model.top_labels(texts, oos_as=oos_label) if texts and oos_label is not None else raw
     labels = tuple(sorted(set(truth) | set(predicted)))
     index = {label: i for i, label in enumerate(labels)}
     matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
@@ -81,14 +93,10 @@ def evaluate(
             IntentStats(label, round(precision, 4), round(recall, 4), round(f1, 4), int(matrix[i].sum()))
         )
     pairs = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
-    accuracy = float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)])) if truth else 0.0
-    in_scope = oos_recall = None
-    if oos_label is not None and texts:
-        decided = model.top_labels(texts, oos_as=OOS)
-        ins = [(t, d) for t, d in zip(truth, decided, strict=True) if t != oos_label]
-        outs = [d for t, d in zip(truth, decided, strict=True) if t == oos_label]
-        in_scope = round(float(np.mean([t == d for t, d in ins])), 4) if ins else None
-        oos_recall = round(float(np.mean([d == OOS for d in outs])), 4) if outs else None
+    accuracy = float(np.mean([t == p for t, p in zip(truth, raw, strict=True)])) if truth else 0.0
+    oos = _oos(model, texts, truth, oos_label) if oos_label is not None and texts else None
+    known = set(model.labels)
+    unknown = tuple(sorted({t for t in truth if t not in known and t != oos_label}))
     return Evaluation(
         examples=len(examples),
         accuracy=round(accuracy, 4),
@@ -97,8 +105,20 @@ def evaluate(
         confused=tuple((t, p, n) for (t, p), n in pairs.most_common(top_confused)),
         labels=labels,
         matrix=matrix.tolist(),
-        in_scope_accuracy=in_scope,
-        oos_recall=oos_recall,
+        in_scope_accuracy=oos.in_scope_accuracy if oos is not None else None,
+        oos_recall=oos.oos_recall if oos is not None else None,
         model_version=model.version,
         threshold=round(model.threshold, 4),
+        oos=oos,
+        unknown_labels=unknown,
+    )
+
+
+def _oos(model: IntentModel, texts: list[str], truth: list[str], oos_label: str) -> OosFigures:
+    best, confidence, rejected = model.decisions(texts)
+    return oos_figures(
+        is_oos=[t == oos_label for t in truth],
+        rejected=rejected,
+        correct=[b == t for b, t in zip(best, truth, strict=True)],
+        confidence=confidence,
     )

@@ -21,16 +21,17 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
-from sklearn.svm import LinearSVC
 
 from nlp._fastpath import FeatureRows
+from nlp._frozen import FrozenFeatures, freeze
 from nlp.mlp import SparseMLP
 from nlp.text import fold
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import FeatureUnion
 
 __all__ = ["IntentClassifier", "IntentConfig", "preprocess", "softmax", "word_features", "word_grams"]
 
@@ -96,7 +97,10 @@ class IntentConfig:
     epochs: int = 8
     batch_size: int = 128
     average: float = 0.5  # predict with the mean weights of this last share of epochs (SWA)
-    refit: float = 0.75  # share of epochs trained on everything after held-out calibration
+    # share of epochs trained on everything after held-out calibration: small, so the threshold is
+    # fitted on a model close to the one that ships (calibrated after 2 of 8 epochs, the shipped
+    # model was far more confident and the threshold rejected almost nothing; docs/nlp.md)
+    refit: float = 0.25
     min_steps: int = 300  # small data sets get more epochs so the network still converges
     seed: int = 0
 
@@ -131,7 +135,7 @@ class IntentClassifier:
         self.config = config or IntentConfig()
         self.labels: tuple[str, ...] = ()
         self.temperature = 1.0
-        self._features: FeatureUnion | None = None
+        self._features: FeatureUnion | FrozenFeatures | None = None
         self._mlp: SparseMLP | None = None
         self._coef: Any = None  # svm: (n_features, n_labels) float32, dense rows for one-row gathers
         self._intercept: Any = None
@@ -146,7 +150,11 @@ class IntentClassifier:
     def set_labels(self, labels: Iterable[str]) -> None:
         self.labels = tuple(sorted(set(labels)))
 
-    def fit_features(self, texts: Sequence[str]) -> None:
+    def fit_features(self, texts: Sequence[str], *, progress: Callable[[float], None] | None = None) -> None:
+        """Fit the vocabularies; ``progress`` hears after each block (a few seconds each)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer  # training only (see nlp._frozen)
+        from sklearn.pipeline import FeatureUnion
+
         min_df = self.config.min_df if len(texts) > 1000 else 1
         self._features = FeatureUnion(
             [
@@ -167,7 +175,12 @@ class IntentClassifier:
                 ),
             ]
         )
-        self._features.fit(list(texts))
+        items = list(texts)
+        blocks = self._features.transformer_list
+        for i, (_name, vectorizer) in enumerate(blocks):  # what FeatureUnion.fit does, one by one
+            vectorizer.fit(items)
+            if progress is not None:
+                progress((i + 1) / len(blocks))
         self._fast = None
         self.kind = self.config.kind(len(texts))
 
@@ -187,6 +200,8 @@ class IntentClassifier:
         """
         if self._features is None:
             raise RuntimeError("IntentClassifier.fit_model() before fit_features()")
+        if isinstance(self._features, FrozenFeatures):
+            raise RuntimeError("IntentClassifier.fit_model() after compact()")
         if len(self.labels) < 2:  # a one-intent bot is valid; there is nothing to learn
             return self
         index = {label: i for i, label in enumerate(self.labels)}
@@ -194,6 +209,8 @@ class IntentClassifier:
         matrix = self._features.transform(list(texts)).tocsr().astype(np.float32)
         cfg = self.config
         if self.kind == "svm":
+            from sklearn.svm import LinearSVC
+
             svm = LinearSVC(C=cfg.c, random_state=cfg.seed).fit(matrix, y)
             coef = np.asarray(svm.coef_, dtype=np.float32)
             intercept = np.asarray(svm.intercept_, dtype=np.float32)
@@ -217,6 +234,19 @@ class IntentClassifier:
         self._mlp.partial_fit(matrix, y, n_classes=len(self.labels), epochs=rounds, progress=progress)
         return self
 
+    def compact(self) -> None:
+        """Shrink a trained classifier for storing and serving (no more training after this).
+
+        The network's first layer becomes int8 rows (:meth:`SparseMLP.compact`), and the
+        vectorizers become plain vocabularies (:mod:`nlp._frozen`): no scikit-learn objects
+        in the pickle, so loading and serving the model never imports scikit-learn.
+        """
+        if self._mlp is not None:
+            self._mlp.compact()
+        if self._features is not None and not isinstance(self._features, FrozenFeatures):
+            self._features = freeze(self._features)
+            self._fast = None
+
     def decision(self, texts: Sequence[str]) -> Any:
         """Raw scores, shape ``(len(texts), len(labels))``.
 
@@ -227,7 +257,10 @@ class IntentClassifier:
             return self.score_each(texts)[0]
         if len(self.labels) < 2:
             return np.zeros((len(texts), max(len(self.labels), 1)), dtype=np.float32)
-        matrix = self._fitted_features().transform(list(texts)).tocsr().astype(np.float32)
+        features = self._fitted_features()
+        if isinstance(features, FrozenFeatures):  # a compacted model scores the serving way
+            return self.score_each(texts)[0]
+        matrix = features.transform(list(texts)).tocsr().astype(np.float32)
         if self._mlp is not None:
             return self._mlp.decision(matrix)
         return np.asarray(matrix @ self._coef) + self._intercept
@@ -264,7 +297,7 @@ class IntentClassifier:
             return self._mlp.decision_sparse_row(indices, values)
         return values @ self._coef[indices] + self._intercept
 
-    def _fitted_features(self) -> FeatureUnion:
+    def _fitted_features(self) -> FeatureUnion | FrozenFeatures:
         if self._features is None or (self._mlp is None and self._coef is None):
             raise RuntimeError("IntentClassifier.decision() before fit()")
         return self._features

@@ -93,6 +93,31 @@ class IntentModel:
         """No word of the message was ever seen in training: any intent would be a guess."""
         return len(self.labels) > 1 and self.classifier.known_words(text) == 0
 
+    def decisions(self, texts: Sequence[str]) -> tuple[list[str], Any, list[bool]]:
+        """Per text: the best in-scope label, its confidence, and whether the model rejects it.
+
+        Batch scoring (evaluation). The confidence is the best in-scope probability, 0 for a
+        text with no known word, so it ranks messages the way the threshold does (for AUROC).
+        """
+        if not texts:
+            return [], np.zeros(0), []
+        probs = self.classifier.probabilities(texts)
+        labels = self.classifier.labels
+        oos_index = labels.index(self.oos_label) if self.oos_label in labels else -1
+        ranked = probs.copy()
+        if oos_index >= 0:
+            ranked[:, oos_index] = -1.0
+        best = ranked.argmax(axis=1)
+        confidence = ranked.max(axis=1)
+        top = probs.argmax(axis=1)
+        rejected = []
+        for i, text in enumerate(texts):
+            unknown = self._unknown(text)
+            if unknown:
+                confidence[i] = 0.0
+            rejected.append(bool(top[i] == oos_index or confidence[i] < self.threshold or unknown))
+        return [labels[i] for i in best], confidence, rejected
+
     def top_labels(self, texts: Sequence[str], *, oos_as: str | None = None) -> list[str]:
         """Top label per text; with ``oos_as``, out-of-scope decisions are reported as that label."""
         probs = self.classifier.probabilities(texts)

@@ -3,9 +3,10 @@
 A stratified slice is held out (15 % of the data, but at most 500 examples and at least 5 %)
 to fit the softmax temperature and the out-of-scope threshold on data the model has not
 seen. The linear SVM is then refitted on everything; the network is not trained twice: it
-runs the first quarter of its epochs without the slice, is calibrated, and runs the rest on
+runs three quarters of its epochs without the slice, is calibrated, and runs the rest on
 everything (warm), predicting with the average of the last half of the epochs' weights. With fewer
 than two examples of some intent there is nothing to hold out, and defaults are used instead.
+The trained classifier is compacted for storing and serving (:meth:`IntentClassifier.compact`).
 """
 
 from __future__ import annotations
@@ -19,18 +20,17 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from core.errors import FrontdeskError
 from nlp.intent import IntentClassifier, IntentConfig, softmax
 from nlp.intent_model import IntentModel
 from nlp.types import TrainingExample
 
-__all__ = ["MODEL_FORMAT", "Progress", "TrainingError", "train", "training_hash"]
+__all__ = ["MODEL_FORMAT", "Progress", "TrainingError", "fit_threshold", "train", "training_hash"]
 
 _LOGGER = logging.getLogger(__name__)
 
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 """Bumped whenever the pickled layout or the features change; part of every model hash."""
 
 Progress = Callable[[str, float], None]
@@ -42,6 +42,8 @@ _HOLDOUT = 0.15
 _HOLDOUT_CAP = 500
 _HOLDOUT_MIN = 0.05
 _RELIABLE_HOLDOUT = 200
+_REJECT_BUDGET = 0.01  # share of held-out in-scope messages whose right answer may be rejected
+_MAX_THRESHOLD = 0.9  # a slice the model gets right with certainty must not demand certainty
 _TEMPERATURES = np.geomspace(0.5, 60.0, 60)
 
 
@@ -108,22 +110,27 @@ def train(
         fit_x, held_x, fit_y, held_y = split
         # The network trains most epochs without the held-out part, is calibrated on it, then
         # finishes on everything (warm), so calibration costs no extra training.
-        final = 0 if classifier.kind == "svm" else min(total - 1, max(1, round(total * config.refit)))
+        final = 0
+        if classifier.kind == "mlp" and config.refit > 0:
+            final = min(total - 1, max(1, round(total * config.refit)))
         first = total - final
+        share = 0.9 if classifier.kind == "mlp" and not final else 0.7
         classifier.fit_model(
             fit_x,
             fit_y,
             epochs=first,
             total_epochs=total,
-            progress=lambda f: report("training", 0.05 + 0.7 * f),
+            progress=lambda f: report("training", 0.05 + share * f),
         )
-        report("calibrating", 0.75)
+        report("calibrating", 0.05 + share)
         temperature, fitted_threshold, holdout = _calibrate(classifier, held_x, held_y, oos_label)
-        report("finishing", 0.8)
-        classifier.fit_model(
-            texts, labels, epochs=final or None, progress=lambda f: report("finishing", 0.8 + 0.19 * f)
-        )
+        if classifier.kind == "svm" or final:
+            report("finishing", 0.8)
+            classifier.fit_model(
+                texts, labels, epochs=final or None, progress=lambda f: report("finishing", 0.8 + 0.19 * f)
+            )
     classifier.temperature = temperature
+    classifier.compact()
     report("done", 1.0)
     seconds = round(time.perf_counter() - started, 2)
     info: dict[str, Any] = {
@@ -150,6 +157,8 @@ def _holdout_split(texts: list[str], labels: list[str], seed: int) -> tuple[Any,
     )
     if len(counts) < 2 or min(counts.values()) < 2 or n_holdout >= len(texts) - len(counts):
         return None
+    from sklearn.model_selection import train_test_split  # training only: serving never imports it
+
     parts = train_test_split(texts, labels, test_size=n_holdout, stratify=labels, random_state=seed)
     return parts[0], parts[1], parts[2], parts[3]
 
@@ -164,7 +173,7 @@ def _calibrate(
     probs = softmax(scores, temperature)
     top = probs.argmax(axis=1)
     oos = index.get(oos_label, -2) if oos_label else -2
-    threshold = _fit_threshold(probs.max(axis=1), top, truth, oos)
+    threshold = fit_threshold(probs.max(axis=1), top, truth, oos)
     if len(held_x) < _RELIABLE_HOLDOUT:  # a few dozen examples cannot place a threshold well
         threshold = max(threshold, _DEFAULT_THRESHOLD)
     accuracy = float(np.mean(top == truth))
@@ -183,19 +192,21 @@ def _fit_temperature(scores: Any, truth: Any) -> float:
     return best
 
 
-def _fit_threshold(confidence: Any, top: Any, truth: Any, oos: int) -> float:
-    """The threshold that maximises correct decisions on held-out data.
+def fit_threshold(confidence: Any, top: Any, truth: Any, oos: int) -> float:
+    """The highest threshold that rejects at most 1 % of the held-out messages the model gets right.
 
-    A decision is correct when an in-scope message is accepted with the right intent, or
-    when a message is rejected that the model would have got wrong (or that is labelled
-    out of scope): falling back to a human beats a confident wrong answer.
+    Why a budget rather than "the most correct decisions": an out-of-scope message is rarely
+    in the held-out part (only with ``oos`` examples), so that optimum weighs rejected right
+    answers only against caught wrong ones and, with a confident model, rejects almost nothing
+    an unknown subject would fall below. Every right answer rejected costs a point of in-scope
+    accuracy per hundred messages; the budget caps that cost, and what the threshold catches
+    below it (wrong answers, subjects the bot was not trained on) is the gain. At most 0.9:
+    where nearly every held-out answer is right with a confidence of 1.0, the budget's place
+    would be 1.0 itself, and new messages the model is merely 99 % sure of would be rejected.
     """
     in_scope = truth != oos
-    right = (top == truth) & in_scope & (top != oos)
-    best, best_score = 0.0, -1.0
-    for t in np.unique(np.concatenate([[0.0], np.round(confidence, 3)])):
-        accept = (confidence >= t) & (top != oos)
-        score = float(np.sum(accept & right) + np.sum(~accept & ~right))
-        if score > best_score:
-            best, best_score = float(t), score
-    return best
+    right = np.sort(confidence[(top == truth) & in_scope & (top != oos)])
+    allowed = int(_REJECT_BUDGET * int(in_scope.sum()))
+    if not len(right):
+        return _DEFAULT_THRESHOLD
+    return min(float(right[min(allowed, len(right) - 1)]), _MAX_THRESHOLD)

@@ -4,7 +4,10 @@ Three files, each optional, each validated with ``file:line`` errors through
 :mod:`core.yamlfile` so an admin's typo names its line and the previous model keeps serving:
 
 * ``intents.yml``: ``intents:`` as a list of ``{name, examples}`` (examples as a list, or a
-  Rasa-style block of ``- example`` lines), plus optional ``settings.oos_threshold``;
+  Rasa-style block of ``- example`` lines), plus optional ``settings.oos_threshold``; an intent
+  named ``oos`` or ``out_of_scope`` holds examples of what the bot does *not* handle: the
+  model learns them as a class of their own, and a message it puts there is out of scope
+  (``out_of_scope: true`` for rules), never an intent;
 * ``entities.yml``: ``entities:`` with ``type`` and one of ``regex``, ``tokens`` (spaCy token
   pattern) or ``names`` (a gazetteer);
 * ``sentiment.yml``: ``lexicon:`` mapping a word or phrase to a valence in [-4, 4], and
@@ -26,6 +29,7 @@ from core.yamlfile import LineDict, RulebookError, SourceError, line_of, load_ya
 from nlp.types import EntityPattern, GazetteerEntry, SentimentExample, SentimentLabel, TrainingExample
 
 __all__ = [
+    "OOS_INTENTS",
     "IntentsFile",
     "NluRulebook",
     "load_entities",
@@ -38,6 +42,8 @@ __all__ = [
 INTENTS_FILE = "intents.yml"
 ENTITIES_FILE = "entities.yml"
 SENTIMENT_FILE = "sentiment.yml"
+OOS_INTENTS = frozenset({"oos", "out_of_scope"})
+"""Intent names whose examples teach the model what is out of scope."""
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 
 
@@ -120,6 +126,7 @@ class _SentimentDoc(_Strict):
 class IntentsFile:
     examples: tuple[TrainingExample, ...]
     oos_threshold: float | None = None  # None: fitted during training
+    oos_label: str | None = None  # the intent (of OOS_INTENTS) whose examples are out of scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +151,17 @@ def load_intents(path: Path) -> IntentsFile:
     problems: list[str] = []
     seen: dict[str, int] = {}
     examples: list[TrainingExample] = []
+    oos_label: str | None = None
     for i, intent in enumerate(doc.intents):
         line = line_of(data, ("intents", i))
+        if intent.name in OOS_INTENTS:
+            if oos_label is not None and oos_label != intent.name:
+                problems.append(
+                    f"{path}:{line}: give out-of-scope examples under one name, {oos_label!r} "
+                    f"(line {seen[oos_label]}) or {intent.name!r}, not both"
+                )
+                continue
+            oos_label = intent.name
         if intent.name in seen:
             problems.append(
                 f"{path}:{line}: intent {intent.name!r} is defined twice (first at line {seen[intent.name]})"
@@ -159,7 +175,10 @@ def load_intents(path: Path) -> IntentsFile:
     if problems:
         raise RulebookError(problems)
     threshold = doc.settings.oos_threshold if doc.settings else None
-    return IntentsFile(examples=tuple(examples), oos_threshold=threshold)
+    if oos_label is not None and len(seen) < 2:
+        problems.append(f"{path}:1: {oos_label!r} examples need at least one real intent besides them")
+        raise RulebookError(problems)
+    return IntentsFile(examples=tuple(examples), oos_threshold=threshold, oos_label=oos_label)
 
 
 def load_entities(path: Path) -> tuple[tuple[EntityPattern, ...], tuple[GazetteerEntry, ...]]:

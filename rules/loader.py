@@ -27,6 +27,7 @@ from rules.actions import ActionPlan, compile_action
 from rules.compiler import Env, Loc, compile_condition
 from rules.conditions import Predicate, Subject
 from rules.guards import Limits
+from rules.intents_file import OOS_INTENTS
 from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
 from rules.scope import check_scope
@@ -105,10 +106,11 @@ def intent_names(directory: Path) -> frozenset[str] | None:
         return None
     intents = data.get("intents") if isinstance(data, dict) else None
     if isinstance(intents, dict):
-        return frozenset(str(k) for k in intents)
+        return frozenset(str(k) for k in intents) - OOS_INTENTS
     if isinstance(intents, list):
         names = {str(i.get("name") or i.get("intent") or "") for i in intents if isinstance(i, dict)}
-        return frozenset(names - {""})
+        # `oos` examples make a message out of scope, never its intent: `intent: oos` could not match
+        return frozenset(names - {""} - OOS_INTENTS)
     return None
 
 

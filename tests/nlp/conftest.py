@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from nlp import IntentModel, Pipeline, TrainingExample, train
+from nlp.intent import IntentClassifier
 from nlp.types import FaqEntry
 from rules.intents_file import load_nlu_rulebook
 
@@ -24,6 +25,12 @@ def shop_examples() -> tuple[TrainingExample, ...]:
 @pytest.fixture(scope="session")
 def shop_model(shop_examples: tuple[TrainingExample, ...]) -> IntentModel:
     return train(shop_examples)
+
+
+@pytest.fixture(scope="session")
+def shop_classifier(shop_examples: tuple[TrainingExample, ...]) -> IntentClassifier:
+    """Fitted, not compacted: its vectorizers are still scikit-learn's, to pin the fast path to."""
+    return IntentClassifier().fit([e.text for e in shop_examples], [e.intent for e in shop_examples])
 
 
 @pytest.fixture(scope="session")

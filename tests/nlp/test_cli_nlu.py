@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli_parser import add_nlu_commands
 from nlp import ModelStore, TrainingExample
+from rules.intents_file import load_nlu_rulebook
 
 from .conftest import RULEBOOK
 
@@ -142,3 +143,103 @@ def test_analyze_without_a_model_still_works(tmp_path: Path, capsys: pytest.Capt
     captured = capsys.readouterr()
     assert json.loads(captured.out)["out_of_scope"] is True
     assert "nlu train" in captured.err
+
+
+def test_evaluate_with_an_oos_label_leads_with_in_scope_and_out_of_scope_figures(
+    tmp_path: Path, split: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_csv, test_csv = split
+    models = tmp_path / "models"
+    run("train", "--data", str(train_csv), "--models", str(models), "--quiet")
+    capsys.readouterr()
+
+    assert run("evaluate", "--data", str(test_csv), "--models", str(models), "--oos-label", "oos") == 0
+
+    captured = capsys.readouterr()
+    headline = captured.out.split("macro-F1")[0]
+    for needle in ("in-scope accuracy", "without the threshold", "out-of-scope recall",
+                   "out-of-scope precision", "out-of-scope F1", "AUROC"):  # fmt: skip
+        assert needle in headline
+    # no accuracy that counts each out-of-scope example as a miss
+    assert not any(line.strip().startswith("accuracy") for line in headline.splitlines())
+    # the model never saw an "oos" example: its rejections come from the threshold alone
+    assert "trained without 'oos' examples" in captured.err
+
+    assert run("evaluate", "--data", str(test_csv), "--models", str(models), "--oos-label", "oos",
+               "--json") == 0  # fmt: skip
+    figures = json.loads(capsys.readouterr().out)["oos"]
+    assert figures["out_of_scope"] == len(OOS)
+    assert {"oos_recall", "oos_precision", "oos_f1", "auroc", "in_scope_accuracy"} <= set(figures)
+
+
+def test_evaluate_warns_about_labels_the_model_does_not_know(
+    tmp_path: Path, split: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_csv, test_csv = split
+    models = tmp_path / "models"
+    run("train", "--data", str(train_csv), "--models", str(models), "--quiet")
+    capsys.readouterr()
+
+    assert run("evaluate", "--data", str(test_csv), "--models", str(models)) == 0
+    err = capsys.readouterr().err
+    assert f"{len(OOS)} examples have labels the model was never trained on (oos)" in err
+    assert "--oos-label" in err
+
+    assert run("evaluate", "--data", str(test_csv), "--models", str(models), "--oos-label", "nothing") == 0
+    err = capsys.readouterr().err
+    assert "no example" in err and "'nothing'" in err
+
+
+def test_oos_examples_in_the_training_data_silence_the_warning(
+    tmp_path: Path, split: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_csv, test_csv = split
+    with train_csv.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))[1:]
+    extra = ["what's the weather tomorrow", "sing me a song", "who is the president", "tell me a story"]
+    write_csv(train_csv, [(t, label) for t, label in rows] + [(t, "oos") for t in extra])
+    models = tmp_path / "models"
+    assert (
+        run("train", "--data", str(train_csv), "--models", str(models), "--oos-label", "oos", "--quiet") == 0
+    )
+    capsys.readouterr()
+
+    assert run("evaluate", "--data", str(test_csv), "--models", str(models), "--oos-label", "oos") == 0
+
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_train_on_a_rulebook_with_oos_examples_makes_the_servers_model(tmp_path: Path) -> None:
+    book = tmp_path / "rulebook"
+    shutil.copytree(RULEBOOK, book)
+    with (book / "intents.yml").open("a", encoding="utf-8") as fh:
+        fh.write("  - name: oos\n    examples: [what's the weather like, tell me a joke, who won the game]\n")
+    models = tmp_path / "models"
+
+    assert run("train", "--rulebook", str(book), "--models", str(models), "--quiet") == 0
+
+    store = ModelStore(models)
+    model = store.load_current()
+    intents = load_nlu_rulebook(book).intents
+    assert model is not None and intents is not None
+    assert model.oos_label == "oos"
+    # the version the server looks for (bot/knowledge.py), so it loads this model instead of training
+    assert model.version == store.version_for(intents.examples, oos_label=intents.oos_label)
+
+
+def test_evaluate_uses_the_rulebooks_threshold_for_the_rulebooks_model_only(
+    tmp_path: Path, split: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_csv, test_csv = split
+    models = tmp_path / "models"
+    rulebook = ["--rulebook", str(RULEBOOK), "--models", str(models)]
+    assert run("train", *rulebook, "--quiet") == 0  # the example intents.yml sets oos_threshold: 0.8
+    capsys.readouterr()
+
+    assert run("evaluate", *rulebook, "--data", str(test_csv), "--oos-label", "oos", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["threshold"] == 0.8  # what the server would apply
+
+    assert run("train", *rulebook, "--data", str(train_csv), "--quiet") == 0  # another data set
+    capsys.readouterr()
+    assert run("evaluate", *rulebook, "--data", str(test_csv), "--oos-label", "oos", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["threshold"] != 0.8

@@ -21,6 +21,7 @@ from nlp import EntityPattern, GazetteerEntry, IntentModel
 from nlp._patterns import BUILTIN, NEEDS_AT, NEEDS_DIGIT
 from nlp.entities import EntityExtractor, _needles, _spans
 from nlp.faq import FaqMatcher, _scores, content, normalize
+from nlp.intent import IntentClassifier
 from nlp.text import fold
 from rules.intents_file import load_nlu_rulebook
 from rules.rulebook import load_rulebook
@@ -157,8 +158,8 @@ def test_ascii_fold_shortcut() -> None:
         assert fold(text) == slow(text)
 
 
-def test_standard_fast_rows_equal_generic_scikit_learn_analyzers(shop_model: IntentModel) -> None:
-    classifier = shop_model.classifier
+def test_standard_fast_rows_equal_generic_scikit_learn_analyzers(shop_classifier: IntentClassifier) -> None:
+    classifier = shop_classifier
     texts = corpus()
     scores, known = classifier.score_each(texts)
     generic = copy.copy(classifier)
