@@ -143,17 +143,22 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="directory with the BANKING77 CSV files")
     parser.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + LR baseline")
     args = parser.parse_args()
+    print(json.dumps(run(args.split, args.data, baseline=not args.no_baseline), indent=2))
+    return 0
 
-    train_file, eval_file = SPLITS[args.split]
-    categories = json.loads((args.data / "categories.json").read_text(encoding="utf-8"))
+
+def run(split: str, data: Path, *, baseline: bool = True) -> dict[str, Any]:
+    """The BANKING77-OOS figures of Frontdesk's model and, with ``baseline``, TF-IDF + LR."""
+    train_file, eval_file = SPLITS[split]
+    categories = json.loads((data / "categories.json").read_text(encoding="utf-8"))
     held = held_out_intents(categories)
-    train_all = read_csv(args.data / train_file, text_col="text", label_col="category")
+    train_all = read_csv(data / train_file, text_col="text", label_col="category")
     train_examples = [e for e in train_all if e.intent not in held]
-    eval_examples = read_csv(args.data / eval_file, text_col="text", label_col="category")
+    eval_examples = read_csv(data / eval_file, text_col="text", label_col="category")
     texts = [e.text for e in eval_examples]
     labels = [e.intent for e in eval_examples]
     models = {"frontdesk": frontdesk_model(train_examples, texts)}
-    if not args.no_baseline:
+    if baseline:
         models["tfidf_lr"] = baseline_model(train_examples, texts)
     out: dict[str, Any] = {
         "protocol": "banking77-oos",
@@ -177,8 +182,7 @@ def main() -> int:
                 threshold=m["threshold"],
             ),
         }
-    print(json.dumps(out, indent=2))
-    return 0
+    return out
 
 
 if __name__ == "__main__":
