@@ -266,12 +266,14 @@ def _ask(spec: AskSpec, c: _Context) -> ActionPlan:
         keep_intents=frozenset(spec.keep_intents) if spec.keep_intents is not None else None,
     )
 
+    reuse = spec.reuse
+
     def produce(s: Subject, r: Render) -> tuple[tuple[Action, ...], str]:
-        if form.slot in s.facts.conversation.slots:
-            return (), f"slot {form.slot} already filled"
         value = form.fill(s.analysis)
         if value is not None:
             return (FillSlot(form.slot, value),), f"slot {form.slot} filled from this message"
+        if reuse and form.slot in s.facts.conversation.slots:
+            return (), f"slot {form.slot} already filled"
         return form.ask(s, r.nth), f"asked for {form.slot}"
 
     return ActionPlan("ask", produce, form=form)

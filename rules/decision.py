@@ -16,6 +16,7 @@ from typing import ClassVar, Literal, get_args
 
 __all__ = [
     "ACTION_TYPES",
+    "DERIVED_KINDS",
     "Acknowledge",
     "Action",
     "AddNote",
@@ -190,6 +191,14 @@ Action = (
     Reply | OpenTicket | HandOff | AddNote | Tag | Untag | SetAttribute | CloseConversation | NotifySlack
     | AskSlot | FillSlot | ClearAsk | SetTicket | Acknowledge
 )  # fmt: skip
+# Decided kinds that are no key of a rule's ``then``: what they come from. ``ask`` decides whether
+# a slot was filled or the question dropped; ``settings.acknowledge`` is the rulebook's, for
+# messages (never ticket events).
+DERIVED_KINDS: dict[str, str] = {
+    "fill_slot": "ask",
+    "clear_ask": "ask",
+    "acknowledge": "settings.acknowledge",
+}
 # Every decided action type; each ``kind`` is what rule tests' ``expect: {actions: [...]}`` name, and
 # the bot's executor (bot/rule_actions.py) has one entry per type.
 ACTION_TYPES: tuple[type[Action], ...] = get_args(Action)

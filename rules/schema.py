@@ -267,6 +267,7 @@ class AskSpec(_Strict):
     give_up: ReplySpec | None = None
     cancelled: ReplySpec | None = None
     max_attempts: int = Field(3, ge=1, le=10)
+    reuse: bool = True  # a value the conversation already has answers the question
     cancel_words: Words = Field(
         default_factory=lambda: ["cancel", "never mind", "nevermind", "forget it", "stop asking"]
     )
