@@ -42,8 +42,10 @@ def result_variables(
     *,
     priority: str | None,
     tags: list[str] | None,
+    wait: bool = True,
 ) -> dict[str, str]:
-    """The variables for the ticket as it stands after the actions so far (empty: no ticket)."""
+    """The variables for the ticket as it stands after the actions so far (empty: no ticket);
+    ``wait``: with the expected reply time, the one that costs a little (a calendar walk)."""
     if new_ticket is not None:
         number, status = new_ticket.number, "new"
         before = after = new_ticket.priority
@@ -67,7 +69,7 @@ def result_variables(
         "result.team": context.queue_labels.get(queue, queue),
         "result.tags": ", ".join(current),
     }
-    if context.expected is not None:
+    if wait and context.expected is not None:
         ticket = {"priority": after, "tags": current, "queue": queue, "channel": context.channel}
         expected = context.expected(ticket, context.now)
         if expected is not None:

@@ -96,10 +96,20 @@ class TurnWork:
             self.dialog = {key: value for key, value in self.state.dialog.items()}
         return self.dialog
 
-    def variables(self) -> dict[str, str]:
-        """``{ticket}``, ``{bot_name}`` and ``{result.*}`` as things stand after the actions so far."""
-        out = result_variables(
-            self.results, self.state, self.new_ticket, priority=self.ticket_priority, tags=self.ticket_tags
+    def variables(self, template: str) -> dict[str, str]:
+        """``{ticket}``, ``{bot_name}`` and ``{result.*}`` as things stand after the actions so far
+        (only those ``template`` uses: most replies need none of them)."""
+        out = (
+            result_variables(
+                self.results,
+                self.state,
+                self.new_ticket,
+                priority=self.ticket_priority,
+                tags=self.ticket_tags,
+                wait="{result.wait" in template or "{result.reply_by" in template,
+            )
+            if "{result." in template
+            else {}
         )
         out["bot_name"] = self.bot_name
         if self.ticket is not None:
@@ -180,7 +190,7 @@ def _open_ticket(work: TurnWork, action: OpenTicket) -> None:
 
 def _reply(work: TurnWork, action: Reply) -> None:
     buttons = tuple(QuickReply(b.label, b.payload) for b in action.quick_replies)
-    text = render(action.template, work.variables())
+    text = render(action.template, work.variables(action.template))
     work.replies.append(work.reply(text, work.decision.rule, buttons, work.ticket))
 
 
@@ -219,7 +229,9 @@ def _acknowledge(work: TurnWork, action: Acknowledge) -> None:
     if action.template is None:
         work.acknowledged = action.note
         return
-    _reply(work, Reply(action.template))
+    buttons: tuple[QuickReply, ...] = ()
+    text = render(action.template, work.variables(action.template))
+    work.replies.append(work.reply(text, "acknowledge", buttons, work.ticket))
     if work.ticket is not None:
         work.changed_dialog()["ack"] = {"ticket": work.ticket, "at": work.results.now.isoformat()}
 

@@ -1,13 +1,13 @@
-"""Never silent: what a message that no rule answered gets (``settings.acknowledge``).
+"""Never silent: what a message that no rule answered gets (``settings.acknowledge``, always on).
 
 Once a ticket is open (and certainly once an agent has the conversation) the customer's next
-messages used to get no answer at all. With ``acknowledge`` set, every such message gets the
-``response`` ("Added to {ticket}; an agent replies by {result.reply_by}"), filled in by the bot
-with what it knows: the ticket, the SLA target of its policy and priority, counted in business
-hours. ``repeat`` only says how often the customer is told again on the same ticket: every
-message, once per ticket, or once per period; a message that is not told again gets an
-:class:`~rules.decision.Acknowledge` without text, whose note is kept with the message, so
-the silence is a recorded decision rather than an accident.
+messages used to get no answer at all. Now every such message gets the ``response`` ("Added to
+{ticket}; an agent replies by {result.reply_by}"), filled in by the bot with what it knows: the
+ticket, the SLA target of its policy and priority, counted in business hours. A rulebook without
+that response gets :data:`BUILT_IN`. ``repeat`` only says how often the customer is told again
+on the same ticket: every message, once per ticket, or once per period (default 15 minutes); a
+message that is not told again gets an :class:`~rules.decision.Acknowledge` without text, whose
+note is kept with the message, so the silence is a recorded decision rather than an accident.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rules.facts import RuleFacts
 from rules.schema import AcknowledgeSpec
 from rules.templates import unknown_variables
 
-__all__ = ["Acknowledgement", "compile_acknowledgement"]
+__all__ = ["BUILT_IN", "Acknowledgement", "compile_acknowledgement"]
 
 Localized = Mapping[str, tuple[str, ...]]
 
@@ -56,15 +56,24 @@ class Acknowledgement:
         return Acknowledge(text, "acknowledged")
 
 
+# Said when the rulebook has no ``acknowledge`` response and names none: the switch is never off.
+BUILT_IN: Localized = {
+    "": (
+        "Thanks, I've added this to your ticket {ticket}. A colleague will reply right here, expected "
+        "by {result.reply_by|the next working day}.",
+    )
+}
+
+
 def compile_acknowledgement(
-    spec: AcknowledgeSpec | None, responses: Mapping[str, Localized], env: Env
-) -> Acknowledgement | None:
-    if spec is None:
-        return None
+    spec: AcknowledgeSpec, responses: Mapping[str, Localized], env: Env
+) -> Acknowledgement:
     loc = ("settings", "acknowledge")
 
     def texts(name: str, key: str) -> Localized:
         found = responses.get(name)
+        if found is None and key == "response" and "response" not in spec.model_fields_set:
+            return BUILT_IN
         if found is None:
             env.problem(
                 (*loc, key), f"unknown response {name!r}{suggest(name, responses)} (add it to responses.yml)"

@@ -177,13 +177,7 @@ class Engine:
             return decision
         opened = any(isinstance(a, OpenTicket) for a in decision.actions)
         said = ack.decide(facts, opened=opened, render=render, language=language)
-        return replace(
-            decision,
-            actions=(*decision.actions, said),
-            rule=decision.rule or "acknowledge",
-            rules_fired=decision.rules_fired or ("acknowledge",),
-            reason=f"{decision.reason}; {said.note}",
-        )
+        return replace(decision, actions=(*decision.actions, said))
 
 
 def _run(

@@ -80,7 +80,7 @@ class RuleSet:
     calendars: Mapping[str, Calendar]
     source: Path | None  # the rules file, or None for the built-in rules
     by_name: Mapping[str, CompiledRule] = field(default_factory=dict)  # where a form resumes
-    acknowledge: Acknowledgement | None = None  # settings.acknowledge, compiled
+    acknowledge: Acknowledgement | None = None  # settings.acknowledge, compiled (None: hand-built sets)
     queue_labels: Mapping[str, str] = field(default_factory=dict)  # what replies call each queue's team
 
 

@@ -347,7 +347,7 @@ class AcknowledgeSpec(_Strict):
     without_ticket: Name | None = None
     repeat: (
         Literal["every_message", "once_per_ticket"] | Annotated[str, StringConstraints(pattern=r"^\d+[mh]$")]
-    ) = "every_message"
+    ) = "15m"
 
 
 class SettingsSpec(_Strict):
@@ -357,7 +357,7 @@ class SettingsSpec(_Strict):
     intent_labels: dict[Name, Text] = Field(default_factory=dict)
     queue_labels: dict[Name, Text] = Field(default_factory=dict)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
-    acknowledge: AcknowledgeSpec | None = None
+    acknowledge: AcknowledgeSpec = Field(default_factory=AcknowledgeSpec)
 
 
 class RulesFile(_Strict):
