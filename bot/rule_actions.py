@@ -85,7 +85,6 @@ class TurnWork:
     results: ResultContext = field(default_factory=ResultContext)
     dialog: dict[str, Any] | None = None  # the conversation's new dialog, when changed
     ticket_priority: str | None = None  # the open ticket raised to this priority
-    acknowledged: str | None = None  # why the bot said nothing more (a deliberate silence)
 
     @property
     def actor(self) -> str:
@@ -226,8 +225,7 @@ def _set_ticket(work: TurnWork, action: SetTicket) -> None:
 
 
 def _acknowledge(work: TurnWork, action: Acknowledge) -> None:
-    if action.template is None:
-        work.acknowledged = action.note
+    if action.template is None:  # deliberately not repeated: the note is kept with the message
         return
     buttons: tuple[QuickReply, ...] = ()
     text = render(action.template, work.variables(action.template))

@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import App
-from tests.webchat.helpers import UNRELATED, Visitor, rows, send, start_session
+from tests.webchat.helpers import UNRELATED, Visitor, erase_customer, rows, send, start_session
 from ticketing.models import Conversation, Interaction, Ticket, TicketEvent
 
 
@@ -157,3 +158,20 @@ async def test_messages_after_the_hand_off_are_acknowledged(app_client: tuple[Ap
     [(on_ticket, analysis)] = stored
     assert on_ticket == ticket_id  # ...but the message is on the ticket
     assert analysis["acknowledgement"] == "not repeated: told about T-1001 within 15m"
+
+
+async def test_erasing_the_customer_forgets_the_slots(
+    database_url: str, app_client: tuple[App, TestClient], tmp_path: Path
+) -> None:
+    app, client = app_client
+    visitor = await start_session(client)
+    await send(client, visitor, "where is my parcel?")
+    await send(client, visitor, "A-123456")
+    pk = await _conversation(app, visitor)
+    [(customer_id, dialog)] = await rows(
+        app.engine, select(Conversation.customer_id, Conversation.dialog).where(Conversation.id == pk)
+    )
+    assert dialog["slots"] == {"order_number": "A-123456"}
+    await erase_customer(database_url, tmp_path, int(customer_id))
+    [(dialog,)] = await rows(app.engine, select(Conversation.dialog).where(Conversation.id == pk))
+    assert dialog is None
