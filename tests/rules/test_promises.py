@@ -162,7 +162,7 @@ def test_handed_off_conversations_get_only_the_acknowledgement(tmp_path: Path) -
     bot = ack_engine(tmp_path, "every_message")
     handed = ConversationFacts(handed_off=True, has_open_ticket=True, ticket_reference="T-1001")
     d = bot.acknowledge(analysis("hello?"), facts(conversation=handed))
-    assert [type(a) for a in d.actions] == [Acknowledge] and d.rule == "acknowledge"
+    assert [type(a) for a in d.actions] == [Acknowledge] and d.rules_fired == ()
 
 
 def test_replies_are_not_acknowledged_again_and_unknown_responses_are_reported(tmp_path: Path) -> None:
