@@ -111,6 +111,7 @@ class App:
             bot_name=settings.bot.bot_name,
             analysis=self.analysis,
             metrics=self.metrics,
+            ticket_config=lambda: self.ticketing.config(),
         )
         # Tickets, SLA clocks and escalations (docs/ticketing.md); its scheduler starts in running().
         self.ticketing = TicketingService(

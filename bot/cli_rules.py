@@ -29,13 +29,13 @@ from nlp import train as train_model
 from nlp.types import Analysis, AnalysisContext
 from rules.decision import Action, Decision, QuickReplyButton, RuleTrace
 from rules.engine import Engine
+from rules.stories import run_any
 from rules.testcases import (
     CaseResult,
     ConversationInput,
     CustomerInput,
     facts_from,
     load_cases,
-    run_case,
 )
 
 __all__ = ["cmd_rules_check", "cmd_rules_test", "load_with_model"]
@@ -164,7 +164,7 @@ def _run_all(tests: Path, knowledge: Knowledge, *, out: TextIO, as_json: bool) -
         print(f"{tests}: no test folder (add rulebook/tests/*.yaml; see docs/rules.md)", file=out)
         return 1
     results = [
-        run_case(case, where, analyzer=knowledge.analyzer, ruleset=knowledge.ruleset)
+        run_any(case, where, analyzer=knowledge.analyzer, ruleset=knowledge.ruleset)
         for where, case in load_cases(tests)
     ]
     failed = [r for r in results if not r.passed]

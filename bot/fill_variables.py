@@ -16,8 +16,16 @@ from collections.abc import Mapping
 
 __all__ = ["render"]
 
-_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*)(?:\|([^{}]*))?\}")
 
 
 def render(template: str, variables: Mapping[str, str]) -> str:
-    return _VARIABLE.sub(lambda m: variables.get(m.group(1), m.group(0)), template)
+    """``{result.priority|normal}``: the fallback applies when the executor has no value either."""
+
+    def fill(m: re.Match[str]) -> str:
+        value = variables.get(m.group(1))
+        if value:
+            return value
+        return m.group(2) if m.group(2) is not None else m.group(0)
+
+    return _VARIABLE.sub(fill, template)

@@ -12,7 +12,9 @@ import contextvars
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 
 from bot.analysis_workers import AnalysisWorkers
 from bot.delivery import delivery_for, outbound_from_payload
@@ -23,8 +25,10 @@ from core import log_context
 from core.contracts import ConversationGone, InboundMessage, InboundResult, OutboundMessage, QuickReply
 from nlp.types import Analysis, AnalysisContext, Analyzer
 from ticketing.customers import ConversationRef, Customers
+from ticketing.expected_wait import ExpectedReply, expected_reply
 from ticketing.history import History
 from ticketing.numbers import ticket_reference
+from ticketing.sla_config import SlaConfig
 from ticketing.turns import InboundRecord, ReplyRecord, StoredReply, Turn, TurnResult, Turns
 
 __all__ = ["ConversationFlow", "inbound_record", "record_turn", "resolve_sender"]
@@ -44,6 +48,7 @@ class ConversationFlow:
         bot_name: str,
         analysis: AnalysisWorkers,
         metrics: Metrics,
+        ticket_config: Callable[[], SlaConfig] | None = None,
     ) -> None:
         """Built by the composition root; ``knowledge`` returns the current rulebook version
         (swapped on reload), ``analysis`` runs in worker processes, or in the event loop when
@@ -56,6 +61,7 @@ class ConversationFlow:
         self._bot_name = bot_name
         self._analysis = analysis
         self._metrics = metrics
+        self._ticket_config = ticket_config
 
     async def handle(self, message: InboundMessage) -> InboundResult:
         """Process one message; returns once it is committed and its replies are in the outbox.
@@ -94,6 +100,8 @@ class ConversationFlow:
                 responses=knowledge.rulebook.responses,
                 bot_name=self._bot_name,
                 reply=reply,
+                queue_labels=knowledge.ruleset.queue_labels,
+                expected=self._expected,
             )
             # The planner runs in the batch writer's task; in this message's context, its log
             # lines carry this request and conversation (a context copy is a pointer, not a copy).
@@ -113,6 +121,12 @@ class ConversationFlow:
         if result.replies:
             self._wake_outbox()
         return InboundResult(result.interaction_id, False, result.created_at, _outbound(result))
+
+    def _expected(self, ticket: Mapping[str, Any], now: datetime) -> ExpectedReply | None:
+        """The ticket's SLA reply target from now, for acknowledgements (in memory, no query)."""
+        if self._ticket_config is None:
+            return None
+        return expected_reply(self._ticket_config(), ticket, now)
 
     async def _analyze(
         self, analyzer: Analyzer, message: InboundMessage

@@ -18,19 +18,25 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
 
+from bot.action_results import ResultContext, result_variables
 from bot.fill_variables import render
 from core.contracts import QuickReply
 from rules.decision import (
     ACTION_TYPES,
+    Acknowledge,
     Action,
     AddNote,
+    AskSlot,
+    ClearAsk,
     CloseConversation,
     Decision,
+    FillSlot,
     HandOff,
     NotifySlack,
     OpenTicket,
     Reply,
     SetAttribute,
+    SetTicket,
     Tag,
     Untag,
 )
@@ -76,10 +82,38 @@ class TurnWork:
     ticket_tags: list[str] | None = None
     hand_off: bool = False
     close: bool = False
+    results: ResultContext = field(default_factory=ResultContext)
+    dialog: dict[str, Any] | None = None  # the conversation's new dialog, when changed
+    ticket_priority: str | None = None  # the open ticket raised to this priority
 
     @property
     def actor(self) -> str:
         return f"rule:{self.decision.rule}"
+
+    def changed_dialog(self) -> dict[str, Any]:
+        if self.dialog is None:
+            self.dialog = {key: value for key, value in self.state.dialog.items()}
+        return self.dialog
+
+    def variables(self, template: str) -> dict[str, str]:
+        """``{ticket}``, ``{bot_name}`` and ``{result.*}`` as things stand after the actions so far
+        (only those ``template`` uses: most replies need none of them)."""
+        out = (
+            result_variables(
+                self.results,
+                self.state,
+                self.new_ticket,
+                priority=self.ticket_priority,
+                tags=self.ticket_tags,
+                wait="{result.wait" in template or "{result.reply_by" in template,
+            )
+            if "{result." in template
+            else {}
+        )
+        out["bot_name"] = self.bot_name
+        if self.ticket is not None:
+            out["ticket"] = self.ticket
+        return out
 
     @property
     def ticket(self) -> str | None:
@@ -154,12 +188,50 @@ def _open_ticket(work: TurnWork, action: OpenTicket) -> None:
 
 
 def _reply(work: TurnWork, action: Reply) -> None:
-    variables = {"bot_name": work.bot_name}
-    if work.ticket is not None:
-        variables["ticket"] = work.ticket
     buttons = tuple(QuickReply(b.label, b.payload) for b in action.quick_replies)
-    text = render(action.template, variables)
+    text = render(action.template, work.variables(action.template))
     work.replies.append(work.reply(text, work.decision.rule, buttons, work.ticket))
+
+
+def _ask(work: TurnWork, action: AskSlot) -> None:
+    asking = {"slot": action.slot, "rule": action.rule, "attempts": action.attempts}
+    work.changed_dialog()["asking"] = asking
+
+
+def _fill(work: TurnWork, action: FillSlot) -> None:
+    dialog = work.changed_dialog()
+    dialog["slots"] = {**(dialog.get("slots") or {}), action.slot: action.value}
+    dialog.pop("asking", None)
+
+
+def _clear_ask(work: TurnWork, action: ClearAsk) -> None:
+    work.changed_dialog().pop("asking", None)
+
+
+_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+
+
+def _set_ticket(work: TurnWork, action: SetTicket) -> None:
+    if work.new_ticket is not None:
+        if _RANK[action.priority] > _RANK.get(work.new_ticket.priority, 1):
+            work.new_ticket = replace(work.new_ticket, priority=action.priority)
+        return
+    if work.state.open_ticket_number is None:
+        _LOGGER.info("rule %s sets a ticket's priority, but the conversation has none", work.decision.rule)
+        return
+    current = work.ticket_priority or work.state.ticket_priority or "normal"
+    if _RANK[action.priority] > _RANK.get(current, 1):
+        work.ticket_priority = action.priority  # written with its event and SLA change (ticketing/turns)
+
+
+def _acknowledge(work: TurnWork, action: Acknowledge) -> None:
+    if action.template is None:  # deliberately not repeated: the note is kept with the message
+        return
+    buttons: tuple[QuickReply, ...] = ()
+    text = render(action.template, work.variables(action.template))
+    work.replies.append(work.reply(text, "acknowledge", buttons, work.ticket))
+    if work.ticket is not None:
+        work.changed_dialog()["ack"] = {"ticket": work.ticket, "at": work.results.now.isoformat()}
 
 
 async def _reply_on_ticket(work: TicketWork, action: Reply) -> None:
@@ -280,6 +352,11 @@ EFFECTS: Mapping[type[Action], ActionEffect[Any]] = MappingProxyType(
         SetAttribute: _effect(SetAttribute, turn=_set_attribute, ticket=None),
         CloseConversation: _effect(CloseConversation, turn=_close, ticket=None),
         NotifySlack: _effect(NotifySlack, turn=_notify, ticket=_notify_on_ticket),
+        AskSlot: _effect(AskSlot, turn=_ask, ticket=None),
+        FillSlot: _effect(FillSlot, turn=_fill, ticket=None),
+        ClearAsk: _effect(ClearAsk, turn=_clear_ask, ticket=None),
+        SetTicket: _effect(SetTicket, turn=_set_ticket, ticket=None),
+        Acknowledge: _effect(Acknowledge, turn=_acknowledge, ticket=None),
     }
 )
 assert set(EFFECTS) == set(ACTION_TYPES), "every decided action type needs one entry in EFFECTS"

@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
+from bot.action_results import Expected, ResultContext
 from bot.fill_variables import render
 from bot.rule_actions import ReplyFactory, TurnWork, apply_to_turn
 from core.contracts import InboundMessage
 from nlp.types import Analysis
-from rules.decision import Decision
+from rules.decision import Acknowledge, Decision
 from rules.engine import Engine
-from rules.facts import ConversationFacts, CustomerFacts, RuleFacts
+from rules.facts import Asking, ConversationFacts, CustomerFacts, RuleFacts
 from ticketing.numbers import ticket_reference
 from ticketing.turns import ConversationState, Plan, Planner
 
@@ -37,6 +39,8 @@ def turn_plan(
     responses: Mapping[str, tuple[str, ...]],
     bot_name: str,
     reply: ReplyFactory,
+    queue_labels: Mapping[str, str] | None = None,
+    expected: Expected | None = None,
 ) -> Planner:
     def apology(reference: str) -> Plan:
         text = render(responses["internal_error"][0], {"reference": reference})
@@ -45,16 +49,31 @@ def turn_plan(
     def plan(state: ConversationState, take_number: Callable[[], int]) -> Plan:
         if state.csat_thanks is not None:  # the message rated the solved ticket
             return Plan(replies=(reply(state.csat_thanks, "csat"),))
-        if state.handed_off:  # an agent has the conversation: record the message, say nothing
-            return Plan(analysis=summarize(analysis, None) if analysis else None)
         if analysis is None:
             return apology(error or "unknown")
         try:
-            decision = engine.decide(analysis, facts_for(message, analysis, state))
+            facts = facts_for(message, analysis, state)
+            if state.handed_off:  # an agent has the conversation: the bot only acknowledges
+                decision = engine.acknowledge(analysis, facts)
+                if not decision.actions:
+                    return Plan(analysis=summarize(analysis, None))
+            else:
+                decision = engine.decide(analysis, facts)
+            results = ResultContext(
+                now=message.received_at,
+                channel=message.channel,
+                queue_labels=queue_labels or {},
+                expected=expected,
+            )
             return _planned(
                 analysis,
                 TurnWork(
-                    decision=decision, state=state, take_number=take_number, reply=reply, bot_name=bot_name
+                    decision=decision,
+                    state=state,
+                    take_number=take_number,
+                    reply=reply,
+                    bot_name=bot_name,
+                    results=results,
                 ),
             )
         except Exception:
@@ -67,6 +86,7 @@ def turn_plan(
 
 def facts_for(message: InboundMessage, analysis: Analysis, state: ConversationState) -> RuleFacts:
     number = state.open_ticket_number
+    dialog = state.dialog
     return RuleFacts(
         channel=message.channel,
         event="message",
@@ -87,9 +107,29 @@ def facts_for(message: InboundMessage, analysis: Analysis, state: ConversationSt
             automated_replies=state.automated_replies,
             rule_fires=state.rule_fires,
             recent_rules=state.recent_rules,
+            slots={str(k): str(v) for k, v in (dialog.get("slots") or {}).items()},
+            asking=_asking(dialog.get("asking")),
+            ticket_priority=state.ticket_priority,
+            ticket_queue=state.ticket_queue,
+            acknowledged=_acknowledged(dialog.get("ack")),
         ),
         now=message.received_at,
     )
+
+
+def _asking(value: Any) -> Asking | None:
+    if not isinstance(value, dict) or not value.get("slot") or not value.get("rule"):
+        return None
+    return Asking(str(value["slot"]), str(value["rule"]), int(value.get("attempts") or 1))
+
+
+def _acknowledged(value: Any) -> tuple[str, datetime] | None:
+    if not isinstance(value, dict) or not value.get("ticket") or not value.get("at"):
+        return None
+    try:
+        return str(value["ticket"]), datetime.fromisoformat(str(value["at"]))
+    except ValueError:
+        return None
 
 
 def _planned(analysis: Analysis, work: TurnWork) -> Plan:
@@ -107,6 +147,8 @@ def _planned(analysis: Analysis, work: TurnWork) -> Plan:
         ticket_tags=tuple(work.ticket_tags) if work.ticket_tags is not None else None,
         ticket_events=tuple(work.events),
         close_conversation=work.close,
+        dialog=work.dialog,
+        ticket_priority=work.ticket_priority,
     )
 
 
@@ -125,4 +167,11 @@ def summarize(analysis: Analysis, decision: Decision | None) -> dict[str, Any]:
         "rule": decision.rule if decision else None,
         "reason": decision.reason if decision else None,
         "model": analysis.model_version,
+        **_acknowledgement(decision),
     }
+
+
+def _acknowledgement(decision: Decision | None) -> dict[str, str]:
+    """How the message was acknowledged, when no rule replied: kept with it, silence included."""
+    said = next((a for a in decision.actions if isinstance(a, Acknowledge)), None) if decision else None
+    return {"acknowledgement": said.note} if said is not None else {}

@@ -12,6 +12,7 @@ nothing to do (no FAQ good enough) returns no action and says why, so the trace 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -23,24 +24,29 @@ from rules.decision import (
     Action,
     AddNote,
     CloseConversation,
+    FillSlot,
     HandOff,
     NotifySlack,
     OpenTicket,
     QuickReplyButton,
     Reply,
     SetAttribute,
+    SetTicket,
     Tag,
     TagTarget,
     Untag,
 )
+from rules.forms import SlotForm
 from rules.schema import (
     ActionSpec,
     AnswerFaqSpec,
+    AskSpec,
     ClarifySpec,
     HandOffSpec,
     NotifySpec,
     OpenTicketSpec,
     ReplySpec,
+    SetTicketSpec,
     TagSpec,
     Variants,
 )
@@ -65,11 +71,19 @@ class Render:
         )
         return render(self.rng.choice(options), self.variables)
 
+    def nth(self, variants: Localized, language: str, n: int) -> str:
+        """The ``n``-th variant (wrapping), so a question asked again is worded differently."""
+        options = (
+            variants.get(language) or variants.get(self.default_language) or next(iter(variants.values()))
+        )
+        return render(options[n % len(options)], self.variables)
+
 
 @dataclass(frozen=True, slots=True)
 class ActionPlan:
     kind: str
     produce: Callable[[Subject, Render], tuple[tuple[Action, ...], str]]  # actions, note for the trace
+    form: SlotForm | None = None  # an ``ask``: the engine resumes here once the slot is answered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +91,7 @@ class _Context:
     """What compiling one action needs besides its spec."""
 
     kind: str
+    rule: str
     env: Env
     loc: Loc  # the action's YAML path, ending in its kind
     responses: Mapping[str, Localized]
@@ -114,10 +129,12 @@ def compile_action(
     responses: Mapping[str, Localized],
     intent_labels: Mapping[str, str],
     faq_threshold: float,
+    rule: str = "",
 ) -> ActionPlan:
     kind = spec.kind
     context = _Context(
         kind=kind,
+        rule=rule,
         env=env,
         loc=(*loc, kind),
         responses=responses,
@@ -209,7 +226,61 @@ def _variants(
 def _reply(spec: ReplySpec, c: _Context) -> ActionPlan:
     variants = _variants(spec.text, spec.response, c.env, c.loc, c.responses)
     buttons = tuple(QuickReplyButton(b.label, b.payload or b.label) for b in spec.buttons)
-    return ActionPlan("reply", lambda s, r: ((Reply(r.pick(variants, s.language), buttons),), ""))
+    alt = spec.existing_ticket
+    if alt is None:
+        return ActionPlan("reply", lambda s, r: ((Reply(r.pick(variants, s.language), buttons),), ""))
+    existing = _variants(alt.text, alt.response, c.env, (*c.loc, "existing_ticket"), c.responses)
+
+    def produce(s: Subject, r: Render) -> tuple[tuple[Action, ...], str]:
+        if s.facts.conversation.has_open_ticket:
+            return (Reply(r.pick(existing, s.language), buttons),), "the conversation has a ticket"
+        return (Reply(r.pick(variants, s.language), buttons),), ""
+
+    return ActionPlan("reply", produce)
+
+
+def _ask(spec: AskSpec, c: _Context) -> ActionPlan:
+    def texts(reply: ReplySpec | None, key: str) -> Localized:
+        if reply is None:
+            return {}
+        return _variants(reply.text, reply.response, c.env, (*c.loc, key), c.responses)
+
+    pattern = None
+    if spec.pattern is not None:
+        try:
+            pattern = re.compile(spec.pattern, re.IGNORECASE)
+        except re.error as exc:
+            c.env.problem((*c.loc, "pattern"), f"invalid regular expression {spec.pattern!r}: {exc}")
+    form = SlotForm(
+        slot=spec.slot,
+        rule=c.rule,
+        entity=spec.entity,
+        pattern=pattern,
+        prompt=texts(spec.prompt, "prompt"),
+        retry=texts(spec.retry, "retry"),
+        give_up=texts(spec.give_up, "give_up"),
+        cancelled=texts(spec.cancelled, "cancelled"),
+        buttons=tuple(QuickReplyButton(b.label, b.payload or b.label) for b in spec.prompt.buttons),
+        max_attempts=spec.max_attempts,
+        cancel=re.compile(r"\b(?:" + "|".join(re.escape(w.lower()) for w in spec.cancel_words) + r")\b"),
+        keep_intents=frozenset(spec.keep_intents) if spec.keep_intents is not None else None,
+    )
+
+    reuse = spec.reuse
+
+    def produce(s: Subject, r: Render) -> tuple[tuple[Action, ...], str]:
+        value = form.fill(s.analysis)
+        if value is not None:
+            return (FillSlot(form.slot, value),), f"slot {form.slot} filled from this message"
+        if reuse and form.slot in s.facts.conversation.slots:
+            return (), f"slot {form.slot} already filled"
+        return form.ask(s, r.nth), f"asked for {form.slot}"
+
+    return ActionPlan("ask", produce, form=form)
+
+
+def _set_ticket(spec: SetTicketSpec, c: _Context) -> ActionPlan:
+    return c.fixed(SetTicket(spec.priority))
 
 
 def _answer_faq(spec: AnswerFaqSpec, c: _Context) -> ActionPlan:
@@ -279,5 +350,10 @@ SPEC_KINDS: Mapping[str, SpecKind] = MappingProxyType(
             not_on_tickets="use reply; a solved ticket closes by itself",
         ),
         "notify": SpecKind(compile=_notify),
+        "ask": SpecKind(compile=_ask, not_on_tickets="a ticket change has no customer to answer a question"),
+        "set_ticket": SpecKind(
+            compile=_set_ticket,
+            not_on_tickets="escalation rules (escalations.yml) change a ticket's priority over time",
+        ),
     }
 )

@@ -106,6 +106,10 @@ def compile_condition(spec: ConditionSpec | None, env: Env, loc: Loc) -> c.Predi
         parts.extend(_ticket(spec.ticket))
     if spec.time is not None:
         parts.extend(_time(spec.time, env, (*loc, "time")))
+    if spec.slot is not None:
+        slot = spec.slot
+        if slot.matches is None or not _bad_regex(slot.matches, env, (*loc, "slot", "matches")):
+            parts.append(c.slot(slot.name, present=slot.present, equals=slot.equals, matches=slot.matches))
     return parts[0] if len(parts) == 1 else c.All(parts)
 
 

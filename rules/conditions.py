@@ -284,3 +284,28 @@ def _entity_actual(s: Subject, type_: str) -> str:
         return f"found {', '.join(values)}"
     found = ", ".join(sorted(s.entities)) or "none"
     return f"no {type_} entity (entities found: {found})"
+
+
+def slot(name: str, *, present: bool | None, equals: list[str] | None, matches: str | None) -> Leaf:
+    """A value the customer gave to a rule's ``ask`` (``when: {slot: order_number}``)."""
+    wanted = frozenset(v.lower() for v in equals) if equals is not None else None
+    compiled = re.compile(matches) if matches is not None else None
+    want_present = present is not False
+
+    def test(s: Subject) -> bool:
+        value = s.facts.conversation.slots.get(name)
+        if value is None:
+            return not want_present and wanted is None and compiled is None
+        if wanted is not None and value.lower() not in wanted:
+            return False
+        if compiled is not None and compiled.fullmatch(value) is None:
+            return False
+        return want_present
+
+    if wanted is not None:
+        label = f"slot {name} is {names_label(wanted)}"
+    elif compiled is not None:
+        label = f"slot {name} matches /{matches}/"
+    else:
+        label = f"slot {name} {'filled' if want_present else 'empty'}"
+    return Leaf(label, test, lambda s: f"slot {name} is {s.facts.conversation.slots.get(name, '(empty)')}")

@@ -16,10 +16,15 @@ from typing import ClassVar, Literal, get_args
 
 __all__ = [
     "ACTION_TYPES",
+    "DERIVED_KINDS",
+    "Acknowledge",
     "Action",
     "AddNote",
+    "AskSlot",
+    "ClearAsk",
     "CloseConversation",
     "Decision",
+    "FillSlot",
     "HandOff",
     "NotifySlack",
     "OpenTicket",
@@ -27,6 +32,7 @@ __all__ = [
     "Reply",
     "RuleTrace",
     "SetAttribute",
+    "SetTicket",
     "Tag",
     "TagTarget",
     "Untag",
@@ -128,7 +134,71 @@ class NotifySlack:
     text: str
 
 
-Action = Reply | OpenTicket | HandOff | AddNote | Tag | Untag | SetAttribute | CloseConversation | NotifySlack
+@dataclass(frozen=True, slots=True)
+class AskSlot:
+    """The bot asked for ``slot`` (its prompt is a :class:`Reply` beside it); the next message
+    may answer, and ``rule`` resumes after its ``ask`` once it does."""
+
+    kind: ClassVar[str] = "ask"
+
+    slot: str
+    rule: str
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FillSlot:
+    """Keep ``value`` as the conversation's ``slot`` (``{slots.<name>}``, ``when: {slot: ...}``)."""
+
+    kind: ClassVar[str] = "fill_slot"
+
+    slot: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClearAsk:
+    """Stop waiting for an answer: the customer cancelled, changed the subject, or ran out of tries."""
+
+    kind: ClassVar[str] = "clear_ask"
+
+    slot: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetTicket:
+    """Raise the priority of the ticket this decision opens or the conversation's open ticket
+    (never lowers it)."""
+
+    kind: ClassVar[str] = "set_ticket"
+
+    priority: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    """Tell the customer their message was received when no rule replied (``settings.acknowledge``);
+    ``template`` None: deliberately not repeated, ``note`` says why (kept with the message)."""
+
+    kind: ClassVar[str] = "acknowledge"
+
+    template: str | None
+    note: str
+
+
+Action = (
+    Reply | OpenTicket | HandOff | AddNote | Tag | Untag | SetAttribute | CloseConversation | NotifySlack
+    | AskSlot | FillSlot | ClearAsk | SetTicket | Acknowledge
+)  # fmt: skip
+# Decided kinds that are no key of a rule's ``then``: what they come from. ``ask`` decides whether
+# a slot was filled or the question dropped; ``settings.acknowledge`` is the rulebook's, for
+# messages (never ticket events).
+DERIVED_KINDS: dict[str, str] = {
+    "fill_slot": "ask",
+    "clear_ask": "ask",
+    "acknowledge": "settings.acknowledge",
+}
 # Every decided action type; each ``kind`` is what rule tests' ``expect: {actions: [...]}`` name, and
 # the bot's executor (bot/rule_actions.py) has one entry per type.
 ACTION_TYPES: tuple[type[Action], ...] = get_args(Action)

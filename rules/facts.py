@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["ConversationFacts", "CustomerFacts", "EventKind", "RuleFacts", "TicketFacts"]
+__all__ = ["Asking", "ConversationFacts", "CustomerFacts", "EventKind", "RuleFacts", "TicketFacts"]
 
 EventKind = Literal["message", "ticket"]
 
@@ -31,6 +31,15 @@ class CustomerFacts:
     open_tickets: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Asking:
+    """The bot asked for a slot (a rule's ``ask``) and the next message may answer it."""
+
+    slot: str
+    rule: str  # the rule that asked; it resumes once the slot is filled
+    attempts: int = 1  # how many times it has asked so far
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationFacts:
     handed_off: bool = False
@@ -41,6 +50,11 @@ class ConversationFacts:
     automated_replies: int = 0  # bot replies so far in this conversation
     rule_fires: Mapping[str, int] = field(default_factory=lambda: _EMPTY_COUNTS)  # rule name → times
     recent_rules: tuple[str, ...] = ()  # rules that answered the last messages, newest last
+    slots: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # values the customer gave
+    asking: Asking | None = None
+    ticket_priority: str | None = None  # of the open ticket
+    ticket_queue: str | None = None
+    acknowledged: tuple[str, datetime] | None = None  # (ticket, when) the customer was last told
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

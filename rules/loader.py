@@ -23,11 +23,13 @@ from typing import Any
 
 from core.calendars import Calendar, parse_calendar, parse_zone
 from core.yamlfile import RulebookError, SourceError, line_of, load_yaml, parse_yaml, validate
+from rules.acknowledge import Acknowledgement, compile_acknowledgement
 from rules.actions import ActionPlan, compile_action
 from rules.compiler import Env, Loc, compile_condition
 from rules.conditions import Predicate, Subject
 from rules.guards import Limits
 from rules.intents_file import OOS_INTENTS
+from rules.promises import check_promises
 from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
 from rules.scope import check_scope
@@ -78,6 +80,9 @@ class RuleSet:
     rulebook: Rulebook
     calendars: Mapping[str, Calendar]
     source: Path | None  # the rules file, or None for the built-in rules
+    by_name: Mapping[str, CompiledRule] = field(default_factory=dict)  # where a form resumes
+    acknowledge: Acknowledgement | None = None  # settings.acknowledge, compiled (None: hand-built sets)
+    queue_labels: Mapping[str, str] = field(default_factory=dict)  # what replies call each queue's team
 
 
 def rule_files(directory: Path) -> dict[str, Path]:
@@ -160,6 +165,7 @@ def load_ruleset(
             continue
         check_scope(spec, env, ("rules", i))
         check_values(spec.when, env, ("rules", i, "when"), faq_ids=faq_ids)
+        check_promises(spec, env, ("rules", i), responses=rulebook.localized, labels=settings.queue_labels)
         compiled.append(
             _compile(
                 spec,
@@ -177,6 +183,7 @@ def load_ruleset(
             ("settings", "limits", "limit_response"),
             f"unknown response {limits.limit_response!r} (add it to responses.yml)",
         )
+    acknowledge = compile_acknowledgement(settings.acknowledge, rulebook.localized, env)
     _shadowed(parsed.rules, data, env)
     problems.extend(f"{filename}:{line_of(data, loc)}: {_dotted(loc)}: {msg}" for loc, msg in env.problems)
     if problems:
@@ -192,6 +199,9 @@ def load_ruleset(
         rulebook=rulebook,
         calendars=MappingProxyType(calendars),
         source=rules_path,
+        by_name=MappingProxyType({rule.name: rule for rule in compiled}),
+        acknowledge=acknowledge,
+        queue_labels=MappingProxyType(dict(settings.queue_labels)),
     )
 
 
@@ -242,6 +252,7 @@ def _compile(
             responses=rulebook.localized,
             intent_labels=labels,
             faq_threshold=threshold,
+            rule=spec.name,
         )
         for j, a in enumerate(spec.then)
     )

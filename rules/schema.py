@@ -165,6 +165,14 @@ class TicketCond(_Strict):
     tag_added: Tags | None = None
 
 
+class SlotCond(_Strict):
+    name: Name
+    present: bool | None = None
+    equals: Texts | None = None
+    matches: str | None = None
+    _expand = _shorthand("name")
+
+
 class TimeCond(_Strict):
     business_hours: Name | None = None
     outside_business_hours: Name | None = None
@@ -189,6 +197,7 @@ class ConditionSpec(_Strict):
     conversation: ConversationCond | None = None
     ticket: TicketCond | None = None
     time: TimeCond | None = None
+    slot: SlotCond | None = None
 
 
 class ButtonSpec(_Strict):
@@ -197,10 +206,25 @@ class ButtonSpec(_Strict):
     _expand = _shorthand("label")
 
 
+class TextSpec(_Strict):
+    """A text given inline or as a ``responses.yml`` key."""
+
+    text: Variants | None = None
+    response: Name | None = None
+    _expand = _shorthand("text")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TextSpec:
+        if (self.text is None) == (self.response is None):
+            raise ValueError("give exactly one of 'text' or 'response'")
+        return self
+
+
 class ReplySpec(_Strict):
     text: Variants | None = None
     response: Name | None = None
     buttons: list[ButtonSpec] = Field(default_factory=list)
+    existing_ticket: TextSpec | None = None  # said instead when the conversation already had a ticket
     _expand = _shorthand("text")
 
     @model_validator(mode="after")
@@ -242,6 +266,32 @@ class NotifySpec(_Strict):
     text: Text
 
 
+class AskSpec(_Strict):
+    slot: Name
+    entity: Name | None = None
+    pattern: str | None = None
+    prompt: ReplySpec
+    retry: ReplySpec | None = None
+    give_up: ReplySpec | None = None
+    cancelled: ReplySpec | None = None
+    max_attempts: int = Field(3, ge=1, le=10)
+    reuse: bool = True  # a value the conversation already has answers the question
+    cancel_words: Words = Field(
+        default_factory=lambda: ["cancel", "never mind", "nevermind", "forget it", "stop asking"]
+    )
+    keep_intents: Names | None = None
+
+    @model_validator(mode="after")
+    def _validated(self) -> AskSpec:
+        if self.entity is None and self.pattern is None:
+            raise ValueError("give 'entity', 'pattern' or both: how the answer is recognised")
+        return self
+
+
+class SetTicketSpec(_Strict):
+    priority: Priority
+
+
 def _flag(value: Any) -> Any:
     """``hand_off: true`` / ``answer_faq: true`` mean "with the defaults"."""
     if value is True or value is None:
@@ -264,6 +314,8 @@ class ActionSpec(_Strict):
     hand_off: Annotated[HandOffSpec, Flag] | None = None
     close_conversation: Literal[True] | None = None
     notify: NotifySpec | None = None
+    ask: AskSpec | None = None
+    set_ticket: SetTicketSpec | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ActionSpec:
@@ -298,12 +350,22 @@ class LimitsSpec(_Strict):
     limit_response: Name = "reply_limit"
 
 
+class AcknowledgeSpec(_Strict):
+    response: Name = "acknowledge"
+    without_ticket: Name | None = None
+    repeat: (
+        Literal["every_message", "once_per_ticket"] | Annotated[str, StringConstraints(pattern=r"^\d+[mh]$")]
+    ) = "15m"
+
+
 class SettingsSpec(_Strict):
     default_language: Name = "en"
     timezone: str = "UTC"
     faq_threshold: float | None = Field(None, ge=0, le=1)
     intent_labels: dict[Name, Text] = Field(default_factory=dict)
+    queue_labels: dict[Name, Text] = Field(default_factory=dict)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    acknowledge: AcknowledgeSpec = Field(default_factory=AcknowledgeSpec)
 
 
 class RulesFile(_Strict):

@@ -6,8 +6,10 @@ attribute tricks). Here nothing is evaluated at all: a variable is a dotted *nam
 plain ``Mapping[str, str]`` built from the analysis and the facts, so a template (or a customer's
 text echoed into one) cannot reach a Python object. Substituted values are never re-scanned.
 
-``{ticket}`` and ``{bot_name}`` are only known when the bot executes the decision (the ticket
-number is allocated then), so they are left as written for the executor unless given.
+``{ticket}``, ``{bot_name}`` and the ``{result.*}`` variables (what the decision's actions did:
+a new ticket or the open one, its priority before and after, its queue) are only known when the
+bot executes the decision (the ticket number is allocated then), so they are left as written for
+the executor unless given. ``{slots.<name>}`` are the values the customer gave to a rule's ``ask``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,33 @@ from collections.abc import Iterable, Mapping
 from nlp.types import Analysis
 from rules.facts import RuleFacts
 
-__all__ = ["DEFERRED", "KNOWN_PREFIXES", "KNOWN_VARIABLES", "render", "unknown_variables", "variables_for"]
+__all__ = [
+    "DEFERRED",
+    "KNOWN_PREFIXES",
+    "KNOWN_VARIABLES",
+    "RESULT_VARIABLES",
+    "render",
+    "unknown_variables",
+    "variables_for",
+]
 
 _VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z0-9_-]+)*)(?:\|([^{}]*))?\}")
 
-DEFERRED = frozenset({"ticket", "bot_name"})
+# What the executor knows once the decision's actions ran (bot/rule_actions.py fills them).
+RESULT_VARIABLES = frozenset(
+    {
+        "result.ticket",  # the ticket the message went to (new or existing), e.g. T-1042
+        "result.ticket_status",  # "new" (opened now) or "existing"
+        "result.priority",  # its priority after the actions
+        "result.priority_before",  # before them (the new ticket's own priority if opened now)
+        "result.queue",
+        "result.team",  # settings.queue_labels of the queue, else the queue's name
+        "result.tags",  # the ticket's tags after the actions, comma-separated
+        "result.wait",  # the SLA reply target of the ticket's policy and priority, e.g. "4 hours"
+        "result.reply_by",  # that target counted in business hours from now, e.g. "Mon 13:00 CET"
+    }
+)
+DEFERRED = frozenset({"ticket", "bot_name", *RESULT_VARIABLES})
 KNOWN_VARIABLES = frozenset(
     {
         *DEFERRED,
@@ -40,7 +64,7 @@ KNOWN_VARIABLES = frozenset(
         "ticket.queue",
     }
 )
-KNOWN_PREFIXES = ("entity.", "attribute.")
+KNOWN_PREFIXES = ("entity.", "attribute.", "slots.")
 
 
 def render(template: str, variables: Mapping[str, str]) -> str:
@@ -51,7 +75,7 @@ def render(template: str, variables: Mapping[str, str]) -> str:
         value = variables.get(name)
         if value:
             return value
-        if name in DEFERRED and fallback is None:
+        if name in DEFERRED and (fallback is None or name in RESULT_VARIABLES):
             return m.group(0)
         return fallback or ""
 
@@ -91,6 +115,7 @@ def variables_for(analysis: Analysis, facts: RuleFacts) -> dict[str, str]:
         out["intent"] = intent.name
     _add(out, "attribute.", customer.attributes.items())
     _add(out, "entity.", ((e.type, e.value) for e in reversed(analysis.entities)))  # first one wins
+    _add(out, "slots.", facts.conversation.slots.items())
     ticket = facts.ticket
     if ticket is not None:
         out.update(

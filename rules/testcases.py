@@ -22,6 +22,7 @@ from core.yamlfile import RulebookError, line_of, load_yaml, one_of, validate
 from nlp.types import AnalysisContext, Analyzer
 from rules.decision import (
     ACTION_TYPES,
+    Acknowledge,
     Action,
     Decision,
     HandOff,
@@ -38,16 +39,20 @@ __all__ = [
     "CaseResult",
     "ConversationInput",
     "CustomerInput",
+    "Expect",
+    "Step",
+    "Story",
     "TestCase",
     "TicketInput",
     "facts_from",
+    "failures_of",
     "load_cases",
     "run_case",
 ]
 
 
 # What `expect: {actions: [...]}` can name: the kinds of the decided actions (answer_faq and
-# clarify decide a reply).
+# clarify decide a reply; ask decides ask, fill_slot or clear_ask).
 ACTION_KINDS: tuple[str, ...] = tuple(action.kind for action in ACTION_TYPES)
 ActionKind = Annotated[str, PlainValidator(one_of(lambda: ACTION_KINDS))]
 
@@ -73,6 +78,9 @@ class ConversationInput(_Strict):
     automated_replies: int = 0
     rule_fires: dict[str, int] = Field(default_factory=dict)
     recent_rules: list[str] = Field(default_factory=list)
+    slots: dict[str, str] = Field(default_factory=dict)
+    ticket_priority: Priority = "normal"  # of the open ticket, with has_open_ticket
+    ticket_queue: str = "support"
 
 
 class TicketInput(_Strict):
@@ -101,6 +109,11 @@ class Expect(_Strict):
     ticket: ExpectedTicket | Literal[False] | None = None
     hand_off: bool | None = None
     actions: list[ActionKind] | None = None
+    # In stories (the state after the step, as the bot would keep it):
+    slots: dict[str, str] | None = None
+    asking: str | Literal[False] | None = None  # the slot the bot waits for, or none
+    priority: Priority | None = None  # of the conversation's ticket
+    acknowledgement: str | None = None  # part of the note of the acknowledgement decided
 
 
 class TestCase(_Strict):
@@ -118,13 +131,34 @@ class TestCase(_Strict):
     expect: Expect
 
 
+class Step(_Strict):
+    message: str
+    now: datetime | None = None
+    expect: Expect
+
+
+class Story(_Strict):
+    """Several messages of one conversation: each step sees the state the previous ones left."""
+
+    __test__ = False
+
+    name: str
+    channel: Channel = "webchat"
+    language: str | None = None
+    customer: CustomerInput = Field(default_factory=CustomerInput)
+    conversation: ConversationInput = Field(default_factory=ConversationInput)
+    now: datetime | None = None
+    steps: list[Step] = Field(min_length=1)
+
+
 class _TestFile(_Strict):
-    tests: list[TestCase] = Field(min_length=1)
+    tests: list[TestCase] = Field(default_factory=list)
+    stories: list[Story] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class CaseResult:
-    case: TestCase
+    case: TestCase | Story
     location: str  # file:line
     decision: Decision
     failures: tuple[str, ...]
@@ -134,9 +168,9 @@ class CaseResult:
         return not self.failures
 
 
-def load_cases(directory: Path) -> list[tuple[str, TestCase]]:
-    """Every case in ``directory/*.yaml|yml`` with its ``file:line``; raises RulebookError."""
-    out: list[tuple[str, TestCase]] = []
+def load_cases(directory: Path) -> list[tuple[str, TestCase | Story]]:
+    """Every case and story in ``directory/*.yaml|yml`` with its ``file:line``; raises RulebookError."""
+    out: list[tuple[str, TestCase | Story]] = []
     problems: list[str] = []
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
         data = load_yaml(path)
@@ -146,6 +180,9 @@ def load_cases(directory: Path) -> list[tuple[str, TestCase]]:
             problems.extend(exc.problems)
             continue
         out.extend((f"{path}:{line_of(data, ('tests', i))}", c) for i, c in enumerate(parsed.tests))
+        out.extend((f"{path}:{line_of(data, ('stories', i))}", c) for i, c in enumerate(parsed.stories))
+        if not parsed.tests and not parsed.stories:
+            problems.append(f"{path}:1: give 'tests' or 'stories'")
     if problems:
         raise RulebookError(problems)
     return out
@@ -179,6 +216,10 @@ def facts_from(
             automated_replies=conversation.automated_replies,
             rule_fires=MappingProxyType(dict(conversation.rule_fires)),
             recent_rules=tuple(conversation.recent_rules),
+            slots=MappingProxyType(dict(conversation.slots)),
+            ticket_reference="T-1001" if conversation.has_open_ticket else None,
+            ticket_priority=conversation.ticket_priority if conversation.has_open_ticket else None,
+            ticket_queue=conversation.ticket_queue if conversation.has_open_ticket else None,
         ),
         ticket=None
         if ticket is None
@@ -207,10 +248,12 @@ def run_case(case: TestCase, location: str, *, analyzer: Analyzer, ruleset: Rule
         now=case.now,
     )
     decision = Engine(ruleset=ruleset, rng=random.Random(0)).decide(analysis, facts, explain=True)  # noqa: S311
-    return CaseResult(case, location, decision, tuple(_failures(case.expect, decision)))
+    return CaseResult(case, location, decision, tuple(failures_of(case.expect, decision)))
 
 
-def _failures(expect: Expect, decision: Decision) -> list[str]:
+def failures_of(expect: Expect, decision: Decision, said: list[str] | None = None) -> list[str]:
+    """What ``decision`` does differently from ``expect``; ``said``: the replies as the bot
+    would send them (variables filled), checked by ``reply_contains`` besides the templates."""
     out: list[str] = []
     fired = list(decision.rules_fired)
     if expect.rule is not None and expect.rule not in fired:
@@ -218,6 +261,8 @@ def _failures(expect: Expect, decision: Decision) -> list[str]:
     if expect.rules is not None and expect.rules != fired:
         out.append(f"expected rules {expect.rules}, fired: {fired}")
     replies = [a.template for a in decision.actions if isinstance(a, Reply)]
+    replies += [a.template for a in decision.actions if isinstance(a, Acknowledge) and a.template]
+    replies += said or []
     wanted = (
         [expect.reply_contains] if isinstance(expect.reply_contains, str) else expect.reply_contains or []
     )

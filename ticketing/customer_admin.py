@@ -138,6 +138,7 @@ class CustomerAdmin:
                     external_thread_id=_erased_id(Conversation.id),
                     public_id=_erased_id(Conversation.id),
                     subject=None,
+                    dialog=None,  # slots hold what the customer typed (an order number, an address)
                 )
             )
             interactions = await _scrub_interactions(conn, customer_id)

@@ -143,6 +143,8 @@ class Conversation(Base):
     automated_replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rule_fires: Mapped[dict[str, Any] | None] = mapped_column(Json)  # rule name → replies it made
     recent_rules: Mapped[list[Any] | None] = mapped_column(Json)  # the last three, newest last
+    # Rule forms and acknowledgements: {"slots": {...}, "asking": {...}, "ack": {...}} (0007).
+    dialog: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Interaction(Base):

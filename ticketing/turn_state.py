@@ -55,6 +55,11 @@ class ConversationState:
     csat_ticket_id: int | None = None  # a satisfaction question awaits its answer
     csat_thanks: str | None = None  # this message answered it: thank instead of running rules
     customer_erased: bool = False  # erased (GDPR) since the sender's conversation was resolved
+    # Rule forms and acknowledgements (conversations.dialog): slots, the pending question, the
+    # last acknowledgement. Replaced as a whole when a plan changes it.
+    dialog: Mapping[str, Any] = field(default_factory=dict)
+    ticket_priority: str | None = None  # of the open ticket, as of this turn
+    ticket_queue: str | None = None
 
 
 # Built once: constructing statements costs more than executing them at this batch rate.
@@ -99,6 +104,9 @@ _COLUMNS = (
     Conversation.rule_fires,
     Conversation.recent_rules,
     Customer.erased_at,  # free here: the batch refuses a turn of an erased customer (turns.py)
+    Conversation.dialog,
+    _open_ticket.priority,
+    _open_ticket.queue,
 )
 _FROM = select(*_COLUMNS).join(Customer, Customer.id == Conversation.customer_id)
 _FROM = _FROM.outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
@@ -177,7 +185,8 @@ def states_from_rows(dialect: Dialect, rows: Sequence[Sequence[Any]]) -> dict[in
             customer_conversations=row[11], open_tickets=row[12], ticket_tags=tuple(load(row[13]) or ()),
             turns=row[14], automated_replies=row[15], csat_ticket_id=row[16],
             rule_fires=dict(load(row[17]) or {}), recent_rules=tuple(load(row[18]) or ()),
-            customer_erased=row[19] is not None,
+            customer_erased=row[19] is not None, dialog=dict(load(row[20]) or {}),
+            ticket_priority=row[21], ticket_queue=row[22],
         )  # fmt: skip
     return states
 

@@ -75,6 +75,8 @@ class Plan:
     ticket_tags: tuple[str, ...] | None = None  # the open ticket's new tag set, when changed
     ticket_events: tuple[tuple[str, str, dict[str, Any]], ...] = ()  # (actor, kind, data): notes, ...
     close_conversation: bool = False
+    dialog: Mapping[str, Any] | None = None  # the conversation's new dialog (slots, question), when changed
+    ticket_priority: str | None = None  # raise the open ticket to this priority (rare: its own statements)
 
 
 # Decides a turn from the conversation state; takes ticket numbers from the callable it is

@@ -29,13 +29,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing import sla
+from ticketing import lifecycle, sla
 from ticketing.batching import GroupCommit
 from ticketing.driver import CompiledStatement, StatementBatch, commit, rollback
 from ticketing.models import InboundDedup, Interaction
 from ticketing.numbers import NumberTally, reserve_numbers
 from ticketing.row_ids import queue_id_tops
 from ticketing.sla_config import SlaConfig
+from ticketing.ticket_rows import load_by_id
 from ticketing.time import utcnow
 from ticketing.turn_state import ConversationState, queue_states, states_from_rows
 from ticketing.turn_types import (
@@ -118,6 +119,10 @@ class Turns:
                 apply_side_effects(trip, dialect, items, states, ticket_ids, now)
                 joined = set(joined_tickets(items, ticket_ids))
                 rows = [row for row in read.open_tickets if row[0] in joined]
+                raised = raised_priorities(items, ticket_ids)
+                if raised:  # rare: a rule raised an open ticket's priority (a complaint)
+                    await trip.run(conn)
+                    await raise_priorities(conn, config, raised, now)
                 if config is not None and sla.acts_on(rows):
                     # Reopen pending/solved tickets, start next-reply clocks: rare, and after the
                     # batch's own rows, which took the ids reserved for them.
@@ -252,6 +257,8 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
             open_ticket_number=number,
             open_tickets=state.open_tickets + 1,
             ticket_tags=plan.open_ticket.tags,
+            ticket_priority=plan.open_ticket.priority,
+            ticket_queue=plan.open_ticket.queue,
         )
     elif plan.open_ticket is not None:  # a planner may not open a second ticket
         plan = replace(plan, open_ticket=None)
@@ -273,9 +280,39 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
         else plan.customer_attributes,
         ticket_tags=state.ticket_tags if plan.ticket_tags is None else plan.ticket_tags,
         csat_thanks=None,  # answered by this turn only
+        dialog=state.dialog if plan.dialog is None else plan.dialog,
+        ticket_priority=plan.ticket_priority or state.ticket_priority,
     )
     states[conversation_id] = state
     return PlannedTurn(turn, plan, state.customer_id, number, rated=rated)
+
+
+def raised_priorities(items: list[PlannedTurn], tickets: dict[int, int]) -> list[tuple[int, str, str]]:
+    """(ticket id, priority, actor) for each existing ticket a plan raises."""
+    return [
+        (tickets[i.ticket_number], i.plan.ticket_priority, f"rule:{i.plan.rules_fired[0]}"[:200])
+        for i in items
+        if i.plan.ticket_priority is not None and i.ticket_number in tickets and i.plan.open_ticket is None
+    ]
+
+
+async def raise_priorities(
+    conn: AsyncConnection, config: SlaConfig | None, raised: list[tuple[int, str, str]], now: datetime
+) -> None:
+    """Raise these tickets' priorities the way an agent's change would (event, SLA targets), and
+    never lower one: a complaint on an urgent ticket leaves it urgent."""
+    changed = []
+    for ticket_id, priority, actor in raised:
+        ticket = await load_by_id(conn, ticket_id)
+        if ticket["status"] == "closed" or _RANK[priority] <= _RANK.get(ticket["priority"], 0):
+            continue
+        if await lifecycle.set_priority(conn, ticket, priority, actor, now):
+            changed.append(ticket)
+    if changed and config is not None:
+        await sla.on_priority_change(conn, config, changed, now)
+
+
+_RANK = {name: rank for rank, name in enumerate(lifecycle.PRIORITIES)}
 
 
 async def _refuse(

@@ -120,7 +120,7 @@ def test_test_uses_the_stored_model_of_the_current_intents(store: Path) -> None:
     assert err == ""  # loaded, not trained
     assert "intent:    order_status (" in out
     assert "✓ order_status (line" in out and "intent is order_status" in out
-    assert "1. OpenTicket" in out and "queue='orders'" in out
+    assert "1. FillSlot" in out and "2. OpenTicket" in out and "queue='orders'" in out
     assert "✓ fallback" not in out
     assert ModelStore(store).versions() == [_version()]
 

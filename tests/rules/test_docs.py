@@ -19,11 +19,11 @@ from pydantic import BaseModel
 
 from rules.schema import CalendarsFile, RulesFile
 from rules.templates import KNOWN_PREFIXES, KNOWN_VARIABLES
-from rules.testcases import TestCase
+from rules.testcases import Story, TestCase
 from tests.rules.helpers import ROOT
 
 DOCS = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-ROOTS: tuple[type[BaseModel], ...] = (RulesFile, CalendarsFile, TestCase)
+ROOTS: tuple[type[BaseModel], ...] = (RulesFile, CalendarsFile, TestCase, Story)
 
 
 def reachable_models(*roots: type[BaseModel]) -> list[type[BaseModel]]:

@@ -8,6 +8,7 @@ from types import MappingProxyType
 import pytest
 
 from rules.decision import (
+    Acknowledge,
     AddNote,
     CloseConversation,
     HandOff,
@@ -221,7 +222,7 @@ def test_every_action(tmp_path: Path) -> None:
 def test_answer_faq_below_threshold_is_skipped_and_traced(tmp_path: Path) -> None:
     e = engine(tmp_path, "rules:\n  - name: f\n    then: [{answer_faq: {min_score: 0.9}}]\n")
     decision = e.decide(analysis(faq=(("shipping", 0.85),)), facts())
-    assert decision.actions == ()
+    assert decision.actions == (NOT_ACKNOWLEDGED,)  # nothing said, and that is recorded
     assert "answer_faq skipped" in decision.trace[0].reason
 
 
@@ -265,9 +266,14 @@ def test_stop_and_continue(tmp_path: Path) -> None:
     assert decision.trace[2].reason == "not evaluated: rule 'greet' stopped"
 
 
+# A decision without a reply, on a conversation without a ticket, in a rulebook without an
+# acknowledge.without_ticket response: the silence is recorded (rules/acknowledge.py).
+NOT_ACKNOWLEDGED = Acknowledge(None, "no ticket and no acknowledge.without_ticket response")
+
+
 def test_no_rule_matched(tmp_path: Path) -> None:
     decision = one_rule(tmp_path, "{intent: greet}").decide(analysis(), facts())  # type: ignore[attr-defined]
-    assert decision.actions == () and decision.reason == "no rule matched"
+    assert decision.actions == (NOT_ACKNOWLEDGED,) and decision.reason == "no rule matched"
 
 
 LOOPY = """

@@ -17,7 +17,7 @@ from tests.webchat.helpers import ask, eventually, health, line_of, save
 REFUND = "I would like my money returned"
 OLD_REPLY = "You can return unworn items within 30 days"  # responses.yml refund_howto
 NEW_REPLY = "Refunds take 5 working days once the parcel is back with us."
-REPLY_LINE = "      - reply: {response: refund_howto}\n"  # the refund_howto rule's action
+REPLY_LINE = "          prompt: {response: refund_howto}\n"  # the refund rule's question
 
 
 async def test_broken_rules_keep_the_previous_rules_until_a_valid_save(
@@ -40,19 +40,19 @@ async def test_broken_rules_keep_the_previous_rules_until_a_valid_save(
     when_line = line_of(original, when.strip())
     broken = {  # case: (file text, line, what /healthz must say about it)
         "YAML syntax": (
-            original.replace(REPLY_LINE, "      - reply: response: refund_howto\n"),
+            original.replace(REPLY_LINE, "          prompt: response: refund_howto\n"),
             line,
             "mapping values are not allowed",
         ),
         "unknown key": (
-            original.replace(REPLY_LINE, REPLY_LINE.replace("reply:", "replyy:")),
+            original.replace(REPLY_LINE, REPLY_LINE.replace("prompt:", "promptt:")),
             line,
-            "].then[0].replyy: unknown key 'replyy' (did you mean 'reply'?)",
+            "].then[0].ask.promptt: unknown key 'promptt' (did you mean 'prompt'?)",
         ),
         "unknown response": (
             original.replace(REPLY_LINE, REPLY_LINE.replace("refund_howto", "refund_how")),
             line,
-            "].then[0].reply.response: unknown response 'refund_how' (did you mean 'refund_howto'?)",
+            "].then[0].ask.prompt.response: unknown response 'refund_how' (did you mean 'refund_howto'?)",
         ),
         "unknown intent": (
             original.replace(when, "    when: {intent: refundd}\n"),
@@ -71,7 +71,7 @@ async def test_broken_rules_keep_the_previous_rules_until_a_valid_save(
         assert now["loaded_at"] == good["loaded_at"], case  # nothing was swapped in
         assert OLD_REPLY in await ask(client, REFUND), case
 
-    save(path, original.replace(REPLY_LINE, f'      - reply: "{NEW_REPLY}"\n'))
+    save(path, original.replace(REPLY_LINE, f'          prompt: "{NEW_REPLY}"\n'))
 
     async def reloaded() -> bool:
         now = await health(client)

@@ -10,6 +10,7 @@ import pytest
 from bot.cli_rules import load_with_model
 from bot.knowledge import Knowledge
 from nlp import ModelStore
+from rules.stories import run_any
 from rules.testcases import load_cases, run_case
 from tests.rules.helpers import ROOT
 
@@ -27,7 +28,7 @@ def knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
 
 @pytest.mark.parametrize(("where", "case"), CASES, ids=[c.name for _, c in CASES])
 def test_rulebook_case(where: str, case: object, knowledge: Knowledge) -> None:
-    result = run_case(case, where, analyzer=knowledge.analyzer, ruleset=knowledge.ruleset)  # type: ignore[arg-type]
+    result = run_any(case, where, analyzer=knowledge.analyzer, ruleset=knowledge.ruleset)  # type: ignore[arg-type]
     trace = "\n".join(f"  {'✓' if t.matched else '✗'} {t.rule}: {t.reason}" for t in result.decision.trace)
     assert result.passed, f"{where}: {result.failures}\n{trace}"
 

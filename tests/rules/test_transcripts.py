@@ -116,12 +116,18 @@ async def test_fallback_then_existing_ticket(shop: tuple[App, TestClient]) -> No
     assert len(await rows(app.engine, select(Ticket.id))) == 1  # the second message joins the open ticket
 
 
-async def test_hand_off_silences_the_bot(shop: tuple[App, TestClient]) -> None:
+async def test_hand_off_leaves_the_bot_only_acknowledgements(shop: tuple[App, TestClient]) -> None:
     app, client = shop
     visitor = await start_session(client)
     body = await send(client, visitor, "I need a human")
     assert texts(body) == ["A colleague will take over here (ticket T-1001)."]
-    after = await send(client, visitor, "hello?")
-    assert after["replies"] == []
+    after = await send(client, visitor, "hello?")  # the rulebook has no acknowledge response:
+    [said] = texts(after)  # the built-in one, with the SLA-less fallback
+    assert said == (
+        "Thanks, I've added this to your ticket T-1001. A colleague will reply right here, "
+        "expected by the next working day."
+    )
+    again = await send(client, visitor, "hello??")
+    assert again["replies"] == []  # within 15 minutes (the default repeat): recorded, not said
     [ticket] = await rows(app.engine, select(Ticket.tags))
     assert list(ticket.tags) == ["handoff"]
