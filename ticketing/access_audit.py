@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, select
+from sqlalchemy import String, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,7 +62,7 @@ class AccessAudit:
                   "customer_id": customer_id, "ticket_id": ticket_id, "source": source,
                   "detail": detail or {}}  # fmt: skip
         async with self._engine.begin() as conn:
-            await conn.execute(AccessEvent.__table__.insert().values(**values))
+            await conn.execute(insert(AccessEvent).values(**values))
 
     async def list(
         self, *, customer_id: int | None = None, account_id: int | None = None,

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, Integer, String, select, update
+from sqlalchemy import Boolean, Integer, String, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.roles import Role, allows
 from ticketing.errors import AccountError, LoginRefused, NotPermitted, UnknownAccount
-from ticketing.models import Base, Id
+from ticketing.models import Agent, Base, Id
 from ticketing.time import utcnow
 
 __all__ = ["ACCOUNT_COLUMNS", "LOGIN_FAILED", "Account", "AccountRow", "Accounts", "check_allowed", "row_of"]
@@ -65,13 +67,13 @@ class AccountRow:
     created_at: datetime
 
 
-ACCOUNT_COLUMNS = (Account.id, Account.name, Account.display_name, Account.email, Account.role, Account.disabled,
-            Account.slack_user_id, Account.locked_until, Account.created_at)  # fmt: skip
+ACCOUNT_COLUMNS = (Account.id, Account.name, Account.display_name, Account.email, Account.role,
+                   Account.disabled, Account.slack_user_id, Account.locked_until,
+                   Account.created_at)  # fmt: skip
 
 
-def row_of(r: object) -> AccountRow:
-    """An :class:`AccountRow` from a result row of ``ACCOUNT_COLUMNS``."""
-    values = tuple(r)  # type: ignore[call-overload]
+def row_of(values: Sequence[Any]) -> AccountRow:
+    """An :class:`AccountRow` from a result row that starts with ``ACCOUNT_COLUMNS``."""
     return AccountRow(values[0], values[1], values[2], values[3], Role(values[4]), bool(values[5]),
                       values[6], values[7], values[8])  # fmt: skip
 
@@ -117,7 +119,7 @@ class Accounts:
                   "disabled": False, "failed_logins": 0, "created_at": now, "updated_at": now}  # fmt: skip
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(Account.__table__.insert().values(**values))
+                await conn.execute(insert(Account).values(**values))
         except IntegrityError:
             raise AccountError(f"an account named {name!r} or with that email exists already") from None
         return await self.get(name)
@@ -163,6 +165,36 @@ class Accounts:
     async def link_slack(self, name: str, slack_user_id: str) -> AccountRow:
         return await self._set(name, slack_user_id=slack_user_id.strip() or None)
 
+    async def for_agent(self, handle: str) -> AccountRow | None:
+        """The account an agent acts with: its explicit link, else the account named like its
+        handle or with its handle as email."""
+        linked = select(Agent.account_id).where(Agent.handle == handle).scalar_subquery()
+        stmt = select(*ACCOUNT_COLUMNS).where(
+            (Account.id == linked) | (Account.name == handle) | (Account.email == handle.lower())
+        )
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(stmt.order_by(case((Account.id == linked, 0), else_=1)).limit(1))
+            ).all()
+        return row_of(rows[0]) if rows else None
+
+    async def agent_for_slack_user(self, slack_user_id: str) -> str | None:
+        """The handle of the agent linked to the account of that Slack user, if any."""
+        stmt = (
+            select(Agent.handle)
+            .join(Account, Account.slack_user_id == slack_user_id)
+            .where(
+                (Agent.account_id == Account.id)
+                | (Agent.handle == Account.name)
+                | (Agent.handle == Account.email)
+            )
+        )
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(stmt.order_by(case((Agent.account_id == Account.id, 0), else_=1)).limit(1))
+            ).all()
+        return str(rows[0][0]) if rows else None
+
     async def acting(self, name: str, permission: str) -> AccountRow:
         """The account ``name`` if it may do ``permission`` now (CLI ``--as``, Slack agents)."""
         account = await self.get(name)
@@ -180,7 +212,9 @@ class Accounts:
         async with self._engine.connect() as conn:
             found = (
                 await conn.execute(
-                    select(*ACCOUNT_COLUMNS, Account.password_hash, Account.failed_logins).where(Account.name == name)
+                    select(*ACCOUNT_COLUMNS, Account.password_hash, Account.failed_logins).where(
+                        Account.name == name
+                    )
                 )
             ).first()
         if found is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, delete, select, update
+from sqlalchemy import ForeignKey, String, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,9 +26,18 @@ from ticketing.errors import AccountError, UnknownAccount
 from ticketing.models import Base, Id
 from ticketing.time import utcnow
 
-__all__ = ["ApiToken", "ApiTokens", "Credential", "CredentialRefused", "TOKEN_PREFIX", "TokenRow", "WebSession", "digest"]
+__all__ = [
+    "TOKEN_PREFIX",
+    "ApiToken",
+    "ApiTokens",
+    "Credential",
+    "CredentialRefused",
+    "TokenRow",
+    "WebSession",
+    "digest",
+]
 
-TOKEN_PREFIX = "fd_"
+TOKEN_PREFIX = "fd_"  # noqa: S105  (a prefix, not a secret)
 _TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -97,7 +106,9 @@ class ApiTokens:
         self, account: AccountRow, *, scopes: str, expires_in: timedelta, name: str | None = None
     ) -> tuple[str, TokenRow]:
         """A new token for ``account``: the secret (shown once, never stored) and its row."""
-        granted = sorted(parse_scopes(scopes, account.role)) if scopes else sorted(permissions_of(account.role))
+        granted = (
+            sorted(parse_scopes(scopes, account.role)) if scopes else sorted(permissions_of(account.role))
+        )
         if expires_in <= timedelta(0):
             raise AccountError("a token must expire in the future, e.g. --expires 90d")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -105,9 +116,11 @@ class ApiTokens:
         values = {"account_id": account.id, "name": name, "token_hash": digest(secret), "scopes": granted,
                   "created_at": now, "expires_at": now + expires_in}  # fmt: skip
         async with self._engine.begin() as conn:
-            result = await conn.execute(ApiToken.__table__.insert().values(**values))
+            result = await conn.execute(insert(ApiToken).values(**values))
             token_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        return secret, TokenRow(token_id, account.name, name, tuple(granted), now, now + expires_in, None, None)
+        return secret, TokenRow(
+            token_id, account.name, name, tuple(granted), now, now + expires_in, None, None
+        )
 
     async def list(self, account: str | None = None) -> list[TokenRow]:
         stmt = select(ApiToken.id, Account.name, ApiToken.name, ApiToken.scopes, ApiToken.created_at,
@@ -129,8 +142,9 @@ class ApiTokens:
             raise UnknownAccount(f"no token with id {token_id}; see frontdesk tokens list")
 
     async def verify_token(self, secret: str) -> Credential:
-        stmt = select(*ACCOUNT_COLUMNS, ApiToken.id, ApiToken.scopes, ApiToken.expires_at, ApiToken.revoked_at,
-                      ApiToken.last_used_at).join(ApiToken, ApiToken.account_id == Account.id)  # fmt: skip
+        stmt = select(*ACCOUNT_COLUMNS, ApiToken.id, ApiToken.scopes, ApiToken.expires_at,
+                      ApiToken.revoked_at, ApiToken.last_used_at)  # fmt: skip
+        stmt = stmt.join(ApiToken, ApiToken.account_id == Account.id)
         async with self._engine.connect() as conn:
             row = (await conn.execute(stmt.where(ApiToken.token_hash == digest(secret)))).first()
         if row is None:
@@ -140,7 +154,9 @@ class ApiTokens:
         if row[12] is not None:
             raise CredentialRefused(f"token {token_id} was revoked; create a new one")
         if row[11] <= now:
-            raise CredentialRefused(f"token {token_id} expired at {row[11]:%Y-%m-%d %H:%M} UTC; create a new one")
+            raise CredentialRefused(
+                f"token {token_id} expired at {row[11]:%Y-%m-%d %H:%M} UTC; create a new one"
+            )
         if account.disabled:
             raise CredentialRefused(f"account {account.name} is disabled; its tokens do not work")
         await self._touch(token_id, row[13], now)
@@ -162,7 +178,7 @@ class ApiTokens:
         values = {"account_id": account.id, "session_hash": digest(secret), "csrf_token": csrf,
                   "created_at": now, "expires_at": now + lifetime}  # fmt: skip
         async with self._engine.begin() as conn:
-            await conn.execute(WebSession.__table__.insert().values(**values))
+            await conn.execute(insert(WebSession).values(**values))
             await conn.execute(delete(WebSession).where(WebSession.expires_at <= now))
         return secret, csrf
 

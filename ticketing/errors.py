@@ -28,14 +28,14 @@ from core.errors import FrontdeskError
 __all__ = [
     "AccountError",
     "CustomerNotFound",
-    "LoginRefused",
-    "NotPermitted",
-    "UnknownAccount",
     "InvalidTransition",
     "InvalidValue",
+    "LoginRefused",
     "NoAgentAvailable",
+    "NotPermitted",
     "TicketError",
     "TicketNotFound",
+    "UnknownAccount",
     "UnknownAgent",
     "UnknownQueue",
 ]

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-
 revision = "0008"
 down_revision = "0006"
 branch_labels = None
@@ -25,7 +24,7 @@ Id = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 Json = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
-def UTCDateTime() -> sa.DateTime:  # noqa: N802  (reads like the models' column type)
+def UTCDateTime() -> sa.DateTime:
     return sa.DateTime(timezone=True)
 
 
