@@ -106,9 +106,10 @@ class ApiTokens:
         self, account: AccountRow, *, scopes: str, expires_in: timedelta, name: str | None = None
     ) -> tuple[str, TokenRow]:
         """A new token for ``account``: the secret (shown once, never stored) and its row."""
-        granted = (
-            sorted(parse_scopes(scopes, account.role)) if scopes else sorted(permissions_of(account.role))
-        )
+        try:
+            granted = sorted(parse_scopes(scopes, account.role) if scopes else permissions_of(account.role))
+        except ValueError as exc:
+            raise AccountError(str(exc)) from None
         if expires_in <= timedelta(0):
             raise AccountError("a token must expire in the future, e.g. --expires 90d")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
