@@ -127,7 +127,7 @@ def _account(name: str, role: str, display_name: str | None) -> dict[str, Any]:
 async def _credentials(request: web.Request) -> tuple[str, str]:
     try:
         body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         body = None
     name = body.get("name") if isinstance(body, dict) else None
     password = body.get("password") if isinstance(body, dict) else None
