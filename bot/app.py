@@ -19,6 +19,8 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.analysis_workers import AnalysisWorkers, worker_count
+from bot.api_auth import ApiAuth, TokenBuckets
+from bot.auth_routes import AuthRoutes
 from bot.channel_wiring import ChannelParts, optional_channels
 from bot.config import Settings
 from bot.flow import ConversationFlow
@@ -33,6 +35,9 @@ from connectors.base import Connector
 from connectors.webchat import WebchatConnector
 from connectors.webchat.tokens import SessionTokens
 from nlp import ModelStore
+from ticketing.access_audit import AccessAudit
+from ticketing.accounts import Accounts
+from ticketing.api_tokens import ApiTokens
 from ticketing.channel_state import ChannelState
 from ticketing.customers import Customers
 from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
@@ -124,12 +129,22 @@ class App:
             wake_outbox=self.dispatcher.wake,
             bot_name=settings.bot.bot_name,
         )
+        # Accounts, API tokens, console sessions and the access audit (docs/accounts.md).
+        api = settings.api
+        self.accounts = Accounts(
+            engine=self.engine, max_failures=api.lockout_failures, lock_minutes=api.lockout_minutes
+        )
+        self.api_tokens = ApiTokens(engine=self.engine)
+        self.access_audit = AccessAudit(engine=self.engine)
+        self.api_auth = ApiAuth(
+            tokens=self.api_tokens, limits=TokenBuckets(per_minute=api.requests_per_minute, burst=api.burst)
+        )
         self.web = self._web_app()
         # Optional channels (Telegram, email, Slack): connectors from their config sections, built
         # on this app's collaborators; webhook routes.
         parts = ChannelParts(
             customers=self.customers, turns=self.turns, history=self.history, state=self.channel_state,
-            ticketing=self.ticketing, wake_outbox=self.dispatcher.wake,
+            ticketing=self.ticketing, wake_outbox=self.dispatcher.wake, accounts=self.accounts,
         )  # fmt: skip
         channels = optional_channels(settings, parts=parts)
         for connector, routes in channels:
@@ -205,6 +220,14 @@ class App:
             app.router.add_get("/metrics", metrics_handler(self.metrics, sources, token=token))
         if self.webchat is not None:
             app.add_routes(self.webchat.routes())
+        logins = TokenBuckets(per_minute=self.settings.api.logins_per_ip_per_minute,
+                              burst=self.settings.api.logins_per_ip_per_minute)  # fmt: skip
+        auth_routes = AuthRoutes(
+            auth=self.api_auth, accounts=self.accounts, tokens=self.api_tokens, audit=self.access_audit,
+            logins=logins, session_hours=self.settings.api.session_hours,
+            secure_cookies=not server.insecure_cookies,
+        )  # fmt: skip
+        app.add_routes(auth_routes.routes())
 
         async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
             async with self.running():

@@ -21,6 +21,7 @@ from connectors.base import Connector
 from connectors.email import EmailConnector
 from connectors.slack import SlackConnector
 from connectors.telegram import TelegramConnector
+from ticketing.accounts import Accounts
 from ticketing.channel_files import DiskFiles
 from ticketing.channel_state import ChannelState
 from ticketing.customers import Customers
@@ -41,6 +42,7 @@ class ChannelParts:
     state: ChannelState
     ticketing: TicketingService
     wake_outbox: Callable[[], None]
+    accounts: Accounts
 
 
 def optional_channels(
@@ -78,6 +80,7 @@ def optional_channels(
                 views=service.views,
                 feed=service.audit_feed("slack projection"),
                 state=parts.state,
+                accounts=parts.accounts,
             ),
         )
         channels.append((slack, slack.routes() if settings.slack.mode == "http" else []))

@@ -9,12 +9,13 @@ its command runs (``rules test`` loads spaCy; ``tickets list`` never does). The 
 from __future__ import annotations
 
 import argparse
-import getpass
 import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bot.cli_accounts_parser import add_accounts_commands
 
 __all__ = [
     "TIMER_STATES",
@@ -103,6 +104,7 @@ def parser() -> argparse.ArgumentParser:
     add_nlu_commands(sub)
     add_email_commands(sub)
     add_tickets_commands(sub)
+    add_accounts_commands(sub)
 
     return top
 
@@ -281,7 +283,18 @@ def add_email_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 def add_tickets_commands(subparsers: Any) -> None:
     """Register ``frontdesk tickets …`` on the top-level subparsers."""
     top = subparsers.add_parser("tickets", help="tickets, queues, agents and customer records")
-    top.add_argument("--actor", default=f"operator:{getpass.getuser()}", help="who does it, for the audit")
+    top.add_argument(
+        "--as",
+        dest="as_account",
+        metavar="ACCOUNT",
+        help="act as this account (frontdesk accounts list): it must exist, be enabled and hold the "
+        "permission; without it you act as operator:<your login>",
+    )
+    top.add_argument(
+        "--actor",
+        default=None,
+        help="who does it, for the audit: agent:ACCOUNT (same as --as ACCOUNT) or operator:<your login>",
+    )
     sub = top.add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
 
     def add(name: str, help_: str, *arguments: tuple[tuple[str, ...], dict[str, Any]]) -> None:
@@ -332,7 +345,7 @@ def add_tickets_commands(subparsers: Any) -> None:
         "send a reply to the customer on their channel",
         ref,
         (("text",), {}),
-        (("--agent",), {"required": True}),
+        (("--agent",), {"help": "the agent handle it is sent as (default: the --as account)"}),
         (("--status",), {"help": "status after the reply, e.g. pending"}),
     )
     add("note", "add an internal note (never sent)", ref, (("text",), {}))
@@ -385,4 +398,5 @@ def add_tickets_commands(subparsers: Any) -> None:
         (("customer_id",), {"type": int}),
         # Also after the action, as agents type it; SUPPRESS keeps ``tickets --actor`` when absent.
         (("--actor",), {"default": argparse.SUPPRESS, "help": "who confirmed it, e.g. agent:alice"}),
+        (("--as",), {"dest": "as_account", "default": argparse.SUPPRESS, "metavar": "ACCOUNT"}),
     )

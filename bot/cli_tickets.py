@@ -2,14 +2,18 @@
 
 Every command is one operation of :mod:`ticketing` (one transaction); a
 :class:`~ticketing.errors.TicketError` is printed as ``frontdesk: error: <what to do>`` with exit
-code 1 and nothing has been written. ``--actor`` names who did it in the audit trail
-(default ``operator:<login>``). Their arguments are in :mod:`bot.cli_parser`.
+code 1 and nothing has been written. ``--as ACCOUNT`` (or ``--actor agent:ACCOUNT``) acts as
+an account that must exist, be enabled and hold the command's permission (:mod:`core.roles`);
+without it the command runs as ``operator:<login>``, the person with the server's configuration
+and database in hand, who may do anything. Exports, erasures and merges are written to the access
+audit. Their arguments are in :mod:`bot.cli_parser`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,10 +24,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import Settings, load_cli_settings
 from bot.startup_errors import SchemaOutOfDate, opening_database
+from ticketing.access_audit import AccessAudit
+from ticketing.accounts import Accounts
 from ticketing.agents import Roster
 from ticketing.customer_admin import CustomerAdmin
 from ticketing.database import create_engine, current_revision, head_revision
-from ticketing.errors import TicketError
+from ticketing.errors import NotPermitted, TicketError
 from ticketing.scheduler import SlaScheduler
 from ticketing.service import TicketingService
 from ticketing.sla_config import SlaConfig
@@ -45,6 +51,12 @@ class _Ctx:
     customers: CustomerAdmin
     actor: str
     out: TextIO
+    audit: AccessAudit
+    account_id: int | None = None
+
+    async def accessed(self, action: str, customer_id: int, **detail: Any) -> None:
+        await self.audit.record(actor=self.actor, account_id=self.account_id, action=action,
+                                customer_id=customer_id, source="cli", detail=detail)  # fmt: skip
 
 
 Command = Callable[[argparse.Namespace, _Ctx], Awaitable[None]]
@@ -68,8 +80,9 @@ def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = Non
             current = await current_revision(engine)
             if current != head_revision():
                 raise SchemaOutOfDate(current=current, needed=head_revision())
-            ctx = _Ctx(engine, config, service.desk, service.roster, CustomerAdmin(engine=engine), args.actor,
-                       out or sys.stdout)  # fmt: skip
+            actor, account_id = await _acting(args, Accounts(engine=engine))
+            ctx = _Ctx(engine, config, service.desk, service.roster, CustomerAdmin(engine=engine), actor,
+                       out or sys.stdout, AccessAudit(engine=engine), account_id)  # fmt: skip
             await command(args, ctx)
         finally:
             await engine.dispose()
@@ -81,6 +94,47 @@ def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = Non
         print(f"frontdesk: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+# The permission each command needs when it is run --as an account (core/roles.py).
+_READS = {"list", "show", "timers", "agents"}
+_ADMIN = {"agent-add", "agent-away", "agent-back"}
+_PERMISSION = {"customer-export": "customers:read", "customer-erase": "customers:erase",
+               "customer-merge": "customers:write", "customer-verify-email": "customers:write"}  # fmt: skip
+
+
+def permission_for(args: argparse.Namespace) -> str:
+    command = str(args.tickets_command)
+    if command == "queues":
+        return "accounts:admin" if args.add else "tickets:read"
+    if command in _PERMISSION:
+        return _PERMISSION[command]
+    return "tickets:read" if command in _READS else "accounts:admin" if command in _ADMIN else "tickets:write"
+
+
+async def _acting(args: argparse.Namespace, accounts: Accounts) -> tuple[str, int | None]:
+    """Who runs the command: ``(actor, account id)``. An account must exist, be enabled and hold
+    the command's permission; ``operator:`` may only name the login that runs the command."""
+    name: str | None = getattr(args, "as_account", None)
+    actor: str | None = getattr(args, "actor", None)
+    login = getpass.getuser()
+    if name is None and actor is not None:
+        kind, _, rest = actor.partition(":")
+        if kind == "agent" and rest:
+            name = rest
+        elif kind == "operator" and rest == login:
+            return actor, None
+        else:
+            raise NotPermitted(
+                f"--actor {actor}: use --as ACCOUNT (an account of frontdesk accounts list), "
+                f"or leave it out to act as operator:{login}"
+            )
+    if name is None:
+        return f"operator:{login}", None
+    account = await accounts.acting(name, permission_for(args))
+    if getattr(args, "tickets_command", None) == "reply" and not args.agent:
+        args.agent = account.name
+    return f"agent:{account.name}", account.id
 
 
 def _line(t: TicketRow) -> str:
@@ -156,6 +210,8 @@ async def _tag(args: argparse.Namespace, ctx: _Ctx) -> None:
 
 
 async def _reply(args: argparse.Namespace, ctx: _Ctx) -> None:
+    if not args.agent:
+        raise TicketError("name the agent the reply is sent as: --agent HANDLE, or --as ACCOUNT")
     await _show_one(ctx, await ctx.desk.reply(args.ref, args.text, agent=args.agent, status=args.status))
 
 
@@ -224,6 +280,7 @@ async def _agent_back(args: argparse.Namespace, ctx: _Ctx) -> None:
 
 async def _export(args: argparse.Namespace, ctx: _Ctx) -> None:
     text = _dump(await ctx.customers.export(args.customer_id))
+    await ctx.accessed("customer.export", args.customer_id, to="file" if args.out else "stdout")
     if args.out:
         await asyncio.to_thread(Path(args.out).write_text, text + "\n")
     else:
@@ -234,6 +291,7 @@ async def _erase(args: argparse.Namespace, ctx: _Ctx) -> None:
     if not args.yes:
         raise TicketError("erasing cannot be undone: export first, then repeat with --yes")
     counts = await ctx.customers.erase(args.customer_id, actor=ctx.actor)
+    await ctx.accessed("customer.erase", args.customer_id, **counts)
     print("erased: " + ", ".join(f"{n} {what}" for what, n in counts.items()), file=ctx.out)
     print(
         f"revoked: {counts['identities']} channel identities and {counts['conversations']} conversations"
@@ -244,6 +302,8 @@ async def _erase(args: argparse.Namespace, ctx: _Ctx) -> None:
 
 async def _merge(args: argparse.Namespace, ctx: _Ctx) -> None:
     await ctx.customers.merge(args.source, args.target, actor=ctx.actor)
+    await ctx.accessed("customer.merge", args.source, into=args.target)
+    await ctx.accessed("customer.merge", args.target, merged=args.source)
     print(f"customer {args.source} merged into {args.target}", file=ctx.out)
 
 

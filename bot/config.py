@@ -46,6 +46,9 @@ class ServerSettings(_Model):
     # bearer token: the figures name channels and load, not for the open internet.
     metrics: bool = False
     metrics_token: SecretStr | None = None
+    # The console's session cookie is ``Secure`` (sent over HTTPS only) unless this is true: for
+    # a development server on http://127.0.0.1 only (docs/accounts.md).
+    insecure_cookies: bool = False
 
     @model_validator(mode="after")
     def _metrics_protected(self) -> ServerSettings:
@@ -87,6 +90,17 @@ class WebchatSettings(_Model):
     allowed_origins: tuple[str, ...] = ("*",)
 
 
+class ApiSettings(_Model):
+    """Accounts on the HTTP API (docs/accounts.md): rate limits, sessions, login lockout."""
+
+    requests_per_minute: int = Field(600, ge=1, le=1_000_000)  # per token or session, per process
+    burst: int = Field(60, ge=1, le=100_000)
+    session_hours: float = Field(12.0, gt=0, le=24 * 90)
+    lockout_failures: int = Field(5, ge=1, le=100)  # failed logins in a row that lock an account
+    lockout_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    logins_per_ip_per_minute: int = Field(20, ge=1, le=10_000)
+
+
 class BotSettings(_Model):
     faq_threshold: float = Field(0.80, ge=0.0, le=1.0)
     bot_name: str = "Frontdesk"
@@ -109,6 +123,7 @@ class Settings(_Model):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     webchat: WebchatSettings = WebchatSettings()
+    api: ApiSettings = ApiSettings()  # accounts, tokens, sessions; see docs/accounts.md
     bot: BotSettings = BotSettings()
     rulebook: RulebookSettings = RulebookSettings()
     nlu: NluSettings = NluSettings()

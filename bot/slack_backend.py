@@ -2,6 +2,11 @@
 agents' actions through the ticket desk (the same operations as ``frontdesk tickets``) and
 :class:`~ticketing.slack_threads.SlackThreads` (idempotency keys, card positions).
 
+Every change an agent makes from Slack (reply, note, button, ``/ticket assign|solve``) is
+checked against the account the agent is linked to (``frontdesk accounts link-slack``, or the
+account named like the agent's handle or with it as email): it must be enabled and hold
+``tickets:write`` (:mod:`core.roles`), else the agent sees why, ephemerally, and nothing is written.
+
 A thin adapter: ticketing reads and writes, :mod:`connectors.slack.feed` merges the feed, this
 module turns ticketing's rows into the connector's values and its errors into ``ActionRefused``.
 """
@@ -23,10 +28,11 @@ from connectors.slack.views import (
     TicketCard,
     TicketLine,
 )
+from ticketing.accounts import Accounts, check_allowed
 from ticketing.agent_views import AgentViews
 from ticketing.audit_feed import AuditFeed
 from ticketing.channel_state import ChannelState
-from ticketing.errors import TicketError
+from ticketing.errors import NotPermitted, TicketError
 from ticketing.lifecycle import UNSOLVED
 from ticketing.slack_threads import SlackThreads
 from ticketing.ticket_rows import TicketRow
@@ -37,6 +43,7 @@ __all__ = ["SlackBackendImpl"]
 T = TypeVar("T")
 
 CHANNEL = "slack"
+SLACK_USER = "slack:"  # a find_agent candidate naming the Slack user (connectors/slack/identity.py)
 
 
 class SlackBackendImpl:
@@ -48,7 +55,9 @@ class SlackBackendImpl:
         views: AgentViews,
         feed: AuditFeed,
         state: ChannelState,
+        accounts: Accounts,
     ) -> None:
+        self._accounts = accounts
         self._desk = desk
         self._threads = threads
         self._views = views
@@ -117,19 +126,38 @@ class SlackBackendImpl:
     async def find_agent(self, candidates: tuple[str, ...]) -> AgentRef | None:
         if not candidates:
             return None
+        if candidates[0].startswith(SLACK_USER):  # an account linked to that Slack user wins
+            linked = await self._accounts.agent_for_slack_user(candidates[0].removeprefix(SLACK_USER))
+            candidates = (linked, *candidates[1:]) if linked else candidates[1:]
+        if not candidates:
+            return None
         names = await self._views.agent_names(candidates)
         for handle in candidates:
             if handle in names:
                 return AgentRef(handle, names[handle])
         return None
 
+    async def _permit(self, handle: str, permission: str = "tickets:write") -> None:
+        account = await self._accounts.for_agent(handle)
+        if account is None:
+            raise ActionRefused(
+                f"no Frontdesk account is linked to agent {handle}; ask an admin to run "
+                "frontdesk accounts link-slack ACCOUNT YOUR_SLACK_USER_ID"
+            )
+        try:
+            check_allowed(account, permission)
+        except NotPermitted as exc:
+            raise ActionRefused(str(exc)) from None
+
     # -- actions --------------------------------------------------------------------------------
     async def reply(self, number: int, text: str, *, agent: AgentRef, key: str) -> bool:
+        await self._permit(agent.handle)
         return await _refusing(
             self._threads.reply(number, text, agent=agent.handle, sender_name=agent.name, key=key)
         )
 
     async def note(self, number: int, text: str, *, agent: AgentRef, key: str) -> bool:
+        await self._permit(agent.handle)
         return await _refusing(self._threads.note(number, text, actor=f"agent:{agent.handle}", key=key))
 
     async def card_action(
@@ -142,6 +170,7 @@ class SlackBackendImpl:
         priority: str | None = None,
         queue: str | None = None,
     ) -> bool:
+        await self._permit(agent.handle)
         actor = f"agent:{agent.handle}"
         change = self._threads.card_action(
             number, action, key=key, actor=actor, agent=agent.handle, priority=priority, queue=queue
@@ -149,9 +178,11 @@ class SlackBackendImpl:
         return await _refusing(change)
 
     async def assign(self, number: int, handle: str | None, *, actor: str) -> None:
+        await self._permit(actor.removeprefix("agent:"))
         await _refusing(self._desk.assign(number, handle, actor=actor))
 
     async def set_status(self, number: int, status: str, *, actor: str) -> None:
+        await self._permit(actor.removeprefix("agent:"))
         await _refusing(self._desk.set_status(number, status, actor=actor))
 
     async def show(self, number: int) -> tuple[TicketCard, list[str]]:

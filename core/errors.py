@@ -20,13 +20,14 @@ that), so they derive from the root rather than live here::
     │   └── BackupError               a backup or restore refused (ticketing.backup)
     ├── TicketError                   a refused ticket operation, said to the agent (ticketing.errors)
     │   └── TicketNotFound, InvalidTransition, InvalidValue, UnknownQueue, UnknownAgent,
-    │       NoAgentAvailable, CustomerNotFound
+    │       NoAgentAvailable, CustomerNotFound,
+    │       AccountError: UnknownAccount, NotPermitted, LoginRefused, CredentialRefused
     ├── ConversationGone              the customer was erased; start a new session (core.contracts)
     ├── CalendarProblem               (ticketing.business_hours; also a ValueError)
     ├── DatasetError, TrainingError, InvalidPatternError, ModelStoreError      (nlp)
     ├── BadRequest, DeliveryError, InvalidToken, Unparseable, ImapError,
     │   SlackRefused, SlackUnavailable, ActionRefused                          (connectors)
-    └── AnalysisStuck, _Superseded                                             (bot)
+    └── AnalysisStuck, _Superseded, Problem (an API problem+json answer)         (bot)
 """
 
 from __future__ import annotations

@@ -112,6 +112,9 @@ class Roster:
                 except IntegrityError as exc:  # a concurrent add of the same membership
                     raise InvalidValue(f"{handle} was changed concurrently; try again") from exc
 
+    async def link_account(self, handle: str, account_id: int) -> bool:
+        return await link_account(self._engine, handle, account_id)
+
     async def set_available(self, handle: str, available: bool) -> None:
         async with self._engine.begin() as conn:
             agent_id = await self._agent_id(conn, handle)
@@ -144,3 +147,10 @@ class Roster:
                 f"unknown agent {handle!r} (add it with `frontdesk tickets agent-add {handle} --queue QUEUE`)"
             )
         return int(agent_id)
+
+
+async def link_account(engine: AsyncEngine, handle: str, account_id: int) -> bool:
+    """Link agent ``handle`` to an account (ticketing/accounts.py); False if no such agent."""
+    stmt = update(Agent).where(Agent.handle == handle).values(account_id=account_id)
+    async with engine.begin() as conn:
+        return bool((await conn.execute(stmt)).rowcount)

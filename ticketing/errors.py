@@ -11,7 +11,11 @@ that the error rolls back. ::
     ├── UnknownQueue          the queue is not configured (``frontdesk tickets queues``)
     ├── UnknownAgent          the agent is not configured, or not a member of the queue
     ├── NoAgentAvailable      every available agent of the queue is at their cap
-    └── CustomerNotFound      no customer with that id (or it was merged away / erased)
+    ├── CustomerNotFound      no customer with that id (or it was merged away / erased)
+    └── AccountError          accounts, tokens, sessions (ticketing/accounts.py)
+        ├── UnknownAccount    no account with that name
+        ├── NotPermitted      the account is disabled or its role lacks the permission
+        └── LoginRefused      wrong name or password, or locked after failures (retry_after)
 
 Rulebook problems (SLA policies, calendars, escalations) are ``core.yamlfile.RulebookError``
 with ``file:line`` messages instead, like every other hand-edited file.
@@ -22,12 +26,16 @@ from __future__ import annotations
 from core.errors import FrontdeskError
 
 __all__ = [
+    "AccountError",
     "CustomerNotFound",
     "InvalidTransition",
     "InvalidValue",
+    "LoginRefused",
     "NoAgentAvailable",
+    "NotPermitted",
     "TicketError",
     "TicketNotFound",
+    "UnknownAccount",
     "UnknownAgent",
     "UnknownQueue",
 ]
@@ -63,3 +71,23 @@ class NoAgentAvailable(TicketError):
 
 class CustomerNotFound(TicketError):
     pass
+
+
+class AccountError(TicketError):
+    """An account, token or session operation refused; the message says what to do."""
+
+
+class UnknownAccount(AccountError):
+    pass
+
+
+class NotPermitted(AccountError):
+    pass
+
+
+class LoginRefused(AccountError):
+    """A login refused; ``retry_after`` seconds are left of a lock (0 when not locked)."""
+
+    def __init__(self, message: str, *, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

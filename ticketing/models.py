@@ -261,6 +261,9 @@ class Agent(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     max_open: Mapped[int] = mapped_column(Integer, default=20)  # cap of unsolved tickets
     created_at: Mapped[datetime]
+    # The account (ticketing/accounts.py) whose role decides what this agent may do from Slack
+    # (migration 0008; no FK constraint, see there). Linked by email or accounts link-slack.
+    account_id: Mapped[int | None] = mapped_column(Id)
 
 
 class QueueMember(Base):

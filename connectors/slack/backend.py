@@ -51,7 +51,8 @@ class TicketCards(Protocol):
 
 class AgentLookup(Protocol):
     async def find_agent(self, candidates: tuple[str, ...]) -> AgentRef | None:
-        """The first agent whose handle is one of ``candidates`` (a mapped handle, an e-mail…)."""
+        """The first agent whose handle is one of ``candidates`` (a mapped handle, an e-mail…);
+        a first candidate ``slack:USER_ID`` stands for the agent of the account linked to it."""
 
 
 class AgentActions(Protocol):

@@ -1,8 +1,11 @@
 """Slack users → Frontdesk agents, and who may act on tickets at all.
 
-A user may act when they are mapped explicitly (``agents: {U123: alice}``), listed in
-``allowed_users``, or a member of ``allowed_usergroup``. Users who are not mapped explicitly are
-matched to an agent by their Slack e-mail (agent handle = the address or its local part).
+The Slack user id itself is always the first candidate (``slack:U123``): an account linked to it
+with ``frontdesk accounts link-slack`` names the agent, and that account's role decides what the
+user may do (bot/slack_backend.py). A user may act when they are mapped explicitly
+(``agents: {U123: alice}``), listed in ``allowed_users``, or a member of ``allowed_usergroup``.
+Users who are not mapped explicitly are matched to an agent by their Slack e-mail (agent handle
+= the address or its local part).
 Lookups are cached for ``ttl`` seconds so a burst of clicks costs one API call.
 """
 
@@ -24,7 +27,8 @@ _LOGGER = logging.getLogger(__name__)
 NOT_ALLOWED = "You're not allowed to act on Frontdesk tickets. Ask an admin to add you as an agent."
 NOT_LINKED = (
     "You're allowed to act on tickets, but no Frontdesk agent matches your Slack account; "
-    "ask an admin to map your user id in slack.agents or add an agent with your e-mail as handle."
+    "ask an admin to run frontdesk accounts link-slack ACCOUNT YOUR_USER_ID, map your user id in "
+    "slack.agents or add an agent with your e-mail as handle."
 )
 
 
@@ -64,7 +68,7 @@ class AgentDirectory:
             email = await self._email(user_id)
             if email:
                 candidates = (email, email.lower(), email.split("@", 1)[0])
-        agent = await self._agents.find_agent(candidates) if candidates else None
+        agent = await self._agents.find_agent((f"slack:{user_id}", *candidates))
         if agent is None:
             return Verdict(None, NOT_LINKED)
         self._users.setdefault(agent.handle, user_id)

@@ -10,12 +10,14 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import App
+from core.roles import Role
 from tests.conftest import AppFactory
 from tests.slack.fake_api import Call, FakeSlack, action_body, event_body, form_body
 from tests.webchat.helpers import eventually
 from ticketing.slack_threads import SlackTicket
 
 PATH = "/slack/events"
+PASSWORD = "correct horse battery"
 
 
 async def start(
@@ -23,6 +25,8 @@ async def start(
 ) -> tuple[App, TestClient]:
     app, client = await make_client(database_url, extra=slack.config(**config))
     await app.ticketing.roster.add_agent("alice", queues=["support"], display_name="Alice Agent")
+    # Agents act with their account's permissions: alice's account is named like her handle.
+    await app.accounts.add("alice", role=Role.AGENT, password=PASSWORD)
     return app, client
 
 

@@ -9,9 +9,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import App
+from core.roles import Role
 from tests.conftest import AppFactory
 from tests.slack.fake_api import FakeSlack
-from tests.slack.helpers import card_fields, card_ts, in_thread, is_card, post_action, start
+from tests.slack.helpers import PASSWORD, card_fields, card_ts, in_thread, is_card, post_action, start
 from tests.slack.payloads import button, priority
 from tests.slack.test_flow import HUMAN
 from tests.webchat.helpers import count, eventually, send, start_session
@@ -108,6 +109,7 @@ async def test_user_group_members_are_matched_to_agents_by_email(
     app, client = await start(database_url, make_client, slack, allowed_usergroup="S0AGENTS")
     await app.ticketing.roster.add_agent("bob", queues=["support"])
     await app.ticketing.roster.add_agent("eve", queues=["support"])
+    await app.accounts.add("bob", role=Role.AGENT, password=PASSWORD, email="bob@example.com")
     number, _ts = await _ticket(app, client, slack)
     assert (await post_action(client, button("ticket_claim", number, user="U0EVE"))).status == 200
     await slack.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == "U0EVE")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from connectors.telegram.connector import SECRET_HEADER
+from core.roles import Role
 from tests.conftest import AppFactory
 from tests.slack.fake_api import FakeSlack
 from tests.slack.helpers import card_fields, card_ts, in_thread, is_card, post_event
@@ -36,6 +37,7 @@ async def test_telegram_customer_to_slack_card_to_agent_reply_on_telegram(
         database_url, extra=slack.config() + telegram.config(mode="webhook", secret=SECRET)
     )
     await app.ticketing.roster.add_agent("alice", queues=["support"], display_name="Alice Agent")
+    await app.accounts.add("alice", role=Role.AGENT, password="correct horse battery")
 
     async def customer_writes(text: str) -> None:
         resp = await client.post("/telegram/webhook", json=message(text), headers={SECRET_HEADER: SECRET})

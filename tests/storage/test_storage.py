@@ -220,7 +220,9 @@ async def test_migrations_build_the_schema_the_models_declare(
 ) -> None:
     """An index or column added to the models without a migration (or the other way round)
     would only show on an upgraded production database, as a slow query or a failed write."""
-    import ticketing.slack_threads  # noqa: F401  (its table is part of the schema)
+    import ticketing.access_audit
+    import ticketing.api_tokens
+    import ticketing.slack_threads  # noqa: F401
 
     app, _channel = await start(database_url, make_client)
     async with app.engine.connect() as conn:

@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import update
 
 from bot.cli_parser import add_tickets_commands
+from core.roles import Role
 from tests.conftest import ROOT
 from tests.ticketing.helpers import world
+from ticketing.accounts import Accounts
 from ticketing.models import SlaTimer
 
 
@@ -36,6 +38,7 @@ async def test_operator_workflow(sqlite_url: str, tmp_path: Path, capsys: pytest
     async with world(sqlite_url, ROOT / "rulebook") as w:
         number, _ = await w.open_ticket("my order never arrived")
         customer_id = (await w.desk.get(number))["customer_id"]
+        await Accounts(engine=w.engine).add("bob", role=Role.AGENT, password="correct horse battery")
     ref = f"T-{number}"
     assert await run(config, "agent-add", "alice", "--queue", "support", "--max-open", "2") == 0
     assert await run(config, "--actor", "agent:bob", "assign", ref) == 0  # round-robin
@@ -85,6 +88,7 @@ async def test_failed_timers_are_listed_and_retried(
     async with world(database_url, ROOT / "rulebook") as w:
         number, _ = await w.open_ticket("my order never arrived")
         ticket = await w.desk.get(number)
+        await Accounts(engine=w.engine).add("olga", role=Role.ADMIN, password="correct horse battery")
     ref = f"T-{number}"
     assert await run(config, "sweep") == 0  # intake starts the clocks
     async with world(database_url, ROOT / "rulebook") as w, w.engine.begin() as conn:
@@ -108,7 +112,7 @@ async def test_failed_timers_are_listed_and_retried(
     with pytest.raises(SystemExit):  # a misspelt state is an error, not an empty list
         frontdesk(config, "timers", "--state", "faild")
     assert "invalid choice: 'faild'" in capsys.readouterr().err
-    assert await run(config, "--actor", "operator:olga", "retry-timers") == 0
+    assert await run(config, "--as", "olga", "retry-timers") == 0
     assert capsys.readouterr().out.startswith("1 failed timer(s) due again")
     assert await run(config, "timers", "--state", "failed") == 0
     assert capsys.readouterr().out.strip() == "no timers"
@@ -117,5 +121,5 @@ async def test_failed_timers_are_listed_and_retried(
     async with world(database_url, ROOT / "rulebook") as w:
         events = await w.desk.events(number)
     retry = next(e for e in events if e["kind"] == "sla_retry")
-    assert retry["actor"] == "operator:olga" and retry["data"] == {"timer": "target:first_reply"}
+    assert retry["actor"] == "agent:olga" and retry["data"] == {"timer": "target:first_reply"}
     assert events[-1]["kind"] == "sla_breach"

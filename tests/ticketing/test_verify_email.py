@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import App
+from core.roles import Role
 from tests.cli.test_faults import frontdesk
 from tests.conftest import ROOT, AppFactory
 from tests.webchat.helpers import Visitor, rows, send, start_session
@@ -56,6 +57,7 @@ async def test_verify_an_unowned_claim_makes_it_the_email(
     database_url: str, make_client: AppFactory, tmp_path: Path
 ) -> None:
     app, client = await make_client(database_url)
+    await app.accounts.add("alice", role=Role.AGENT, password="correct horse battery")
     _visitor, ada = await _claim(app, client, "ada@example.com", "I want to talk to a human")
     config = _config(tmp_path, database_url)
 
@@ -81,6 +83,7 @@ async def test_verify_a_claim_of_an_owned_address_merges_into_the_owner(
     database_url: str, make_client: AppFactory, tmp_path: Path
 ) -> None:
     app, client = await make_client(database_url)
+    await app.accounts.add("alice", role=Role.AGENT, password="correct horse battery")
     ref = await app.customers.resolve("email", BOB, "<b1@example.com>", display_name="Bob Builder", email=BOB)
     [(bob,)] = await rows(app.engine, select(Conversation.customer_id).where(Conversation.id == ref.id))
     visitor, claimant = await _claim(app, client, BOB, "I want to talk to a human")
@@ -109,6 +112,7 @@ async def test_verify_a_claim_of_an_owned_address_merges_into_the_owner(
 
 async def test_erase_clears_the_claim(database_url: str, make_client: AppFactory, tmp_path: Path) -> None:
     app, client = await make_client(database_url)
+    await app.accounts.add("alice", role=Role.AGENT, password="correct horse battery")
     _visitor, ada = await _claim(app, client, "ada@example.com", "hello")
     code, err = await _run(_config(tmp_path, database_url), "customer-erase", str(ada), "--yes")
     assert code == 0, err
