@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from connectors.email.config import EmailSettings
 from connectors.slack.config import SlackSettings
 from connectors.telegram.config import TelegramSettings
+from bot.webhook_settings import WebhooksSettings
 from core.yamlfile import LineDict, LineList, SourceError, load_yaml, parse_yaml, validate
 from ticketing.service import TicketsSettings
 
@@ -116,6 +117,7 @@ class Settings(_Model):
     telegram: TelegramSettings | None = None  # see docs/telegram.md
     email: EmailSettings | None = None  # see docs/email.md
     slack: SlackSettings | None = None  # see docs/slack.md
+    webhooks: WebhooksSettings = WebhooksSettings()  # outgoing webhooks; see docs/webhooks.md
     base_dir: Path = Field(Path("."), exclude=True)
 
     def resolve(self, path: Path) -> Path:

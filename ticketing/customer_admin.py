@@ -18,6 +18,7 @@ from sqlalchemy import String, bindparam, cast, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ticketing import webhooks
 from ticketing.errors import CustomerNotFound, InvalidValue
 from ticketing.models import (
     ChannelIdentity,
@@ -156,6 +157,10 @@ class CustomerAdmin:
                 .values(state="stopped")
             )  # fmt: skip
             await record_many(conn, [(t, actor, "customer_erased", {}) for t in ticket_ids], now)
+            # Subscribers must erase their copies too; rare, so queued here rather than tailed.
+            data = {"customer_id": customer_id, "tickets": ticket_ids, "actor": actor}
+            await webhooks.enqueue(conn, [("customer.erased", None, webhooks.event_body("customer.erased", now, data))],
+                                   None, now)  # fmt: skip
         return {"customers": len(people), "identities": int(identities.rowcount or 0),
                 "conversations": int(conversations.rowcount or 0), "interactions": interactions,
                 "tickets": len(ticket_ids)}  # fmt: skip
