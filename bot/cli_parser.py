@@ -3,7 +3,8 @@
 ``frontdesk --help`` must answer within a blink of bare Python, so nothing here imports the app,
 the database layer or NLP: a :class:`Handler` names ``module:function`` and imports it only when
 its command runs (``rules test`` loads spaCy; ``tickets list`` never does). The handlers live in
-``bot/cli_serve.py``, ``cli_rules.py``, ``cli_nlu.py``, ``cli_email.py`` and ``cli_tickets.py``.
+``bot/cli_serve.py``, ``cli_rules.py``, ``cli_nlu.py``, ``cli_email.py``, ``cli_tickets.py`` and
+``cli_webhooks.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "add_nlu_commands",
     "add_rules_commands",
     "add_tickets_commands",
+    "add_webhooks_commands",
     "parser",
 ]
 
@@ -98,8 +100,29 @@ def parser() -> argparse.ArgumentParser:
     add_nlu_commands(sub)
     add_email_commands(sub)
     add_tickets_commands(sub)
+    add_webhooks_commands(sub)
 
     return top
+
+
+def add_webhooks_commands(subparsers: Any) -> None:
+    """``frontdesk webhooks …`` (docs/webhooks.md), handled by ``bot/cli_webhooks.py``."""
+    top = subparsers.add_parser("webhooks", help="outgoing webhooks: deliveries, dead letters, replays")
+    sub = top.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
+    handler = Handler("bot.cli_webhooks", "cmd_webhooks")
+    listing = sub.add_parser("list", help="recent deliveries, newest first (never their bodies)")
+    listing.add_argument("--dead", action="store_true", help="only the dead-letter list")
+    listing.add_argument("--limit", type=int, default=50)
+    retry = sub.add_parser("retry", help="send dead deliveries again (same webhook-id)")
+    retry.add_argument("ids", nargs="*", metavar="ID", help="delivery ids from `webhooks list --dead`")
+    retry.add_argument("--all-dead", action="store_true", help="every dead delivery")
+    replay = sub.add_parser("replay", help="queue past deliveries again as new ones (new webhook-id)")
+    replay.add_argument("--since", required=True, help="2026-12-06T10:00 (UTC), or 30m, 2h, 3d ago")
+    replay.add_argument("--event", action="append", help="only this event type (repeatable)")
+    replay.add_argument("--subscription", help="only this subscription's")
+    sub.add_parser("secret", help="print a new whsec_ secret for a subscription")
+    for parser_ in (listing, retry, replay, sub.choices["secret"]):
+        parser_.set_defaults(func=handler)
 
 
 def add_rules_commands(subparsers: Any) -> None:
