@@ -80,7 +80,9 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"frontdesk: error: {exc}", file=sys.stderr)
         return 2
-    done = _run(args, lambda _s, d: d.replay(since=since, events=args.event or (), subscription=args.subscription))
+    done = _run(
+        args, lambda _s, d: d.replay(since=since, events=args.event or (), subscription=args.subscription)
+    )
     print(f"{done} deliveries queued again as new deliveries (new webhook-id) since {since.isoformat()}")
     return 0
 
@@ -89,7 +91,10 @@ def _list(args: argparse.Namespace) -> int:
     async def read(subs: Subscriptions, deliveries: WebhookDeliveries) -> tuple[list[str], list[str]]:
         states = ("dead",) if args.dead else ()
         rows = await deliveries.rows(states=states, limit=args.limit)
-        heading = [f"{s.name} ({s.source}) {s.url} events: {', '.join(sorted(s.events))}" for s in await subs.enabled()]
+        heading = [
+            f"{s.name} ({s.source}) {s.url} events: {', '.join(sorted(s.events))}"
+            for s in await subs.enabled()
+        ]
         lines = [
             f"{r.id:<8} {r.msg_id:<28} {r.subscription:<16} {r.event_type:<16} {r.state:<8} "
             f"attempts {r.attempts:<3} {r.created_at:%Y-%m-%d %H:%M:%S} {r.last_error or ''}"

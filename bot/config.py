@@ -16,10 +16,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.webhook_settings import WebhooksSettings
 from connectors.email.config import EmailSettings
 from connectors.slack.config import SlackSettings
 from connectors.telegram.config import TelegramSettings
-from bot.webhook_settings import WebhooksSettings
 from core.yamlfile import LineDict, LineList, SourceError, load_yaml, parse_yaml, validate
 from ticketing.service import TicketsSettings
 

@@ -172,8 +172,15 @@ class WebhookDispatcher:
                 for item, error in zip(claimed, outcomes, strict=True):
                     if error is None:
                         continue
-                    name = subscriptions[item.subscription_id].name if item.subscription_id in subscriptions else "?"
-                    if item.attempts >= self._settings.max_attempts or item.subscription_id not in subscriptions:
+                    name = (
+                        subscriptions[item.subscription_id].name
+                        if item.subscription_id in subscriptions
+                        else "?"
+                    )
+                    if (
+                        item.attempts >= self._settings.max_attempts
+                        or item.subscription_id not in subscriptions
+                    ):
                         _LOGGER.error("webhook %d (%s, %s): dead after %d attempts: %s",
                                       item.id, name, item.msg_id, item.attempts, error)  # fmt: skip
                         dead.append((item.id, error))

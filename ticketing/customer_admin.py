@@ -159,8 +159,8 @@ class CustomerAdmin:
             await record_many(conn, [(t, actor, "customer_erased", {}) for t in ticket_ids], now)
             # Subscribers must erase their copies too; rare, so queued here rather than tailed.
             data = {"customer_id": customer_id, "tickets": ticket_ids, "actor": actor}
-            await webhooks.enqueue(conn, [("customer.erased", None, webhooks.event_body("customer.erased", now, data))],
-                                   None, now)  # fmt: skip
+            body = webhooks.event_body("customer.erased", now, data)
+            await webhooks.enqueue(conn, [("customer.erased", None, body)], None, now)
         return {"customers": len(people), "identities": int(identities.rowcount or 0),
                 "conversations": int(conversations.rowcount or 0), "interactions": interactions,
                 "tickets": len(ticket_ids)}  # fmt: skip

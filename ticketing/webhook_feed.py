@@ -91,7 +91,9 @@ class WebhookFeed:
                 await self._advance(conn, name, last, now)
         self._taken = (events, messages)
 
-    async def run_once(self, subscriptions: Sequence[Subscription], *, now: datetime, limit: int) -> tuple[int, int]:
+    async def run_once(
+        self, subscriptions: Sequence[Subscription], *, now: datetime, limit: int
+    ) -> tuple[int, int]:
         """Queue the next events and messages after the cursors; returns (rows read, deliveries)."""
         newest_events, newest_messages = await self.newest()
         taken = self._taken
@@ -102,9 +104,17 @@ class WebhookFeed:
             after = await self._cursor(conn, "ticket_events", newest_events, now)
             events = (
                 await conn.execute(
-                    select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.data,
-                           TicketEvent.actor, TicketEvent.created_at)  # fmt: skip
-                    .where(TicketEvent.id > after).order_by(TicketEvent.id).limit(limit)
+                    select(
+                        TicketEvent.id,
+                        TicketEvent.ticket_id,
+                        TicketEvent.kind,
+                        TicketEvent.data,
+                        TicketEvent.actor,
+                        TicketEvent.created_at,
+                    )
+                    .where(TicketEvent.id > after)
+                    .order_by(TicketEvent.id)
+                    .limit(limit)
                 )
             ).all()
             upto = await self._event_holes.upto(after, [row.id for row in events])
@@ -117,13 +127,25 @@ class WebhookFeed:
             after = await self._cursor(conn, "interactions", newest_messages, now)
             messages = (
                 await conn.execute(
-                    select(Interaction.id, Interaction.conversation_id, Conversation.public_id,
-                           Interaction.customer_id, Interaction.ticket_id, Interaction.channel,
-                           Interaction.direction, Interaction.sender_role, Interaction.sender_name,
-                           Interaction.text, Interaction.subject, Interaction.attachments,
-                           Interaction.created_at)  # fmt: skip
+                    select(
+                        Interaction.id,
+                        Interaction.conversation_id,
+                        Conversation.public_id,
+                        Interaction.customer_id,
+                        Interaction.ticket_id,
+                        Interaction.channel,
+                        Interaction.direction,
+                        Interaction.sender_role,
+                        Interaction.sender_name,
+                        Interaction.text,
+                        Interaction.subject,
+                        Interaction.attachments,
+                        Interaction.created_at,
+                    )
                     .join(Conversation, Conversation.id == Interaction.conversation_id)
-                    .where(Interaction.id > after).order_by(Interaction.id).limit(limit)
+                    .where(Interaction.id > after)
+                    .order_by(Interaction.id)
+                    .limit(limit)
                 )
             ).all()
             upto = await self._message_holes.upto(after, [row.id for row in messages])
@@ -142,7 +164,11 @@ class WebhookFeed:
         return read, queued
 
     async def _queue_events(
-        self, conn: AsyncConnection, events: Sequence[Any], subscriptions: Sequence[Subscription], now: datetime
+        self,
+        conn: AsyncConnection,
+        events: Sequence[Any],
+        subscriptions: Sequence[Subscription],
+        now: datetime,
     ) -> int:
         wanted = [e for e in events if e.kind in _KINDS]
         if not wanted:
@@ -162,18 +188,27 @@ class WebhookFeed:
             if kind == "ticket.updated":
                 data["change"] = {"field": event.kind, **(event.data or {})}
             elif kind == "csat.received":
-                data["csat"] = {"score": (event.data or {}).get("score"), "comment": (event.data or {}).get("comment")}
+                data["csat"] = {
+                    "score": (event.data or {}).get("score"),
+                    "comment": (event.data or {}).get("comment"),
+                }
             elif kind.startswith("sla."):
-                data["sla"] = {"target": (event.data or {}).get("target"), "due_at": (event.data or {}).get("due_at")}
+                data["sla"] = {
+                    "target": (event.data or {}).get("target"),
+                    "due_at": (event.data or {}).get("due_at"),
+                }
             rows.append((kind, _order_key(event.ticket_id, None), event_body(kind, event.created_at, data)))
         return await enqueue(conn, rows, subscriptions, now)
 
     async def _cursor(self, conn: AsyncConnection, name: str, newest: int, now: datetime) -> int:
         """The last id taken; on first start the newest (history is not sent, ``replay`` is for that)."""
         await conn.execute(
-            self._cursor_insert, {"channel": _CHANNEL, "name": name, "value": {"last": newest}, "updated_at": now}
+            self._cursor_insert,
+            {"channel": _CHANNEL, "name": name, "value": {"last": newest}, "updated_at": now},
         )
-        stmt = select(ChannelCursor.value).where(ChannelCursor.channel == _CHANNEL, ChannelCursor.name == name)
+        stmt = select(ChannelCursor.value).where(
+            ChannelCursor.channel == _CHANNEL, ChannelCursor.name == name
+        )
         value = (await conn.execute(stmt.with_for_update())).scalar_one()
         return int(value.get("last", 0))
 

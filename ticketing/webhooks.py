@@ -146,7 +146,9 @@ class Subscriptions:
             rows = (await conn.execute(select(WebhookSubscription).order_by(WebhookSubscription.name))).all()
         return [_subscription(row) for row in rows]
 
-    async def put(self, *, name: str, url: str, secret: str, events: Sequence[str], source: str = "api") -> None:
+    async def put(
+        self, *, name: str, url: str, secret: str, events: Sequence[str], source: str = "api"
+    ) -> None:
         """Add a subscription or change the one of that name (what the API calls)."""
         unknown = sorted(set(events) - set(EVENT_TYPES))
         if unknown:
@@ -243,7 +245,11 @@ class WebhookDeliveries:
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
     async def record(
-        self, *, sent: Sequence[int], retry: Sequence[tuple[int, str, datetime]], dead: Sequence[tuple[int, str]]
+        self,
+        *,
+        sent: Sequence[int],
+        retry: Sequence[tuple[int, str, datetime]],
+        dead: Sequence[tuple[int, str]],
     ) -> None:
         """A round's outcomes in one transaction: sent, to retry at a time, dead-lettered."""
         now = utcnow()
@@ -268,10 +274,16 @@ class WebhookDeliveries:
     async def rows(self, *, states: Sequence[str] = (), limit: int = 100) -> list[DeliveryRow]:
         stmt = (
             select(
-                WebhookDelivery.id, WebhookDelivery.msg_id, WebhookSubscription.name,
-                WebhookDelivery.event_type, WebhookDelivery.state, WebhookDelivery.attempts,
-                WebhookDelivery.last_error, WebhookDelivery.created_at, WebhookDelivery.sent_at,
-            )  # fmt: skip
+                WebhookDelivery.id,
+                WebhookDelivery.msg_id,
+                WebhookSubscription.name,
+                WebhookDelivery.event_type,
+                WebhookDelivery.state,
+                WebhookDelivery.attempts,
+                WebhookDelivery.last_error,
+                WebhookDelivery.created_at,
+                WebhookDelivery.sent_at,
+            )
             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
             .order_by(WebhookDelivery.id.desc())
             .limit(limit)
@@ -295,12 +307,18 @@ class WebhookDeliveries:
         async with self._engine.begin() as conn:
             return int((await conn.execute(stmt)).rowcount or 0)
 
-    async def replay(self, *, since: datetime, events: Sequence[str] = (), subscription: str | None = None) -> int:
+    async def replay(
+        self, *, since: datetime, events: Sequence[str] = (), subscription: str | None = None
+    ) -> int:
         """Queue again every delivery made since ``since``, as new deliveries with new ids (the
         receiver asked for them again, so its dedupe must not drop them); oldest first."""
         stmt = (
-            select(WebhookDelivery.subscription_id, WebhookDelivery.event_type, WebhookDelivery.order_key,
-                   WebhookDelivery.body)  # fmt: skip
+            select(
+                WebhookDelivery.subscription_id,
+                WebhookDelivery.event_type,
+                WebhookDelivery.order_key,
+                WebhookDelivery.body,
+            )
             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
             .where(WebhookDelivery.created_at >= since, WebhookSubscription.enabled.is_(True))
             .order_by(WebhookDelivery.id)
@@ -323,6 +341,8 @@ class WebhookDeliveries:
 
     async def purge_sent(self, *, before: datetime) -> int:
         """Delete sent rows older than ``before`` (they only serve ``replay``)."""
-        stmt = delete(WebhookDelivery).where(WebhookDelivery.state == "sent", WebhookDelivery.created_at < before)
+        stmt = delete(WebhookDelivery).where(
+            WebhookDelivery.state == "sent", WebhookDelivery.created_at < before
+        )
         async with self._engine.begin() as conn:
             return int((await conn.execute(stmt)).rowcount or 0)

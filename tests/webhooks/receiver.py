@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-__all__ = ["Delivery", "Receiver", "SECRET"]
+__all__ = ["SECRET", "Delivery", "Receiver"]
 
 # 32 bytes of key, base64, as the spec's whsec_ secrets are.
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()

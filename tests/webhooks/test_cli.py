@@ -11,9 +11,9 @@ import pytest
 from bot.cli_parser import add_webhooks_commands
 from bot.cli_webhooks import parse_since
 from tests.conftest import AppFactory
+from tests.webchat.helpers import UNRELATED
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_delivery import config, message, start, until
-from tests.webchat.helpers import UNRELATED
 
 
 def frontdesk(config_file: Path, *argv: str) -> int:
@@ -49,9 +49,12 @@ async def test_list_dead_retry_and_replay(
         await until("all sent", lambda: len(receiver.unique()) == 3 and _counts(app, {"sent": 3}))
         first_ids = set(receiver.unique())
 
-        assert await asyncio.to_thread(
-            frontdesk, config_file, "replay", "--since", "1h", "--event", "message.created"
-        ) == 0
+        assert (
+            await asyncio.to_thread(
+                frontdesk, config_file, "replay", "--since", "1h", "--event", "message.created"
+            )
+            == 0
+        )
         assert "2 deliveries queued again" in capsys.readouterr().out
         await until("replayed", lambda: len(receiver.unique()) == 5)
         replayed = {k: v for k, v in receiver.unique().items() if k not in first_ids}

@@ -20,7 +20,7 @@ from tests.webhooks.receiver import SECRET, Receiver
 from ticketing.models import WebhookDelivery
 from ticketing.webhooks import EVENT_TYPES
 
-ALL = "[ticket.created, ticket.updated, message.created, csat.received, sla.warning, sla.breached, customer.erased]"
+ALL = f"[{', '.join(EVENT_TYPES)}]"
 
 
 def config(url: str, *, events: str = ALL, attempts: int = 4, timeout: float = 2.0) -> str:
@@ -41,7 +41,11 @@ webhooks:
 
 def message(text: str, *, user: str) -> InboundMessage:
     return InboundMessage(
-        channel="loopback", external_user_id=user, external_thread_id=user, text=text, idempotency_key=new_id("k")
+        channel="loopback",
+        external_user_id=user,
+        external_thread_id=user,
+        text=text,
+        idempotency_key=new_id("k"),
     )
 
 
@@ -90,7 +94,10 @@ async def test_every_delivery_is_signed_and_carries_the_documented_payload(
     assert created.body["data"]["ticket"]["reference"] == f"T-{ticket['number']}"
     assert created.body["data"]["ticket"]["customer_id"] == ticket["customer_id"]
     assert created.body["timestamp"].endswith("Z")
-    texts = {d.body["data"]["message"]["direction"]: d.body["data"]["message"] for d in receiver.of_type("message.created")}
+    texts = {
+        d.body["data"]["message"]["direction"]: d.body["data"]["message"]
+        for d in receiver.of_type("message.created")
+    }
     assert texts["in"]["text"] == UNRELATED and texts["in"]["id"] == result.interaction_id
     assert texts["out"]["ticket_id"] == ticket["id"]
     (updated,) = receiver.of_type("ticket.updated")
@@ -119,7 +126,9 @@ async def test_after_max_attempts_a_delivery_is_dead_lettered_and_retry_sends_it
 ) -> None:
     failing = True
     receiver.answer = lambda _n: 500 if failing else 204
-    app = await start(database_url, make_client, config(await receiver.start(), events="[ticket.created]", attempts=3))
+    app = await start(
+        database_url, make_client, config(await receiver.start(), events="[ticket.created]", attempts=3)
+    )
     await app.flow.handle(message(UNRELATED, user="ana"))
     await until("dead after 3 attempts", lambda: _states(app, {"dead": 1}))
     assert len(receiver.requests) == 3
@@ -136,7 +145,9 @@ async def test_a_ticket_s_events_arrive_in_order_even_when_one_is_retried(
     database_url: str, make_client: AppFactory, receiver: Receiver
 ) -> None:
     receiver.answer = lambda n: 500 if n == 0 else 200  # the ticket's first event fails once
-    app = await start(database_url, make_client, config(await receiver.start(), events="[ticket.created, ticket.updated]"))
+    app = await start(
+        database_url, make_client, config(await receiver.start(), events="[ticket.created, ticket.updated]")
+    )
     await app.flow.handle(message(UNRELATED, user="ana"))
     reference = await number(app)
     for priority in ("high", "urgent", "low", "normal"):
@@ -149,7 +160,9 @@ async def test_a_ticket_s_events_arrive_in_order_even_when_one_is_retried(
     assert all(d.body["type"] == "ticket.created" for d in receiver.requests[: first_accepted + 1])
 
 
-async def test_without_a_subscription_no_delivery_rows_are_written(database_url: str, make_client: AppFactory) -> None:
+async def test_without_a_subscription_no_delivery_rows_are_written(
+    database_url: str, make_client: AppFactory
+) -> None:
     app = await start(database_url, make_client, "")
     for n in range(3):
         await app.flow.handle(message(UNRELATED, user=f"u{n}"))

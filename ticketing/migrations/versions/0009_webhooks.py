@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 from sqlalchemy.dialects import postgresql
 
 revision = "0009"
@@ -25,7 +24,7 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Json = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
-def UTCDateTime() -> sa.DateTime:  # noqa: N802 - reads like the model's column type
+def UTCDateTime() -> sa.DateTime:
     return sa.DateTime(timezone=True)
 
 
