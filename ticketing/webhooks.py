@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -191,7 +192,10 @@ class Subscriptions:
         """Make the ``source: config`` rows match config.yaml: ``(name, url, secret, events)``."""
         names = {name for name, *_ in entries}
         for name, url, secret, events in entries:
-            await self.put(name=name, url=url, secret=secret, events=events, source="config")
+            try:
+                await self.put(name=name, url=url, secret=secret, events=events, source="config")
+            except IntegrityError:  # another process starting beside this one inserted it first
+                await self.put(name=name, url=url, secret=secret, events=events, source="config")
         for sub in await self.all():
             if sub.source == "config" and sub.name not in names:
                 await self.remove(sub.name)
