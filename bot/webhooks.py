@@ -19,7 +19,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 import aiohttp
@@ -155,46 +155,59 @@ class WebhookDispatcher:
         _LOGGER.error("webhook dispatch failed; retrying in %.1fs", self._sweep_interval, exc_info=exc)
 
     async def drain_once(self) -> int:
-        """Send everything due now; returns how many requests were made."""
+        """Send everything due now; returns how many requests were made.
+
+        The next batch is claimed while the last one is being sent (two at most in flight): rows
+        being sent are ``sending``, so a later row of the same ticket is still held back."""
         async with self._round:
             subscriptions = {s.id: s for s in await self._subscriptions.enabled()}
             if not subscriptions:
                 return 0
             attempted = 0
-            while True:
-                claimed = await self._deliveries.claim(limit=200, lease=self._lease)
-                if not claimed:
-                    return attempted
-                attempted += len(claimed)
-                outcomes = await asyncio.gather(*(self._send(item, subscriptions) for item in claimed))
-                sent = [item.id for item, error in zip(claimed, outcomes, strict=True) if error is None]
-                retry, dead = [], []
-                for item, error in zip(claimed, outcomes, strict=True):
-                    if error is None:
-                        continue
-                    name = (
-                        subscriptions[item.subscription_id].name
-                        if item.subscription_id in subscriptions
-                        else "?"
-                    )
-                    if (
-                        item.attempts >= self._settings.max_attempts
-                        or item.subscription_id not in subscriptions
-                    ):
-                        _LOGGER.error("webhook %d (%s, %s): dead after %d attempts: %s",
-                                      item.id, name, item.msg_id, item.attempts, error)  # fmt: skip
-                        dead.append((item.id, error))
-                        self._metrics.webhook_delivery(name, "dead")
-                    else:
-                        at = utcnow() + self._backoff(item.attempts)
-                        _LOGGER.warning("webhook %d (%s, %s): %s; attempt %d, retrying",
-                                        item.id, name, item.msg_id, error, item.attempts)  # fmt: skip
-                        retry.append((item.id, error, at))
-                        self._metrics.webhook_delivery(name, "retry")
-                await self._deliveries.record(sent=sent, retry=retry, dead=dead)
-                for item in claimed:
-                    if item.id in sent:
-                        self._metrics.webhook_delivery(subscriptions[item.subscription_id].name, "sent")
+            batches: set[asyncio.Task[None]] = set()
+            try:
+                while True:
+                    claimed = await self._deliveries.claim(limit=200, lease=self._lease)
+                    if claimed:
+                        attempted += len(claimed)
+                        batches.add(asyncio.create_task(self._batch(claimed, subscriptions)))
+                    elif not batches:
+                        return attempted
+                    if batches and (not claimed or len(batches) >= 2):
+                        # Nothing more due until a batch is recorded (it may free later rows).
+                        done, batches = await asyncio.wait(batches, return_when=asyncio.FIRST_COMPLETED)
+                        for task in done:
+                            task.result()
+            finally:
+                for task in batches:
+                    task.cancel()
+                await asyncio.gather(*batches, return_exceptions=True)
+
+    async def _batch(self, claimed: list[Claimed], subscriptions: dict[int, Subscription]) -> None:
+        """Send one claimed batch and record every outcome in one transaction."""
+        outcomes = await asyncio.gather(*(self._send(item, subscriptions) for item in claimed))
+        sent: list[int] = []
+        retry: list[tuple[int, str, datetime]] = []
+        dead: list[tuple[int, str]] = []
+        for item, error in zip(claimed, outcomes, strict=True):
+            sub = subscriptions.get(item.subscription_id)
+            name = sub.name if sub is not None else "?"
+            if error is None:
+                sent.append(item.id)
+            elif sub is None or item.attempts >= self._settings.max_attempts:
+                _LOGGER.error("webhook %d (%s, %s): dead after %d attempts: %s",
+                              item.id, name, item.msg_id, item.attempts, error)  # fmt: skip
+                dead.append((item.id, error))
+            else:
+                _LOGGER.warning("webhook %d (%s, %s): %s; attempt %d, retrying",
+                                item.id, name, item.msg_id, error, item.attempts)  # fmt: skip
+                retry.append((item.id, error, utcnow() + self._backoff(item.attempts)))
+        await self._deliveries.record(sent=sent, retry=retry, dead=dead)
+        retried = {row_id for row_id, _error, _at in retry}
+        for item, error in zip(claimed, outcomes, strict=True):
+            sub = subscriptions.get(item.subscription_id)
+            outcome = "sent" if error is None else ("retry" if item.id in retried else "dead")
+            self._metrics.webhook_delivery(sub.name if sub is not None else "?", outcome)
 
     def _backoff(self, attempts: int) -> timedelta:
         base = self._settings.backoff_seconds * 2 ** min(attempts - 1, 30)
