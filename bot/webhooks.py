@@ -60,7 +60,6 @@ class WebhookProducer:
         self._wake = wake_dispatcher
         self._interval = interval
         self._task = BackgroundTask(name="webhook-producer")
-        self._idle: bool | None = None  # None: not known yet (continue from the stored cursors)
 
     async def start(self) -> None:
         self._task.start(self._loop())
@@ -83,14 +82,8 @@ class WebhookProducer:
         """Queue everything new; returns how many deliveries were queued. With no subscription
         this reads one small table and nothing else."""
         subscriptions = await self._subscriptions.enabled()
-        if not subscriptions:
-            self._idle = True
+        if not subscriptions or not await self._feed.lead():
             return 0
-        if not await self._feed.lead():
-            return 0
-        if self._idle:  # subscribed again: what happened meanwhile was not subscribed to
-            await self._feed.skip_to_newest(utcnow())
-        self._idle = False
         queued = 0
         while True:
             read, added = await self._feed.run_once(subscriptions, now=utcnow(), limit=500)

@@ -23,12 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ticketing.commit_order import HoleGuard
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor, Conversation, Interaction, Ticket, TicketEvent
-from ticketing.webhooks import Subscription, enqueue, event_body
+from ticketing.webhooks import CURSOR_CHANNEL, Subscription, enqueue, event_body
 
 __all__ = ["LOCK", "WebhookFeed", "message_data", "ticket_data"]
 
 LOCK = 0x46_44_57_48_4B  # "FDWHK"
-_CHANNEL = "webhooks"
 _UPDATED = ("status", "priority", "queue", "assignee", "tags")
 _KINDS = {"created": "ticket.created", "sla_warning": "sla.warning", "sla_breach": "sla.breached",
           "csat": "csat.received"} | {kind: "ticket.updated" for kind in _UPDATED}  # fmt: skip
@@ -82,15 +81,6 @@ class WebhookFeed:
             events, messages = (await conn.execute(stmt)).one()
         return int(events), int(messages)
 
-    async def skip_to_newest(self, now: datetime) -> None:
-        """Move both cursors to now: what happened while nobody subscribed is not sent later."""
-        events, messages = await self.newest()
-        async with self._engine.begin() as conn:
-            for name, last in (("ticket_events", events), ("interactions", messages)):
-                await self._cursor(conn, name, last, now)
-                await self._advance(conn, name, last, now)
-        self._taken = (events, messages)
-
     async def run_once(
         self, subscriptions: Sequence[Subscription], *, now: datetime, limit: int
     ) -> tuple[int, int]:
@@ -125,6 +115,12 @@ class WebhookFeed:
                 await self._advance(conn, "ticket_events", upto, now)
                 read += len(events)
             after = await self._cursor(conn, "interactions", newest_messages, now)
+            if not any("message.created" in sub.events for sub in subscriptions):
+                # Nobody wants messages: skip them unread (the web chat writes thousands a second).
+                if newest_messages > after:
+                    await self._advance(conn, "interactions", newest_messages, now)
+                self._taken = (events_last, max(after, newest_messages))
+                return read, queued
             messages = (
                 await conn.execute(
                     select(
@@ -204,10 +200,10 @@ class WebhookFeed:
         """The last id taken; on first start the newest (history is not sent, ``replay`` is for that)."""
         await conn.execute(
             self._cursor_insert,
-            {"channel": _CHANNEL, "name": name, "value": {"last": newest}, "updated_at": now},
+            {"channel": CURSOR_CHANNEL, "name": name, "value": {"last": newest}, "updated_at": now},
         )
         stmt = select(ChannelCursor.value).where(
-            ChannelCursor.channel == _CHANNEL, ChannelCursor.name == name
+            ChannelCursor.channel == CURSOR_CHANNEL, ChannelCursor.name == name
         )
         value = (await conn.execute(stmt.with_for_update())).scalar_one()
         return int(value.get("last", 0))
@@ -215,7 +211,7 @@ class WebhookFeed:
     async def _advance(self, conn: AsyncConnection, name: str, last: int, now: datetime) -> None:
         await conn.execute(
             update(ChannelCursor)
-            .where(ChannelCursor.channel == _CHANNEL, ChannelCursor.name == name)
+            .where(ChannelCursor.channel == CURSOR_CHANNEL, ChannelCursor.name == name)
             .values(value={"last": last}, updated_at=now)
         )
 

@@ -20,14 +20,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
-from ticketing.models import WebhookDelivery, WebhookSubscription
+from ticketing.models import ChannelCursor, Interaction, TicketEvent, WebhookDelivery, WebhookSubscription
 from ticketing.time import utcnow
 
 __all__ = [
+    "CURSOR_CHANNEL",
     "EVENT_TYPES",
     "Claimed",
     "DeliveryRow",
@@ -132,6 +134,22 @@ async def enqueue(
     return len(values)
 
 
+CURSOR_CHANNEL = "webhooks"  # channel_cursors rows: ("webhooks", "ticket_events" | "interactions")
+
+
+async def _cursors_to_newest(conn: AsyncConnection, now: datetime) -> None:
+    for name, model in (("ticket_events", TicketEvent), ("interactions", Interaction)):
+        newest = (await conn.execute(select(func.coalesce(func.max(model.id), 0)))).scalar_one()
+        value = {"channel": CURSOR_CHANNEL, "name": name, "value": {"last": int(newest)}, "updated_at": now}
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(ChannelCursor).values(**value)
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["channel", "name"], set_={"value": stmt.excluded.value, "updated_at": now}
+            )
+        )
+
+
 class Subscriptions:
     """The subscription table: config entries synced at start, and what an API adds or removes."""
 
@@ -157,7 +175,13 @@ class Subscriptions:
         now = utcnow()
         values = {"url": url, "secret": secret, "events": sorted(set(events)), "source": source,
                   "enabled": True, "updated_at": now}  # fmt: skip
+        if not secret.startswith("whsec_"):
+            raise ValueError("a webhook secret looks like whsec_<base64>")
         async with self._engine.begin() as conn:
+            if not await _enabled(conn):
+                # The first subscription (again): the feed starts from now, not from where it
+                # stopped when the last one went (nothing is read while none exists).
+                await _cursors_to_newest(conn, now)
             stmt = select(WebhookSubscription.id).where(WebhookSubscription.name == name).with_for_update()
             found = (await conn.execute(stmt)).scalar()
             if found is None:
