@@ -157,7 +157,14 @@ class CustomerAdmin:
                 .values(state="stopped")
             )  # fmt: skip
             await record_many(conn, [(t, actor, "customer_erased", {}) for t in ticket_ids], now)
-            # Subscribers must erase their copies too; rare, so queued here rather than tailed.
+            # Deliveries still held carry the customer's messages: gone too (sent ones and waiting
+            # ones alike). Subscribers must erase their copies: rare, so queued here, not tailed.
+            talks = select(Conversation.id).where(Conversation.customer_id == customer_id)
+            await webhooks.forget(
+                conn,
+                ticket_ids=ticket_ids,
+                conversation_ids=[int(i) for i in (await conn.execute(talks)).scalars()],
+            )
             data = {"customer_id": customer_id, "tickets": ticket_ids, "actor": actor}
             body = webhooks.event_body("customer.erased", now, data)
             await webhooks.enqueue(conn, [("customer.erased", None, body)], None, now)

@@ -38,6 +38,7 @@ __all__ = [
     "WebhookDeliveries",
     "enqueue",
     "event_body",
+    "forget",
     "new_message_id",
 ]
 
@@ -148,6 +149,16 @@ async def _cursors_to_newest(conn: AsyncConnection, now: datetime) -> None:
                 index_elements=["channel", "name"], set_={"value": stmt.excluded.value, "updated_at": now}
             )
         )
+
+
+async def forget(conn: AsyncConnection, *, ticket_ids: Sequence[int], conversation_ids: Sequence[int]) -> int:
+    """Delete the deliveries about these tickets and conversations, sent or not (an erasure:
+    their bodies hold the customer's messages). Returns how many."""
+    keys = [f"ticket:{t}" for t in ticket_ids] + [f"conversation:{c}" for c in conversation_ids]
+    if not keys:
+        return 0
+    result = await conn.execute(delete(WebhookDelivery).where(WebhookDelivery.order_key.in_(keys)))
+    return int(result.rowcount or 0)
 
 
 class Subscriptions:
