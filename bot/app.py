@@ -31,6 +31,7 @@ from bot.outbox import OutboxDispatcher
 from bot.startup_errors import SchemaOutOfDate, StartupError, database_fault
 from bot.ticket_rules import TicketRuleRunner
 from bot.webchat_backend import WebchatBackendImpl
+from bot.webhooks import WebhookDispatcher, WebhookProducer, sync_config
 from connectors.base import Connector
 from connectors.webchat import WebchatConnector
 from connectors.webchat.tokens import SessionTokens
@@ -48,6 +49,8 @@ from ticketing.outbox import OutboxStore
 from ticketing.service import TicketingService
 from ticketing.turns import Turns
 from ticketing.wal import WalCheckpointer
+from ticketing.webhook_feed import WebhookFeed
+from ticketing.webhooks import Subscriptions, WebhookDeliveries
 
 __all__ = ["App", "AppOverrides", "build_app"]
 
@@ -60,6 +63,7 @@ class AppOverrides:
 
     connectors: Mapping[str, Connector] = field(default_factory=dict)
     outbox_sweep_interval: float = 1.0
+    webhook_sweep_interval: float = 1.0
 
 
 class App:
@@ -139,6 +143,17 @@ class App:
         self.api_auth = ApiAuth(
             tokens=self.api_tokens, limits=TokenBuckets(per_minute=api.requests_per_minute, burst=api.burst)
         )
+        # Outgoing webhooks (docs/webhooks.md): queued from the durable records, sent beside.
+        self.webhook_subscriptions = Subscriptions(engine=self.engine)
+        self.webhook_deliveries = WebhookDeliveries(engine=self.engine)
+        self.webhooks = WebhookDispatcher(
+            deliveries=self.webhook_deliveries, subscriptions=self.webhook_subscriptions,
+            settings=settings.webhooks, metrics=self.metrics, sweep_interval=overrides.webhook_sweep_interval,
+        )  # fmt: skip
+        self.webhook_producer = WebhookProducer(
+            feed=WebhookFeed(engine=self.engine), subscriptions=self.webhook_subscriptions,
+            wake_dispatcher=self.webhooks.wake, interval=settings.webhooks.poll_interval,
+        )  # fmt: skip
         self.web = self._web_app()
         # Optional channels (Telegram, email, Slack): connectors from their config sections, built
         # on this app's collaborators; webhook routes.
@@ -176,6 +191,11 @@ class App:
             if self.settings.tickets.scheduler:  # ticket-event rules run beside the SLA sweeps
                 await self.ticket_rules.start()
                 stack.push_async_callback(_bounded, "ticket_rules", self.ticket_rules.stop)
+                await sync_config(self.webhook_subscriptions, self.settings.webhooks)
+                await self.webhooks.start()
+                stack.push_async_callback(_bounded, "webhooks", self.webhooks.stop)
+                await self.webhook_producer.start()
+                stack.push_async_callback(_bounded, "webhook producer", self.webhook_producer.stop)
             for connector in self.connectors.values():
                 await connector.start(self.flow.handle)
                 stack.push_async_callback(_bounded, connector.name, connector.stop)

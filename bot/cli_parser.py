@@ -3,7 +3,8 @@
 ``frontdesk --help`` must answer within a blink of bare Python, so nothing here imports the app,
 the database layer or NLP: a :class:`Handler` names ``module:function`` and imports it only when
 its command runs (``rules test`` loads spaCy; ``tickets list`` never does). The handlers live in
-``bot/cli_serve.py``, ``cli_rules.py``, ``cli_nlu.py``, ``cli_email.py`` and ``cli_tickets.py``.
+``bot/cli_serve.py``, ``cli_rules.py``, ``cli_nlu.py``, ``cli_email.py``, ``cli_tickets.py`` and
+``cli_webhooks.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli_accounts_parser import add_accounts_commands
+from bot.cli_webhooks_parser import add_webhooks_commands
 
 __all__ = [
     "TIMER_STATES",
@@ -24,6 +26,7 @@ __all__ = [
     "add_nlu_commands",
     "add_rules_commands",
     "add_tickets_commands",
+    "add_webhooks_commands",
     "parser",
 ]
 
@@ -105,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     add_email_commands(sub)
     add_tickets_commands(sub)
     add_accounts_commands(sub)
+    add_webhooks_commands(sub)
 
     return top
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.webhook_settings import WebhooksSettings
 from connectors.email.config import EmailSettings
 from connectors.slack.config import SlackSettings
 from connectors.telegram.config import TelegramSettings
@@ -131,6 +132,7 @@ class Settings(_Model):
     telegram: TelegramSettings | None = None  # see docs/telegram.md
     email: EmailSettings | None = None  # see docs/email.md
     slack: SlackSettings | None = None  # see docs/slack.md
+    webhooks: WebhooksSettings = WebhooksSettings()  # outgoing webhooks; see docs/webhooks.md
     base_dir: Path = Field(Path("."), exclude=True)
 
     def resolve(self, path: Path) -> Path:

@@ -148,6 +148,12 @@ class Metrics:
             ["channel", "outcome", "status"],
             registry=r,
         )
+        self._outgoing = Counter(
+            "frontdesk_outgoing_webhooks",
+            "Outgoing webhook attempts by subscription and outcome (sent, retry, dead)",
+            ["subscription", "outcome"],
+            registry=r,
+        )
         self._scrape = _ScrapeCollector()
         r.register(self._scrape)
         self._children: dict[tuple[str, str], Counter] = {}
@@ -167,6 +173,9 @@ class Metrics:
     def webhook(self, channel: str, status: int) -> None:
         outcome = "accepted" if 200 <= status < 300 else "refused"
         self._webhooks.labels(channel, outcome, str(status)).inc()
+
+    def webhook_delivery(self, subscription: str, outcome: str) -> None:
+        self._outgoing.labels(subscription, outcome).inc()
 
     def _child(self, kind: str, counter: Counter, channel: str) -> Counter:
         child = self._children.get((kind, channel))

@@ -18,6 +18,7 @@ from sqlalchemy import String, bindparam, cast, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ticketing import webhooks
 from ticketing.errors import CustomerNotFound, InvalidValue
 from ticketing.models import (
     ChannelIdentity,
@@ -157,6 +158,17 @@ class CustomerAdmin:
                 .values(state="stopped")
             )  # fmt: skip
             await record_many(conn, [(t, actor, "customer_erased", {}) for t in ticket_ids], now)
+            # Deliveries still held carry the customer's messages: gone too (sent ones and waiting
+            # ones alike). Subscribers must erase their copies: rare, so queued here, not tailed.
+            talks = select(Conversation.id).where(Conversation.customer_id == customer_id)
+            await webhooks.forget(
+                conn,
+                ticket_ids=ticket_ids,
+                conversation_ids=[int(i) for i in (await conn.execute(talks)).scalars()],
+            )
+            data = {"customer_id": customer_id, "tickets": ticket_ids, "actor": actor}
+            body = webhooks.event_body("customer.erased", now, data)
+            await webhooks.enqueue(conn, [("customer.erased", None, body)], None, now)
         return {"customers": len(people), "identities": int(identities.rowcount or 0),
                 "conversations": int(conversations.rowcount or 0), "interactions": interactions,
                 "tickets": len(ticket_ids)}  # fmt: skip

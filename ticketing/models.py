@@ -48,6 +48,8 @@ __all__ = [
     "SlaTimer",
     "Ticket",
     "TicketEvent",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
 
 # Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
@@ -323,3 +325,45 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class WebhookSubscription(Base):
+    """Where outgoing webhooks go: config.yaml entries are synced in at start (``source``
+    ``config``); a later API adds its own (``source`` ``api``). See docs/webhooks.md."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))  # whsec_<base64>
+    events: Mapped[list[Any]] = mapped_column()  # event types, e.g. ["ticket.created"]
+    source: Mapped[str] = mapped_column(String(16), default="config")  # config | api
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: the exact body sent (so a retry is byte-identical), its
+    ``webhook-id`` (``msg_id``, the same on every retry) and the delivery state. ``order_key``
+    (``ticket:<id>``) holds a row back while an earlier one of the same key and subscription waits."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription_id_order_key_id", "subscription_id", "order_key", "id"),
+        Index("ix_webhook_deliveries_created_at", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    msg_id: Mapped[str] = mapped_column(String(64), unique=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event_type: Mapped[str] = mapped_column(String(32))
+    order_key: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
