@@ -105,7 +105,11 @@
 
   // ---------------------------------------------------------------- state
   var token = null, sessionPromise = null, sessionFailures = 0, lastReset = 0;
-  var lastId = 0;              // highest message id rendered; the catch-up cursor
+  var lastId = 0;              // highest message id rendered (quick replies, unread count)
+  // The catch-up cursor: every message up to it has come from the history. Not lastId: a POST's
+  // answer or a push can render a newer message first (a message held during an outage is sent
+  // on reconnect before the catch-up runs), and fetching after it would skip what came between.
+  var fetchedTo = 0;
   // Prototype-less maps: a client_message_id such as "constructor" must not find Object.prototype.
   var rendered = Object.create(null); // message id -> element (de-duplicates socket vs POST vs history)
   var pending = Object.create(null);  // client_message_id -> {cid, text, node, attempt, busy, timer}
@@ -200,7 +204,7 @@
   function resetSession(bad) {
     if (!token || token !== bad) return ensureSession();
     lastReset = Date.now();
-    token = null; sessionPromise = null; lastId = 0; rendered = Object.create(null);
+    token = null; sessionPromise = null; lastId = 0; fetchedTo = 0; rendered = Object.create(null);
     store(":token", null);
     disconnect();
     while (list.firstChild !== typing) list.removeChild(list.firstChild);
@@ -296,16 +300,20 @@
   function showError(text) { errorLine.textContent = text || ""; errorLine.hidden = !text; }
 
   // ---------------------------------------------------------------- history
-  // Fetches everything after lastId, page by page; concurrent callers share one request chain.
+  // Fetches everything after fetchedTo, page by page; concurrent callers share one request chain.
+  // What was rendered already (pushed, or a POST's answer) is fetched again and skipped by id.
   function catchUp() {
     if (!token) return Promise.resolve();
     if (catchingUp) return catchingUp;
-    var first = lastId === 0;
+    var first = fetchedTo === 0;
     var step = function () {
-      return api("GET", "/api/v1/messages?after=" + lastId + "&limit=" + PAGE).then(function (r) {
+      return api("GET", "/api/v1/messages?after=" + fetchedTo + "&limit=" + PAGE).then(function (r) {
         if (r.status === 401) { resetSession(r.token).catch(function () {}); return; } // not returned: waits on us
         if (r.status !== 200 || !Array.isArray(r.data.messages)) return;
-        r.data.messages.forEach(function (m) { render(m, first); });
+        r.data.messages.forEach(function (m) {
+          render(m, first);
+          if (typeof m.id === "number" && m.id > fetchedTo) fetchedTo = m.id;
+        });
         if (r.data.messages.length === PAGE) return step();
       });
     };
