@@ -10,7 +10,6 @@ its rows wait with capped exponential backoff plus jitter; nothing is dropped un
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ from datetime import timedelta
 from bot.delivery import outbound_from_payload
 from bot.metrics import Metrics
 from connectors.base import Connector, DeliveryError
-from core.loops import BackgroundTask, Wakeup, every
+from core.loops import BackgroundTask, Wakeup, every, stop_after_round
 from ticketing.outbox import Claimed, OutboxStore, backoff
 from ticketing.time import utcnow
 
@@ -57,20 +56,8 @@ class OutboxDispatcher:
         self._loop.start(every(self._sweep_interval, self.drain_once, wake=self._wake, failed=self._failed))
 
     async def stop(self, *, finish_within: float = 5.0) -> None:
-        """Stop after the round in progress, if any, has finished: a round records what it
-        delivered only when it claims again, so cancelling it mid-send leaves delivered rows
-        ``sending`` (sent again once their lease runs out) and claimed ones unsent until then.
-        A round that takes longer than ``finish_within`` seconds is cancelled all the same."""
-        finished = False
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(finish_within):
-                await self._round.acquire()
-                finished = True
-        try:
-            await self._loop.stop()
-        finally:
-            if finished:
-                self._round.release()
+        """Stop after the round in progress, if any, has finished (``core.loops.stop_after_round``)."""
+        await stop_after_round(self._loop, self._round, finish_within=finish_within)
 
     async def drain_once(self) -> int:
         """Deliver everything due now; returns how many rows were attempted. Rounds never

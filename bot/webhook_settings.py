@@ -14,19 +14,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-__all__ = ["WebhookSubscriptionSettings", "WebhooksSettings", "secret_key"]
+from core.webhook_events import EVENT_TYPES
 
-# ticketing.webhooks.EVENT_TYPES, spelled out: config must not import the database layer
-# (tests/webhooks checks they agree).
-EVENT_TYPES = (
-    "ticket.created",
-    "ticket.updated",
-    "message.created",
-    "csat.received",
-    "sla.warning",
-    "sla.breached",
-    "customer.erased",
-)
+__all__ = ["WebhookSubscriptionSettings", "WebhooksSettings", "secret_key"]
 
 
 def secret_key(secret: str) -> bytes:

@@ -14,7 +14,6 @@ lease, under the same ``webhook-id``. Bodies are never logged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -27,7 +26,7 @@ import aiohttp
 from bot.metrics import Metrics
 from bot.webhook_settings import WebhooksSettings
 from bot.webhook_signing import headers
-from core.loops import BackgroundTask, Wakeup, every
+from core.loops import BackgroundTask, Wakeup, every, stop_after_round
 from ticketing.time import utcnow
 from ticketing.webhook_feed import WebhookFeed
 from ticketing.webhooks import Claimed, Subscription, Subscriptions, WebhookDeliveries
@@ -129,17 +128,10 @@ class WebhookDispatcher:
         self._loop.start(every(self._sweep_interval, self.drain_once, wake=self._wake, failed=self._failed))
 
     async def stop(self, *, finish_within: float = 5.0) -> None:
-        """Stop after the round in progress (see ``bot/outbox.py``), then close the client."""
-        finished = False
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(finish_within):
-                await self._round.acquire()
-                finished = True
+        """Stop after the round in progress (``core.loops.stop_after_round``), then close the client."""
         try:
-            await self._loop.stop()
+            await stop_after_round(self._loop, self._round, finish_within=finish_within)
         finally:
-            if finished:
-                self._round.release()
             if self._session is not None:
                 await self._session.close()
                 self._session = None

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn
 
-__all__ = ["BackgroundTask", "Wakeup", "every"]
+__all__ = ["BackgroundTask", "Wakeup", "every", "stop_after_round"]
 
 
 class BackgroundTask:
@@ -86,3 +86,20 @@ async def every(
             await step()
         except retry_on as exc:
             failed(exc)
+
+
+async def stop_after_round(loop: BackgroundTask, round_lock: asyncio.Lock, *, finish_within: float) -> None:
+    """Stop ``loop`` once the round holding ``round_lock``, if any, has finished: a dispatcher's
+    round records what it delivered only when it claims again, so cancelling it mid-send leaves
+    delivered rows ``sending`` (sent again once their lease runs out) and claimed ones unsent until
+    then. A round that takes longer than ``finish_within`` seconds is cancelled all the same."""
+    finished = False
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(finish_within):
+            await round_lock.acquire()
+            finished = True
+    try:
+        await loop.stop()
+    finally:
+        if finished:
+            round_lock.release()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
+from core.webhook_events import EVENT_TYPES
 from ticketing.models import ChannelCursor, Interaction, TicketEvent, WebhookDelivery, WebhookSubscription
 from ticketing.time import utcnow
 
@@ -41,16 +42,6 @@ __all__ = [
     "forget",
     "new_message_id",
 ]
-
-EVENT_TYPES = (
-    "ticket.created",
-    "ticket.updated",
-    "message.created",
-    "csat.received",
-    "sla.warning",
-    "sla.breached",
-    "customer.erased",
-)
 
 
 @dataclass(frozen=True, slots=True)
