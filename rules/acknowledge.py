@@ -43,17 +43,18 @@ class Acknowledgement:
             if self.without_ticket is None:
                 return Acknowledge(None, "no ticket and no acknowledge.without_ticket response")
             return Acknowledge(render.pick(self.without_ticket, language), "acknowledged (no ticket)")
-        text = render.pick(self.with_ticket, language)
         told = conversation.acknowledged
         reference = conversation.ticket_reference
+        # Rendered only when it is said: most messages after a hand-off are not told again, and
+        # rendering the template was most of what planning such a message cost.
         if told is None or opened or told[0] != reference or self.repeat == "every_message":
-            return Acknowledge(text, "acknowledged")
+            return Acknowledge(render.pick(self.with_ticket, language), "acknowledged")
         if self.repeat == "once_per_ticket":
             return Acknowledge(None, f"not repeated: already told about {reference} (once_per_ticket)")
         assert self.every is not None
         if facts.now - told[1] < self.every:
             return Acknowledge(None, f"not repeated: told about {reference} within {self.repeat}")
-        return Acknowledge(text, "acknowledged")
+        return Acknowledge(render.pick(self.with_ticket, language), "acknowledged")
 
 
 # Said when the rulebook has no ``acknowledge`` response and names none: the switch is never off.
