@@ -17,14 +17,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from bot.cli_database import run_on_database
 from bot.config import load_cli_settings
-from bot.startup_errors import SchemaOutOfDate, opening_database
 from core.roles import Role
 from ticketing.access_audit import AccessAudit
 from ticketing.accounts import AccountRow, Accounts
 from ticketing.agents import Roster
 from ticketing.api_tokens import ApiTokens
-from ticketing.database import create_engine, current_revision, head_revision
 from ticketing.errors import AccountError, TicketError
 
 __all__ = ["cmd_accounts", "cmd_audit", "cmd_tokens", "parse_age"]
@@ -45,20 +44,8 @@ def parse_age(text: str) -> timedelta:
 
 def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = None) -> int:
     settings = load_cli_settings(getattr(args, "config", None))
-
-    async def run() -> None:
-        engine = create_engine(settings.database_url)
-        try:
-            current = await current_revision(engine)
-            if current != head_revision():
-                raise SchemaOutOfDate(current=current, needed=head_revision())
-            await command(args, engine, out or sys.stdout)
-        finally:
-            await engine.dispose()
-
     try:
-        with opening_database(settings.database_url):
-            asyncio.run(run())
+        run_on_database(settings.database_url, lambda engine: command(args, engine, out or sys.stdout))
     except TicketError as exc:
         print(f"frontdesk: error: {exc}", file=sys.stderr)
         return 1

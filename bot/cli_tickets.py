@@ -22,13 +22,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.cli_database import run_on_database
 from bot.config import Settings, load_cli_settings
-from bot.startup_errors import SchemaOutOfDate, opening_database
 from ticketing.access_audit import AccessAudit
 from ticketing.accounts import Accounts
 from ticketing.agents import Roster
 from ticketing.customer_admin import CustomerAdmin
-from ticketing.database import create_engine, current_revision, head_revision
 from ticketing.errors import NotPermitted, TicketError
 from ticketing.scheduler import SlaScheduler
 from ticketing.service import TicketingService
@@ -69,27 +68,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = None) -> int:
     settings = _settings(args)
 
-    async def run() -> None:
-        engine = create_engine(settings.database_url)  # connects to nothing yet
+    async def work(engine: AsyncEngine) -> None:
         # The app's builder of the ticketing parts; it loads the SLA rulebook (a broken file stops here).
         service = TicketingService(
             engine=engine, settings=settings.tickets, rulebook_dir=settings.rulebook_dir
         )
+        actor, account_id = await _acting(args, Accounts(engine=engine))
         config = service.config()
-        try:
-            current = await current_revision(engine)
-            if current != head_revision():
-                raise SchemaOutOfDate(current=current, needed=head_revision())
-            actor, account_id = await _acting(args, Accounts(engine=engine))
-            ctx = _Ctx(engine, config, service.desk, service.roster, CustomerAdmin(engine=engine), actor,
-                       out or sys.stdout, AccessAudit(engine=engine), account_id)  # fmt: skip
-            await command(args, ctx)
-        finally:
-            await engine.dispose()
+        ctx = _Ctx(engine, config, service.desk, service.roster, CustomerAdmin(engine=engine), actor,
+                   out or sys.stdout, AccessAudit(engine=engine), account_id)  # fmt: skip
+        await command(args, ctx)
 
     try:
-        with opening_database(settings.database_url):
-            asyncio.run(run())
+        run_on_database(settings.database_url, work)
     except TicketError as exc:
         print(f"frontdesk: error: {exc}", file=sys.stderr)
         return 1

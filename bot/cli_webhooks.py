@@ -11,19 +11,20 @@ on the database a running server uses; its dispatcher sends what they queue. Arg
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from bot.cli_database import run_on_database
 from bot.config import load_cli_settings
-from bot.startup_errors import SchemaOutOfDate, opening_database
 from bot.webhook_signing import new_secret
 from bot.webhooks import sync_config
-from ticketing.database import create_engine, current_revision, head_revision
 from ticketing.time import utcnow
 from ticketing.webhooks import Subscriptions, WebhookDeliveries
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["cmd_webhooks", "parse_since"]
 
@@ -45,20 +46,12 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
 def _run(args: argparse.Namespace, work: Callable[[Subscriptions, WebhookDeliveries], Awaitable[T]]) -> T:
     settings = load_cli_settings(getattr(args, "config", None))
 
-    async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            current = await current_revision(engine)
-            if current != head_revision():
-                raise SchemaOutOfDate(current=current, needed=head_revision())
-            subscriptions = Subscriptions(engine=engine)
-            await sync_config(subscriptions, settings.webhooks)  # what config.yaml says now
-            return await work(subscriptions, WebhookDeliveries(engine=engine))
-        finally:
-            await engine.dispose()
+    async def run(engine: AsyncEngine) -> T:
+        subscriptions = Subscriptions(engine=engine)
+        await sync_config(subscriptions, settings.webhooks)  # what config.yaml says now
+        return await work(subscriptions, WebhookDeliveries(engine=engine))
 
-    with opening_database(settings.database_url):
-        return asyncio.run(run())
+    return run_on_database(settings.database_url, run)
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:

@@ -66,6 +66,18 @@ def pg_template() -> Iterator[str]:
     _run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+async def pg_url(pg_template: str) -> AsyncIterator[str]:
+    """A PostgreSQL database of its own, cloned from the migrated template: for the tests that
+    start real ``frontdesk serve`` processes on PostgreSQL."""
+    name = f"fd_proc_{secrets.token_hex(4)}"
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":

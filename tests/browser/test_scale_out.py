@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from tests.browser.test_widget import (
     send,
     snapshot,
 )
-from tests.conftest import PG_URL, ROOT, _dsn, _pg_admin
+from tests.conftest import ROOT, _dsn
 from tests.serve import start_serve, wait_ready
 
 pytestmark = [
@@ -146,16 +145,6 @@ async def same_screen(a: Widget, b: Widget) -> list[Msg]:
         raise AssertionError(f"A shows {await snapshot(a.page)}\nB shows {await snapshot(b.page)}") from None
     assert_no_duplicates(msgs)
     return msgs
-
-
-@pytest.fixture
-async def pg_url(pg_template: str) -> AsyncIterator[str]:
-    name = f"fd_scale_{secrets.token_hex(4)}"
-    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.conftest import PG_URL, _pg_admin
 from tests.serve import start_serve, wait_ready
 from tests.ticketing.helpers import CALENDARS, World, world, write_rulebook
 from ticketing.models import OutboxItem, SlaTimer, TicketEvent
@@ -46,16 +44,6 @@ escalations:
       - notify: {slack: "#support-leads", text: "{ticket} needs a first reply"}
       - assign_queue: tier2
 """
-
-
-@pytest.fixture
-async def pg_url(pg_template: str) -> AsyncIterator[str]:
-    name = f"fd_2proc_{secrets.token_hex(4)}"
-    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
