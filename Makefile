@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test check lint typecheck unit bench clean
+.PHONY: serve test check lint typecheck unit bench vendor clean
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ unit:
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/webchat_throughput.py
+
+## vendor: refresh the console's vendored htmx and Chart.js (and the tests' axe-core) from the npm registry
+vendor:
+	bash bot/console/vendor.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

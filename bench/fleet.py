@@ -144,6 +144,7 @@ class Fleet:
     echo_ports: list[int]
     workers: dict[str, int] | list[dict[str, int]]  # one process: its dict, as before
     pg_database: str | None = None
+    database_url: str = ""  # what the servers were given (a SQLite file: read it after a run)
 
     def cpu(self) -> dict[str, float]:
         return cpu_seconds(self.pids)
@@ -181,10 +182,12 @@ async def _database(kind: str, pg_url: str, folder: Path) -> AsyncIterator[tuple
 
 
 @contextlib.asynccontextmanager
-async def started(*, database: str, processes: int, pg_url: str = PG_URL) -> AsyncIterator[Fleet]:
-    """``processes`` Frontdesk servers on one fresh database (example rulebook) and as many echo
-    servers, all stopped (and the database dropped) on exit. The servers start one after the
-    other: the first trains the intent model, the others load it."""
+async def started(
+    *, database: str, processes: int, pg_url: str = PG_URL, rulebook: Path | None = None
+) -> AsyncIterator[Fleet]:
+    """``processes`` Frontdesk servers on one fresh database (``rulebook``, the example one by
+    default) and as many echo servers, all stopped (and the database dropped) on exit. The
+    servers start one after the other: the first trains the intent model, the others load it."""
     with tempfile.TemporaryDirectory() as tmp:
         async with _database(database, pg_url, Path(tmp)) as (url, pg_database):
             ports = [free_port() for _ in range(processes)]
@@ -194,7 +197,7 @@ async def started(*, database: str, processes: int, pg_url: str = PG_URL) -> Asy
                 f"server: {{port: {ports[0]}, log_level: WARNING}}\n"
                 f"database: {{url: '{url}'}}\n"
                 f"webchat: {{secret_key: bench-secret-0123456789abcdef}}\n"
-                f"rulebook: {{path: {ROOT / 'rulebook'}}}\n"
+                f"rulebook: {{path: {rulebook or ROOT / 'rulebook'}}}\n"
             )
             env = {**os.environ, "FRONTDESK_CONFIG": str(config)}
             frontdesk = ROOT / ".venv" / "bin" / "frontdesk"
@@ -215,6 +218,7 @@ async def started(*, database: str, processes: int, pg_url: str = PG_URL) -> Asy
                     echo_ports=echo_ports,
                     workers=workers[0] if processes == 1 else workers,
                     pg_database=pg_database,
+                    database_url=url,
                 )
             finally:
                 for proc in procs:

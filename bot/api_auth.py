@@ -103,9 +103,11 @@ class ApiAuth:
         self._tokens = tokens
         self._limits = limits
 
-    async def principal(self, request: web.Request) -> Principal:
+    async def principal(self, request: web.Request, *, csrf: str | None = None) -> Principal:
         """The caller, checked: credential valid, CSRF token for a cookie's state change, and
-        under the rate limit. Raises :class:`Problem` (401, 403 or 429)."""
+        under the rate limit. Raises :class:`Problem` (401, 403 or 429).
+
+        ``csrf``: the token a console form sent as a field (a form cannot set a header)."""
         header = request.headers.get("Authorization")
         if header is not None:
             scheme, _, secret = header.partition(" ")
@@ -123,7 +125,7 @@ class ApiAuth:
                 )
             principal = _principal(await self._check(self._tokens.verify_session(cookie)), "session")
             if request.method not in _SAFE_METHODS:
-                sent = request.headers.get(CSRF_HEADER, "")
+                sent = csrf if csrf is not None else request.headers.get(CSRF_HEADER, "")
                 if not hmac.compare_digest(sent.encode(), (principal.csrf_token or "").encode()):
                     raise Problem(
                         403, "CSRF token missing or wrong",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -20,14 +21,21 @@ from aiohttp import web
 
 from bot.analysis_workers import AnalysisWorkers, worker_count
 from bot.api_auth import ApiAuth, TokenBuckets
+from bot.api_conversations import ConversationApi, RulebookApi
+from bot.api_customers import CustomerApi
+from bot.api_spec import load_spec, spec_routes
+from bot.api_tickets import TicketRoutes
+from bot.api_webhooks import WebhookRoutes
 from bot.auth_routes import AuthRoutes
 from bot.channel_wiring import ChannelParts, optional_channels
 from bot.config import Settings
+from bot.console import Console
 from bot.flow import ConversationFlow
-from bot.http import cors_middleware, edge_middleware, quiet_client_errors
+from bot.http import CorsPolicy, cors_middleware, edge_middleware, quiet_client_errors
 from bot.knowledge import LiveKnowledge
 from bot.metrics import LATE_AFTER, Metrics, ScrapeSources, metrics_handler, webhook_middleware, webhook_paths
 from bot.outbox import OutboxDispatcher
+from bot.segments import SegmentJob, run_segments
 from bot.startup_errors import SchemaOutOfDate, StartupError, database_fault
 from bot.ticket_rules import TicketRuleRunner
 from bot.webchat_backend import WebchatBackendImpl
@@ -40,13 +48,23 @@ from ticketing.access_audit import AccessAudit
 from ticketing.accounts import Accounts
 from ticketing.api_tokens import ApiTokens
 from ticketing.channel_state import ChannelState
+from ticketing.customer_admin import CustomerAdmin
+from ticketing.customer_edits import CustomerEdits
+from ticketing.customer_records import CustomerRecords
 from ticketing.customers import Customers
 from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
 from ticketing.event_feed import TicketEventFeed
 from ticketing.history import History
 from ticketing.live_fanout import LocalFanout, PostgresFanout
+from ticketing.missed_messages import missed_messages, recent_customer_messages
 from ticketing.outbox import OutboxStore
+from ticketing.reports import dashboard
+from ticketing.rollups import ReportRollups
+from ticketing.search_index import SearchIndex
+from ticketing.segments import Segments
 from ticketing.service import TicketingService
+from ticketing.ticket_queries import TicketQueries
+from ticketing.transcripts import Transcripts
 from ticketing.turns import Turns
 from ticketing.wal import WalCheckpointer
 from ticketing.webhook_feed import WebhookFeed
@@ -127,11 +145,21 @@ class App:
             engine=self.engine, settings=settings.tickets, rulebook_dir=settings.rulebook_dir,
             wake_outbox=self.dispatcher.wake,
         )  # fmt: skip
+        # SQLite: new messages and tickets reach the search index in bulk rounds (ticketing/search_index.py).
+        self.search_index = SearchIndex(engine=self.engine)
+        # The console's reports: hourly rollups tailing the messages and the audit trail (leader only).
+        self.report_rollups = ReportRollups(engine=self.engine)
+        # Customer segments (docs/segments.md): recomputed every segments.interval_hours, leader only.
+        self.segments = SegmentJob(
+            engine=self.engine, interval_hours=settings.segments.interval_hours,
+            enabled=settings.segments.enabled,
+        )  # fmt: skip
         self.ticket_rules = TicketRuleRunner(
             events=TicketEventFeed(engine=self.engine),
             knowledge=lambda: self.knowledge.current,
             wake_outbox=self.dispatcher.wake,
             bot_name=settings.bot.bot_name,
+            ticket_config=lambda: self.ticketing.config(),
         )
         # Accounts, API tokens, console sessions and the access audit (docs/accounts.md).
         api = settings.api
@@ -154,6 +182,7 @@ class App:
             feed=WebhookFeed(engine=self.engine), subscriptions=self.webhook_subscriptions,
             wake_dispatcher=self.webhooks.wake, interval=settings.webhooks.poll_interval,
         )  # fmt: skip
+        self.openapi = load_spec()  # bot/openapi/*.yaml merged; a clash fails here, at build
         self.web = self._web_app()
         # Optional channels (Telegram, email, Slack): connectors from their config sections, built
         # on this app's collaborators; webhook routes.
@@ -188,6 +217,13 @@ class App:
             stack.push_async_callback(_bounded, "dispatcher", self.dispatcher.stop)
             await self.ticketing.start()
             stack.push_async_callback(_bounded, "ticketing", self.ticketing.stop)
+            await self.search_index.start()
+            stack.push_async_callback(_bounded, "search index", self.search_index.stop)
+            await self.report_rollups.start()
+            stack.push_async_callback(_bounded, "report rollups", self.report_rollups.stop)
+            await self.segments.start()
+            stack.push_async_callback(_bounded, "segments", self.segments.stop)
+            stack.push_async_callback(_bounded, "console segment run", self.console.segments.stop)
             if self.settings.tickets.scheduler:  # ticket-event rules run beside the SLA sweeps
                 await self.ticket_rules.start()
                 stack.push_async_callback(_bounded, "ticket_rules", self.ticket_rules.stop)
@@ -220,9 +256,15 @@ class App:
 
     def _web_app(self) -> web.Application:
         server = self.settings.server
+        widget = CorsPolicy(
+            "webchat.allowed_origins", frozenset(self.settings.webchat.allowed_origins), "GET, POST, OPTIONS"
+        )
+        api_methods = "GET, POST, PATCH, DELETE, OPTIONS"
+        api = CorsPolicy("api.allowed_origins", frozenset(self.settings.api.allowed_origins), api_methods)
+        widget_paths = frozenset(self.webchat.api_paths()) if self.webchat is not None else frozenset()
         middlewares = [
-            edge_middleware(server.body_timeout_seconds),
-            cors_middleware(self.settings.webchat.allowed_origins),
+            edge_middleware(server.body_timeout_seconds, widget_paths=widget_paths),
+            cors_middleware(widget_paths=widget_paths, widget=widget, api=api),
         ]
         hooks = webhook_paths(self.settings)
         if hooks:  # outermost, so it counts the status the webhook's sender finally got
@@ -248,6 +290,42 @@ class App:
             secure_cookies=not server.insecure_cookies,
         )  # fmt: skip
         app.add_routes(auth_routes.routes())
+        # REST API v1: customers, conversations, the rulebook's status (docs/api.md).
+        records, edits = CustomerRecords(engine=self.engine), CustomerEdits(engine=self.engine)
+        admin = CustomerAdmin(engine=self.engine)
+        customer_api = CustomerApi(
+            auth=self.api_auth, audit=self.access_audit, records=records, edits=edits, admin=admin
+        )
+        app.add_routes(customer_api.routes())
+        conversation_api = ConversationApi(
+            auth=self.api_auth, audit=self.access_audit, transcripts=Transcripts(engine=self.engine)
+        )
+        app.add_routes(conversation_api.routes())
+        app.add_routes(RulebookApi(auth=self.api_auth, knowledge=self.knowledge).routes())
+        # REST API v1: tickets.
+        ticket_routes = TicketRoutes(
+            auth=self.api_auth, desk=self.ticketing.desk, queries=TicketQueries(engine=self.engine),
+            audit=self.access_audit,
+        )  # fmt: skip
+        app.add_routes(ticket_routes.routes())
+        app.add_routes(WebhookRoutes(auth=self.api_auth, subscriptions=self.webhook_subscriptions,
+                                     deliveries=self.webhook_deliveries).routes())  # fmt: skip
+        app.add_routes(spec_routes(self.openapi))
+        segments = Segments(engine=self.engine)
+        # The console (docs/console.md): the same accounts, session and services as the API.
+        self.console = Console(
+            auth=self.api_auth, accounts=self.accounts, tokens=self.api_tokens, logins=logins,
+            desk=self.ticketing.desk, queries=TicketQueries(engine=self.engine),
+            transcripts=Transcripts(engine=self.engine), audit=self.access_audit,
+            records=records, edits=edits, admin=admin, knowledge=self.knowledge,
+            missed=functools.partial(missed_messages, self.engine),
+            recent=functools.partial(recent_customer_messages, self.engine),
+            faq_threshold=self.settings.bot.faq_threshold,
+            latest_segments=segments.latest, run_segments=functools.partial(run_segments, segments),
+            dashboard=functools.partial(dashboard, self.engine),
+            session_hours=self.settings.api.session_hours, secure_cookies=not server.insecure_cookies,
+        )  # fmt: skip
+        self.console.install(app)
 
         async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
             async with self.running():

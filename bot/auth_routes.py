@@ -1,10 +1,9 @@
 """``/api/v1/auth/login``, ``/logout``, ``/me`` and ``/api/v1/audit``: accounts over HTTP.
 
 Login takes ``{"name", "password"}`` as JSON and sets the session cookie (an opaque random id,
-stored as its SHA-256 with an expiry; ``HttpOnly``, ``SameSite=Strict``, ``Secure`` unless
-``server.insecure_cookies``). Logins are limited per client address
-(``api.logins_per_ip_per_minute``) on top of the per-account lock in
-:mod:`ticketing.accounts`. Every answer other than a success is problem+json.
+stored as its SHA-256 with an expiry; shaped in :mod:`bot.session_cookie`, shared with the
+console). Logins are limited per client address (``api.logins_per_ip_per_minute``) on top of
+the per-account lock in :mod:`ticketing.accounts`. Every answer other than a success is problem+json.
 """
 
 from __future__ import annotations
@@ -18,14 +17,13 @@ from aiohttp import web
 
 from bot.api_auth import SESSION_COOKIE, ApiAuth, Principal, TokenBuckets, require
 from bot.problem import Problem, problem_handler
+from bot.session_cookie import clear_session_cookie, set_session_cookie
 from ticketing.access_audit import AccessAudit
 from ticketing.accounts import Accounts
 from ticketing.api_tokens import ApiTokens
 from ticketing.errors import LoginRefused, UnknownAccount
 
 __all__ = ["AuthRoutes"]
-
-_COOKIE_PATH = "/api/"
 
 
 class AuthRoutes:
@@ -70,10 +68,7 @@ class AuthRoutes:
         response = web.json_response(
             {"account": _account(account.name, str(account.role), account.display_name), "csrf_token": csrf}
         )
-        response.set_cookie(
-            SESSION_COOKIE, secret, max_age=int(self._lifetime.total_seconds()), path=_COOKIE_PATH,
-            httponly=True, samesite="Strict", secure=self._secure,
-        )  # fmt: skip
+        set_session_cookie(response, secret, lifetime=self._lifetime, secure=self._secure)
         return response
 
     async def logout(self, request: web.Request) -> web.Response:
@@ -84,7 +79,7 @@ class AuthRoutes:
             )
         await self._tokens.close_session(request.cookies[SESSION_COOKIE])
         response = web.Response(status=204)
-        response.del_cookie(SESSION_COOKIE, path=_COOKIE_PATH)
+        clear_session_cookie(response)
         return response
 
     async def me(self, request: web.Request) -> web.Response:
@@ -109,9 +104,13 @@ class AuthRoutes:
                 account_id = (await self._accounts.get(query["account"])).id
             except UnknownAccount as exc:
                 raise Problem(404, "Unknown account", str(exc), slug="not-found") from None
+        limit = _int(query, "limit")
+        if limit is not None and limit < 1:
+            raise Problem(400, "Bad query", "limit must be 1 or more (above 1000 counts as 1000)",
+                          slug="bad-request")  # fmt: skip
         rows = await self._audit.list(
             customer_id=_int(query, "customer"), account_id=account_id, since=_since(query),
-            limit=min(_int(query, "limit") or 200, 1000),
+            limit=min(limit or 200, 1000),
         )  # fmt: skip
         return web.json_response({"entries": [
             {"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
@@ -142,9 +141,12 @@ def _int(query: Any, key: str) -> int | None:
     if key not in query:
         return None
     try:
-        return int(query[key])
+        value = int(query[key])
     except ValueError:
-        raise Problem(400, "Bad query", f"{key} must be a whole number", slug="bad-request") from None
+        value = None
+    if value is None or abs(value) >= 2**63:  # beyond BIGINT the driver would fail, not answer
+        raise Problem(400, "Bad query", f"{key} must be a whole number", slug="bad-request")
+    return value
 
 
 def _since(query: Any) -> datetime | None:
@@ -152,8 +154,12 @@ def _since(query: Any) -> datetime | None:
         return None
     try:
         at = datetime.fromisoformat(query["since"])
-    except ValueError:
+        # In UTC now: an offset that moves it past year 1 or 9999 is the client's, not a 500.
+        return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise Problem(
-            400, "Bad query", "since must be an ISO 8601 date or time", slug="bad-request"
+            400,
+            "Bad query",
+            "since must be an ISO 8601 date or time (years 1 to 9999, in UTC)",
+            slug="bad-request",
         ) from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -98,6 +98,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 @_with_paths
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if getattr(args, "task", "intent") == "faq":
+        from bot.cli_nlu_faq import evaluate_faq_task
+
+        return evaluate_faq_task(args)
     if getattr(args, "task", "intent") != "intent":
         from bot.cli_nlu_sentiment import evaluate_sentiment
 

@@ -3,8 +3,8 @@
 ``frontdesk --help`` must answer within a blink of bare Python, so nothing here imports the app,
 the database layer or NLP: a :class:`Handler` names ``module:function`` and imports it only when
 its command runs (``rules test`` loads spaCy; ``tickets list`` never does). The handlers live in
-``bot/cli_serve.py``, ``cli_rules.py``, ``cli_nlu.py``, ``cli_email.py``, ``cli_tickets.py`` and
-``cli_webhooks.py``.
+``bot/cli_serve.py``, ``cli_rules.py``, ``cli_nlu.py``, ``cli_email.py``, ``cli_tickets.py``,
+``cli_webhooks.py`` and ``cli_segments.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli_accounts_parser import add_accounts_commands
+from bot.cli_segments_parser import add_segments_commands
 from bot.cli_webhooks_parser import add_webhooks_commands
 
 __all__ = [
@@ -109,6 +110,7 @@ def parser() -> argparse.ArgumentParser:
     add_tickets_commands(sub)
     add_accounts_commands(sub)
     add_webhooks_commands(sub)
+    add_segments_commands(sub)
 
     return top
 
@@ -208,10 +210,11 @@ def add_nlu_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     )
     ev.add_argument(
         "--task",
-        choices=("intent", "sentiment", "complaint"),
+        choices=("intent", "sentiment", "complaint", "faq"),
         default="intent",
         help="what to score: the intent model (default), or the sentiment classifier's labels "
-        "or complaint flag (CSV columns text, sentiment, complaint; the model comes from the rulebook)",
+        "or complaint flag (CSV columns text, sentiment, complaint; the model comes from the rulebook), "
+        "or FAQ matching (columns text, faq, split: picks the thresholds on the dev rows, JSON)",
     )
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.add_argument(

@@ -100,6 +100,9 @@ class ApiSettings(_Model):
     lockout_failures: int = Field(5, ge=1, le=100)  # failed logins in a row that lock an account
     lockout_minutes: float = Field(15.0, gt=0, le=24 * 60)
     logins_per_ip_per_minute: int = Field(20, ge=1, le=10_000)
+    # Browser origins allowed to call the account API (CORS); none by default. The widget's
+    # endpoints follow webchat.allowed_origins instead.
+    allowed_origins: tuple[str, ...] = ()
 
 
 class BotSettings(_Model):
@@ -120,6 +123,13 @@ class NluSettings(_Model):
     analysis_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
 
 
+class SegmentsSettings(_Model):
+    """Customer segments (docs/segments.md): recomputed in the leader process every ``interval_hours``."""
+
+    enabled: bool = True
+    interval_hours: float = Field(24.0, gt=0, le=24 * 90)
+
+
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -133,6 +143,7 @@ class Settings(_Model):
     email: EmailSettings | None = None  # see docs/email.md
     slack: SlackSettings | None = None  # see docs/slack.md
     webhooks: WebhooksSettings = WebhooksSettings()  # outgoing webhooks; see docs/webhooks.md
+    segments: SegmentsSettings = SegmentsSettings()  # customer segments; see docs/segments.md
     base_dir: Path = Field(Path("."), exclude=True)
 
     def resolve(self, path: Path) -> Path:

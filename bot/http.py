@@ -2,9 +2,11 @@
 the embeddable widget, a body read timeout, and one quiet log line for a client's malformed
 request.
 
-Every error leaves as ``{"error": {"code", "message"}}``. Expected refusals carry their own
-message; anything unexpected is logged with a reference id and the client sees only that id,
-never exception text.
+Errors leave as ``{"error": {"code", "message"}}`` on the widget's paths and everywhere outside
+``/api/v1/``, and as ``application/problem+json`` (bot/problem.py) on the rest of ``/api/v1/``,
+the account API, whose handlers answer problems too. Expected refusals carry their own message;
+anything unexpected is logged with a reference id and the client sees only that id, never
+exception text.
 """
 
 from __future__ import annotations
@@ -13,17 +15,21 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http import HTTPStatus
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
+from bot.problem import problem
 from connectors.base import BadRequest
 from core import log_context
 
 __all__ = [
     "ClientErrorLog",
+    "CorsPolicy",
     "cors_middleware",
     "edge_middleware",
     "json_error",
@@ -38,13 +44,14 @@ _HTTP_MESSAGES = {
     404: ("not_found", "no such endpoint; see docs/webchat-api.md"),
     405: ("method_not_allowed", "this endpoint does not accept {method}"),
 }
+_API_MESSAGES = {404: ("not_found", "no such endpoint; the API's endpoints are in /api/v1/openapi.json")}
 
 
 def json_error(status: int, code: str, message: str, **extra: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
 
 
-def edge_middleware(body_timeout_seconds: float) -> Middleware:
+def edge_middleware(body_timeout_seconds: float, *, widget_paths: frozenset[str] = frozenset()) -> Middleware:
     """Our first layer (inside the webhook counter of bot/metrics.py): the request id of every
     log line, the body limits, and errors that say what to fix, in one middleware rather than
     three (each layer costs a coroutine and a partial per request on the web chat path).
@@ -59,7 +66,7 @@ def edge_middleware(body_timeout_seconds: float) -> Middleware:
         rid = log_context.request_id_from(request.headers.get("X-Request-ID"))
         token = log_context.request_id.set(rid)
         try:
-            response = await _answer(request, handler, body_timeout_seconds)
+            response = await _answer(request, handler, body_timeout_seconds, widget_paths)
         finally:
             log_context.request_id.reset(token)
         if not response.prepared:
@@ -69,59 +76,91 @@ def edge_middleware(body_timeout_seconds: float) -> Middleware:
     return middleware
 
 
-async def _answer(request: web.Request, handler: Handler, body_timeout: float) -> web.StreamResponse:
+async def _answer(
+    request: web.Request, handler: Handler, body_timeout: float, widget_paths: frozenset[str]
+) -> web.StreamResponse:
     """The handler's response, or the error it (or reading the body) raised as JSON that says
     what to fix. Anything unexpected is logged with a reference id; the client sees only that id."""
     try:
         refused = await _refused_body(request, body_timeout)
         if refused is not None:
-            return await answer_and_close(request, refused)
+            return await answer_and_close(request, _error(request, widget_paths, *refused))
         return await handler(request)
     except BadRequest as exc:
-        return json_error(exc.status, exc.code, exc.message)
+        return _error(request, widget_paths, exc.status, exc.code, exc.message)
     except web.HTTPRequestEntityTooLarge as exc:
         return await answer_and_close(
-            request, json_error(413, "body_too_large", f"request body is too large: {exc.text}")
+            request,
+            _error(request, widget_paths, 413, "body_too_large", f"request body is too large: {exc.text}"),
         )
     except web.RequestPayloadError as exc:
         # The body could not be read as declared, e.g. ``Content-Encoding: gzip`` on bytes that
         # are not gzip (found by the fuzzer; it was a 500 with a traceback). The client's fault.
-        response = json_error(
-            400, "unreadable_body", f"request body could not be read: {_payload_problem(exc)}"
+        response = _error(
+            request,
+            widget_paths,
+            400,
+            "unreadable_body",
+            f"request body could not be read: {_payload_problem(exc)}",
         )
         return await answer_and_close(request, response)
     except web.HTTPException as exc:
-        if exc.status < 400 or exc.content_type == "application/json":
-            raise
-        code, message = _HTTP_MESSAGES.get(
-            exc.status, (exc.reason.lower().replace(" ", "_"), exc.text or exc.reason)
-        )
-        return json_error(exc.status, code, message.format(method=request.method))
+        if exc.status < 400 or exc.content_type in _OWN_ERROR_PAGES:
+            raise  # the handler wrote its own error page (the console's are HTML)
+        messages = _API_MESSAGES if _account_api(request, widget_paths) else _HTTP_MESSAGES
+        known = messages.get(exc.status) or _HTTP_MESSAGES.get(exc.status)
+        if known is None:  # the exception's own text, never a format string
+            code, message = exc.reason.lower().replace(" ", "_"), exc.text or exc.reason
+        else:
+            code, message = known[0], known[1].format(method=request.method)
+        return _error(request, widget_paths, exc.status, code, message)
     except Exception:
         reference = secrets.token_hex(6)
         _LOGGER.exception("unhandled error on %s %s (reference %s)", request.method, request.path, reference)
-        return json_error(
-            500, "internal_error", f"internal error; reference {reference}", reference=reference
+        return _error(
+            request,
+            widget_paths,
+            500,
+            "internal_error",
+            f"internal error; reference {reference}",
+            reference=reference,
         )
 
 
-async def _refused_body(request: web.Request, seconds: float) -> web.Response | None:
+_OWN_ERROR_PAGES = frozenset({"application/json", "application/problem+json", "text/html"})
+
+
+def _account_api(request: web.Request, widget_paths: frozenset[str]) -> bool:
+    return request.path.startswith("/api/v1/") and request.path not in widget_paths
+
+
+def _error(
+    request: web.Request, widget_paths: frozenset[str], status: int, code: str, message: str, **extra: str
+) -> web.Response:
+    """An error in the shape of the path's API: problem+json on the account API, else ours."""
+    if _account_api(request, widget_paths):
+        return problem(status, HTTPStatus(status).phrase, message, slug=code.replace("_", "-"))
+    return json_error(status, code, message, **extra)
+
+
+async def _refused_body(request: web.Request, seconds: float) -> tuple[int, str, str] | None:
     """A declared length over the app's ``client_max_size`` is refused (413) before any of it is
     read; a chunked body over it is refused by aiohttp's own read. A body that trickles in
     (``Content-Length: 100``, one byte sent) would hold its connection and handler forever:
     aiohttp has no read timeout of its own, so a body that has not arrived whole within
-    ``seconds`` gets a 408. Bodies that came with their headers (almost all) cost two checks."""
+    ``seconds`` gets a 408. Bodies that came with their headers (almost all) cost two checks.
+    Returns the refusal's (status, code, message), or None."""
     declared = request.content_length
     if declared is not None and declared > request.client_max_size:
         limit = request.client_max_size
         message = f"request body is too large: {declared} bytes declared, the limit is {limit}"
-        return json_error(413, "body_too_large", message)
+        return 413, "body_too_large", message
     if request.body_exists and not request.content.is_eof():
         try:
             async with asyncio.timeout(seconds):
                 await request.read()
         except TimeoutError:
-            return json_error(
+            return (
                 408,
                 "body_timeout",
                 f"the request body did not arrive within {seconds:g} s: "
@@ -152,33 +191,44 @@ def _payload_problem(exc: web.RequestPayloadError) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
-def cors_middleware(allowed_origins: Sequence[str]) -> Middleware:
-    """CORS for ``/api/``: the widget runs on customers' own sites. Tokens are bearer headers,
-    not cookies, so allowing an origin lets it call the API but never act as a visitor."""
-    any_origin = "*" in allowed_origins
-    allowed = set(allowed_origins)
+@dataclass(frozen=True, slots=True)
+class CorsPolicy:
+    """Which browser origins may call a group of endpoints, and with which methods. ``setting``
+    names the config key, so a refused preflight says what to change. Never credentials: a
+    cross-origin call must carry its own bearer token, so the console's session cookie is never
+    sent by another site's script."""
 
-    def allow(origin: str) -> str | None:
-        if any_origin:
+    setting: str
+    origins: frozenset[str]
+    methods: str
+
+    def allow(self, origin: str) -> str | None:
+        if "*" in self.origins:
             return "*"
-        return origin if origin in allowed else None
+        return origin if origin in self.origins else None
+
+
+def cors_middleware(*, widget_paths: frozenset[str], widget: CorsPolicy, api: CorsPolicy) -> Middleware:
+    """CORS for ``/api/``: the widget's endpoints (``widget_paths``) follow
+    ``webchat.allowed_origins``, since the widget runs on customers' own sites; every other API
+    endpoint (accounts, tickets, customers) follows ``api.allowed_origins``, empty by default:
+    no CORS unless an admin opens it."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if not request.path.startswith("/api/") or origin is None:
             return await handler(request)
-        permitted = allow(origin)
+        policy = widget if request.path in widget_paths else api
+        permitted = policy.allow(origin)
         if request.method == "OPTIONS":
             if permitted is None:
-                return json_error(
-                    403, "origin_not_allowed", f"origin {origin} is not in webchat.allowed_origins"
-                )
+                return json_error(403, "origin_not_allowed", f"origin {origin} is not in {policy.setting}")
             return web.Response(
                 status=204,
                 headers={
                     "Access-Control-Allow-Origin": permitted,
-                    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                    "Access-Control-Allow-Methods": policy.methods,
                     "Access-Control-Allow-Headers": "Authorization, Content-Type",
                     "Access-Control-Max-Age": "600",
                     "Vary": "Origin",

@@ -32,7 +32,7 @@ from nlp.sentiment_model import train_sentiment
 from rules.engine import Engine
 from rules.intents_file import load_nlu_rulebook
 from rules.loader import RuleSet, load_ruleset
-from rules.reload import RulebookWatcher
+from rules.reload import RulebookWatcher, fingerprint
 from rules.rulebook import Rulebook, load_rulebook
 from ticketing.time import utcnow
 
@@ -53,6 +53,8 @@ class Knowledge:
     oos_label: str | None = None  # intents.yml's `oos` intent, if it has one
     model_version: str | None = None  # the version the intents call for
     model_ready: bool = True  # False while that version is not trained yet
+    files: tuple[str, ...] = ()  # the YAML files loaded, relative to the rulebook folder
+    fingerprint: str = ""  # SHA-256 of those files' names and contents (rules.reload.fingerprint)
 
     @classmethod
     def load(
@@ -68,6 +70,7 @@ class Knowledge:
         ``serving`` is the model in use now: it keeps answering if the new intents' model is
         not trained yet.
         """
+        files, digest = fingerprint(directory)  # before loading: a later edit reloads again
         rulebook = load_rulebook(directory)
         nlu = load_nlu_rulebook(directory)
         ruleset = load_ruleset(directory, faq_threshold=faq_threshold, rulebook=rulebook)
@@ -91,6 +94,7 @@ class Knowledge:
                 # Trained here, in the loading thread, in a fraction of a second (cached per
                 # process, so an edit elsewhere in the rulebook does not retrain it).
                 sentiment_model=train_sentiment(nlu.sentiment_examples),
+                faq_thresholds=rulebook.faq_thresholds,
             )
         except InvalidPatternError as exc:
             raise RulebookError([f"{directory / 'entities.yml'}:0: {exc}"]) from None
@@ -105,6 +109,8 @@ class Knowledge:
             oos_label=oos_label,
             model_version=version,
             model_ready=ready,
+            files=files,
+            fingerprint=digest,
         )
 
 
@@ -118,6 +124,8 @@ class LiveKnowledge:
         self._threshold = faq_threshold
         self._models = models
         self.current = Knowledge.load(directory, faq_threshold=faq_threshold, models=models)
+        for warning in self.current.ruleset.warnings:
+            _LOGGER.warning("rulebook: %s", warning)
         self._watcher = RulebookWatcher(directory=directory, load=self._load, apply=self.apply)
         self._training: asyncio.Task[None] | None = None
         self._training_version: str | None = None
@@ -131,6 +139,16 @@ class LiveKnowledge:
     def last_error(self) -> tuple[str, ...]:
         return self._watcher.last_error
 
+    @property
+    def failed_at(self) -> datetime | None:
+        """When the files now on disk were found broken (None while the live version is theirs)."""
+        return self._watcher.failed_at
+
+    @property
+    def reloads(self) -> int:
+        """How many times a changed rulebook went live since start."""
+        return self._watcher.reloads
+
     def _load(self) -> Knowledge:
         return Knowledge.load(
             self._directory,
@@ -142,6 +160,8 @@ class LiveKnowledge:
     def apply(self, fresh: Knowledge) -> None:
         self.current = fresh
         _LOGGER.info("rulebook %s is live", self._directory)
+        for warning in fresh.ruleset.warnings:
+            _LOGGER.warning("rulebook: %s", warning)
         if not fresh.model_ready:
             self._start_training()
         else:

@@ -5,6 +5,11 @@ loop iteration; a periodic sweep picks up anything left (a restart, a lease that
 retry whose time has come). A channel that is down or rate-limited raises DeliveryError and
 its rows wait with capped exponential backoff plus jitter; nothing is dropped until
 ``max_attempts`` is exhausted, and then the row is kept as ``failed`` for operators.
+
+Rows of one conversation are delivered one after the other, in the order they were written
+(rows of different conversations concurrently): a solve message and the rating question after
+it, a reply split over two rows, must not overtake each other on Telegram or in a mailbox. If a
+row fails, the conversation's later rows of the round wait until its retry.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from bot.delivery import outbound_from_payload
 from bot.metrics import Metrics
@@ -79,13 +84,35 @@ class OutboxDispatcher:
                 return attempted
             attempted += len(claimed)
             channels = {item.id: item.channel for item in claimed}
-            results = await asyncio.gather(*(self._deliver(item) for item in claimed))
-            sent = [r for r in results if r is not None]
+            conversations: dict[tuple[str, object], list[Claimed]] = {}
+            for item in claimed:  # claimed in id order: each list is in the order written
+                key = (item.channel, item.payload.get("conversation_id", item.id))
+                conversations.setdefault(key, []).append(item)
+            results = await asyncio.gather(*(self._in_order(rows) for rows in conversations.values()))
+            sent = [r for rows in results for r in rows]
+
+    async def _in_order(self, items: Sequence[Claimed]) -> list[tuple[int, str | None]]:
+        """Deliver one conversation's rows in order; after a failure the rest wait for its retry."""
+        sent: list[tuple[int, str | None]] = []
+        for index, item in enumerate(items):
+            result = await self._deliver(item)
+            if isinstance(result, tuple):
+                sent.append(result)
+                continue
+            if result is not None:  # retried at that time: the later rows must not overtake it
+                for later in items[index + 1 :]:
+                    await self._store.retry_later(
+                        later.id, error=f"waits for outbox {item.id} of its conversation", at=result
+                    )
+                return sent
+        return sent
 
     def _failed(self, exc: Exception) -> None:
         _LOGGER.error("outbox sweep failed; retrying in %.1fs", self._sweep_interval, exc_info=exc)
 
-    async def _deliver(self, item: Claimed) -> tuple[int, str | None] | None:
+    async def _deliver(self, item: Claimed) -> tuple[int, str | None] | datetime | None:
+        """``(id, external id)`` once sent; the retry time if it is to be tried again; None if
+        it was given up."""
         connector = self._connectors.get(item.channel)
         if connector is None:
             await self._store.give_up(
@@ -98,20 +125,18 @@ class OutboxDispatcher:
             try:
                 external_id = await connector.send(outbound_from_payload(item.payload))
             except DeliveryError as exc:
-                await self._retry(item, str(exc), exc.retry_after)
-                return None
+                return await self._retry(item, str(exc), exc.retry_after)
             except Exception as exc:
                 _LOGGER.exception("outbox %d: %s connector failed unexpectedly", item.id, item.channel)
-                await self._retry(item, f"{type(exc).__name__}", None)
-                return None
+                return await self._retry(item, f"{type(exc).__name__}", None)
         return (item.id, external_id)
 
-    async def _retry(self, item: Claimed, error: str, retry_after: float | None) -> None:
+    async def _retry(self, item: Claimed, error: str, retry_after: float | None) -> datetime | None:
         if item.attempts >= self._max_attempts:
             _LOGGER.error("outbox %d: giving up after %d attempts: %s", item.id, item.attempts, error)
             await self._store.give_up(item.id, error=error)
             self._metrics.failed(item.channel)
-            return
+            return None
         delay = backoff(item.attempts)
         if retry_after is not None:
             delay = max(delay, timedelta(seconds=retry_after))
@@ -119,5 +144,7 @@ class OutboxDispatcher:
         _LOGGER.warning(
             "outbox %d: %s; retry %d in %.0fs", item.id, error, item.attempts, delay.total_seconds()
         )
-        await self._store.retry_later(item.id, error=error, at=utcnow() + delay)
+        at = utcnow() + delay
+        await self._store.retry_later(item.id, error=error, at=at)
         self._metrics.retried(item.channel)
+        return at

@@ -32,6 +32,7 @@ from rules.decision import (
     Decision,
     FillSlot,
     HandOff,
+    KeepSolved,
     NotifySlack,
     OpenTicket,
     Reply,
@@ -85,6 +86,7 @@ class TurnWork:
     results: ResultContext = field(default_factory=ResultContext)
     dialog: dict[str, Any] | None = None  # the conversation's new dialog, when changed
     ticket_priority: str | None = None  # the open ticket raised to this priority
+    keep_solved: bool = False  # the message closed the loop: its solved ticket is not reopened
 
     @property
     def actor(self) -> str:
@@ -234,6 +236,11 @@ def _acknowledge(work: TurnWork, action: Acknowledge) -> None:
         work.changed_dialog()["ack"] = {"ticket": work.ticket, "at": work.results.now.isoformat()}
 
 
+def _keep_solved(work: TurnWork, action: KeepSolved) -> None:
+    work.keep_solved = True
+    work.events.append(("customer", "closing", {"intent": action.intent}))
+
+
 async def _reply_on_ticket(work: TicketWork, action: Reply) -> None:
     conversation = work.ticket["conversation_id"]
     if conversation is None:
@@ -357,6 +364,7 @@ EFFECTS: Mapping[type[Action], ActionEffect[Any]] = MappingProxyType(
         ClearAsk: _effect(ClearAsk, turn=_clear_ask, ticket=None),
         SetTicket: _effect(SetTicket, turn=_set_ticket, ticket=None),
         Acknowledge: _effect(Acknowledge, turn=_acknowledge, ticket=None),
+        KeepSolved: _effect(KeepSolved, turn=_keep_solved, ticket=None),
     }
 )
 assert set(EFFECTS) == set(ACTION_TYPES), "every decided action type needs one entry in EFFECTS"

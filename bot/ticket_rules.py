@@ -29,6 +29,7 @@ from nlp.types import Analysis
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from ticketing.event_feed import EventBatch, EventTicket, FeedEvent, TicketEventFeed
 from ticketing.numbers import ticket_reference
+from ticketing.sla_config import SlaConfig
 from ticketing.time import utcnow
 
 __all__ = ["TicketRuleRunner"]
@@ -46,12 +47,14 @@ class TicketRuleRunner:
         knowledge: Callable[[], Knowledge],
         wake_outbox: Callable[[], None],
         bot_name: str,
+        ticket_config: Callable[[], SlaConfig] | None = None,
         interval: float = 0.5,
     ) -> None:
         self._events = events
         self._knowledge = knowledge
         self._wake_outbox = wake_outbox
         self._bot_name = bot_name
+        self._ticket_config = ticket_config
         self._interval = interval
         self._task = BackgroundTask(name="ticket-rules")
         self._decided = -1  # the cursor as this process last committed it; -1: not read yet
@@ -100,10 +103,16 @@ class TicketRuleRunner:
                 if event.kind in _WATCHED:
                     if event.ticket_id not in seen:
                         seen |= await batch.tickets([event.ticket_id])
-                    decided = await self._decide(batch, knowledge, seen[event.ticket_id], event)
+                    ticket = seen[event.ticket_id]
+                    decided = await self._decide(batch, knowledge, ticket, event)
                     if decided is not None:
                         replied |= decided
                         del seen[event.ticket_id]
+                    if _solved(event) and self._ticket_config is not None:
+                        # After the rules' "your ticket is solved", in their transaction: the
+                        # rating question's outbox row follows theirs (ticketing/csat.py). Ticket
+                        # rules change no status, so the row read for the rules still holds.
+                        replied |= await batch.ask_csat(self._ticket_config(), ticket.row)
             if batch.events:
                 await batch.advance(last)
         self._decided = last
@@ -143,6 +152,10 @@ class TicketRuleRunner:
         for action in decision.actions:
             await apply_to_ticket(work, action)
         return work.replied
+
+
+def _solved(event: FeedEvent) -> bool:
+    return event.kind == "status" and event.data.get("to") == "solved"
 
 
 def _caused_by(actor: str, data: dict[str, Any]) -> tuple[str, ...]:

@@ -111,6 +111,7 @@ def facts_for(message: InboundMessage, analysis: Analysis, state: ConversationSt
             asking=_asking(dialog.get("asking")),
             ticket_priority=state.ticket_priority,
             ticket_queue=state.ticket_queue,
+            ticket_status=state.ticket_status,
             acknowledged=_acknowledged(dialog.get("ack")),
         ),
         now=message.received_at,
@@ -149,6 +150,7 @@ def _planned(analysis: Analysis, work: TurnWork) -> Plan:
         close_conversation=work.close,
         dialog=work.dialog,
         ticket_priority=work.ticket_priority,
+        keep_solved=work.keep_solved,
     )
 
 

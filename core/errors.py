@@ -20,7 +20,7 @@ that), so they derive from the root rather than live here::
     │   └── BackupError               a backup or restore refused (ticketing.backup)
     ├── TicketError                   a refused ticket operation, said to the agent (ticketing.errors)
     │   └── TicketNotFound, InvalidTransition, InvalidValue, UnknownQueue, UnknownAgent,
-    │       NoAgentAvailable, CustomerNotFound,
+    │       NoAgentAvailable, CustomerNotFound (CustomerRetired: merged or erased),
     │       AccountError: UnknownAccount, NotPermitted, LoginRefused, CredentialRefused
     ├── ConversationGone              the customer was erased; start a new session (core.contracts)
     ├── CalendarProblem               (ticketing.business_hours; also a ValueError)

@@ -39,6 +39,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "customers:erase": _ADMIN,
     "accounts:admin": _ADMIN,
     "audit:read": _ADMIN,
+    "rulebook:read": _ALL,
+    "reports:read": _ALL,
+    "webhooks:admin": _ADMIN,
 }
 
 

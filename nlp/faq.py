@@ -6,6 +6,11 @@ absorbed by ``token_sort_ratio``/``token_set_ratio`` scorers rather than by an i
 fast enough for the few thousand variants a support team writes. Each variant is also kept
 without filler words ("what is your"), so a terse "retrun policy?" scores against "return
 policy" rather than the whole sentence.
+
+Paraphrases that share meaning but not spelling are caught by :mod:`nlp.faq_similarity` (the
+intent model's features, cosine to the nearest question or example). An FAQ's score is the best
+of the two, each calibrated so the threshold picked on the dev split lands on the same answer
+point (:func:`nlp.faq_similarity.calibrate`).
 """
 
 from __future__ import annotations
@@ -17,9 +22,18 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
+from nlp.faq_similarity import (
+    ANSWER_POINT,
+    DEFAULT_FUZZY_THRESHOLD,
+    DEFAULT_SIMILARITY_THRESHOLD,
+    FaqVectors,
+)
 from nlp.types import FaqCandidate, FaqEntry
 
-__all__ = ["FaqMatcher", "content", "normalize"]
+__all__ = ["FaqMatcher", "FaqScores", "content", "normalize"]
+
+FaqScores = tuple[list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+"""FAQ ids, and per text and FAQ the raw fuzzy ratio and cosine (both 0..1) of its best variant."""
 
 _NON_WORD = re.compile(r"[^\w\s]+", re.UNICODE)
 _SPACE = re.compile(r"\s+")
@@ -44,17 +58,27 @@ def content(normalized: str) -> str:
 class FaqMatcher:
     """Ranks FAQ entries by the best fuzzy score of any of their question variants."""
 
-    def __init__(self, entries: Iterable[FaqEntry], *, limit: int = 3) -> None:
+    def __init__(
+        self,
+        entries: Iterable[FaqEntry],
+        *,
+        limit: int = 3,
+        fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
+        similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
+    ) -> None:
         self._entries = {e.id: e for e in entries}
         self._choices: list[str] = []
         self._content: list[str] = []
         self._owners: list[tuple[str, str]] = []  # (faq id, original variant)
         for entry in self._entries.values():
-            for question in entry.questions:
+            for question in (*entry.questions, *entry.examples):
                 self._choices.append(normalize(question))
                 self._content.append(content(self._choices[-1]))
                 self._owners.append((entry.id, question))
+        self._vectors = FaqVectors([(faq_id, text) for faq_id, text in self._owners])
         self._limit = limit
+        self._fuzzy_threshold = fuzzy_threshold
+        self._similarity_threshold = similarity_threshold
 
     def match(self, text: str, *, max_chars: int = 1000) -> tuple[FaqCandidate, ...]:
         return self.match_many([text], max_chars=max_chars)[0]
@@ -67,14 +91,45 @@ class FaqMatcher:
         if not live or not self._choices:
             return results
         asked = [queries[i] for i in live]
-        # Best of the full question and its content words, per variant, computed in C.
+        fuzzy, similar = self._variant_scores(asked, [texts[i][:max_chars] for i in live])
         scores = np.maximum(
-            _scores(asked, self._choices), _scores([content(q) for q in asked], self._content)
+            _calibrated(fuzzy / 100.0, self._fuzzy_threshold),
+            _calibrated(similar, self._similarity_threshold),
         )
         orders = np.argsort(-scores, axis=1, kind="stable")[:, : self._limit * 4]
         for i, row, order in zip(live, scores.tolist(), orders.tolist(), strict=True):
             results[i] = self._rank(row, order)
         return results
+
+    def _variant_scores(
+        self, queries: list[str], texts: Sequence[str]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Raw fuzzy ratio (0..100) and cosine (0..1) of every text to every variant."""
+        # Best of the full question and its content words, per variant, computed in C.
+        fuzzy = np.maximum(
+            _scores(queries, self._choices), _scores([content(q) for q in queries], self._content)
+        )
+        similar = self._vectors.similarities(texts).astype(np.float64)
+        return fuzzy, similar
+
+    def raw_scores(self, texts: Sequence[str], *, max_chars: int = 1000) -> FaqScores:
+        """Per text and FAQ, the best raw score of each method (for picking thresholds on a dev set)."""
+        ids = list(self._entries)
+        fuzzy_out = np.zeros((len(texts), len(ids)))
+        similar_out = np.zeros((len(texts), len(ids)))
+        queries = [normalize(text[:max_chars]) for text in texts]
+        live = [i for i, query in enumerate(queries) if query]
+        if not live or not self._choices:
+            return ids, fuzzy_out, similar_out
+        fuzzy, similar = self._variant_scores(
+            [queries[i] for i in live], [texts[i][:max_chars] for i in live]
+        )
+        column = {faq_id: j for j, faq_id in enumerate(ids)}
+        for v, (faq_id, _variant) in enumerate(self._owners):
+            j = column[faq_id]
+            fuzzy_out[live, j] = np.maximum(fuzzy_out[live, j], fuzzy[:, v] / 100.0)
+            similar_out[live, j] = np.maximum(similar_out[live, j], similar[:, v])
+        return ids, fuzzy_out, similar_out
 
     def _rank(self, scores: list[float], order: list[int]) -> tuple[FaqCandidate, ...]:
         best: dict[str, FaqCandidate] = {}
@@ -85,6 +140,16 @@ class FaqMatcher:
                 best[faq_id] = FaqCandidate(faq_id, variant, entry.answer, round(scores[index] / 100.0, 4))
         ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
         return tuple(ranked[: self._limit])
+
+
+def _calibrated(unit: npt.NDArray[np.float64], threshold: float) -> npt.NDArray[np.float64]:
+    """:func:`nlp.faq_similarity.calibrate` over a matrix of raw 0..1 scores, as 0..100."""
+    if threshold <= 0.0 or threshold >= 1.0:
+        return unit * 100.0
+    low = unit * (ANSWER_POINT / threshold)
+    high = ANSWER_POINT + (1.0 - ANSWER_POINT) * (unit - threshold) / (1.0 - threshold)
+    result: npt.NDArray[np.float64] = np.where(unit <= threshold, low, high) * 100.0
+    return result
 
 
 def _scores(queries: list[str], choices: list[str]) -> npt.NDArray[np.float64]:

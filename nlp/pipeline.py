@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from nlp.entities import EntityExtractor
 from nlp.faq import FaqMatcher
+from nlp.faq_similarity import DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD
 from nlp.intent_model import IntentModel, IntentResult
 from nlp.sentiment import SentimentAnalyzer
 from nlp.sentiment_model import SentimentModel, default_model
@@ -57,6 +58,7 @@ class _Inputs:
     intent_limit: int
     max_chars: int
     today: Callable[[], date]
+    faq_thresholds: tuple[float, float] = (DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD)
 
 
 class Pipeline:
@@ -74,6 +76,8 @@ class Pipeline:
             ``date.today`` if the pipeline is to be pickled).
         sentiment_model: trained sentiment and complaint classifier (see
             :func:`nlp.sentiment_model.train_sentiment`); ``None``: the shipped default.
+        faq_thresholds: the fuzzy ratio and the cosine picked on a dev split (faq.yml
+            ``settings``; ``frontdesk nlu evaluate --task faq``), both mapped to the answer point.
 
     Raises:
         nlp.entities.InvalidPatternError: an admin entity pattern does not compile.
@@ -91,6 +95,7 @@ class Pipeline:
         max_chars: int = MAX_CHARS,
         today: Callable[[], date] = date.today,
         sentiment_model: SentimentModel | None = None,
+        faq_thresholds: tuple[float, float] = (DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD),
     ) -> None:
         self._inputs = _Inputs(
             faqs=tuple(faqs),
@@ -100,8 +105,10 @@ class Pipeline:
             intent_limit=intent_limit,
             max_chars=max_chars,
             today=today,
+            faq_thresholds=faq_thresholds,
         )
-        self._faq = FaqMatcher(self._inputs.faqs)
+        fuzzy, similar = faq_thresholds
+        self._faq = FaqMatcher(self._inputs.faqs, fuzzy_threshold=fuzzy, similarity_threshold=similar)
         self._model = model
         self._sentiment = SentimentAnalyzer(extra=self._inputs.sentiment_lexicon)
         self._feelings = sentiment_model or default_model()
@@ -118,6 +125,10 @@ class Pipeline:
     @property
     def model(self) -> IntentModel | None:
         return self._model
+
+    @property
+    def faq_matcher(self) -> FaqMatcher:
+        return self._faq
 
     @property
     def sentiment_model(self) -> SentimentModel:
@@ -253,6 +264,7 @@ def _rebuild(inputs: _Inputs, model: IntentModel | None, feelings: SentimentMode
         max_chars=inputs.max_chars,
         today=inputs.today,
         sentiment_model=feelings,
+        faq_thresholds=inputs.faq_thresholds,
     )
 
 

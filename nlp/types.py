@@ -81,9 +81,16 @@ class GazetteerEntry:
 
 @dataclass(frozen=True, slots=True)
 class FaqEntry:
+    """One FAQ: its questions and ``examples`` (paraphrases, matched the same way) and answer.
+
+    ``label`` is what a customer sees when the FAQ is offered as a choice (never its id).
+    """
+
     id: str
     questions: tuple[str, ...]
     answer: str
+    label: str = ""
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

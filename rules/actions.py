@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -97,6 +97,7 @@ class _Context:
     responses: Mapping[str, Localized]
     intent_labels: Mapping[str, str]
     faq_threshold: float
+    offered: frozenset[str] | None = None  # intents clarify may offer (None: any with a label)
 
     def text(self, template: str, key: Loc = ()) -> str:
         """``template`` as given, its unknown variables reported at ``key`` under the action."""
@@ -130,6 +131,7 @@ def compile_action(
     intent_labels: Mapping[str, str],
     faq_threshold: float,
     rule: str = "",
+    offered: frozenset[str] | None = None,
 ) -> ActionPlan:
     kind = spec.kind
     context = _Context(
@@ -140,6 +142,7 @@ def compile_action(
         responses=responses,
         intent_labels=intent_labels,
         faq_threshold=faq_threshold,
+        offered=offered,
     )
     return SPEC_KINDS[kind].compile(getattr(spec, kind), context)
 
@@ -303,18 +306,28 @@ def _clarify(spec: ClarifySpec, c: _Context) -> ActionPlan:
     if spec.text is None and spec.response not in responses:
         responses = {**responses, spec.response: {"": ("Did you mean one of these?",)}}
     variants = _variants(spec.text, None if spec.text is not None else spec.response, env, loc, responses)
-    floor = spec.min_confidence
+    floor, offered = spec.min_confidence, c.offered
+    # Nothing worth offering ("helo", a football question): the rule's own "I didn't understand"
+    # keeps the rule's max_fires budget, so a ticket comes only after repeated failures.
+    otherwise = None
+    if spec.otherwise is not None:
+        otherwise = _reply(spec.otherwise, replace(c, kind="reply", loc=(*c.loc, "otherwise")))
 
     def produce(s: Subject, r: Render) -> tuple[tuple[Action, ...], str]:
-        top = [i for i in s.analysis.intents[:2] if i.confidence >= floor]
-        buttons = tuple(
-            QuickReplyButton(
-                labels.get(i.name, i.name.replace("_", " ").capitalize()),
-                labels.get(i.name, i.name.replace("_", " ").capitalize()),
-            )
-            for i in top
-        )
-        note = "buttons: " + (", ".join(i.name for i in top) or f"none (no intent ≥ {floor:.2f})")
+        # Only intents with a customer-facing label that may be offered (never small talk, never
+        # a name): a button is a label, and pressing it sends the label, which the model knows.
+        top = [
+            i
+            for i in s.analysis.intents
+            if i.confidence >= floor and i.name in labels and (offered is None or i.name in offered)
+        ][:2]
+        buttons = tuple(QuickReplyButton(labels[i.name], labels[i.name]) for i in top)
+        if not buttons:
+            if otherwise is not None:
+                said, _ = otherwise.produce(s, r)
+                return said, f"no intent to offer ≥ {floor:.2f}: said otherwise"
+            return (), f"clarify skipped: no intent to offer ≥ {floor:.2f}"
+        note = "buttons: " + ", ".join(i.name for i in top)
         return (Reply(r.pick(variants, s.language), buttons),), note
 
     return ActionPlan("clarify", produce)

@@ -26,6 +26,7 @@ __all__ = [
     "Decision",
     "FillSlot",
     "HandOff",
+    "KeepSolved",
     "NotifySlack",
     "OpenTicket",
     "QuickReplyButton",
@@ -187,9 +188,19 @@ class Acknowledge:
     note: str
 
 
+@dataclass(frozen=True, slots=True)
+class KeepSolved:
+    """The customer closed the loop ("thanks", "bye") on a solved ticket (``settings.closing``):
+    the message is recorded on the ticket, so an agent sees it, and does not reopen it."""
+
+    kind: ClassVar[str] = "keep_solved"
+
+    intent: str
+
+
 Action = (
     Reply | OpenTicket | HandOff | AddNote | Tag | Untag | SetAttribute | CloseConversation | NotifySlack
-    | AskSlot | FillSlot | ClearAsk | SetTicket | Acknowledge
+    | AskSlot | FillSlot | ClearAsk | SetTicket | Acknowledge | KeepSolved
 )  # fmt: skip
 # Decided kinds that are no key of a rule's ``then``: what they come from. ``ask`` decides whether
 # a slot was filled or the question dropped; ``settings.acknowledge`` is the rulebook's, for
@@ -198,6 +209,7 @@ DERIVED_KINDS: dict[str, str] = {
     "fill_slot": "ask",
     "clear_ask": "ask",
     "acknowledge": "settings.acknowledge",
+    "keep_solved": "settings.closing",
 }
 # Every decided action type; each ``kind`` is what rule tests' ``expect: {actions: [...]}`` name, and
 # the bot's executor (bot/rule_actions.py) has one entry per type.

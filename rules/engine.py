@@ -63,6 +63,9 @@ class Engine:
         render = Render(
             variables=variables_for(analysis, facts), rng=self._rng, default_language=rs.default_language
         )
+        closing = self._closing(subject, facts, render)
+        if closing is not None:
+            return closing
         limit = reply_limit_reached(facts, limits)
         if limit is not None:
             text = render.pick(rs.rulebook.localized[limits.limit_response], subject.language)
@@ -105,7 +108,13 @@ class Engine:
                     continue
             why = rule.when.why(subject)
             notes: list[str] = []
+            before = len(actions)
             render, asked = _run(rule.then, subject, render, actions, notes)
+            if len(actions) == before and all(p.kind in _MAY_PASS for p in rule.then):
+                # A clarify with nothing to offer (or an FAQ answer below its score) passes the
+                # message on: the next rule (the fallback) answers instead of an empty turn.
+                trace.append(RuleTrace(rule.name, False, "; ".join([why, *notes]), rule.line))
+                continue
             fired.append(rule.name)
             reasons.append(why)
             trace.append(RuleTrace(rule.name, True, "; ".join([why, *notes]), rule.line))
@@ -136,8 +145,20 @@ class Engine:
             rng=self._rng,
             default_language=self._ruleset.default_language,
         )
+        closing = self._closing(subject_of(analysis, facts), facts, render)
+        if closing is not None:
+            return closing
         empty = Decision(actions=(), rule="", reason="handed off: an agent answers")
         return self._acknowledged(empty, facts, render, facts.conversation.language or analysis.language)
+
+    def _closing(self, subject: Subject, facts: RuleFacts, render: Render) -> Decision | None:
+        """A closing message ("thanks, all good now") on a solved ticket: answered, recorded, not
+        reopened (rules/closing.py); None for anything else."""
+        closing = self._ruleset.closing
+        if closing is None or facts.conversation.ticket_status != "solved":
+            return None
+        intent = subject.intent.name if subject.intent is not None else None
+        return closing.decide(intent, facts, render, subject.language)
 
     def _answer(
         self, analysis: Analysis, facts: RuleFacts, subject: Subject, render: Render, asking: Asking
@@ -178,6 +199,9 @@ class Engine:
         opened = any(isinstance(a, OpenTicket) for a in decision.actions)
         said = ack.decide(facts, opened=opened, render=render, language=language)
         return replace(decision, actions=(*decision.actions, said))
+
+
+_MAY_PASS = frozenset({"clarify", "answer_faq"})
 
 
 def _run(

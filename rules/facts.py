@@ -54,6 +54,7 @@ class ConversationFacts:
     asking: Asking | None = None
     ticket_priority: str | None = None  # of the open ticket
     ticket_queue: str | None = None
+    ticket_status: str | None = None  # of the open ticket ("solved" until it closes)
     acknowledged: tuple[str, datetime] | None = None  # (ticket, when) the customer was last told
 
 

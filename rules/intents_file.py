@@ -3,8 +3,9 @@
 Three files, each optional, each validated with ``file:line`` errors through
 :mod:`core.yamlfile` so an admin's typo names its line and the previous model keeps serving:
 
-* ``intents.yml``: ``intents:`` as a list of ``{name, examples}`` (examples as a list, or a
-  Rasa-style block of ``- example`` lines), plus optional ``settings.oos_threshold``; an intent
+* ``intents.yml``: ``intents:`` as a list of ``{name, label, clarify, examples}`` (examples as a
+  list, or a Rasa-style block of ``- example`` lines; ``label`` is what customers see, read by
+  :mod:`rules.labels`), plus optional ``settings.oos_threshold``; an intent
   named ``oos`` or ``out_of_scope`` holds examples of what the bot does *not* handle: the
   model learns them as a class of their own, and a message it puts there is out of scope
   (``out_of_scope: true`` for rules), never an intent;
@@ -53,6 +54,8 @@ class _Strict(BaseModel):
 
 class _Intent(_Strict):
     name: str
+    label: str | None = Field(default=None, min_length=1)  # what customers see (rules.labels)
+    clarify: bool = True  # offered as a clarifying choice (small talk: false)
     examples: list[str] | str = Field(min_length=1)
 
     @field_validator("name")
@@ -171,6 +174,8 @@ def load_intents(path: Path) -> IntentsFile:
         texts = intent.example_list()
         if not texts:
             problems.append(f"{path}:{line}: intent {intent.name!r} has no examples")
+        elif intent.label and intent.label.strip() not in texts:
+            texts.append(intent.label.strip())  # a pressed clarifying button sends its label
         examples.extend(TrainingExample(text=t, intent=intent.name) for t in texts)
     if problems:
         raise RulebookError(problems)

@@ -25,10 +25,12 @@ from core.calendars import Calendar, parse_calendar, parse_zone
 from core.yamlfile import RulebookError, SourceError, line_of, load_yaml, parse_yaml, validate
 from rules.acknowledge import Acknowledgement, compile_acknowledgement
 from rules.actions import ActionPlan, compile_action
+from rules.closing import Closing, compile_closing
 from rules.compiler import Env, Loc, compile_condition
 from rules.conditions import Predicate, Subject
 from rules.guards import Limits
 from rules.intents_file import OOS_INTENTS
+from rules.labels import IntentDisplay, check_responses, check_rule_texts, intent_display
 from rules.promises import check_promises
 from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
@@ -82,7 +84,9 @@ class RuleSet:
     source: Path | None  # the rules file, or None for the built-in rules
     by_name: Mapping[str, CompiledRule] = field(default_factory=dict)  # where a form resumes
     acknowledge: Acknowledgement | None = None  # settings.acknowledge, compiled (None: hand-built sets)
+    closing: Closing | None = None  # settings.closing, compiled (None: hand-built sets)
     queue_labels: Mapping[str, str] = field(default_factory=dict)  # what replies call each queue's team
+    warnings: tuple[str, ...] = ()  # ``file:line: ...`` worth fixing that do not stop loading (labels)
 
 
 def rule_files(directory: Path) -> dict[str, Path]:
@@ -150,6 +154,9 @@ def load_ruleset(
         zone = parse_zone("UTC")
     env = Env(calendars=calendars, zone=zone, known_intents=known_intents)
     check_intent_labels(settings.intent_labels, env)
+    display = intent_display(directory, settings.intent_labels)
+    names = sorted({*(known_intents or ()), *(entry.id for entry in rulebook.faqs)})
+    problems.extend(check_responses(directory, names))
     compiled = []
     seen: dict[str, int] = {}
     faq_ids = frozenset(entry.id for entry in rulebook.faqs)
@@ -166,6 +173,7 @@ def load_ruleset(
         check_scope(spec, env, ("rules", i))
         check_values(spec.when, env, ("rules", i, "when"), faq_ids=faq_ids)
         check_promises(spec, env, ("rules", i), responses=rulebook.localized, labels=settings.queue_labels)
+        check_rule_texts(spec.then, names, env.problem, ("rules", i, "then"))
         compiled.append(
             _compile(
                 spec,
@@ -173,7 +181,7 @@ def load_ruleset(
                 line,
                 env,
                 rulebook,
-                settings.intent_labels,
+                display,
                 settings.faq_threshold if settings.faq_threshold is not None else faq_threshold,
             )
         )
@@ -184,6 +192,7 @@ def load_ruleset(
             f"unknown response {limits.limit_response!r} (add it to responses.yml)",
         )
     acknowledge = compile_acknowledgement(settings.acknowledge, rulebook.localized, env)
+    closing = compile_closing(settings.closing, rulebook.localized, env)
     _shadowed(parsed.rules, data, env)
     problems.extend(f"{filename}:{line_of(data, loc)}: {_dotted(loc)}: {msg}" for loc, msg in env.problems)
     if problems:
@@ -201,7 +210,9 @@ def load_ruleset(
         source=rules_path,
         by_name=MappingProxyType({rule.name: rule for rule in compiled}),
         acknowledge=acknowledge,
+        closing=closing,
         queue_labels=MappingProxyType(dict(settings.queue_labels)),
+        warnings=(*rulebook.warnings, *display.warnings),
     )
 
 
@@ -239,7 +250,7 @@ def _compile(
     line: int,
     env: Env,
     rulebook: Rulebook,
-    labels: Mapping[str, str],
+    display: IntentDisplay,
     threshold: float,
 ) -> CompiledRule:
     loc: Loc = ("rules", i)
@@ -250,9 +261,10 @@ def _compile(
             env,
             (*loc, "then", j),
             responses=rulebook.localized,
-            intent_labels=labels,
+            intent_labels=display.labels,
             faq_threshold=threshold,
             rule=spec.name,
+            offered=display.offered,
         )
         for j, a in enumerate(spec.then)
     )

@@ -44,10 +44,11 @@ def check_promises(
     }
     queue = {_NEW: opened.queue if opened is not None else None, _EXISTING: None}
     for j, action in enumerate(spec.then):
-        reply = action.reply
+        reply, where = action.reply, (*loc, "then", j, "reply")
+        if reply is None and action.clarify is not None and action.clarify.otherwise is not None:
+            reply, where = action.clarify.otherwise, (*loc, "then", j, "clarify", "otherwise")
         if reply is None:
             continue
-        where = (*loc, "then", j, "reply")
         alt = reply.existing_ticket
         main_paths = [p for p in paths if alt is None or p == _NEW]
         sources: list[tuple[ReplySpec | TextSpec, list[str], Loc]] = [(reply, main_paths, where)]

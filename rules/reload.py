@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from core.loops import BackgroundTask, every
 from core.yamlfile import SourceError
 
-__all__ = ["RulebookWatcher", "snapshot"]
+__all__ = ["RulebookWatcher", "fingerprint", "snapshot"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,6 +43,30 @@ def snapshot(directory: Path) -> Snapshot:
                 continue
             stamps.add((str(path.relative_to(directory)), stat.st_size, stat.st_mtime_ns))
     return frozenset(stamps)
+
+
+def fingerprint(directory: Path) -> tuple[tuple[str, ...], str]:
+    """The YAML files under ``directory`` (relative paths, sorted) and a SHA-256 over their
+    names and bytes: what the API shows as the rulebook's version, equal on every process that
+    loaded the same files (file stamps differ between hosts, contents do not)."""
+    digest = hashlib.sha256()
+    names = sorted(
+        {
+            str(p.relative_to(directory))
+            for pattern in ("**/*.yml", "**/*.yaml")
+            for p in directory.glob(pattern)
+        }
+    )
+    kept = []
+    for name in names:
+        try:
+            data = (directory / name).read_bytes()
+        except OSError:  # deleted meanwhile: the watcher reloads again after this
+            continue
+        kept.append(name)
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return tuple(kept), digest.hexdigest()
 
 
 class RulebookWatcher(Generic[T]):
@@ -68,10 +94,19 @@ class RulebookWatcher(Generic[T]):
         self._interval = interval
         self._seen = snapshot(directory)
         self.last_error: tuple[str, ...] = ()
+        self.failed_at: datetime | None = None  # when ``last_error`` was found
         self.reloads = 0
+        self._checking = asyncio.Lock()
 
     async def check(self) -> bool | None:
-        """Poll once: ``None`` if nothing changed, else whether the new version went live."""
+        """Poll once: ``None`` if nothing changed, else whether the new version went live.
+
+        Checks take turns: a caller that finds the poller mid-load waits for it, so when this
+        returns, what is on disk is live or reported broken."""
+        async with self._checking:
+            return await self._check()
+
+    async def _check(self) -> bool | None:
         current = await asyncio.to_thread(snapshot, self._directory)
         if current == self._seen:
             return None
@@ -80,6 +115,7 @@ class RulebookWatcher(Generic[T]):
             fresh = await asyncio.to_thread(self._load)
         except SourceError as exc:
             self.last_error = exc.problems
+            self.failed_at = datetime.now(UTC)
             _LOGGER.error(
                 "rulebook %s not reloaded, the previous version stays live:\n%s",
                 self._directory,
@@ -88,10 +124,12 @@ class RulebookWatcher(Generic[T]):
             return False
         except Exception as exc:  # a bug, not a rulebook problem: say so, keep serving
             self.last_error = (f"{self._directory}: internal error while loading ({exc!r}); see the log",)
+            self.failed_at = datetime.now(UTC)
             _LOGGER.exception("rulebook %s not reloaded, the previous version stays live", self._directory)
             return False
         self._apply(fresh)
         self.last_error = ()
+        self.failed_at = None
         self.reloads += 1
         _LOGGER.info("rulebook %s reloaded", self._directory)
         return True

@@ -1,6 +1,7 @@
 """Loading the rulebook directory into one immutable :class:`Rulebook`.
 
-Files (all optional but ``faq.yml``): ``faq.yml`` (question variants → answer) and
+Files (all optional but ``faq.yml``): ``faq.yml`` (question variants and examples → answer,
+each with a customer-facing ``label``; a missing label is a warning, see :mod:`rules.labels`) and
 ``responses.yml`` (the bot's own texts, several variants each). A broken file raises
 :class:`~core.yamlfile.RulebookError` with ``file:line`` problems; the caller keeps serving
 the previous rulebook.
@@ -16,7 +17,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.yamlfile import RulebookError, line_of, load_yaml, validate
+from nlp.faq_similarity import DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD
 from nlp.types import FaqEntry
+from rules.labels import fallback_label
 
 __all__ = ["DEFAULT_RESPONSES", "Rulebook", "load_rulebook"]
 
@@ -46,11 +49,19 @@ class _Strict(BaseModel):
 
 class _Faq(_Strict):
     id: Slug
+    label: Text | None = None
     questions: list[Text] = Field(min_length=1)
+    examples: list[Text] = []
     answer: Text
 
 
+class _FaqSettings(_Strict):
+    fuzzy_threshold: float = Field(DEFAULT_FUZZY_THRESHOLD, gt=0, lt=1)
+    similarity_threshold: float = Field(DEFAULT_SIMILARITY_THRESHOLD, gt=0, lt=1)
+
+
 class _FaqFile(_Strict):
+    settings: _FaqSettings = _FaqSettings()
     faq: list[_Faq]
 
 
@@ -72,6 +83,8 @@ class Rulebook:
     localized: MappingProxyType[str, MappingProxyType[str, tuple[str, ...]]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    faq_thresholds: tuple[float, float] = (DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD)
+    warnings: tuple[str, ...] = ()  # ``file:line: ...`` that do not stop the rulebook loading
 
 
 def load_rulebook(directory: Path) -> Rulebook:
@@ -83,6 +96,7 @@ def load_rulebook(directory: Path) -> Rulebook:
     faq_data = load_yaml(faq_path)
     faq_file = validate(_FaqFile, faq_data, filename=str(faq_path), error=RulebookError)
     problems = []
+    warnings = []
     seen: set[str] = set()
     for i, entry in enumerate(faq_file.faq):
         if entry.id in seen:
@@ -90,6 +104,12 @@ def load_rulebook(directory: Path) -> Rulebook:
                 f"{faq_path}:{line_of(faq_data, ('faq', i, 'id'))}: faq id {entry.id!r} is used twice"
             )
         seen.add(entry.id)
+        if entry.label is None:
+            warnings.append(
+                f"{faq_path}:{line_of(faq_data, ('faq', i))}: faq {entry.id!r} has no label: customers "
+                f"see its first question {fallback_label(entry.questions)!r} where it is offered "
+                "(add `label:`)"
+            )
     if problems:
         raise RulebookError(problems)
     localized = {k: MappingProxyType({"": v}) for k, v in DEFAULT_RESPONSES.items()}
@@ -106,10 +126,18 @@ def load_rulebook(directory: Path) -> Rulebook:
             if by_language:
                 localized[key] = MappingProxyType(by_language)
     responses = {key: next(iter(by_language.values())) for key, by_language in localized.items()}
-    faqs = tuple(FaqEntry(e.id, tuple(e.questions), e.answer) for e in faq_file.faq)
+    faqs = tuple(
+        FaqEntry(
+            e.id, tuple(e.questions), e.answer, e.label or fallback_label(e.questions), tuple(e.examples)
+        )
+        for e in faq_file.faq
+    )
+    settings = faq_file.settings
     return Rulebook(
         faqs=faqs,
         responses=MappingProxyType(responses),
         source=directory,
         localized=MappingProxyType(localized),
+        faq_thresholds=(settings.fuzzy_threshold, settings.similarity_threshold),
+        warnings=tuple(warnings),
     )

@@ -238,6 +238,7 @@ class ClarifySpec(_Strict):
     text: Variants | None = None
     response: Name = "clarify"
     min_confidence: float = Field(0.2, ge=0, le=1)
+    otherwise: ReplySpec | None = None  # said when no intent is worth offering (else: pass on)
 
 
 class AnswerFaqSpec(_Strict):
@@ -358,6 +359,13 @@ class AcknowledgeSpec(_Strict):
     ) = "15m"
 
 
+class ClosingSpec(_Strict):
+    """Messages that close the loop after a solve: answered with ``response``, never reopening."""
+
+    intents: list[Name] = Field(default_factory=lambda: ["thanks", "goodbye"])
+    response: Name = "closing"
+
+
 class SettingsSpec(_Strict):
     default_language: Name = "en"
     timezone: str = "UTC"
@@ -366,6 +374,7 @@ class SettingsSpec(_Strict):
     queue_labels: dict[Name, Text] = Field(default_factory=dict)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     acknowledge: AcknowledgeSpec = Field(default_factory=AcknowledgeSpec)
+    closing: ClosingSpec = Field(default_factory=ClosingSpec)
 
 
 class RulesFile(_Strict):

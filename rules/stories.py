@@ -26,6 +26,7 @@ from rules.decision import (
     Decision,
     FillSlot,
     HandOff,
+    KeepSolved,
     OpenTicket,
     Reply,
     SetTicket,
@@ -37,7 +38,16 @@ from rules.facts import Asking, RuleFacts
 from rules.loader import RuleSet
 from rules.schema import PRIORITIES
 from rules.templates import render
-from rules.testcases import CaseResult, Expect, Story, TestCase, facts_from, failures_of, run_case
+from rules.testcases import (
+    CaseResult,
+    ConversationInput,
+    Expect,
+    Story,
+    TestCase,
+    facts_from,
+    failures_of,
+    run_case,
+)
 
 __all__ = ["run_any", "run_story"]
 
@@ -51,6 +61,7 @@ class _Ticket:
     priority: str
     queue: str
     tags: list[str] = field(default_factory=list)
+    status: str = "open"
 
 
 @dataclass(slots=True)
@@ -62,6 +73,13 @@ class _Turn:
     note: str | None = None
 
 
+def _first_ticket(c: ConversationInput) -> _Ticket | None:
+    """The ticket a case or story starts with (``conversation: {has_open_ticket: true}``)."""
+    if not c.has_open_ticket:
+        return None
+    return _Ticket("T-1001", c.ticket_priority, c.ticket_queue, status=c.ticket_status)
+
+
 def run_any(case: TestCase | Story, location: str, *, analyzer: Analyzer, ruleset: RuleSet) -> CaseResult:
     """A story, or a single case whose replies are also checked as the customer would read them."""
     if isinstance(case, Story):
@@ -70,11 +88,7 @@ def run_any(case: TestCase | Story, location: str, *, analyzer: Analyzer, rulese
     if result.passed or case.event != "message":
         return result
     conversation = case.conversation
-    ticket = (
-        _Ticket("T-1001", conversation.ticket_priority, conversation.ticket_queue)
-        if conversation.has_open_ticket
-        else None
-    )
+    ticket = _first_ticket(conversation)
     numbers = iter(range(1001 if ticket is None else 1002, 10**6))
     turn = _carry_out(result.decision, ticket, numbers, ruleset)
     return replace(result, failures=tuple(failures_of(case.expect, result.decision, turn.said)))
@@ -86,14 +100,11 @@ def run_story(story: Story, location: str, *, analyzer: Analyzer, ruleset: RuleS
         channel=story.channel, customer=story.customer, conversation=story.conversation, now=story.now
     )
     conversation = story.conversation
-    ticket = (
-        _Ticket("T-1001", conversation.ticket_priority, conversation.ticket_queue)
-        if conversation.has_open_ticket
-        else None
-    )
+    ticket = _first_ticket(conversation)
     numbers = iter(range(1001 if ticket is None else 1002, 10**6))
-    now = facts.now
+    now = facts.now - timedelta(minutes=1)  # the first step is at the story's now, each next a minute on
     decision = Decision(actions=(), rule="", reason="no steps")
+    fired: set[str] = set()
     for n, step in enumerate(story.steps, 1):
         now = step.now.astimezone(UTC) if step.now else now + timedelta(minutes=1)
         facts = replace(facts, now=now)
@@ -104,19 +115,25 @@ def run_story(story: Story, location: str, *, analyzer: Analyzer, ruleset: RuleS
             decision = engine.acknowledge(analysis, facts)
         else:
             decision = engine.decide(analysis, facts, explain=True)
+        fired.update(decision.rules_fired)
         turn = _carry_out(decision, ticket, numbers, ruleset)
         ticket = turn.ticket
         facts = _next_facts(facts, decision, ticket, len(turn.said))
         failures = failures_of(step.expect, decision, turn.said) + _state_failures(step.expect, facts, turn)
         if failures:
             where = f"step {n} ({step.message!r})"
-            return CaseResult(story, location, decision, tuple(f"{where}: {f}" for f in failures))
-    return CaseResult(story, location, decision, ())
+            said = tuple(f"{where}: {f}" for f in failures)
+            return CaseResult(story, location, decision, said, frozenset(fired))
+    return CaseResult(story, location, decision, (), frozenset(fired))
 
 
 def _carry_out(decision: Decision, ticket: _Ticket | None, numbers: Iterator[int], ruleset: RuleSet) -> _Turn:
     turn = _Turn(ticket=None if ticket is None else replace(ticket, tags=list(ticket.tags)))
     before = ticket.priority if ticket is not None else None
+    waiting = turn.ticket is not None and turn.ticket.status in ("pending", "on-hold", "solved")
+    # The customer wrote on it: the bot reopens it, unless the message closed the loop.
+    if waiting and turn.ticket is not None and not any(isinstance(a, KeepSolved) for a in decision.actions):
+        turn.ticket.status = "open"
     for action in decision.actions:
         if isinstance(action, OpenTicket) and turn.ticket is None:
             reference = f"T-{next(numbers)}"
@@ -180,6 +197,7 @@ def _next_facts(facts: RuleFacts, decision: Decision, ticket: _Ticket | None, re
         ticket_reference=ticket.reference if ticket else None,
         ticket_priority=ticket.priority if ticket else None,
         ticket_queue=ticket.queue if ticket else None,
+        ticket_status=ticket.status if ticket else None,
         automated_replies=c.automated_replies + replies,
         rule_fires=MappingProxyType(fires),
         recent_rules=(*c.recent_rules, *answered)[-3:],
@@ -204,6 +222,8 @@ def _state_failures(expect: Expect, facts: RuleFacts, turn: _Turn) -> list[str]:
         )
     if expect.priority is not None and c.ticket_priority != expect.priority:
         out.append(f"expected ticket priority {expect.priority!r}, got {c.ticket_priority!r}")
+    if expect.ticket_status is not None and c.ticket_status != expect.ticket_status:
+        out.append(f"expected ticket status {expect.ticket_status!r}, got {c.ticket_status!r}")
     if expect.acknowledgement is not None and expect.acknowledgement not in (turn.note or ""):
         out.append(f"expected an acknowledgement noting {expect.acknowledgement!r}, got {turn.note!r}")
     return out

@@ -40,6 +40,7 @@ __all__ = [
     "ConversationInput",
     "CustomerInput",
     "Expect",
+    "KnownFailure",
     "Step",
     "Story",
     "TestCase",
@@ -81,6 +82,7 @@ class ConversationInput(_Strict):
     slots: dict[str, str] = Field(default_factory=dict)
     ticket_priority: Priority = "normal"  # of the open ticket, with has_open_ticket
     ticket_queue: str = "support"
+    ticket_status: Status = "open"  # of the open ticket, with has_open_ticket ("solved": awaits closing)
 
 
 class TicketInput(_Strict):
@@ -105,6 +107,7 @@ class Expect(_Strict):
     rule: str | None = None
     rules: list[str] | None = None
     reply_contains: list[str] | str | None = None
+    buttons: list[str] | None = None  # the reply's button labels, exactly and in order
     no_reply: bool = False
     ticket: ExpectedTicket | Literal[False] | None = None
     hand_off: bool | None = None
@@ -113,6 +116,7 @@ class Expect(_Strict):
     slots: dict[str, str] | None = None
     asking: str | Literal[False] | None = None  # the slot the bot waits for, or none
     priority: Priority | None = None  # of the conversation's ticket
+    ticket_status: Status | None = None  # of the conversation's ticket (a solved one reopens or not)
     acknowledgement: str | None = None  # part of the note of the acknowledgement decided
 
 
@@ -151,9 +155,18 @@ class Story(_Strict):
     steps: list[Step] = Field(min_length=1)
 
 
+class KnownFailure(Story):
+    """A story the bot fails today because it really misbehaves (``known_failures:`` in a test
+    file): run and reported with ``why``, never hidden; once it passes, the runner says to move
+    it to ``stories:``."""
+
+    why: str = Field(min_length=1)
+
+
 class _TestFile(_Strict):
     tests: list[TestCase] = Field(default_factory=list)
     stories: list[Story] = Field(default_factory=list)
+    known_failures: list[KnownFailure] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +175,7 @@ class CaseResult:
     location: str  # file:line
     decision: Decision
     failures: tuple[str, ...]
+    fired: frozenset[str] = frozenset()  # every rule fired, in any step of a story
 
     @property
     def passed(self) -> bool:
@@ -181,8 +195,11 @@ def load_cases(directory: Path) -> list[tuple[str, TestCase | Story]]:
             continue
         out.extend((f"{path}:{line_of(data, ('tests', i))}", c) for i, c in enumerate(parsed.tests))
         out.extend((f"{path}:{line_of(data, ('stories', i))}", c) for i, c in enumerate(parsed.stories))
-        if not parsed.tests and not parsed.stories:
-            problems.append(f"{path}:1: give 'tests' or 'stories'")
+        out.extend(
+            (f"{path}:{line_of(data, ('known_failures', i))}", c) for i, c in enumerate(parsed.known_failures)
+        )
+        if not parsed.tests and not parsed.stories and not parsed.known_failures:
+            problems.append(f"{path}:1: give 'tests', 'stories' or 'known_failures'")
     if problems:
         raise RulebookError(problems)
     return out
@@ -220,6 +237,7 @@ def facts_from(
             ticket_reference="T-1001" if conversation.has_open_ticket else None,
             ticket_priority=conversation.ticket_priority if conversation.has_open_ticket else None,
             ticket_queue=conversation.ticket_queue if conversation.has_open_ticket else None,
+            ticket_status=conversation.ticket_status if conversation.has_open_ticket else None,
         ),
         ticket=None
         if ticket is None
@@ -248,7 +266,8 @@ def run_case(case: TestCase, location: str, *, analyzer: Analyzer, ruleset: Rule
         now=case.now,
     )
     decision = Engine(ruleset=ruleset, rng=random.Random(0)).decide(analysis, facts, explain=True)  # noqa: S311
-    return CaseResult(case, location, decision, tuple(failures_of(case.expect, decision)))
+    failures = tuple(failures_of(case.expect, decision))
+    return CaseResult(case, location, decision, failures, frozenset(decision.rules_fired))
 
 
 def failures_of(expect: Expect, decision: Decision, said: list[str] | None = None) -> list[str]:
@@ -269,6 +288,10 @@ def failures_of(expect: Expect, decision: Decision, said: list[str] | None = Non
     for text in wanted:
         if not any(text.lower() in r.lower() for r in replies):
             out.append(f"expected a reply containing {text!r}, replies: {replies or 'none'}")
+    if expect.buttons is not None:
+        shown = [b.label for a in decision.actions if isinstance(a, Reply) for b in a.quick_replies]
+        if shown != expect.buttons:
+            out.append(f"expected buttons {expect.buttons}, got {shown}")
     if expect.no_reply and replies:
         out.append(f"expected no reply, got {replies}")
     tickets = [a for a in decision.actions if isinstance(a, OpenTicket)]

@@ -9,6 +9,7 @@ developer's run never collides with CI's. PostgreSQL is required: set
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -26,6 +27,14 @@ from ticketing.database import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("FRONTDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SKIP_PG = os.environ.get("FRONTDESK_SKIP_POSTGRES") == "1"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _finalise_leaks_per_module() -> Iterator[None]:
+    """Collect garbage after each test module, so a socket or connection a module leaked is
+    reported (with warnings as errors) against that module, not at the end of the whole run."""
+    yield
+    gc.collect()
 
 
 def _dsn(url: str, database: str | None = None) -> str:

@@ -12,6 +12,7 @@ that the error rolls back. ::
     ├── UnknownAgent          the agent is not configured, or not a member of the queue
     ├── NoAgentAvailable      every available agent of the queue is at their cap
     ├── CustomerNotFound      no customer with that id (or it was merged away / erased)
+    │   └── CustomerRetired   it was merged into another (``merged_into``) or erased: no edits
     └── AccountError          accounts, tokens, sessions (ticketing/accounts.py)
         ├── UnknownAccount    no account with that name
         ├── NotPermitted      the account is disabled or its role lacks the permission
@@ -28,6 +29,7 @@ from core.errors import FrontdeskError
 __all__ = [
     "AccountError",
     "CustomerNotFound",
+    "CustomerRetired",
     "InvalidTransition",
     "InvalidValue",
     "LoginRefused",
@@ -71,6 +73,14 @@ class NoAgentAvailable(TicketError):
 
 class CustomerNotFound(TicketError):
     pass
+
+
+class CustomerRetired(CustomerNotFound):
+    """The record exists but takes no changes: merged into ``merged_into``, or erased (None)."""
+
+    def __init__(self, message: str, *, merged_into: int | None) -> None:
+        super().__init__(message)
+        self.merged_into = merged_into
 
 
 class AccountError(TicketError):

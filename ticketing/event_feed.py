@@ -20,11 +20,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing import lifecycle, outbound
+from ticketing import csat, lifecycle, outbound
 from ticketing.commit_order import HoleGuard
 from ticketing.driver import CompiledStatement
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor, Customer, Ticket, TicketEvent
+from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, record
 
 __all__ = ["EventBatch", "EventTicket", "FeedEvent", "TicketEventFeed"]
@@ -185,6 +186,12 @@ class EventBatch:
         await lifecycle.set_tags(
             self._conn, ticket, actor, self.now, add=add, remove=remove, caused_by=caused_by
         )
+
+    async def ask_csat(self, config: SlaConfig, ticket: TicketRow) -> bool:
+        """Ask for the rating of a ticket that was solved (its row as :meth:`tickets` read it),
+        after the rules' replies to the solve: the same transaction, so its outbox row comes
+        after theirs. False if it is no longer solved, has no conversation or was rated."""
+        return await csat.ask(self._conn, config, ticket, self.now)
 
     async def advance(self, last: int) -> None:
         """Move the cursor to ``last``: the events up to it are decided when this commits."""

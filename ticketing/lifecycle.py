@@ -3,8 +3,9 @@
 Statuses: ``new`` (nobody has touched it; never re-entered) → ``open`` (being worked) ⇄
 ``pending`` (waiting for the customer) / ``on-hold`` (waiting for a third party) → ``solved``
 → ``closed`` (final: a customer reply opens a follow-up ticket linked to it). SLA clocks pause
-while pending/on-hold and resume on the way back; solving stops them, starts the auto-close
-timer and asks the customer for a rating; closing hands the conversation to the next ticket.
+while pending/on-hold and resume on the way back; solving stops them and starts the auto-close
+timer (the rating is asked after the rules' solve message: ``EventBatch.ask_csat``); closing
+hands the conversation to the next ticket.
 Each change writes its audit event with the actor.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing import csat, timers
+from ticketing import timers
 from ticketing.errors import InvalidTransition, InvalidValue, UnknownAgent, UnknownQueue
 from ticketing.models import Agent, Conversation, Queue, Ticket
 from ticketing.sla_config import SlaConfig
@@ -96,7 +97,6 @@ async def set_status(
         await timers.stop(conn, ticket["id"], kinds=timers.PAUSABLE)
         due = now + timedelta(seconds=config.settings.autoclose_after)
         await timers.start(conn, ticket["id"], [timers.TimerSpec("autoclose", "autoclose", due)], now)
-        await csat.ask(conn, config, ticket, now)
     elif current == "solved":  # reopened: it will not close by itself any more
         await timers.stop(conn, ticket["id"], kinds=("autoclose",))
     if to == "closed":

@@ -26,6 +26,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -89,8 +91,20 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: Json, list[Any]: Json}
 
 
+def _search_index(name: str, column: str) -> Index:
+    """``lower(column)`` for the API's prefix search (migration 0011): ``text_pattern_ops`` on
+    PostgreSQL, so the byte-wise range operators use it under any collation."""
+    return Index(name, func.lower(literal_column(column)).label(f"{column}_lower"),
+                 postgresql_ops={f"{column}_lower": "text_pattern_ops"})  # fmt: skip
+
+
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (
+        _search_index("ix_customers_display_name_lower", "display_name"),
+        _search_index("ix_customers_email_lower", "email"),
+        _search_index("ix_customers_claimed_email_lower", "claimed_email"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), unique=True)  # lower-cased, verified
@@ -108,7 +122,11 @@ class Customer(Base):
 
 class ChannelIdentity(Base):
     __tablename__ = "channel_identities"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        _search_index("ix_channel_identities_external_id_lower", "external_id"),
+        _search_index("ix_channel_identities_display_name_lower", "display_name"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
@@ -185,6 +203,13 @@ class Ticket(Base):
             postgresql_where=text("intake_at IS NULL"),
         ),
         Index("ix_tickets_assignee_status", "assignee", "status"),
+        # The API's list filters, each in id order so a page is an index range (0010); the
+        # PostgreSQL-only tag and text-search indexes are in ticketing/ticket_search.py.
+        Index("ix_tickets_status_id", "status", "id"),
+        Index("ix_tickets_queue_id", "queue", "id"),
+        Index("ix_tickets_priority_id", "priority", "id"),
+        Index("ix_tickets_assignee_id", "assignee", "id"),
+        Index("ix_tickets_updated_at", "updated_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, unique=True)  # shown as T-<number>

@@ -27,6 +27,7 @@ from ticketing.ticket_rows import TicketRow, load_by_id, record
 from ticketing.turn_state import in_ids, queue_by_ids
 
 __all__ = [
+    "REOPENED_BY_CUSTOMER",
     "acts_on",
     "after_customer_message",
     "intake",
@@ -288,7 +289,7 @@ _RUNNING_NEXT_REPLY = select(SlaTimer.ticket_id).where(
     SlaTimer.kind == "target",
     SlaTimer.state.in_(("active", "paused")),
 )
-_REOPENED_BY_CUSTOMER = ("pending", "on-hold", "solved")
+REOPENED_BY_CUSTOMER = ("pending", "on-hold", "solved")
 
 
 async def on_customer_message(
@@ -320,7 +321,7 @@ def acts_on(rows: Sequence[Sequence[Any]]) -> bool:
     """Whether :func:`after_customer_message` does anything with these rows (reopens a ticket,
     may start a clock): most messages join a ticket that needs neither."""
     return any(
-        status in _REOPENED_BY_CUSTOMER or (status != "closed" and replied and taken_in)
+        status in REOPENED_BY_CUSTOMER or (status != "closed" and replied and taken_in)
         for _id, status, replied, taken_in, _policy, _priority in rows
     )
 
@@ -331,7 +332,7 @@ async def after_customer_message(
     """The rest of :func:`on_customer_message`, given the rows of its joined tickets."""
     tickets: list[dict[str, Any]] = []
     for ticket_id, status, replied, taken_in, policy_name, priority in rows:
-        if status in _REOPENED_BY_CUSTOMER:
+        if status in REOPENED_BY_CUSTOMER:
             ticket = await load_by_id(conn, ticket_id, lock=False)  # locked above
             await lifecycle.set_status(conn, config, ticket, "open", "customer", now)
             status = ticket["status"]

@@ -142,9 +142,7 @@ class EscalationRule(_Strict):
 
 class CsatSettings(_Strict):
     enabled: bool = True
-    question: str = (
-        "Your ticket {ticket} is solved. How did we do? Reply with a number from 1 (bad) to 5 (great)."
-    )
+    question: str = "How did we do with {ticket}? Please rate us from 1 (bad) to 5 (great)."
     thanks: str = "Thank you for your feedback!"
 
 

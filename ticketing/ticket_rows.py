@@ -27,8 +27,8 @@ _REFERENCE = re.compile(r"^\s*(?:T-?)?(\d+)\s*$", re.IGNORECASE)
 def parse_reference(reference: str | int) -> int:
     """``"T-1042"``, ``"t1042"`` or ``1042`` → 1042."""
     match = _REFERENCE.match(str(reference))
-    if match is None:
-        raise TicketNotFound(f"{reference!r} is not a ticket reference (write it like T-1042)")
+    if match is None or len(match.group(1)) > 18:  # longer: past a BIGINT, so no such ticket
+        raise TicketNotFound(f"{str(reference)[:40]!r} is not a ticket reference (write it like T-1042)")
     return int(match.group(1))
 
 

@@ -23,7 +23,7 @@ from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, load, record, record_many
 from ticketing.time import utcnow
 
-__all__ = ["TicketDesk", "TicketFilter"]
+__all__ = ["TicketChange", "TicketDesk", "TicketFilter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,20 @@ class TicketFilter:
     assignee: str | None = None
     customer_id: int | None = None
     limit: int = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketChange:
+    """Several field changes made together (the API's PATCH): all or none. ``assignee`` is
+    only applied when ``set_assignee`` (so that None can mean "unassign")."""
+
+    status: str | None = None
+    priority: str | None = None
+    queue: str | None = None
+    set_assignee: bool = False
+    assignee: str | None = None
+    add_tags: Sequence[str] = ()
+    remove_tags: Sequence[str] = ()
 
 
 class TicketDesk:
@@ -130,6 +144,29 @@ class TicketDesk:
         return await self._change(reference, lambda conn, t, now: lifecycle.set_assignee(
             conn, t, None, actor, now))  # fmt: skip
 
+    async def update(self, reference: str | int, change: TicketChange, *, actor: str) -> TicketRow:
+        """Apply ``change`` in one transaction: queue first (it clears the assignee), then the
+        assignee, priority, tags, and the status last (solving asks for a rating)."""
+        config = self._config()
+
+        async def apply(conn: Any, ticket: TicketRow, now: Any) -> None:
+            if change.queue is not None:
+                await lifecycle.set_queue(conn, ticket, change.queue, actor, now)
+            if change.set_assignee:
+                await lifecycle.set_assignee(conn, ticket, change.assignee, actor, now)
+            if change.priority is not None and await lifecycle.set_priority(
+                conn, ticket, change.priority, actor, now
+            ):
+                await sla.on_priority_change(conn, config, [ticket], now)
+            if change.add_tags or change.remove_tags:
+                await lifecycle.set_tags(
+                    conn, ticket, actor, now, add=change.add_tags, remove=change.remove_tags
+                )
+            if change.status is not None:
+                await lifecycle.set_status(conn, config, ticket, change.status, actor, now)
+
+        return await self._change(reference, apply)
+
     async def note(self, reference: str | int, text: str, *, actor: str) -> TicketRow:
         """An internal note: on the audit trail, never sent to the customer."""
         if not text.strip():
@@ -138,10 +175,18 @@ class TicketDesk:
             conn, t["id"], actor, "note", {"text": text}, now))  # fmt: skip
 
     async def reply(
-        self, reference: str | int, text: str, *, agent: str, status: str | None = None
+        self,
+        reference: str | int,
+        text: str,
+        *,
+        agent: str,
+        status: str | None = None,
+        actor: str | None = None,
     ) -> TicketRow:
         """Send an agent reply to the customer on their channel and (optionally) set the status
-        in the same transaction (Zendesk's "submit as pending/solved")."""
+        in the same transaction (Zendesk's "submit as pending/solved"). ``actor`` names who on
+        the audit trail (default ``agent:<agent>``; the API's is ``account:<name>``)."""
+        who = actor or f"agent:{agent}"
         if not text.strip():
             raise InvalidValue("a reply needs some text")
         config = self._config()
@@ -157,11 +202,11 @@ class TicketDesk:
                 conn, conversation_id=ticket["conversation_id"], text=text, now=now, ticket_id=ticket["id"],
                 sender_role="agent", sender_name=name or agent,
             )  # fmt: skip
-            await record(conn, ticket["id"], f"agent:{agent}", "reply", {"text": text}, now)
+            await record(conn, ticket["id"], who, "reply", {"text": text}, now)
             await sla.on_agent_reply(conn, config, ticket, now)
             target = status or ("open" if ticket["status"] == "new" else None)
             if target is not None:
-                await lifecycle.set_status(conn, config, ticket, target, f"agent:{agent}", now)
+                await lifecycle.set_status(conn, config, ticket, target, who, now)
 
         return await self._change(reference, change)
 

@@ -60,6 +60,7 @@ class ConversationState:
     dialog: Mapping[str, Any] = field(default_factory=dict)
     ticket_priority: str | None = None  # of the open ticket, as of this turn
     ticket_queue: str | None = None
+    ticket_status: str | None = None
 
 
 # Built once: constructing statements costs more than executing them at this batch rate.
@@ -107,6 +108,7 @@ _COLUMNS = (
     Conversation.dialog,
     _open_ticket.priority,
     _open_ticket.queue,
+    _open_ticket.status,
 )
 _FROM = select(*_COLUMNS).join(Customer, Customer.id == Conversation.customer_id)
 _FROM = _FROM.outerjoin(_open_ticket, _open_ticket.id == Conversation.open_ticket_id)
@@ -186,7 +188,7 @@ def states_from_rows(dialect: Dialect, rows: Sequence[Sequence[Any]]) -> dict[in
             turns=row[14], automated_replies=row[15], csat_ticket_id=row[16],
             rule_fires=dict(load(row[17]) or {}), recent_rules=tuple(load(row[18]) or ()),
             customer_erased=row[19] is not None, dialog=dict(load(row[20]) or {}),
-            ticket_priority=row[21], ticket_queue=row[22],
+            ticket_priority=row[21], ticket_queue=row[22], ticket_status=row[23],
         )  # fmt: skip
     return states
 

@@ -77,6 +77,7 @@ class Plan:
     close_conversation: bool = False
     dialog: Mapping[str, Any] | None = None  # the conversation's new dialog (slots, question), when changed
     ticket_priority: str | None = None  # raise the open ticket to this priority (rare: its own statements)
+    keep_solved: bool = False  # a closing message ("thanks"): its solved ticket is not reopened
 
 
 # Decides a turn from the conversation state; takes ticket numbers from the callable it is

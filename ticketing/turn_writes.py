@@ -259,27 +259,36 @@ async def csat_answers(
     states: dict[int, ConversationState],
     now: datetime,
 ) -> None:
-    """A pending satisfaction question takes the conversation's next message as its answer."""
+    """A pending satisfaction question takes the conversation's next message as its answer; a
+    rating of a solved ticket without a pending question (a button pressed again, or after the
+    question was dropped) is thanked, recorded only if the ticket has none, and reopens nothing."""
     for turn in turns:
         conversation_id = turn.record.conversation.id
         state = states[conversation_id]
-        if state.csat_ticket_id is None or turn.record.key not in fresh_keys or turn.record_only:
+        if turn.record.key not in fresh_keys or turn.record_only:
             continue
-        answer = await csat.record_answer(conn, config, conversation_id, turn.record.text, now)
-        states[conversation_id] = replace(
-            state, csat_ticket_id=None, csat_thanks=answer.thanks if answer is not None else None
-        )
+        if state.csat_ticket_id is not None:
+            answer = await csat.record_answer(conn, config, conversation_id, turn.record.text, now)
+            states[conversation_id] = replace(
+                state, csat_ticket_id=None, csat_thanks=answer.thanks if answer is not None else None
+            )
+        elif state.ticket_status == "solved" and state.open_ticket_id is not None:
+            thanks = await csat.rating_of_solved(conn, config, state.open_ticket_id, turn.record.text, now)
+            if thanks is not None:
+                states[conversation_id] = replace(state, csat_thanks=thanks)
 
 
 def joined_tickets(items: list[PlannedTurn], tickets: dict[int, int]) -> list[int]:
     """Existing tickets that customer messages of this batch were added to (a rating of a
-    solved ticket is not a reply on it: it must not reopen the ticket)."""
+    solved ticket is not a reply on it, nor is a closing "thanks, all good now": neither may
+    reopen the ticket)."""
     return sorted(
         {
             tickets[i.ticket_number]
             for i in items
             if i.ticket_number is not None
             and not i.rated
+            and not i.plan.keep_solved
             and i.plan.open_ticket is None
             and i.turn.record.sender_role == "customer"
             and not i.turn.record_only

@@ -259,6 +259,7 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
             ticket_tags=plan.open_ticket.tags,
             ticket_priority=plan.open_ticket.priority,
             ticket_queue=plan.open_ticket.queue,
+            ticket_status="new",
         )
     elif plan.open_ticket is not None:  # a planner may not open a second ticket
         plan = replace(plan, open_ticket=None)
@@ -282,9 +283,19 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
         csat_thanks=None,  # answered by this turn only
         dialog=state.dialog if plan.dialog is None else plan.dialog,
         ticket_priority=plan.ticket_priority or state.ticket_priority,
+        ticket_status=_status_after(turn, plan, state.ticket_status, rated=rated),
     )
     states[conversation_id] = state
     return PlannedTurn(turn, plan, state.customer_id, number, rated=rated)
+
+
+def _status_after(turn: Turn, plan: Plan, status: str | None, *, rated: bool) -> str | None:
+    """The open ticket's status as the next turn of the batch sees it: a customer's message
+    reopens a waiting or solved ticket (sla.after_customer_message), unless it only rated it,
+    closed the loop ("thanks") or was only recorded."""
+    if status not in sla.REOPENED_BY_CUSTOMER or rated or plan.keep_solved or turn.record_only:
+        return status
+    return "open" if turn.record.sender_role == "customer" else status
 
 
 def raised_priorities(items: list[PlannedTurn], tickets: dict[int, int]) -> list[tuple[int, str, str]]:

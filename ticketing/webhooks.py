@@ -52,6 +52,7 @@ class Subscription:
     secret: str  # whsec_<base64>
     events: frozenset[str]
     source: str
+    enabled: bool = True  # a removed subscription stays as a row, so its deliveries stay listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def event_body(event_type: str, at: datetime, data: dict[str, Any]) -> str:
 def _subscription(row: Any) -> Subscription:
     return Subscription(
         id=int(row.id), name=row.name, url=row.url, secret=row.secret,
-        events=frozenset(row.events or ()), source=row.source,
+        events=frozenset(row.events or ()), source=row.source, enabled=bool(row.enabled),
     )  # fmt: skip
 
 
@@ -152,6 +153,26 @@ async def forget(conn: AsyncConnection, *, ticket_ids: Sequence[int], conversati
     return int(result.rowcount or 0)
 
 
+async def _put(
+    conn: AsyncConnection, name: str, values: dict[str, Any], now: datetime, *, only_new: bool
+) -> bool:
+    if not await _enabled(conn):
+        # The first subscription (again): the feed starts from now, not from where it
+        # stopped when the last one went (nothing is read while none exists).
+        await _cursors_to_newest(conn, now)
+    stmt = select(WebhookSubscription.id, WebhookSubscription.enabled).where(WebhookSubscription.name == name)
+    found = (await conn.execute(stmt.with_for_update())).first()
+    if found is not None and only_new and found.enabled:
+        return False
+    if found is None:
+        await conn.execute(insert(WebhookSubscription).values(name=name, created_at=now, **values))
+    else:
+        await conn.execute(
+            update(WebhookSubscription).where(WebhookSubscription.id == found.id).values(**values)
+        )
+    return True
+
+
 class Subscriptions:
     """The subscription table: config entries synced at start, and what an API adds or removes."""
 
@@ -168,9 +189,11 @@ class Subscriptions:
         return [_subscription(row) for row in rows]
 
     async def put(
-        self, *, name: str, url: str, secret: str, events: Sequence[str], source: str = "api"
-    ) -> None:
-        """Add a subscription or change the one of that name (what the API calls)."""
+        self, *, name: str, url: str, secret: str, events: Sequence[str], source: str = "api",
+        only_new: bool = False,
+    ) -> bool:  # fmt: skip
+        """Add a subscription or change the one of that name. ``only_new`` (the API's create)
+        leaves an enabled one of that name alone, even one inserted meanwhile: False, nothing written."""
         unknown = sorted(set(events) - set(EVENT_TYPES))
         if unknown:
             raise ValueError(f"unknown event types {unknown}; known: {', '.join(EVENT_TYPES)}")
@@ -179,19 +202,13 @@ class Subscriptions:
                   "enabled": True, "updated_at": now}  # fmt: skip
         if not secret.startswith("whsec_"):
             raise ValueError("a webhook secret looks like whsec_<base64>")
-        async with self._engine.begin() as conn:
-            if not await _enabled(conn):
-                # The first subscription (again): the feed starts from now, not from where it
-                # stopped when the last one went (nothing is read while none exists).
-                await _cursors_to_newest(conn, now)
-            stmt = select(WebhookSubscription.id).where(WebhookSubscription.name == name).with_for_update()
-            found = (await conn.execute(stmt)).scalar()
-            if found is None:
-                await conn.execute(insert(WebhookSubscription).values(name=name, created_at=now, **values))
-            else:
-                await conn.execute(
-                    update(WebhookSubscription).where(WebhookSubscription.id == found).values(**values)
-                )
+        try:
+            async with self._engine.begin() as conn:
+                return await _put(conn, name, values, now, only_new=only_new)
+        except IntegrityError:  # inserted meanwhile by another caller: the whole write rolled back
+            if only_new:
+                return False
+            raise
 
     async def remove(self, name: str) -> bool:
         """Stop sending to ``name``: disabled, not deleted, so its deliveries stay listed."""
@@ -301,7 +318,11 @@ class WebhookDeliveries:
                     .values(state="dead", claimed_until=None, last_error=error[:500])
                 )  # fmt: skip
 
-    async def rows(self, *, states: Sequence[str] = (), limit: int = 100) -> list[DeliveryRow]:
+    async def rows(
+        self, *, states: Sequence[str] = (), limit: int = 100, before: int | None = None,
+        ids: Sequence[int] | None = None,
+    ) -> list[DeliveryRow]:  # fmt: skip
+        """Newest first; ``before`` an id pages on (the API's cursor), ``ids`` picks rows."""
         stmt = (
             select(
                 WebhookDelivery.id,
@@ -320,6 +341,10 @@ class WebhookDeliveries:
         )
         if states:
             stmt = stmt.where(WebhookDelivery.state.in_(states))
+        if before is not None:
+            stmt = stmt.where(WebhookDelivery.id < before)
+        if ids is not None:
+            stmt = stmt.where(WebhookDelivery.id.in_(ids))
         async with self._engine.connect() as conn:
             return [DeliveryRow(*row) for row in (await conn.execute(stmt)).all()]
 

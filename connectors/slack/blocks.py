@@ -176,6 +176,8 @@ def thread_line(item: FeedItem, *, users: Mapping[str, str], assignee: str | Non
         return f":arrow_double_up: Escalated by *{escape(str(data.get('rule')))}*: {mention}"
     if kind == "csat":
         return f":star: Customer rated {data.get('score')}/5"
+    if kind == "closing":  # "thanks, all good now" after the solve (rules/closing.py)
+        return f":wave: Customer closed the loop ({escape(str(data.get('intent')))}); the ticket stays solved"
     return None
 
 

@@ -229,17 +229,23 @@ def inbound_message(parsed: TelegramInbound, *, attachments: tuple[Attachment, .
     )
 
 
+_SHORT_LABEL = 3  # labels this short (a rating scale) share one row
+
+
 def keyboard_for(quick_replies: tuple[QuickReply, ...]) -> InlineKeyboardMarkup | None:
-    """One button per row; payloads over 64 bytes travel as ``~index`` and come back as the label."""
+    """One button per row, or one row of short labels (a 1-5 rating scale, as a mail shows it on
+    one line); payloads over 64 bytes travel as ``~index`` and come back as the label."""
     if not quick_replies:
         return None
-    rows = []
+    buttons = []
     for index, reply in enumerate(quick_replies):
         data = reply.payload
         if not data or len(data.encode()) > CALLBACK_DATA_MAX_BYTES or data.startswith(_LONG_PAYLOAD_PREFIX):
             data = f"{_LONG_PAYLOAD_PREFIX}{index}"
-        rows.append([InlineKeyboardButton(reply.label, callback_data=data)])
-    return InlineKeyboardMarkup(rows)
+        buttons.append(InlineKeyboardButton(reply.label, callback_data=data))
+    if all(len(reply.label) <= _SHORT_LABEL for reply in quick_replies):
+        return InlineKeyboardMarkup([buttons])
+    return InlineKeyboardMarkup([[button] for button in buttons])
 
 
 def split_text(text: str, limit: int = MESSAGE_MAX_CHARS) -> list[str]:

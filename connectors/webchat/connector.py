@@ -87,6 +87,10 @@ class WebchatConnector:
             web.get("/api/v1/ws", self._websocket),
         ]
 
+    def api_paths(self) -> list[str]:
+        """The widget's API paths: browsers on customers' sites call these (CORS)."""
+        return [r.path for r in self.routes() if isinstance(r, web.RouteDef) and r.path.startswith("/api/")]
+
     async def _demo(self, request: web.Request) -> web.Response:
         return web.Response(body=_static("demo.html"), content_type="text/html", charset="utf-8")
 

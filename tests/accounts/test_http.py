@@ -92,7 +92,7 @@ async def test_login_session_cookie_and_csrf(database_url: str, make_client: App
     assert body["account"] == {"name": "ada", "role": "admin", "display_name": "Ada L."}
     csrf = body["csrf_token"]
     cookie = resp.cookies["fd_session"]
-    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/api/"
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
     assert not cookie["secure"]  # server.insecure_cookies: a development server on http
     assert cookie.value not in await _stored(app)  # only its digest is kept
 
@@ -179,3 +179,27 @@ async def test_last_use_is_recorded(database_url: str, make_client: AppFactory) 
 async def _stored(app: App) -> str:
     async with app.engine.connect() as conn:
         return " ".join(r[0] for r in (await conn.execute(select(WebSession.session_hash))).all())
+
+
+async def test_the_account_api_has_no_cors_unless_configured(
+    database_url: str, make_client: AppFactory
+) -> None:
+    """The widget's endpoints follow webchat.allowed_origins ("*" by default); the account API
+    answers no other site's browser until api.allowed_origins names it."""
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    app, client = await make_client(database_url)
+    secret = await account_with_token(app, "cors", Role.VIEWER)
+    resp = await client.options(ME, headers=preflight)
+    assert resp.status == 403 and "api.allowed_origins" in (await resp.json())["error"]["message"]
+    resp = await client.get(ME, headers={**bearer(secret), "Origin": "https://evil.example"})
+    assert resp.status == 200 and "Access-Control-Allow-Origin" not in resp.headers
+    widget = await client.options(
+        "/api/v1/sessions", headers={**preflight, "Access-Control-Request-Method": "POST"}
+    )
+    assert widget.status == 204 and widget.headers["Access-Control-Allow-Origin"] == "*"
+
+    app, client = await make_client(database_url, extra="api:\n  allowed_origins: [https://crm.example]\n")
+    resp = await client.options(ME, headers={**preflight, "Origin": "https://crm.example"})
+    assert resp.status == 204 and resp.headers["Access-Control-Allow-Origin"] == "https://crm.example"
+    assert "PATCH" in resp.headers["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Credentials" not in resp.headers

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from tests.conftest import ROOT
-from tests.webchat.helpers import UNRELATED
+from tests.webchat.helpers import UNHANDLED
 from ticketing.database import create_engine, upgrade
 from ticketing.models import OutboxItem, Ticket
 from ticketing.outbox import OutboxStore
@@ -57,14 +57,14 @@ async def tickets(url: str) -> int:
 
 def test_chat_is_a_sandbox_by_default(tmp_path: Path) -> None:
     config, url = configured(tmp_path)
-    out = chat(config, UNRELATED)
+    out = chat(config, UNHANDLED)
     assert "sandbox" in out and "T-" in out, out  # a ticket was opened, in the sandbox
     assert asyncio.run(tickets(url)) == 0
 
 
 def test_live_chat_writes_to_the_configured_database_and_claims_only_console_rows(tmp_path: Path) -> None:
     config, url = configured(tmp_path)
-    out = chat(config, "--live", UNRELATED)
+    out = chat(config, "--live", UNHANDLED)
     assert "sandbox" not in out and "T-" in out, out
     assert asyncio.run(tickets(url)) == 1
 

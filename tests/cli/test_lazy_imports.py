@@ -66,3 +66,17 @@ def test_every_handler_names_a_function(handler: Handler) -> None:
 
 def test_timer_states_match_the_ticketing_ones() -> None:
     assert TIMER_STATES == timers.TIMER_STATES
+
+
+def test_the_service_never_loads_scikit_learn(tmp_path: Path) -> None:
+    """The service, its console (topics, segments) included, imports no scikit-learn or scipy:
+    they would stay in its memory; the console's clustering runs in a process of its own."""
+    code = (
+        "import sys, bot.app, bot.console, bot.segments, nlp.clusters, nlp.segments\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "[]"

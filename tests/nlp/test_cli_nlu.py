@@ -212,8 +212,11 @@ def test_oos_examples_in_the_training_data_silence_the_warning(
 def test_train_on_a_rulebook_with_oos_examples_makes_the_servers_model(tmp_path: Path) -> None:
     book = tmp_path / "rulebook"
     shutil.copytree(RULEBOOK, book)
-    with (book / "intents.yml").open("a", encoding="utf-8") as fh:
-        fh.write("  - name: oos\n    examples: [what's the weather like, tell me a joke, who won the game]\n")
+    if "  - name: oos\n" not in (book / "intents.yml").read_text(encoding="utf-8"):  # has one since issue 22
+        with (book / "intents.yml").open("a", encoding="utf-8") as fh:
+            fh.write(
+                "  - name: oos\n    examples: [what's the weather like, tell me a joke, who won the game]\n"
+            )
     models = tmp_path / "models"
 
     assert run("train", "--rulebook", str(book), "--models", str(models), "--quiet") == 0

@@ -81,7 +81,7 @@ def with_gift_rule(rules: str) -> str:
 def version_of(directory: Path, models: Path) -> str:
     intents = load_nlu_rulebook(directory).intents
     assert intents is not None
-    return ModelStore(models).version_for(intents.examples)
+    return ModelStore(models).version_for(intents.examples, oos_label=intents.oos_label)
 
 
 async def shop(tmp_path: Path, sqlite_url: str, make_client: AppFactory) -> tuple[Path, Path, TestClient]:
@@ -146,7 +146,7 @@ async def test_broken_intents_keep_the_previous_model_and_rules(
         "wrong type": original.replace("  - name: refund\n", "  - name: [refund]\n"),
     }
     expected = {
-        "YAML syntax": f"intents.yml:{line + 2}: mapping values are not allowed",
+        "YAML syntax": f"intents.yml:{line + 3}: mapping values are not allowed",  # name, label, examples
         "wrong type": f"intents.yml:{line}: intents[4].name: Input should be a valid string",
     }
     for case, text in broken.items():

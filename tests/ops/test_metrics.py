@@ -24,7 +24,7 @@ from tests.telegram.fake_api import FakeBotApi
 from tests.telegram.updates import message as telegram_message
 from tests.webchat.helpers import (
     FAQ_HOURS,
-    UNRELATED,
+    UNHANDLED,
     FlakyChannel,
     eventually,
     new_id,
@@ -130,7 +130,7 @@ async def test_outbox_depth_age_retries_and_failures(database_url: str, make_cli
 
 async def test_sla_timers_due_and_late(database_url: str, make_client: AppFactory) -> None:
     app, client = await make_client(database_url, extra=METRICS)
-    await send(client, await start_session(client), UNRELATED)  # opens T-1001; intake starts timers
+    await send(client, await start_session(client), UNHANDLED)  # opens T-1001; intake starts timers
 
     async def taken_in() -> bool:
         return (await rows(app.engine, select(func.count()).select_from(SlaTimer)))[0][0] >= 2

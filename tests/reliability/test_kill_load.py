@@ -4,8 +4,10 @@ SQLite and on PostgreSQL: nothing acknowledged is lost, nothing is stored or ans
 Visitors send their messages one after another, each with its own ``client_message_id``; a
 message that got no 200 (connection refused or cut by the kill) is sent again with the same id
 until it does, as the widget does. The killer SIGKILLs the server when a quarter, a half and
-three quarters of the messages are acknowledged (plus a seeded random moment, so the kill falls
-inside requests), lets the dead process's outbox leases run out (as the minute would) and starts
+three quarters of the messages are acknowledged (plus a seeded random number of further
+acknowledgements: counted, not timed, since a fast server answered the rest of the load within a
+timed delay and no kill fell inside it; with every other visitor's next request already sent, the
+kill cuts requests in flight), lets the dead process's outbox leases run out (as the minute would) and starts
 a new server on the same database. Afterwards, from the database:
 
 * every acknowledged message is stored exactly once (one interaction, one dedup key);
@@ -146,10 +148,10 @@ async def _visitor(http: aiohttp.ClientSession, server: Server, load: Load, numb
 async def _killer(server: Server, engine: AsyncEngine, load: Load, rng: random.Random) -> int:
     total, kills = VISITORS * PER_VISITOR, 0
     for quarter in range(1, KILLS + 1):
-        while len(load.acked) < total * quarter // (KILLS + 1):
+        target = total * quarter // (KILLS + 1) + rng.randrange(VISITORS)
+        while len(load.acked) < target:
             load.acked_more.clear()
             await load.acked_more.wait()
-        await asyncio.sleep(rng.uniform(0.0, 0.3))
         await server.kill()
         kills += 1
         await _expire_leases(engine)

@@ -38,7 +38,7 @@ def run(*argv: str) -> tuple[int, str]:
 def _version() -> str:
     intents = load_nlu_rulebook(RULEBOOK).intents
     assert intents is not None
-    return ModelStore("unused").version_for(intents.examples)
+    return ModelStore("unused").version_for(intents.examples, oos_label=intents.oos_label)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("models")
     intents = load_nlu_rulebook(RULEBOOK).intents
     assert intents is not None
-    ModelStore(root).train(list(intents.examples))
+    ModelStore(root).train(list(intents.examples), oos_label=intents.oos_label)
     return root
 
 
@@ -108,7 +108,7 @@ def test_test_json(store: Path) -> None:
 def test_test_all_passes_on_the_example_rulebook(store: Path) -> None:
     code, out = run("rules", "test", "--all", "--rulebook", str(RULEBOOK), "--models", str(store))
     assert code == 0, out
-    assert "0 failed" in out
+    assert " 0 failed, " in out and "every rule is exercised by a test" in out
     assert "PASS  order status with an order number opens a ticket" in out
 
 
@@ -147,8 +147,9 @@ def test_test_all_trains_a_missing_model_and_passes(tmp_path: Path) -> None:
     body = json.loads(out)  # the training notes go to stderr, stdout stays JSON
     assert code == 0, out
     assert "training it now" in err
-    assert all(case["passed"] for case in body)
-    fired = {case["name"]: case["rules_fired"] for case in body}
+    assert body["failed"] == 0 and body["rules_not_exercised"] == []
+    assert body["passed"] + body["known_failures"] == body["total"] >= 150
+    fired = {case["name"]: case["rules_fired"] for case in body["cases"]}
     assert fired["a greeting at the start of a conversation offers the main topics"] == ["greeting"]
     assert fired["a refund for a given order opens a returns ticket"] == ["refund"]
 
@@ -167,7 +168,8 @@ def test_test_no_train_tests_without_intents(tmp_path: Path) -> None:
     )
     assert code == 0
     assert "testing WITHOUT intents (--no-train)" in err and "frontdesk nlu train" in err
-    assert "intent:    none (out of scope)" in out and "✓ fallback" in out
+    # Everything is out of scope: the example's clarify says it did not understand (no ticket yet).
+    assert "intent:    none (out of scope)" in out and "✓ clarify" in out
     assert not models.exists()
 
 
@@ -190,3 +192,61 @@ def test_test_all_fails_on_a_wrong_expectation(tmp_path: Path) -> None:
     code, out = run("rules", "test", "--all", "--rulebook", str(directory))
     assert code == 1
     assert "FAIL  x" in out and "a.yaml:2" in out and "expected a reply containing 'goodbye'" in out
+
+
+def test_test_all_reports_known_failures_coverage_and_the_pass_rate(tmp_path: Path) -> None:
+    """A known failure is run and reported (KNOWN, with why) without failing the run; the rules no
+    case fires are named; the summary gives the pass rate."""
+    rules = "rules:\n  - name: never\n    when: {text: {contains: [zzz]}}\n    then: [{reply: never}]\n"
+    directory = write_rulebook(tmp_path / "rb", rules + "  - name: hi\n    then: [{reply: hello}]\n")
+    (directory / "tests").mkdir()
+    (directory / "tests" / "a.yaml").write_text(
+        "stories:\n"
+        "  - name: says hello\n"
+        "    steps: [{message: hey, expect: {reply_contains: hello}}, {message: yo, expect: {rules: [hi]}}]\n"
+        "known_failures:\n"
+        "  - name: says goodbye\n"
+        "    why: no rule says goodbye yet\n"
+        "    steps: [{message: bye, expect: {reply_contains: goodbye}}]\n",
+        encoding="utf-8",
+    )
+    code, out = run("rules", "test", "--all", "--rulebook", str(directory))
+    assert code == 0, out
+    assert "PASS  says hello" in out and "KNOWN says goodbye" in out
+    assert "known failure: no rule says goodbye yet" in out and "expected a reply containing 'goodbye'" in out
+    assert "rules no test exercises: never" in out
+    assert "1 of 2 pass (50.0%); 0 failed, 1 known failures, 0 known failures now pass" in out
+
+    code, out = run("rules", "test", "--all", "--json", "--rulebook", str(directory))
+    body = json.loads(out)
+    assert code == 0
+    assert (body["passed"], body["failed"], body["known_failures"], body["pass_rate"]) == (1, 0, 1, 0.5)
+    assert body["rules_not_exercised"] == ["never"]
+    assert [c["outcome"] for c in body["cases"]] == ["PASS", "KNOWN"]
+
+
+def test_a_known_failure_that_passes_fails_the_run_until_it_is_moved(tmp_path: Path) -> None:
+    directory = write_rulebook(tmp_path / "rb", "rules:\n  - name: hi\n    then: [{reply: hello}]\n")
+    (directory / "tests").mkdir()
+    (directory / "tests" / "a.yaml").write_text(
+        "known_failures:\n"
+        "  - name: says hello\n"
+        "    why: it did not\n"
+        "    steps: [{message: hey, expect: {reply_contains: hello}}]\n",
+        encoding="utf-8",
+    )
+    code, out = run("rules", "test", "--all", "--rulebook", str(directory))
+    assert code == 1
+    assert "FIXED says hello" in out and "it passes now: move it from known_failures to stories" in out
+    assert "1 known failures now pass" in out
+
+
+def test_a_known_failure_needs_a_reason(tmp_path: Path) -> None:
+    directory = write_rulebook(tmp_path / "rb", "rules:\n  - name: hi\n    then: [{reply: hello}]\n")
+    (directory / "tests").mkdir()
+    (directory / "tests" / "a.yaml").write_text(
+        "known_failures:\n  - name: x\n    steps: [{message: hey, expect: {no_reply: true}}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceError, match="why"):
+        run("rules", "test", "--all", "--rulebook", str(directory))

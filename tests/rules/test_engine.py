@@ -169,6 +169,8 @@ def test_ticket_conditions(tmp_path: Path, when: str, yes: TicketFacts, no: Tick
 
 
 ALL_ACTIONS = """
+settings:
+  intent_labels: {order_status: Where is my order?, refund: Returns & refunds}
 rules:
   - name: everything
     then:
@@ -205,7 +207,10 @@ def test_every_action(tmp_path: Path) -> None:
         Reply("answer of shipping"),
         Reply(
             "I'm not quite sure what you mean. Is it one of these?",
-            (QuickReplyButton("Order status", "Order status"), QuickReplyButton("Refund", "Refund")),
+            (
+                QuickReplyButton("Where is my order?", "Where is my order?"),
+                QuickReplyButton("Returns & refunds", "Returns & refunds"),
+            ),
         ),
         OpenTicket(subject="Order 42", queue="orders", priority="high", tags=("order",)),
         AddNote("intent none"),

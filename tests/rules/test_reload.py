@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
 
 from bot.knowledge import Knowledge
@@ -47,6 +48,30 @@ async def test_save_swaps_the_whole_rule_set(tmp_path: Path) -> None:
     assert await live.watcher.check() is True
     assert reply_of(live.current) == "version two"
     assert live.watcher.last_error == ()
+
+
+async def test_a_check_that_finds_one_loading_waits_for_it(tmp_path: Path) -> None:
+    """An explicit reload racing the poller must not return while the new version is half loaded."""
+    directory = write_rulebook(tmp_path / "rb", GOOD)
+    live = Live(directory)
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_load() -> Knowledge:
+        loading.set()
+        release.wait(10)
+        return Knowledge.load(directory, faq_threshold=0.8)
+
+    watcher = RulebookWatcher(directory=directory, load=slow_load, apply=live.set)
+    save(directory / "rules.yml", GOOD_2)
+    poll = asyncio.create_task(watcher.check())
+    await asyncio.to_thread(loading.wait, 10)
+    explicit = asyncio.create_task(watcher.check())
+    await asyncio.sleep(0.05)
+    assert not explicit.done()
+    release.set()
+    assert await poll is True
+    assert await explicit is None  # nothing new by then, and what is on disk is live
+    assert reply_of(live.current) == "version two"
 
 
 async def test_broken_file_keeps_previous_rules_and_reports(tmp_path: Path) -> None:

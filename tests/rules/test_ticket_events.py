@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import event, select
 
 from tests.conftest import AppFactory
-from tests.webchat.helpers import UNRELATED, eventually, rows, send, start_session
+from tests.webchat.helpers import UNHANDLED, eventually, rows, send, start_session
 from ticketing.models import Interaction, TicketEvent
 
 
@@ -17,7 +17,7 @@ async def test_solving_a_ticket_tells_the_customer_and_urgent_priority_alerts(
 ) -> None:
     app, client = await make_client(database_url)
     visitor = await start_session(client)
-    assert "T-1001" in (await send(client, visitor, UNRELATED))["replies"][0]["text"]
+    assert "T-1001" in (await send(client, visitor, UNHANDLED))["replies"][0]["text"]
 
     await app.ticketing.desk.set_priority("T-1001", "urgent", actor="agent:ana")
 
@@ -52,7 +52,7 @@ async def test_a_burst_of_changes_is_decided_with_two_reads_not_two_per_event(
     app, client = await make_client(database_url)
     visitors = [await start_session(client) for _ in range(10)]
     for visitor in visitors:
-        await send(client, visitor, UNRELATED)
+        await send(client, visitor, UNHANDLED)
     await app.ticket_rules.run_once()  # the "created" events: nothing watched
     await app.ticket_rules.stop()  # decide the burst here, in one run
     for n in range(10):

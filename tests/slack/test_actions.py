@@ -83,7 +83,7 @@ async def test_priority_resolve_and_escalate(
     assert (await post_action(client, button("ticket_resolve", number))).status == 200
     assert (await _row(app))["status"] == "solved"
     # The CSAT question goes to the customer and is mirrored into the thread.
-    await slack.wait_for("chat.postMessage", where=in_thread(ts, "How did we do?"))
+    await slack.wait_for("chat.postMessage", where=in_thread(ts, "How did we do with"))
     await slack.wait_for("chat.update", where=lambda c: "solved" in card_fields(c))
 
 

@@ -152,3 +152,7 @@ def test_thread_lines() -> None:
                        data={"target": "first_reply", "due_at": NOW.isoformat()})  # fmt: skip
     line = thread_line(warning, users={"alice": "U0ALICE"}, assignee="alice")
     assert line is not None and "first_reply" in line and "<@U0ALICE>" in line
+    thanks = FeedItem("event", 10, 1, "closing", NOW, actor="customer", data={"intent": "thanks"})
+    assert thread_line(thanks, users={}, assignee=None) == (
+        ":wave: Customer closed the loop (thanks); the ticket stays solved"
+    )

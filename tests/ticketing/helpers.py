@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketing import csat
 from ticketing.agents import Roster
 from ticketing.customers import ConversationRef, Customers
 from ticketing.database import create_engine
 from ticketing.sla_config import SlaConfig, load_sla_config
 from ticketing.tickets import TicketDesk
+from ticketing.time import utcnow
 from ticketing.turns import InboundRecord, Plan, TicketDraft, Turn, Turns
 
 CALENDARS = """
@@ -113,6 +115,15 @@ class World:
         result = await self.turns.record(Turn(record, plan))
         assert result.ticket_number is not None
         return result.ticket_number, ref
+
+    async def solve(self, number: int, *, actor: str = "agent:alice") -> dict[str, Any]:
+        """Solve as an agent does, then ask for the rating as the ticket rules' runner does right
+        after the solve message (bot/ticket_rules.py; the runner is not part of this world)."""
+        await self.desk.solve(number, actor=actor)
+        ticket = await self.desk.get(number)
+        async with self.engine.begin() as conn:
+            await csat.ask(conn, self.config, ticket, utcnow())
+        return await self.desk.get(number)
 
     async def count(self, model: Any, *where: Any) -> int:
         async with self.engine.connect() as conn:

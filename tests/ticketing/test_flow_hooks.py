@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.conftest import AppFactory
-from tests.webchat.helpers import UNRELATED, eventually, rows, send, start_session
+from tests.webchat.helpers import UNHANDLED, eventually, rows, send, start_session
 from ticketing.models import Ticket
 
 
@@ -20,7 +20,7 @@ async def _ticket(app, number: int):  # type: ignore[no-untyped-def]
 async def test_csat_answer_is_recorded_and_thanked(database_url: str, make_client: AppFactory) -> None:
     app, client = await make_client(database_url)
     visitor = await start_session(client)
-    assert "T-1001" in (await send(client, visitor, UNRELATED))["replies"][0]["text"]
+    assert "T-1001" in (await send(client, visitor, UNHANDLED))["replies"][0]["text"]
     await app.ticketing.desk.solve("T-1001", actor="agent:ana")
 
     async def asked() -> bool:  # the question goes out on the customer's own channel
@@ -40,7 +40,7 @@ async def test_csat_answer_is_recorded_and_thanked(database_url: str, make_clien
 async def test_customer_reply_reopens_a_solved_ticket(database_url: str, make_client: AppFactory) -> None:
     app, client = await make_client(database_url, extra="tickets: {scheduler: false}")
     visitor = await start_session(client)
-    await send(client, visitor, UNRELATED)
+    await send(client, visitor, UNHANDLED)
     await app.ticketing.desk.solve("T-1001", actor="agent:ana")
     assert (await _ticket(app, 1001)).status == "solved"
     # Not a rating: the satisfaction question is dropped and the message is a reply on the ticket.

@@ -26,7 +26,7 @@ async def test_a_record_only_turn_leaves_a_solved_ticket_and_its_question(
 ) -> None:
     async with world(database_url, write_rulebook(tmp_path / "rb")) as w:
         number, ref = await w.open_ticket()
-        await w.desk.solve(number, actor="agent:alice")
+        await w.solve(number)
         turns = Turns(engine=w.engine, ticket_config=lambda: w.config)
         try:
             result = await turns.record(_turn(ref, "rate-limited", "5", record_only=True))

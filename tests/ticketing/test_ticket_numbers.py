@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import AppFactory
-from tests.webchat.helpers import UNRELATED, send, start_session
+from tests.webchat.helpers import UNHANDLED, send, start_session
 from ticketing.models import Ticket
 
 pytestmark = pytest.mark.postgres
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.postgres
 async def open_ticket(client: TestClient) -> str:
     """A new visitor's message that the example rulebook cannot answer opens a ticket."""
     visitor = await start_session(client)
-    await send(client, visitor, UNRELATED)
+    await send(client, visitor, UNHANDLED)
     return visitor.conversation_id
 
 

@@ -28,7 +28,10 @@ TTL_SECONDS = 30 * 86400
 TIMEOUT = 15.0  # generous: only a hang or a lost event ever reaches it
 
 FAQ_HOURS = "what are your opening hours?"
-UNRELATED = "can I bring my dog to the shop"
+# A request the example rulebook has no rule for (change_address): the fallback opens a ticket
+# on the first message. An unclear message ("can I bring my dog to the shop") gets clarify's
+# "I didn't understand" first, and a ticket only from the third.
+UNHANDLED = "I need to change my delivery address"
 
 _ids = itertools.count(1)
 

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import App
-from tests.webchat.helpers import UNRELATED, Visitor, erase_customer, rows, send, start_session
+from tests.webchat.helpers import UNHANDLED, Visitor, erase_customer, rows, send, start_session
 from ticketing.models import Conversation, Interaction, Ticket, TicketEvent
 
 
@@ -125,7 +125,7 @@ async def test_an_order_question_on_a_support_ticket_is_added_to_it(
 ) -> None:
     app, client = app_client
     visitor = await start_session(client)
-    await send(client, visitor, UNRELATED)  # opens a support ticket (the bot cannot answer it)
+    await send(client, visitor, UNHANDLED)  # opens a support ticket (the bot cannot answer it)
     said = _said(await send(client, visitor, "Where is my order #12345?"))
     assert "added order 12345 to your open ticket T-1001, which our support team" in said, said
     assert "warehouse" not in said

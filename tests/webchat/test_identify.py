@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import App
-from tests.webchat.helpers import FAQ_HOURS, UNRELATED, count, rows, send, start_session
+from tests.webchat.helpers import FAQ_HOURS, UNHANDLED, count, rows, send, start_session
 from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction
 
 BOB = "bob@example.com"
@@ -46,7 +46,7 @@ async def test_identify_with_someone_elses_email_keeps_the_visitor_apart(
     before = await _snapshot(app, bob)
 
     a = await start_session(client)
-    await send(client, a, "before identify: " + UNRELATED)
+    await send(client, a, "before identify: " + UNHANDLED)
     own = int((await rows(app.engine, select(Conversation.customer_id).where(
         Conversation.public_id == a.conversation_id)))[0][0])  # fmt: skip
     resp = await client.post("/api/v1/identify", json={"email": " Bob@Example.com "}, headers=a.auth)

@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import App
-from tests.webchat.helpers import FAQ_HOURS, UNRELATED, count, history, rows, send, start_session
+from tests.webchat.helpers import FAQ_HOURS, UNHANDLED, count, history, rows, send, start_session
 from ticketing.models import ChannelIdentity, Conversation, Customer, Interaction
 
 
@@ -134,7 +134,7 @@ async def test_identify_with_an_email_another_visitor_claimed_keeps_them_apart(
 ) -> None:
     app, client = app_client
     first = await start_session(client)
-    await send(client, first, "first visit: " + UNRELATED)
+    await send(client, first, "first visit: " + UNHANDLED)
     resp = await client.post(
         "/api/v1/identify", json={"name": "Ada", "email": "ada@example.com"}, headers=first.auth
     )

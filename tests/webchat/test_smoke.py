@@ -20,7 +20,7 @@ async def test_faq_then_fallback(client: TestClient) -> None:
     assert "Monday to Friday" in body["replies"][0]["text"]
     resp = await client.post(
         "/api/v1/messages",
-        json={"client_message_id": "m2", "text": "can I bring my dog to the shop"},
+        json={"client_message_id": "m2", "text": "I need to change my delivery address"},
         headers=auth,
     )
     body = await resp.json()

@@ -11,7 +11,7 @@ import pytest
 from bot.cli_parser import add_webhooks_commands
 from bot.cli_webhooks import parse_since
 from tests.conftest import AppFactory
-from tests.webchat.helpers import UNRELATED
+from tests.webchat.helpers import UNHANDLED
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_delivery import config, message, start, until
 
@@ -35,13 +35,13 @@ async def test_list_dead_retry_and_replay(
         app = await start(database_url, make_client, extra)
         config_file = tmp_path / "cli.yaml"
         config_file.write_text(f"database:\n  url: {database_url}\n{extra}")
-        await app.flow.handle(message(UNRELATED, user="ana"))
+        await app.flow.handle(message(UNHANDLED, user="ana"))
         await until("three dead", lambda: _dead(app, 3))
 
         assert await asyncio.to_thread(frontdesk, config_file, "list", "--dead") == 0
         shown = capsys.readouterr().out
         assert shown.count(" dead ") == 3 and "HTTP 503" in shown and "crm (config)" in shown
-        assert UNRELATED not in shown  # bodies are never listed
+        assert UNHANDLED not in shown  # bodies are never listed
 
         failing = False
         assert await asyncio.to_thread(frontdesk, config_file, "retry", "--all-dead") == 0

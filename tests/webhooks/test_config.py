@@ -8,7 +8,7 @@ import pytest
 from bot.config import ConfigError, settings_from_text
 from bot.webhook_signing import new_secret, sign, verify
 from tests.conftest import AppFactory
-from tests.webchat.helpers import UNRELATED
+from tests.webchat.helpers import UNHANDLED
 from tests.webhooks.receiver import SECRET, Receiver
 from tests.webhooks.test_delivery import config, message, number, start, until
 from ticketing.ticket_rows import record
@@ -71,7 +71,7 @@ async def test_sla_and_csat_events_are_delivered(database_url: str, make_client:
     try:
         events = "[sla.warning, sla.breached, csat.received]"
         app = await start(database_url, make_client, config(await receiver.start(), events=events))
-        await app.flow.handle(message(UNRELATED, user="ana"))
+        await app.flow.handle(message(UNHANDLED, user="ana"))
         ticket = await app.ticketing.desk.get(await number(app))
         due = {"target": "first_reply", "due_at": "2026-12-06T10:00:00+00:00"}
         async with app.engine.begin() as conn:  # as ticketing/escalation.py and csat.py write them

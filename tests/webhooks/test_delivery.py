@@ -15,7 +15,7 @@ from bot.app import App, AppOverrides
 from bot.webhook_settings import EVENT_TYPES as CONFIG_EVENT_TYPES
 from core.contracts import InboundMessage
 from tests.conftest import AppFactory
-from tests.webchat.helpers import UNRELATED, FlakyChannel, count, new_id
+from tests.webchat.helpers import UNHANDLED, FlakyChannel, count, new_id
 from tests.webhooks.receiver import SECRET, Receiver
 from ticketing.models import WebhookDelivery
 from ticketing.webhooks import EVENT_TYPES
@@ -82,7 +82,7 @@ async def test_every_delivery_is_signed_and_carries_the_documented_payload(
     database_url: str, make_client: AppFactory, receiver: Receiver
 ) -> None:
     app = await start(database_url, make_client, config(await receiver.start()))
-    result = await app.flow.handle(message(UNRELATED, user="ana"))
+    result = await app.flow.handle(message(UNHANDLED, user="ana"))
     await until("ticket.created and two messages", lambda: len(receiver.unique()) >= 3)
     ticket = await app.ticketing.desk.set_priority(await number(app), "high", actor="agent:bo")
     await until("ticket.updated", lambda: len(receiver.of_type("ticket.updated")) == 1)
@@ -98,7 +98,7 @@ async def test_every_delivery_is_signed_and_carries_the_documented_payload(
         d.body["data"]["message"]["direction"]: d.body["data"]["message"]
         for d in receiver.of_type("message.created")
     }
-    assert texts["in"]["text"] == UNRELATED and texts["in"]["id"] == result.interaction_id
+    assert texts["in"]["text"] == UNHANDLED and texts["in"]["id"] == result.interaction_id
     assert texts["out"]["ticket_id"] == ticket["id"]
     (updated,) = receiver.of_type("ticket.updated")
     assert updated.body["data"]["change"] == {"field": "priority", "from": "normal", "to": "high"}
@@ -117,7 +117,7 @@ async def test_a_500_and_a_timeout_are_retried_under_the_same_id(
     receiver.answer = lambda n: {0: 500, 1: -1.0}.get(n, 200)
     url = await receiver.start()
     app = await start(database_url, make_client, config(url, events="[ticket.created]", timeout=0.3))
-    await app.flow.handle(message(UNRELATED, user="ana"))
+    await app.flow.handle(message(UNHANDLED, user="ana"))
     await until("accepted", lambda: len(receiver.requests) >= 3)
     await until("recorded as sent", lambda: _states(app, {"sent": 1}))
     assert len({d.msg_id for d in receiver.requests}) == 1
@@ -133,7 +133,7 @@ async def test_after_max_attempts_a_delivery_is_dead_lettered_and_retry_sends_it
     app = await start(
         database_url, make_client, config(await receiver.start(), events="[ticket.created]", attempts=3)
     )
-    await app.flow.handle(message(UNRELATED, user="ana"))
+    await app.flow.handle(message(UNHANDLED, user="ana"))
     await until("dead after 3 attempts", lambda: _states(app, {"dead": 1}))
     assert len(receiver.requests) == 3
     (dead,) = await app.webhook_deliveries.rows(states=("dead",))
@@ -152,7 +152,7 @@ async def test_a_ticket_s_events_arrive_in_order_even_when_one_is_retried(
     app = await start(
         database_url, make_client, config(await receiver.start(), events="[ticket.created, ticket.updated]")
     )
-    await app.flow.handle(message(UNRELATED, user="ana"))
+    await app.flow.handle(message(UNHANDLED, user="ana"))
     reference = await number(app)
     for priority in ("high", "urgent", "low", "normal"):
         await app.ticketing.desk.set_priority(reference, priority, actor="agent:bo")
@@ -169,7 +169,7 @@ async def test_without_a_subscription_no_delivery_rows_are_written(
 ) -> None:
     app = await start(database_url, make_client, "")
     for n in range(3):
-        await app.flow.handle(message(UNRELATED, user=f"u{n}"))
+        await app.flow.handle(message(UNHANDLED, user=f"u{n}"))
     await app.webhook_producer.run_once()
     assert await count(app.engine, WebhookDelivery) == 0
 
@@ -178,12 +178,12 @@ async def test_a_subscription_added_at_run_time_gets_what_happens_after_it(
     database_url: str, make_client: AppFactory, receiver: Receiver
 ) -> None:
     app = await start(database_url, make_client, "")
-    await app.flow.handle(message(UNRELATED, user="before"))
+    await app.flow.handle(message(UNHANDLED, user="before"))
     await app.webhook_producer.run_once()  # no subscription: nothing read, nothing queued
     # What the REST API will call:
     await app.webhook_subscriptions.put(name="api-hook", url=await receiver.start(), secret=SECRET,
                                         events=["ticket.created"])  # fmt: skip
-    await app.flow.handle(message(UNRELATED, user="after"))
+    await app.flow.handle(message(UNHANDLED, user="after"))
     await until("the new ticket", lambda: len(receiver.unique()) == 1)
     await asyncio.sleep(0.3)
     (only,) = receiver.unique().values()
@@ -198,11 +198,11 @@ async def test_a_slow_receiver_does_not_hold_up_messages(
 ) -> None:
     receiver.answer = lambda _n: -5.0  # every request waits 5 s (past the 2 s timeout)
     app = await start(database_url, make_client, config(await receiver.start()))
-    await app.flow.handle(message(UNRELATED, user="first"))
+    await app.flow.handle(message(UNHANDLED, user="first"))
     await until("a request hangs", lambda: len(receiver.requests) > 0)
     started = time.monotonic()
     for n in range(5):
-        await app.flow.handle(message(UNRELATED, user=f"u{n}"))
+        await app.flow.handle(message(UNHANDLED, user=f"u{n}"))
     assert time.monotonic() - started < 2.0  # not a timed assertion on speed: on the 5 s hang
 
 
@@ -213,7 +213,7 @@ async def test_an_erasure_is_sent_to_subscribers(
 
     hooks = "[customer.erased, message.created, ticket.created]"
     app = await start(database_url, make_client, config(await receiver.start(), events=hooks))
-    await app.flow.handle(message(UNRELATED, user="ana"))
+    await app.flow.handle(message(UNHANDLED, user="ana"))
     await until("three sent", lambda: _states(app, {"sent": 3}))
     ticket = await app.ticketing.desk.get(await number(app))
     await CustomerAdmin(engine=app.engine).erase(ticket["customer_id"], actor="agent:bo")

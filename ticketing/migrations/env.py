@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from ticketing.database import migration_engine
 from ticketing.models import Base
+from ticketing.ticket_search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,6 +21,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # the search indexes and FTS5 tables are not in the models
     )
     with context.begin_transaction():
         context.run_migrations()
