@@ -12,9 +12,12 @@ For each database (``--database sqlite|postgresql|both``), in one run:
    (``ReportRollups.catch_up()``, the app's batch size): rows read per second and this process's
    CPU per message rolled up (on PostgreSQL the server's CPU is not in it);
 3. the dashboard, ``--runs`` times each, for 24 h (hourly buckets), 7, 30 and 90 days (day buckets
-   from the current hour, as the console asks) and 365 whole days, with no filter, a channel, a
-   queue, and both: p50/p95/max. The same 30- and 365-day pages read from hours only (what the
-   daily rows save), a few runs;
+   from the current hour, as the console asks) and 365 whole days (week buckets, as the console
+   charts ranges over 90 days), with no filter, a channel, a queue, and both: p50/p95/max. The
+   same 30- and 365-day pages read from hours only (what the daily and weekly rows save), a few
+   runs; the 365-day page by day (``--runs`` times: what the weekly rows save) and, on
+   PostgreSQL, with its reads on one connection one after the other (``--runs`` times: what
+   running them at once on connections of their own saves);
 4. the baseline, in the same run: the dashboard's figures for 30 days computed by direct aggregate
    queries over ``interactions``, ``tickets`` and ``ticket_events`` (what the rollups save), with
    its totals next to the dashboard's.
@@ -58,12 +61,12 @@ H, D = timedelta(hours=1), timedelta(days=1)
 
 def ranges(now: datetime) -> dict[str, tuple[datetime, datetime, reports.Bucket]]:
     """The console's ranges: the last 24 h by hour; 7/30/90 d by day from the current hour; a
-    custom year of whole days."""
+    custom year of whole days, by week."""
     until = hour_of(now) + H
     out: dict[str, tuple[datetime, datetime, reports.Bucket]] = {"24h": (until - 24 * H, until, "hour")}
     for days in (7, 30, 90):
         out[f"{days}d"] = (until - days * D, until, "day")
-    out["365d"] = (day_of(now) - 364 * D, day_of(now) + D, "day")
+    out["365d"] = (day_of(now) - 364 * D, day_of(now) + D, "week")
     return out
 
 
@@ -99,6 +102,12 @@ def _hours_only(start: datetime, until: datetime, bucket: str) -> tuple[Part, ..
     return (Part("hour", start, until),)
 
 
+async def _one_connection(engine: Any, *reads: Any) -> list[Any]:
+    """``report_reads.run_reads`` as SQLite runs it: one read after the other on one connection."""
+    async with engine.connect() as conn:
+        return [await read(conn) for read in reads]
+
+
 def _summary(board: reports.Dashboard) -> dict[str, Any]:
     t = board.totals
     return {
@@ -107,6 +116,20 @@ def _summary(board: reports.Dashboard) -> dict[str, Any]:
         "sla_met": t.sla_met, "sla_breached": t.sla_breached, "csat_count": t.csat_count,
         "first_response_count": board.first_response.count,
     }  # fmt: skip
+
+
+def _figures(board: reports.Dashboard) -> tuple[Any, ...]:
+    """What a page shows whatever its buckets: the totals, the distributions, each line's total."""
+    lines = tuple((name, s.group, s.total) for name in reports.SERIES_CHARTS for s in getattr(board, name))
+    return (
+        board.totals,
+        board.first_response,
+        board.resolution,
+        board.sla,
+        board.csat,
+        board.top_intents,
+        lines,
+    )
 
 
 def _sql(kind: str) -> dict[str, str]:
@@ -220,12 +243,12 @@ async def one_engine(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             async with engine.begin() as conn:
                 rows = {
                     t: (await conn.execute(text(f"SELECT count(*) FROM {t}"))).scalar_one()
-                    for t in ("report_hourly", "report_daily")
+                    for t in ("report_hourly", "report_daily", "report_weekly")
                 }
             if kind == "postgresql":  # what autovacuum does after the catch-up's inserts
                 async with engine.connect() as conn:
                     conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    await conn.execute(text("VACUUM (ANALYZE) report_hourly, report_daily"))
+                    await conn.execute(text("VACUUM (ANALYZE) report_hourly, report_daily, report_weekly"))
             out["catch_up"] = {
                 "rows_read": read, "interactions": sizes.interactions, "ticket_events": events,
                 "seconds": round(wall, 1), "rows_per_s": round(read / wall),
@@ -262,6 +285,29 @@ async def one_engine(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     samples, board = await timed(hours, args.baseline_runs)
                     out["hours_only"][f"{name} all"] = stats(samples)
                     out["hours_only"][f"{name} same_figures"] = board == boards[(name, "all")]
+            # the year by day (days and edge hours, no weeks): what the weekly rows save
+            since, until, _bucket = ranges(now)["365d"]
+
+            async def by_day(s: datetime = since, u: datetime = until) -> Any:
+                return await reports.dashboard(engine, since=s, until=u, bucket="day", now=now)
+
+            samples, board = await timed(by_day, args.runs)
+            out["days_only"] = {
+                "365d all": stats(samples),
+                "365d same_figures": _figures(board) == _figures(boards[("365d", "all")]),
+            }
+            if kind == "postgresql":  # the year's reads on one connection: what running them at once saves
+                since, until, bucket = ranges(now)["365d"]
+                with mock.patch.object(reports, "run_reads", _one_connection):
+
+                    async def serial(s: datetime = since, u: datetime = until, b: Any = bucket) -> Any:
+                        return await reports.dashboard(engine, since=s, until=u, bucket=b, now=now)
+
+                    samples, board = await timed(serial, args.runs)
+                out["one_connection"] = {
+                    "365d all": stats(samples),
+                    "365d same_figures": board == boards[("365d", "all")],
+                }
             since, until, _bucket = ranges(now)["30d"]
             samples, base = await timed(lambda: baseline(engine, kind, since, until), args.baseline_runs)
             out["baseline_30d_direct_queries"] = {**stats(samples), **base}

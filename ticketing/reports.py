@@ -1,11 +1,12 @@
 """The console dashboard's figures for a time range: sums of the rollups, plus two live reads.
 
 Everything over time comes from the rollups (:mod:`ticketing.rollup_models`), summed at query time
-into hours or UTC days (:mod:`ticketing.report_reads`: whole days from ``report_daily``, the hours
-at a range's edges from ``report_hourly``), so a 30-day dashboard reads 30 days of counters
-however many messages those days held. Two figures are read live, both bounded: the backlog
-(the open tickets now, by queue, status and age; ``ix_tickets_status_id``) and the most frequent
-unanswered texts (out of scope or fallback) among the newest ``recent`` interactions of the range.
+into hours, UTC days or weeks (:mod:`ticketing.report_reads`: whole weeks from ``report_weekly``,
+whole days from ``report_daily``, the hours at a range's edges from ``report_hourly``), so a
+30-day dashboard reads 30 days of counters however many messages those days held. Two figures
+are read live, both bounded: the backlog (the open tickets now, by queue, status and age;
+``ix_tickets_status_id``) and the most frequent unanswered texts (out of scope or fallback) among
+the newest ``recent`` interactions of the range.
 
 Ranges are hour-granular: ``since`` is taken from the start of its hour, ``until`` is exclusive.
 The queue filter applies to ticket figures only; conversations, messages, sentiment, intents and
@@ -26,8 +27,8 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.models import Interaction, Ticket
-from ticketing.report_reads import parts, read_sums
-from ticketing.rollup_models import bucket_bound, day_of, hour_of
+from ticketing.report_reads import parts, read_keys, read_series, run_reads
+from ticketing.rollup_models import bucket_bound, day_of, hour_of, week_of
 from ticketing.rollup_sources import SENTIMENTS, is_unanswered
 from ticketing.time import utcnow
 
@@ -46,7 +47,7 @@ __all__ = [
     "percentile",
 ]
 
-Bucket = Literal["hour", "day"]
+Bucket = Literal["hour", "day", "week"]  # week: from Monday 00:00 UTC
 BACKLOG_STATUSES = ("new", "open", "pending", "on-hold")
 # Age of an open ticket since creation: (label, up to seconds); the last is open-ended.
 AGES = (("<1h", 3600), ("1-4h", 14400), ("4-24h", 86400), ("1-3d", 259200), ("3-7d", 604800), (">7d", None))
@@ -199,27 +200,32 @@ async def dashboard(
 ) -> Dashboard:
     """The dashboard for ``[since, until)`` (aware datetimes), optionally one channel and queue.
 
-    ``recent`` bounds the unanswered-texts read (that many newest interactions); ``now`` is the
-    backlog's reference time for ages (default: the clock).
+    ``bucket`` week: a point per week from Monday 00:00 UTC; the first and last weeks count only
+    the range's part of them. ``recent`` bounds the unanswered-texts read (that many newest
+    interactions); ``now`` is the backlog's reference time for ages (default: the clock).
     """
     if since.tzinfo is None or until.tzinfo is None:
         raise ValueError("since and until must be timezone-aware (UTC)")
-    if bucket not in ("hour", "day"):
-        raise ValueError(f"unknown bucket {bucket!r}; use hour or day")
+    if bucket not in ("hour", "day", "week"):
+        raise ValueError(f"unknown bucket {bucket!r}; use hour, day or week")
     start = hour_of(since)
-    async with engine.connect() as conn:
-        sums = await read_sums(conn, parts(start, until, bucket), channel, queue)
-        backlog = await _backlog(conn, channel, queue, now or utcnow())
-        texts = await _unanswered_texts(conn, start, until, channel, recent)
+    ranges = parts(start, until, bucket)
+    series_sums, key_sums, backlog, texts = await run_reads(
+        engine,
+        lambda conn: read_series(conn, ranges, channel, queue),
+        lambda conn: read_keys(conn, ranges, channel, queue),
+        lambda conn: _backlog(conn, channel, queue, now or utcnow()),
+        lambda conn: _unanswered_texts(conn, start, until, channel, recent),
+    )
     slots = _buckets(start, until, bucket)
     fold = _folder(bucket)
     # metric → group → bucket → value, and metric → key → value for the distributions
     by_group: dict[tuple[str, str], Counter[datetime]] = defaultdict(Counter)
     by_key: dict[str, Counter[str]] = defaultdict(Counter)
-    for metric, at, group, value in sums.series:
+    for metric, at, group, value in series_sums:
         by_group[(metric, group)][fold(at)] += value
         by_key[metric][group if metric == "sentiment" else ""] += value
-    for metric, key, value in sums.keys:
+    for metric, key, value in key_sums:
         by_key[metric][key] += value
 
     def series(metric: str, groups: set[str] | None = None) -> tuple[Series, ...]:
@@ -283,7 +289,7 @@ def _percentiles(buckets: Counter[str]) -> Percentiles:
 
 
 def _buckets(start: datetime, until: datetime, bucket: Bucket) -> tuple[datetime, ...]:
-    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
+    step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}[bucket]
     at = _folder(bucket)(start)
     out = []
     while at < until:
@@ -293,7 +299,7 @@ def _buckets(start: datetime, until: datetime, bucket: Bucket) -> tuple[datetime
 
 
 def _folder(bucket: Bucket) -> Any:
-    return hour_of if bucket == "hour" else day_of
+    return {"hour": hour_of, "day": day_of, "week": week_of}[bucket]
 
 
 async def _backlog(

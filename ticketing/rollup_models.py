@@ -1,12 +1,13 @@
-"""The report rollup tables: hourly and daily counters the console's dashboard sums at query time.
+"""The report rollup tables: hourly, daily and weekly counters the console's dashboard sums at query time.
 
 Why rollup rows and not scans of ``interactions``: a dashboard over 30 days would otherwise read
 every message of those days; here it reads a few dozen counters per day, however busy the service
-is. Two grains hold the same counts: ``report_hourly`` (UTC hours) and ``report_daily`` (UTC days,
-migration 0013), added to in the same transaction by :mod:`ticketing.rollups` (off the message
-path), so a day's row is always the sum of its 24 hours. :mod:`ticketing.reports` reads whole days
-from the daily rows and only the partial days at a range's edges from the hourly ones: a year is
-365 days of counters instead of 8,784 hours.
+is. Three grains hold the same counts: ``report_hourly`` (UTC hours), ``report_daily`` (UTC days,
+migration 0013) and ``report_weekly`` (weeks from Monday 00:00 UTC, migration 0015), added to in
+the same transaction by :mod:`ticketing.rollups` (off the message path), so a day's row is always
+the sum of its 24 hours and a week's the sum of its 7 days. :mod:`ticketing.report_reads` reads
+the coarsest grain that fits inside a range and the finer ones only at its edges: a year charted
+by week is 52 weeks of counters instead of 8,784 hours.
 
 One narrow row per (metric, hour, channel, queue, key): ``key`` holds a bucket, a score, a label
 or an intent name ('' when the metric has none); ``queue`` is '' for conversation-level metrics.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,11 +31,13 @@ __all__ = [
     "METRICS",
     "ReportDaily",
     "ReportHourly",
+    "ReportWeekly",
     "bucket_bound",
     "day_of",
     "duration_bucket",
     "hour_of",
     "intent_key",
+    "week_of",
 ]
 
 METRICS = (
@@ -63,6 +66,7 @@ DURATION_BUCKETS: tuple[int, ...] = (
 )  # fmt: skip
 INFINITE = "inf"
 DISTRIBUTION_INDEX = "ix_report_daily_metric_key_day"
+WEEKLY_DISTRIBUTION_INDEX = "ix_report_weekly_metric_key_week"
 _INTENT = re.compile(r"^[\w.:-]{1,64}$")
 
 
@@ -94,9 +98,32 @@ class ReportDaily(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+class ReportWeekly(Base):
+    """The same counters per week (Monday 00:00 UTC): each the sum of its week's ``report_daily`` rows.
+
+    Ranges longer than the console charts by day read these for their whole weeks: the charts'
+    sums group a seventh of the rows into a seventh of the points.
+    """
+
+    __tablename__ = "report_weekly"
+    # as report_daily's: the distributions summed per (metric, key) without sorting the range's rows
+    __table_args__ = (Index(WEEKLY_DISTRIBUTION_INDEX, "metric", "key", "week", "channel", "queue", "value"),)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    week: Mapped[datetime] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
 def day_of(moment: datetime) -> datetime:
     """The UTC day ``moment`` falls in (its midnight: a ``report_daily`` row's ``day``)."""
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def week_of(moment: datetime) -> datetime:
+    """The week ``moment`` falls in (its Monday's midnight, UTC: a ``report_weekly`` row's ``week``)."""
+    return day_of(moment) - timedelta(days=moment.weekday())
 
 
 def hour_of(moment: datetime) -> datetime:

@@ -1,11 +1,12 @@
-"""The report rollups job: keeps ``report_hourly`` and ``report_daily`` up to date, off the message path.
+"""The report rollups job: keeps the hourly, daily and weekly report rollups current, off the message path.
 
 Nothing is added to the turn transaction (web chat throughput is protected): the durable records
 already say what happened. This job tails ``interactions`` and ``ticket_events`` in id order
 after its cursors (``channel_cursors``, channel ``reports``), counts a bounded batch of each in
 memory (:mod:`ticketing.rollup_sources`) and, in the same transaction, adds the counts to the
-hourly rows and their sums per UTC day to the daily rows (``INSERT … ON CONFLICT DO UPDATE SET
-value = value + excluded.value``) and moves the cursors, locked ``FOR UPDATE``. A row is therefore
+hourly rows, their sums per UTC day to the daily rows and per week (from Monday, UTC) to the
+weekly rows (``INSERT … ON CONFLICT DO UPDATE SET value = value + excluded.value``), so the three
+grains always agree, and moves the cursors, locked ``FOR UPDATE``. A row is therefore
 counted exactly once: a batch either commits its counts and its cursor move together or neither.
 PostgreSQL commits ids out of order, so each cursor stops before a hole until it fills or will not
 (:class:`~ticketing.commit_order.HoleGuard`, as the event feed does). The loop runs only in the
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -32,7 +34,7 @@ from core.loops import BackgroundTask, every
 from ticketing.commit_order import HoleGuard
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor, Interaction, TicketEvent
-from ticketing.rollup_models import ReportDaily, ReportHourly
+from ticketing.rollup_models import ReportDaily, ReportHourly, ReportWeekly, week_of
 from ticketing.rollup_sources import Counts, count_events, count_interactions
 from ticketing.time import utcnow
 
@@ -73,6 +75,11 @@ class ReportRollups:
             index_elements=["metric", "day", "channel", "queue", "key"],
             set_={"value": ReportDaily.value + daily.excluded.value},
         )
+        weekly = dialect.insert(ReportWeekly)
+        self._upsert_weekly = weekly.on_conflict_do_update(
+            index_elements=["metric", "week", "channel", "queue", "key"],
+            set_={"value": ReportWeekly.value + weekly.excluded.value},
+        )
         # The cursors as this process last committed them: with nothing newer, a round costs one
         # read and no write transaction (SQLite's single writer is not taken every interval).
         self._taken: tuple[int, int] | None = None
@@ -110,7 +117,9 @@ class ReportRollups:
                 rows = counts.rows()
                 if rows:
                     await conn.execute(self._upsert, rows)
-                    await conn.execute(self._upsert_daily, counts.daily_rows())
+                    daily = counts.daily_rows()
+                    await conn.execute(self._upsert_daily, daily)
+                    await conn.execute(self._upsert_weekly, _weekly_rows(daily))
             self._taken = (message_upto, event_upto)
             return len(messages) + len(events)
 
@@ -147,6 +156,18 @@ class ReportRollups:
     @staticmethod
     def _failed(exc: Exception) -> None:
         _LOGGER.warning("report rollup round failed, retrying next round: %s", exc)
+
+
+def _weekly_rows(daily: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The daily increments summed per week, as ``report_weekly`` upsert rows, in key order (one
+    lock order on PostgreSQL, as the hourly and daily rows)."""
+    weeks: Counter[tuple[str, datetime, str, str, str]] = Counter()
+    for row in daily:
+        weeks[(row["metric"], week_of(row["day"]), row["channel"], row["queue"], row["key"])] += row["value"]
+    return [
+        {"metric": m, "week": w, "channel": c, "queue": q, "key": k, "value": v}
+        for (m, w, c, q, k), v in sorted(weeks.items())
+    ]
 
 
 _MESSAGE_COLUMNS = ("id", "conversation_id", "channel", "direction", "analysis", "created_at")

@@ -1,9 +1,10 @@
 """``/console/``: the dashboard for a range (24 h, 7 d, 30 d or custom days), a channel and a queue.
 
-The figures come from :func:`ticketing.reports.dashboard` (hourly rollups, two bounded live
-reads). Every chart is drawn by Chart.js from a JSON block in the page and is also a table in the
-page (screen readers, no JavaScript) and a CSV download (``/console/reports/<chart>.csv`` with
-the same query). Spreadsheet formulas in customer text are defused in the CSV.
+The figures come from :func:`ticketing.reports.dashboard` (the rollups, two bounded live reads),
+by hour up to two days, by UTC day up to 90 days, by week (from Monday) beyond. Every chart is
+drawn by Chart.js from a JSON block in the page and is also a table in the page (screen readers,
+no JavaScript) and a CSV download (``/console/reports/<chart>.csv`` with the same query).
+Spreadsheet formulas in customer text are defused in the CSV.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ __all__ = ["DashboardPages", "Range"]
 LoadDashboard = Callable[..., Awaitable[Dashboard]]
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 _MAX_DAYS = 366
+_DAYS_CHARTED_BY_DAY = timedelta(days=90)
+_LABEL_FORMATS = {"hour": "%H:%M", "day": "%d %b", "week": "w/c %d %b"}  # w/c: the week commencing
 _PARAMS = frozenset({"range", "since", "until", "channel", "queue"})
 _LABELS = {
     "conversations": "Conversations by channel",
@@ -68,7 +71,7 @@ class Range:
             self.until = datetime.combine(last + timedelta(days=1), time(), UTC)
         else:
             raise _bad(f"range must be 24h, 7d, 30d or custom, not {self.name[:20]!r}")
-        self.bucket: Bucket = "hour" if self.until - self.since <= timedelta(hours=48) else "day"
+        self.bucket: Bucket = _bucket(self.until - self.since)
 
     def query(self) -> dict[str, str]:
         shown = {"range": self.name, "channel": self.channel or "", "queue": self.queue or ""}
@@ -152,6 +155,13 @@ class DashboardPages:
         )
 
 
+def _bucket(span: timedelta) -> Bucket:
+    """Hours up to two days, days up to 90, weeks beyond (a year is 52 points a line, not 365)."""
+    if span <= timedelta(hours=48):
+        return "hour"
+    return "day" if span <= _DAYS_CHARTED_BY_DAY else "week"
+
+
 def _bad(detail: str) -> Problem:
     return Problem(400, "Bad range", detail, slug="bad-request")
 
@@ -173,7 +183,7 @@ def _cell(value: Any) -> Any:
 
 def _charts(board: Dashboard) -> dict[str, dict[str, Any]]:
     """Chart.js configurations (data only; console.js adds the options)."""
-    fmt = "%H:%M" if board.bucket == "hour" else "%d %b"
+    fmt = _LABEL_FORMATS[board.bucket]
     labels = [at.strftime(fmt) for at in board.buckets]
     charts: dict[str, dict[str, Any]] = {}
     for name in SERIES_CHARTS:

@@ -37,18 +37,20 @@ def test_parts_read_whole_days_daily_and_the_edges_hourly() -> None:
     assert parts(day + 5 * H, day + 48 * H, "hour") == (Part("hour", day + 5 * H, day + 48 * H),)
 
 
-async def _spread(w: Any, now: datetime) -> None:
-    """Messages and ticket events moved back over the last ten days, at many hours."""
+async def _spread(w: Any, now: datetime, days: int = 10) -> None:
+    """Messages and ticket events moved back over the last ``days`` days, at many hours."""
     async with w.engine.begin() as conn:
         ids = (await conn.execute(select(Interaction.id).order_by(Interaction.id))).scalars().all()
         for n, i in enumerate(ids):
-            back = timedelta(hours=(n * 37) % 240, minutes=n % 60)
+            back = timedelta(hours=(n * 37) % (days * 24), minutes=n % 60)
             await conn.execute(update(Interaction).where(Interaction.id == i).values(created_at=now - back))
         events = (await conn.execute(select(TicketEvent.id, TicketEvent.ticket_id))).all()
         for n, (i, ticket) in enumerate(events):
-            back = timedelta(hours=(ticket * 53) % 200 - n % 3, minutes=7)
+            back = timedelta(hours=(ticket * 53) % (days * 20) - n % 3, minutes=7)
             await conn.execute(update(TicketEvent).where(TicketEvent.id == i).values(created_at=now - back))
-            await conn.execute(update(Ticket).where(Ticket.id == ticket).values(created_at=now - 250 * H))
+            await conn.execute(
+                update(Ticket).where(Ticket.id == ticket).values(created_at=now - days * 25 * H)
+            )
 
 
 async def test_daily_rows_give_the_figures_summing_hours_gives(
