@@ -65,21 +65,9 @@ class ReportRollups:
         self._round_lock = asyncio.Lock()
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._cursor_insert = dialect.insert(ChannelCursor).on_conflict_do_nothing()
-        upsert = dialect.insert(ReportHourly)
-        self._upsert = upsert.on_conflict_do_update(
-            index_elements=["metric", "hour", "channel", "queue", "key"],
-            set_={"value": ReportHourly.value + upsert.excluded.value},
-        )
-        daily = dialect.insert(ReportDaily)
-        self._upsert_daily = daily.on_conflict_do_update(
-            index_elements=["metric", "day", "channel", "queue", "key"],
-            set_={"value": ReportDaily.value + daily.excluded.value},
-        )
-        weekly = dialect.insert(ReportWeekly)
-        self._upsert_weekly = weekly.on_conflict_do_update(
-            index_elements=["metric", "week", "channel", "queue", "key"],
-            set_={"value": ReportWeekly.value + weekly.excluded.value},
-        )
+        self._upsert = _adding_upsert(dialect, ReportHourly, "hour")
+        self._upsert_daily = _adding_upsert(dialect, ReportDaily, "day")
+        self._upsert_weekly = _adding_upsert(dialect, ReportWeekly, "week")
         # The cursors as this process last committed them: with nothing newer, a round costs one
         # read and no write transaction (SQLite's single writer is not taken every interval).
         self._taken: tuple[int, int] | None = None
@@ -156,6 +144,15 @@ class ReportRollups:
     @staticmethod
     def _failed(exc: Exception) -> None:
         _LOGGER.warning("report rollup round failed, retrying next round: %s", exc)
+
+
+def _adding_upsert(dialect: Any, model: Any, grain: str) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE SET value = value + excluded.value`` for one grain's table."""
+    insert = dialect.insert(model)
+    return insert.on_conflict_do_update(
+        index_elements=["metric", grain, "channel", "queue", "key"],
+        set_={"value": model.value + insert.excluded.value},
+    )
 
 
 def _weekly_rows(daily: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
