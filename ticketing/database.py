@@ -69,18 +69,22 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         # Every use ends its transaction itself (begin() commits or rolls back, connect()
         # rolls back on close), so the pool's extra reset round trip is skipped.
         engine = create_async_engine(
-            url, echo=echo, pool_size=1, max_overflow=0, pool_reset_on_return=None, **_JSON
+            url, echo=echo, pool_size=1, max_overflow=0, pool_reset_on_return=None, **JSON_OPTIONS
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **_JSON
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **JSON_OPTIONS
     )
 
 
 # hide_parameters: a statement's error (logged by whoever catches it) and ``database.echo``
 # show the SQL but never its values, which are message texts, names and email addresses.
-_JSON = {"json_serializer": json_text.dumps, "json_deserializer": json_text.loads, "hide_parameters": True}
+JSON_OPTIONS: dict[str, Any] = {
+    "json_serializer": json_text.dumps,
+    "json_deserializer": json_text.loads,
+    "hide_parameters": True,
+}
 
 
 def _ensure_directory(url: str) -> None:

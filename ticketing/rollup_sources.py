@@ -1,11 +1,13 @@
-"""What one batch of rows adds to the hourly and daily rollups: counted in memory, written by the job.
+"""What one batch of rows adds to the hourly and daily rollups, counted where the job reads them.
 
-:mod:`ticketing.rollups` hands over the interactions and ticket events after its cursors; these
-functions turn them into counter increments, reading what they need (a conversation's first
-customer message, a ticket's row, earlier events of the same ticket) through indexes, never
-scanning. Every figure depends only on rows that do not change once written (ids, times, the
-audit trail), so counting a row once, when the cursor passes it, gives the same totals whenever
-the job runs. The metrics (``rollup_models.METRICS``):
+:mod:`ticketing.rollups` hands over the range of message ids and the ticket events after its
+cursors, and a connection of the batch's own (synchronous: on SQLite these run in a thread,
+:mod:`ticketing.off_loop_reads`). The messages are counted by the database, grouped by hour,
+channel and what their analysis says, so a batch's rows never reach Python; the events (far
+fewer) are counted here, reading what they need (a ticket's row, earlier events of the same
+ticket, its SLA timers) through indexes, never scanning. Every figure depends only on rows that
+do not change once written (ids, times, the audit trail), so counting a row once, when the
+cursor passes it, gives the same totals whenever the job runs. The metrics (``rollup_models.METRICS``):
 
 - Conversations: counted in the hour of their first customer message (an interaction is a
   conversation start iff it is the conversation's lowest inbound id).
@@ -27,11 +29,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, select, text
 
 from ticketing.models import Conversation, Interaction, SlaTimer, Ticket, TicketEvent
 from ticketing.rollup_models import day_of, duration_bucket, hour_of, intent_key
@@ -53,8 +54,10 @@ class Counts:
     def __init__(self) -> None:
         self.values: Counter[CountKey] = Counter()
 
-    def add(self, metric: str, moment: datetime, channel: str, queue: str = "", key: str = "") -> None:
-        self.values[(metric, hour_of(moment), channel[:32], queue[:64], key[:64])] += 1
+    def add(
+        self, metric: str, moment: datetime, channel: str, queue: str = "", key: str = "", *, n: int = 1
+    ) -> None:
+        self.values[(metric, hour_of(moment), channel[:32], queue[:64], key[:64])] += n
 
     def rows(self) -> list[dict[str, Any]]:
         """The increments as ``report_hourly`` upsert rows, in key order (one lock order on PostgreSQL)."""
@@ -81,29 +84,65 @@ def is_unanswered(analysis: object) -> bool:
     return analysis.get("out_of_scope") is True or analysis.get("rule") in FALLBACK_RULES
 
 
-async def count_interactions(conn: AsyncConnection, rows: Sequence[Any], counts: Counts) -> None:
-    """Rows with ``id, conversation_id, channel, direction, analysis, created_at``."""
-    inbound = [r for r in rows if r.direction == "in"]
-    if not inbound:
+def count_interactions(conn: Connection, after: int, upto: int, counts: Counts) -> None:
+    """The customer messages with ids in ``(after, upto]``, counted by the database: only their
+    groups (tens a batch) reach Python, not a row each with its analysis."""
+    if upto <= after:
         return
-    firsts = await _first_inbound(conn, {r.conversation_id for r in inbound})
-    for r in inbound:
-        counts.add("messages_in", r.created_at, r.channel)
-        if firsts.get(r.conversation_id) == r.id:
-            counts.add("conversations", r.created_at, r.channel)
-        analysis = r.analysis if isinstance(r.analysis, dict) else {}
-        label = (analysis.get("sentiment") or {}).get("label")
+    rows = conn.execute(_MESSAGE_GROUPS[conn.dialect.name], {"after": after, "upto": upto})
+    for hour, channel, label, complaint, intent, unanswered, first, n in rows:
+        moment = _hour(hour)
+        counts.add("messages_in", moment, channel, n=n)
+        if first:
+            counts.add("conversations", moment, channel, n=n)
         if label in SENTIMENTS:
-            counts.add("sentiment", r.created_at, r.channel, key=label)
-        if (analysis.get("complaint") or {}).get("is") is True:
-            counts.add("complaints", r.created_at, r.channel)
-        if intent := intent_key(analysis.get("intent")):
-            counts.add("intent", r.created_at, r.channel, key=intent)
-        if is_unanswered(analysis):
-            counts.add("unanswered", r.created_at, r.channel)
+            counts.add("sentiment", moment, channel, key=label, n=n)
+        if complaint:
+            counts.add("complaints", moment, channel, n=n)
+        if key := intent_key(intent):
+            counts.add("intent", moment, channel, key=key, n=n)
+        if unanswered:
+            counts.add("unanswered", moment, channel, n=n)
 
 
-async def count_events(conn: AsyncConnection, events: Sequence[Any], counts: Counts) -> None:
+def _hour(value: datetime | str) -> datetime:
+    """The hour a message group's SQL gives: a datetime (PostgreSQL) or ``YYYY-MM-DD HH`` (SQLite)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.strptime(value, "%Y-%m-%d %H").replace(tzinfo=UTC)
+
+
+# Per customer message, what ``is_unanswered`` and the analysis say, grouped by the hour, channel
+# and answers; ``first`` is whether no earlier customer message shares its conversation (its
+# conversation starts there; ``ix_interactions_conversation_id_id``). A JSON value of the wrong
+# type counts as absent, as in Python.
+_FALLBACKS = ", ".join(f"'{rule}'" for rule in sorted(FALLBACK_RULES))
+_GROUPED = """
+FROM interactions AS i WHERE i.id > :after AND i.id <= :upto AND i.direction = 'in'
+GROUP BY 1, 2, 3, 4, 5, 6, 7"""
+_FIRST = """NOT EXISTS (SELECT 1 FROM interactions AS j
+    WHERE j.conversation_id = i.conversation_id AND j.direction = 'in' AND j.id < i.id)"""
+_MESSAGE_GROUPS = {
+    "sqlite": text(f"""SELECT substr(i.created_at, 1, 13), i.channel,
+    CASE WHEN json_type(i.analysis, '$.sentiment.label') = 'text'
+         THEN json_extract(i.analysis, '$.sentiment.label') END,
+    coalesce(json_type(i.analysis, '$.complaint.is') = 'true', 0),
+    CASE WHEN json_type(i.analysis, '$.intent') = 'text' THEN json_extract(i.analysis, '$.intent') END,
+    coalesce(json_type(i.analysis, '$.out_of_scope') = 'true', 0)
+        OR coalesce(json_extract(i.analysis, '$.rule') IN ({_FALLBACKS}), 0),
+    {_FIRST}, count(*) {_GROUPED}"""),
+    "postgresql": text(f"""SELECT date_trunc('hour', i.created_at, 'UTC'), i.channel,
+    CASE WHEN jsonb_typeof(i.analysis -> 'sentiment' -> 'label') = 'string'
+         THEN i.analysis -> 'sentiment' ->> 'label' END,
+    coalesce(i.analysis -> 'complaint' -> 'is' = 'true'::jsonb, false),
+    CASE WHEN jsonb_typeof(i.analysis -> 'intent') = 'string' THEN i.analysis ->> 'intent' END,
+    coalesce(i.analysis -> 'out_of_scope' = 'true'::jsonb, false)
+        OR coalesce(i.analysis ->> 'rule' IN ({_FALLBACKS}), false),
+    {_FIRST}, count(*) {_GROUPED}"""),
+}
+
+
+def count_events(conn: Connection, events: Sequence[Any], counts: Counts) -> None:
     """Rows with ``id, ticket_id, kind, data, created_at``."""
     wanted = [e for e in events if e.kind in _EVENT_KINDS]
     if not wanted:
@@ -111,17 +150,17 @@ async def count_events(conn: AsyncConnection, events: Sequence[Any], counts: Cou
     ids = sorted({e.ticket_id for e in wanted})
     tickets = {
         row.id: row
-        for row in await conn.execute(
+        for row in conn.execute(
             select(Ticket.id, Ticket.channel, Ticket.queue, Ticket.created_at, Ticket.conversation_id).where(
                 Ticket.id.in_(ids)
             )
         )
     }
     later = [e for e in wanted if e.kind in ("reply", "status")]
-    history = await _history(conn, {e.ticket_id for e in later}, max(e.id for e in wanted))
+    history = _history(conn, {e.ticket_id for e in later}, max(e.id for e in wanted))
     solved_first = {e.id: e.ticket_id for e in later if _first_resolution(e, history)}
-    targets = await _targets(solved_first.values(), conn)
-    escalated = await _escalated(conn, [e for e in wanted if e.kind == "created"], tickets)
+    targets = _targets(solved_first.values(), conn)
+    escalated = _escalated(conn, [e for e in wanted if e.kind == "created"], tickets)
     for e in wanted:
         t = tickets.get(e.ticket_id)
         if t is None:
@@ -162,7 +201,7 @@ def _first_resolution(event: Any, history: dict[int, list[Any]]) -> bool:
     )
 
 
-async def _history(conn: AsyncConnection, ticket_ids: Iterable[int], upto: int) -> dict[int, list[Any]]:
+def _history(conn: Connection, ticket_ids: Iterable[int], upto: int) -> dict[int, list[Any]]:
     """The reply, status and breach events of these tickets up to ``upto`` (by ticket_id index)."""
     wanted = sorted(ticket_ids)
     out: dict[int, list[Any]] = {}
@@ -173,12 +212,12 @@ async def _history(conn: AsyncConnection, ticket_ids: Iterable[int], upto: int) 
         TicketEvent.kind.in_(("reply", "status", "sla_breach")),
         TicketEvent.id <= upto,
     )
-    for row in await conn.execute(stmt):
+    for row in conn.execute(stmt):
         out.setdefault(row.ticket_id, []).append(row)
     return out
 
 
-async def _targets(ticket_ids: Iterable[int], conn: AsyncConnection) -> dict[int, set[str]]:
+def _targets(ticket_ids: Iterable[int], conn: Connection) -> dict[int, set[str]]:
     """The names of each ticket's SLA target timers (first_reply, next_reply, resolution)."""
     wanted = sorted(ticket_ids)
     out: dict[int, set[str]] = {}
@@ -186,13 +225,13 @@ async def _targets(ticket_ids: Iterable[int], conn: AsyncConnection) -> dict[int
         stmt = select(SlaTimer.ticket_id, SlaTimer.name).where(
             SlaTimer.ticket_id.in_(wanted), SlaTimer.kind == "target"
         )
-        for ticket_id, name in await conn.execute(stmt):
+        for ticket_id, name in conn.execute(stmt):
             out.setdefault(ticket_id, set()).add(name)
     return out
 
 
-async def _escalated(
-    conn: AsyncConnection, created: Sequence[Any], tickets: dict[int, Any]
+def _escalated(
+    conn: Connection, created: Sequence[Any], tickets: dict[int, Any]
 ) -> dict[int, tuple[datetime, str]]:
     """For each created ticket that is its conversation's first: when and on which channel that
     conversation started (its first customer message); tickets of conversations without one
@@ -209,14 +248,14 @@ async def _escalated(
         .where(Ticket.conversation_id.in_(sorted(conversations)))
         .group_by(Ticket.conversation_id)
     )
-    first_ticket = {conversation: ticket for conversation, ticket in await conn.execute(stmt)}
-    firsts = await _first_inbound(conn, conversations)
+    first_ticket = {conversation: ticket for conversation, ticket in conn.execute(stmt)}
+    firsts = _first_inbound(conn, conversations)
     starts = {}
     if firsts:
         stmt2 = select(Interaction.id, Interaction.created_at, Interaction.channel).where(
             Interaction.id.in_(sorted(firsts.values()))
         )
-        starts = {row.id: (row.created_at, row.channel) for row in await conn.execute(stmt2)}
+        starts = {row.id: (row.created_at, row.channel) for row in conn.execute(stmt2)}
     out = {}
     for conversation, ticket in first_ticket.items():
         first = firsts.get(conversation) if conversation is not None else None
@@ -225,7 +264,7 @@ async def _escalated(
     return out
 
 
-async def _first_inbound(conn: AsyncConnection, conversation_ids: Iterable[int]) -> dict[int, int]:
+def _first_inbound(conn: Connection, conversation_ids: Iterable[int]) -> dict[int, int]:
     """Each conversation's first customer message id (``ix_interactions_conversation_id_id``)."""
     first = (
         select(Interaction.id)
@@ -236,4 +275,4 @@ async def _first_inbound(conn: AsyncConnection, conversation_ids: Iterable[int])
         .scalar_subquery()
     )
     stmt = select(Conversation.id, first).where(Conversation.id.in_(sorted(conversation_ids)))
-    return {conversation: int(i) for conversation, i in await conn.execute(stmt) if i is not None}
+    return {conversation: int(i) for conversation, i in conn.execute(stmt) if i is not None}

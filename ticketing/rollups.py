@@ -2,16 +2,19 @@
 
 Nothing is added to the turn transaction (web chat throughput is protected): the durable records
 already say what happened. This job tails ``interactions`` and ``ticket_events`` in id order
-after its cursors (``channel_cursors``, channel ``reports``), counts a bounded batch of each in
-memory (:mod:`ticketing.rollup_sources`) and, in the same transaction, adds the counts to the
-hourly rows, their sums per UTC day to the daily rows and per week (from Monday, UTC) to the
-weekly rows (``INSERT … ON CONFLICT DO UPDATE SET value = value + excluded.value``), so the three
-grains always agree, and moves the cursors, locked ``FOR UPDATE``. A row is therefore
-counted exactly once: a batch either commits its counts and its cursor move together or neither.
-PostgreSQL commits ids out of order, so each cursor stops before a hole until it fills or will not
-(:class:`~ticketing.commit_order.HoleGuard`, as the event feed does). The loop runs only in the
-holder of the advisory lock; the cursor lock keeps even two concurrent runs exact, the advisory
-lock just spares the wasted work.
+after its cursors (``channel_cursors``, channel ``reports``). A batch is read and counted
+(:mod:`ticketing.rollup_sources`) through :class:`~ticketing.off_loop_reads.OffLoopReads`: on
+SQLite on a connection and a thread of its own, so neither the engine's one connection nor the
+event loop waits for it (they did, and the web chat's tail latency showed it). Then one short
+transaction adds the counts to the hourly rows, their sums per UTC day to the daily rows and per
+week (from Monday, UTC) to the weekly rows (``INSERT … ON CONFLICT DO UPDATE SET value = value +
+excluded.value``), so the three grains always agree, and moves the cursors, locked ``FOR
+UPDATE``, if they are still where the batch was read from; if another run moved them, the batch
+is dropped and read again. A row is therefore counted exactly once: a batch either commits its
+counts and its cursor move together or neither. PostgreSQL commits ids out of order, so each
+cursor stops before a hole until it fills or will not (:class:`~ticketing.commit_order.HoleGuard`,
+as the event feed does). The loop runs only in the holder of the advisory lock; the cursor check
+keeps even two concurrent runs exact, the advisory lock just spares the wasted work.
 
 The cursors start at 0: on first start the whole history is rolled up, ``batch`` rows at a time.
 Erasure (``customer_admin.erase``) keeps statistics, so it needs nothing here.
@@ -23,17 +26,19 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.loops import BackgroundTask, every
 from ticketing.commit_order import HoleGuard
 from ticketing.leader import Leadership
 from ticketing.models import ChannelCursor, Interaction, TicketEvent
+from ticketing.off_loop_reads import OffLoopReads
 from ticketing.rollup_models import ReportDaily, ReportHourly, ReportWeekly, week_of
 from ticketing.rollup_sources import Counts, count_events, count_interactions
 from ticketing.time import utcnow
@@ -68,6 +73,7 @@ class ReportRollups:
         self._upsert = _adding_upsert(dialect, ReportHourly, "hour")
         self._upsert_daily = _adding_upsert(dialect, ReportDaily, "day")
         self._upsert_weekly = _adding_upsert(dialect, ReportWeekly, "week")
+        self._reads = OffLoopReads(engine)
         # The cursors as this process last committed them: with nothing newer, a round costs one
         # read and no write transaction (SQLite's single writer is not taken every interval).
         self._taken: tuple[int, int] | None = None
@@ -78,6 +84,7 @@ class ReportRollups:
     async def stop(self) -> None:
         await self._loop.stop()
         await self._leadership.release()
+        self._reads.dispose()
 
     async def catch_up(self) -> int:
         """Roll up every row written so far (stopping before a hole that may still fill);
@@ -88,54 +95,51 @@ class ReportRollups:
         return total
 
     async def run_once(self) -> int:
-        """One batch of each source, counted and committed with the cursor moves."""
+        """One batch of each source: read and counted off the message path, then committed with
+        the cursor moves if no other run moved them meanwhile (else read again)."""
         async with self._round_lock:
-            async with self._engine.connect() as conn:
-                newest = tuple(int(x) for x in (await conn.execute(_NEWEST)).one())
-            taken = self._taken
-            if taken is not None and newest[0] <= taken[0] and newest[1] <= taken[1]:
-                return 0
-            now = utcnow()
-            counts = Counts()
-            async with self._engine.begin() as conn:
-                messages, message_upto = await self._read(conn, Interaction, _MESSAGE_COLUMNS, now)
-                await count_interactions(conn, messages, counts)
-                events, event_upto = await self._read(conn, TicketEvent, _EVENT_COLUMNS, now)
-                await count_events(conn, events, counts)
-                rows = counts.rows()
-                if rows:
-                    await conn.execute(self._upsert, rows)
-                    daily = counts.daily_rows()
-                    await conn.execute(self._upsert_daily, daily)
-                    await conn.execute(self._upsert_weekly, _weekly_rows(daily))
-            self._taken = (message_upto, event_upto)
-            return len(messages) + len(events)
+            while True:
+                newest = await self._reads.run(_newest)
+                taken = self._taken
+                if taken is not None and newest[0] <= taken[0] and newest[1] <= taken[1]:
+                    return 0
+                after, messages, events = await self._reads.run(_after_cursors, self._batch)
+                upto = (
+                    await self._holes["interactions"].upto(after[0], messages),
+                    await self._holes["ticket_events"].upto(after[1], [r.id for r in events]),
+                )
+                events = [r for r in events if r.id <= upto[1]]
+                counted = await self._reads.run(_count, (after[0], upto[0]), events)
+                if await self._commit(after, upto, counted):
+                    self._taken = upto
+                    return sum(1 for i in messages if i <= upto[0]) + len(events)
 
-    async def _read(
-        self, conn: AsyncConnection, model: Any, columns: Sequence[str], now: datetime
-    ) -> tuple[list[Any], int]:
-        """The rows after the cursor up to a hole, and the cursor moved past them (same transaction)."""
-        name = model.__tablename__
-        await conn.execute(
-            self._cursor_insert,
-            {"channel": CURSOR_CHANNEL, "name": name, "value": {"last": 0}, "updated_at": now},
-        )
-        where = (ChannelCursor.channel == CURSOR_CHANNEL, ChannelCursor.name == name)
-        value = (await conn.execute(select(ChannelCursor.value).where(*where).with_for_update())).scalar_one()
-        after = int(value.get("last", 0))
-        stmt = (
-            select(*(getattr(model, c) for c in columns))
-            .where(model.id > after)
-            .order_by(model.id)
-            .limit(self._batch)
-        )
-        rows = list((await conn.execute(stmt)).all())
-        upto = await self._holes[name].upto(after, [row.id for row in rows])
-        rows = [row for row in rows if row.id <= upto]
-        if upto > after:
-            move = update(ChannelCursor).where(*where).values(value={"last": upto}, updated_at=now)
-            await conn.execute(move)
-        return rows, upto
+    async def _commit(self, after: tuple[int, int], upto: tuple[int, int], counted: Counted) -> bool:
+        """Adds the counts and moves the cursors in one short transaction, if the cursors are
+        still where the batch was read from (locked ``FOR UPDATE``: two runs never both add)."""
+        now = utcnow()
+        async with self._engine.begin() as conn:
+            for name in _SOURCES:
+                insert = {"channel": CURSOR_CHANNEL, "name": name, "value": {"last": 0}, "updated_at": now}
+                await conn.execute(self._cursor_insert, insert)
+            locked = select(ChannelCursor.name, ChannelCursor.value).where(
+                ChannelCursor.channel == CURSOR_CHANNEL
+            )
+            cursors: dict[str, Any] = {
+                name: value for name, value in await conn.execute(locked.with_for_update())
+            }
+            if tuple(_last(cursors.get(name)) for name in _SOURCES) != after:
+                return False
+            if counted.hourly:
+                await conn.execute(self._upsert, counted.hourly)
+                await conn.execute(self._upsert_daily, counted.daily)
+                await conn.execute(self._upsert_weekly, counted.weekly)
+            for name, start, end in zip(_SOURCES, after, upto, strict=True):
+                if end > start:
+                    where = (ChannelCursor.channel == CURSOR_CHANNEL, ChannelCursor.name == name)
+                    move = update(ChannelCursor).where(*where).values(value={"last": end}, updated_at=now)
+                    await conn.execute(move)
+        return True
 
     async def _round(self) -> None:
         if await self._leadership.check():
@@ -167,5 +171,53 @@ def _weekly_rows(daily: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-_MESSAGE_COLUMNS = ("id", "conversation_id", "channel", "direction", "analysis", "created_at")
-_EVENT_COLUMNS = ("id", "ticket_id", "kind", "data", "created_at")
+_SOURCES = ("interactions", "ticket_events")
+_EVENT_COLUMNS = (
+    TicketEvent.id,
+    TicketEvent.ticket_id,
+    TicketEvent.kind,
+    TicketEvent.data,
+    TicketEvent.created_at,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A batch's increments as upsert rows per grain."""
+
+    hourly: list[dict[str, Any]]
+    daily: list[dict[str, Any]]
+    weekly: list[dict[str, Any]]
+
+
+def _last(value: Any) -> int:
+    return int(value.get("last", 0)) if isinstance(value, dict) else 0
+
+
+def _newest(conn: Connection) -> tuple[int, int]:
+    newest = conn.execute(_NEWEST).one()
+    return int(newest[0]), int(newest[1])
+
+
+def _after_cursors(conn: Connection, batch: int) -> tuple[tuple[int, int], list[int], list[Any]]:
+    """The cursors (unlocked: the commit checks them), the ids of up to ``batch`` messages after
+    theirs (the database counts them) and up to ``batch`` ticket events after theirs."""
+    stmt = select(ChannelCursor.name, ChannelCursor.value).where(ChannelCursor.channel == CURSOR_CHANNEL)
+    cursors: dict[str, Any] = {name: value for name, value in conn.execute(stmt)}
+    after = (_last(cursors.get("interactions")), _last(cursors.get("ticket_events")))
+    messages = conn.execute(
+        select(Interaction.id).where(Interaction.id > after[0]).order_by(Interaction.id).limit(batch)
+    ).scalars()
+    events = conn.execute(
+        select(*_EVENT_COLUMNS).where(TicketEvent.id > after[1]).order_by(TicketEvent.id).limit(batch)
+    ).all()
+    return after, list(messages), list(events)
+
+
+def _count(conn: Connection, messages: tuple[int, int], events: Sequence[Any]) -> Counted:
+    """The increments of the messages with ids in ``messages`` (after, upto] and of ``events``."""
+    counts = Counts()
+    count_interactions(conn, *messages, counts)
+    count_events(conn, events, counts)
+    daily = counts.daily_rows()
+    return Counted(counts.rows(), daily, _weekly_rows(daily))
