@@ -84,7 +84,7 @@ class ReportRollups:
     async def stop(self) -> None:
         await self._loop.stop()
         await self._leadership.release()
-        self._reads.dispose()
+        await self._reads.close()
 
     async def catch_up(self) -> int:
         """Roll up every row written so far (stopping before a hole that may still fill);
@@ -106,13 +106,12 @@ class ReportRollups:
                 after, messages, events = await self._reads.run(_after_cursors, self._batch)
                 upto = (
                     await self._holes["interactions"].upto(after[0], messages),
-                    await self._holes["ticket_events"].upto(after[1], [r.id for r in events]),
+                    await self._holes["ticket_events"].upto(after[1], events),
                 )
-                events = [r for r in events if r.id <= upto[1]]
-                counted = await self._reads.run(_count, (after[0], upto[0]), events)
+                counted = await self._reads.run(_count, (after[0], upto[0]), (after[1], upto[1]))
                 if await self._commit(after, upto, counted):
                     self._taken = upto
-                    return sum(1 for i in messages if i <= upto[0]) + len(events)
+                    return sum(1 for i in messages if i <= upto[0]) + sum(1 for i in events if i <= upto[1])
 
     async def _commit(self, after: tuple[int, int], upto: tuple[int, int], counted: Counted) -> bool:
         """Adds the counts and moves the cursors in one short transaction, if the cursors are
@@ -199,25 +198,25 @@ def _newest(conn: Connection) -> tuple[int, int]:
     return int(newest[0]), int(newest[1])
 
 
-def _after_cursors(conn: Connection, batch: int) -> tuple[tuple[int, int], list[int], list[Any]]:
-    """The cursors (unlocked: the commit checks them), the ids of up to ``batch`` messages after
-    theirs (the database counts them) and up to ``batch`` ticket events after theirs."""
+def _after_cursors(conn: Connection, batch: int) -> tuple[tuple[int, int], list[int], list[int]]:
+    """The cursors (unlocked: the commit checks them) and the ids of up to ``batch`` rows of
+    each source after them (for the hole guards)."""
     stmt = select(ChannelCursor.name, ChannelCursor.value).where(ChannelCursor.channel == CURSOR_CHANNEL)
     cursors: dict[str, Any] = {name: value for name, value in conn.execute(stmt)}
     after = (_last(cursors.get("interactions")), _last(cursors.get("ticket_events")))
-    messages = conn.execute(
-        select(Interaction.id).where(Interaction.id > after[0]).order_by(Interaction.id).limit(batch)
-    ).scalars()
-    events = conn.execute(
-        select(*_EVENT_COLUMNS).where(TicketEvent.id > after[1]).order_by(TicketEvent.id).limit(batch)
-    ).all()
-    return after, list(messages), list(events)
+    messages = select(Interaction.id).where(Interaction.id > after[0]).order_by(Interaction.id).limit(batch)
+    events = select(TicketEvent.id).where(TicketEvent.id > after[1]).order_by(TicketEvent.id).limit(batch)
+    return after, list(conn.execute(messages).scalars()), list(conn.execute(events).scalars())
 
 
-def _count(conn: Connection, messages: tuple[int, int], events: Sequence[Any]) -> Counted:
-    """The increments of the messages with ids in ``messages`` (after, upto] and of ``events``."""
+def _count(conn: Connection, messages: tuple[int, int], events: tuple[int, int]) -> Counted:
+    """The increments of the messages and the ticket events with ids in these (after, upto]."""
     counts = Counts()
     count_interactions(conn, *messages, counts)
-    count_events(conn, events, counts)
+    if events[1] > events[0]:
+        rows = conn.execute(
+            select(*_EVENT_COLUMNS).where(TicketEvent.id > events[0], TicketEvent.id <= events[1])
+        ).all()
+        count_events(conn, rows, counts)
     daily = counts.daily_rows()
     return Counted(counts.rows(), daily, _weekly_rows(daily))
