@@ -210,6 +210,8 @@ class Ticket(Base):
         Index("ix_tickets_priority_id", "priority", "id"),
         Index("ix_tickets_assignee_id", "assignee", "id"),
         Index("ix_tickets_updated_at", "updated_at"),
+        # the dashboard's backlog counted from the index alone (0016)
+        Index("ix_tickets_status_queue_channel_created_at", "status", "queue", "channel", "created_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, unique=True)  # shown as T-<number>
