@@ -10,15 +10,16 @@ its own connection to the same file (WAL readers neither block nor wait for the 
 process is a plain ``python -m ticketing.off_loop_reads`` (not multiprocessing, which would
 re-run whatever script embeds the service), started on first use and kept; requests and answers
 are 4-byte-length-prefixed pickles over its stdin and stdout, one at a time, so arguments and
-results should be small (ids and sums, not rows). The caller writes what it found in a short
-transaction of its own. PostgreSQL has a pool of connections, so there the function runs on one
-of them through ``run_sync``.
+results should be small (ids and sums, not rows). It runs at a lower priority than the service.
+The caller writes what it found in a short transaction of its own. PostgreSQL has a pool of
+connections, so there the function runs on one of them through ``run_sync``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import pickle
 import struct
 import sys
@@ -36,6 +37,9 @@ __all__ = ["OffLoopReads", "ReaderFailed"]
 T = TypeVar("T")
 _HEADER = struct.Struct("!I")
 _EXIT_GRACE_SECONDS = 5.0
+# Below the service's priority: on a busy machine the turns get the CPU first and the reads wait
+# (a report a few seconds late rather than a customer).
+_NICENESS = 10
 
 
 class ReaderFailed(RuntimeError):
@@ -117,6 +121,7 @@ def _sqlite_file(engine: AsyncEngine) -> str | None:
 
 def _serve(url: str, requests: BinaryIO, answers: BinaryIO) -> None:
     """The reading process: answer requests on one connection until the service closes our stdin."""
+    os.nice(_NICENESS)
     engine = create_sync_engine(url, pool_size=1, max_overflow=0, **JSON_OPTIONS)
     event.listen(engine, "connect", _reader_pragmas)
     while header := requests.read(_HEADER.size):

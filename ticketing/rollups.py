@@ -108,6 +108,8 @@ class ReportRollups:
                     await self._holes["interactions"].upto(after[0], messages),
                     await self._holes["ticket_events"].upto(after[1], events),
                 )
+                if upto == after:  # only rows past a hole that may still fill: nothing to write
+                    return 0
                 counted = await self._reads.run(_count, (after[0], upto[0]), (after[1], upto[1]))
                 if await self._commit(after, upto, counted):
                     self._taken = upto

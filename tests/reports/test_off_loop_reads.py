@@ -34,6 +34,7 @@ async def test_sqlite_reads_run_in_a_kept_process_that_survives_failures(tmp_pat
     try:
         pid, answer = await reads.run(where_and_what, 41)
         assert answer == 42 and pid != os.getpid()
+        assert os.getpriority(os.PRIO_PROCESS, pid) > os.getpriority(os.PRIO_PROCESS, 0)  # turns first
         assert (await reads.run(where_and_what, 1))[0] == pid  # kept, not one per read
         with pytest.raises(ReaderFailed, match="no_such_table"):
             await reads.run(fails)
