@@ -1,10 +1,10 @@
 """What one batch of rows adds to the hourly and daily rollups, counted where the job reads them.
 
 :mod:`ticketing.rollups` hands over the range of message ids and the ticket events after its
-cursors, and a connection of the batch's own (synchronous: on SQLite these run in a thread,
-:mod:`ticketing.off_loop_reads`). The messages are counted by the database, grouped by hour,
-channel and what their analysis says, so a batch's rows never reach Python; the events (far
-fewer) are counted here, reading what they need (a ticket's row, earlier events of the same
+cursors, and a connection of the batch's own (synchronous: on SQLite these run in the rollups'
+reading process, :mod:`ticketing.off_loop_reads`). The messages are counted by the database,
+grouped by hour, channel and what their analysis says, so a batch's rows never reach Python; the
+events are counted here, reading what they need (a ticket's row, earlier events of the same
 ticket, its SLA timers) through indexes, never scanning. Every figure depends only on rows that
 do not change once written (ids, times, the audit trail), so counting a row once, when the
 cursor passes it, gives the same totals whenever the job runs. The metrics (``rollup_models.METRICS``):

@@ -4,8 +4,8 @@ Nothing is added to the turn transaction (web chat throughput is protected): the
 already say what happened. This job tails ``interactions`` and ``ticket_events`` in id order
 after its cursors (``channel_cursors``, channel ``reports``). A batch is read and counted
 (:mod:`ticketing.rollup_sources`) through :class:`~ticketing.off_loop_reads.OffLoopReads`: on
-SQLite on a connection and a thread of its own, so neither the engine's one connection nor the
-event loop waits for it (they did, and the web chat's tail latency showed it). Then one short
+SQLite in a process and on a connection of its own, so neither the engine's one connection nor
+the event loop waits for it (they did, and the web chat's tail latency showed it). Then one short
 transaction adds the counts to the hourly rows, their sums per UTC day to the daily rows and per
 week (from Monday, UTC) to the weekly rows (``INSERT … ON CONFLICT DO UPDATE SET value = value +
 excluded.value``), so the three grains always agree, and moves the cursors, locked ``FOR
