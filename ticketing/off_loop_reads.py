@@ -73,6 +73,11 @@ class OffLoopReads:
                 self._process = None
                 await _ended(process, kill=True)
                 raise ReaderFailed(f"the reading process ended: {exc!r}") from None
+            except asyncio.CancelledError:  # its answer would be read as the next request's
+                self._process = None
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()  # asyncio's child watcher reaps it
+                raise
             if not ok:
                 raise ReaderFailed(value)
             return value  # type: ignore[no-any-return]

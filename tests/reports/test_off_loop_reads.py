@@ -4,8 +4,10 @@ and is replaced when it dies; on PostgreSQL they run on a pooled connection."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,11 @@ def where_and_what(conn: Connection, number: int) -> tuple[int, int]:
 
 def fails(conn: Connection) -> None:
     conn.execute(text("SELECT * FROM no_such_table"))
+
+
+def slow(conn: Connection, seconds: float) -> str:
+    time.sleep(seconds)
+    return "late"
 
 
 def writes(conn: Connection) -> None:
@@ -46,6 +53,10 @@ async def test_sqlite_reads_run_in_a_kept_process_that_survives_failures(tmp_pat
             await reads.run(where_and_what, 3)
         again, answer = await reads.run(where_and_what, 3)
         assert answer == 4 and again != pid  # a new one
+        with pytest.raises(TimeoutError):  # a read given up on: its late answer is never taken
+            await asyncio.wait_for(reads.run(slow, 1.0), 0.2)
+        again, answer = await reads.run(where_and_what, 4)
+        assert answer == 5
     finally:
         await reads.close()
         await engine.dispose()
