@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.errors import FrontdeskError
 from ticketing.database import JSON_OPTIONS
 
 __all__ = ["OffLoopReads", "ReaderFailed"]
@@ -42,7 +43,7 @@ _EXIT_GRACE_SECONDS = 5.0
 _NICENESS = 10
 
 
-class ReaderFailed(RuntimeError):
+class ReaderFailed(FrontdeskError):
     """The reading process raised (its message says what) or died; the next read starts another."""
 
 
