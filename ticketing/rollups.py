@@ -123,13 +123,7 @@ class ReportRollups:
             for name in _SOURCES:
                 insert = {"channel": CURSOR_CHANNEL, "name": name, "value": {"last": 0}, "updated_at": now}
                 await conn.execute(self._cursor_insert, insert)
-            locked = select(ChannelCursor.name, ChannelCursor.value).where(
-                ChannelCursor.channel == CURSOR_CHANNEL
-            )
-            cursors: dict[str, Any] = {
-                name: value for name, value in await conn.execute(locked.with_for_update())
-            }
-            if tuple(_last(cursors.get(name)) for name in _SOURCES) != after:
+            if _positions(await conn.execute(_CURSORS.with_for_update())) != after:
                 return False
             if counted.hourly:
                 await conn.execute(self._upsert, counted.hourly)
@@ -191,8 +185,13 @@ class Counted:
     weekly: list[dict[str, Any]]
 
 
-def _last(value: Any) -> int:
-    return int(value.get("last", 0)) if isinstance(value, dict) else 0
+_CURSORS = select(ChannelCursor.name, ChannelCursor.value).where(ChannelCursor.channel == CURSOR_CHANNEL)
+
+
+def _positions(rows: Any) -> tuple[int, int]:
+    """The (interactions, ticket_events) cursor positions from ``_CURSORS``'s rows (0 if absent)."""
+    last = {name: int(value.get("last", 0)) for name, value in rows if isinstance(value, dict)}
+    return last.get(_SOURCES[0], 0), last.get(_SOURCES[1], 0)
 
 
 def _newest(conn: Connection) -> tuple[int, int]:
@@ -203,9 +202,7 @@ def _newest(conn: Connection) -> tuple[int, int]:
 def _after_cursors(conn: Connection, batch: int) -> tuple[tuple[int, int], list[int], list[int]]:
     """The cursors (unlocked: the commit checks them) and the ids of up to ``batch`` rows of
     each source after them (for the hole guards)."""
-    stmt = select(ChannelCursor.name, ChannelCursor.value).where(ChannelCursor.channel == CURSOR_CHANNEL)
-    cursors: dict[str, Any] = {name: value for name, value in conn.execute(stmt)}
-    after = (_last(cursors.get("interactions")), _last(cursors.get("ticket_events")))
+    after = _positions(conn.execute(_CURSORS))
     messages = select(Interaction.id).where(Interaction.id > after[0]).order_by(Interaction.id).limit(batch)
     events = select(TicketEvent.id).where(TicketEvent.id > after[1]).order_by(TicketEvent.id).limit(batch)
     return after, list(conn.execute(messages).scalars()), list(conn.execute(events).scalars())
