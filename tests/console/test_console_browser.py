@@ -100,6 +100,7 @@ async def test_each_role_works_the_console(browser: Browser, desk: Api, role: Ro
     await page.get_by_role("link", name="Tickets").click()
     rows = page.locator("table.tickets tbody tr")
     await expect(rows).to_have_count(2)
+    await expect(page.locator("body")).to_have_attribute("data-settled", "1")  # htmx bound the search
     await page.get_by_label("Search").fill("refund")  # typing filters in place (htmx), no button
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("Where is my refund?")

@@ -19,7 +19,7 @@ from core.contracts import InboundMessage
 from tests.api.helpers import Api, start_api
 from tests.conftest import ROOT, AppFactory
 from tests.segments.helpers import desk
-from tests.webchat.helpers import FlakyChannel
+from tests.webchat.helpers import FlakyChannel, eventually, rows
 from ticketing.models import Ticket
 from ticketing.segments import Segments
 
@@ -77,12 +77,18 @@ async def test_a_rule_and_an_sla_policy_act_on_the_at_risk_segment(
     calm = await app.flow.handle(message("plain0"))
     assert "A colleague will take care of this personally." not in [r.text for r in calm.replies]
 
-    await app.ticketing.scheduler.sweep()  # SLA intake: the ticket's policy
-    async with app.engine.connect() as conn:
-        stmt = select(Ticket.tags, Ticket.priority, Ticket.sla_policy).where(
-            Ticket.subject == "At-risk customer: what are your opening hours?"
-        )
-        tags, priority, policy = (await conn.execute(stmt)).one()
+    stmt = select(Ticket.tags, Ticket.priority, Ticket.sla_policy).where(
+        Ticket.subject == "At-risk customer: what are your opening hours?"
+    )
+
+    async def taken_in() -> bool:
+        # The app's own scheduler sweeps too: a sweep here skips the ticket while that one holds
+        # it (SKIP LOCKED), so wait for the intake, whichever sweep does it.
+        await app.ticketing.scheduler.sweep()
+        return (await rows(app.engine, stmt))[0].sla_policy is not None
+
+    await eventually(taken_in)
+    ((tags, priority, policy),) = await rows(app.engine, stmt)
     assert tags == ["segment:at-risk"] and priority == "high" and policy == "at-risk"
 
 

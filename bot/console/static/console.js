@@ -42,8 +42,17 @@ function drawCharts(root) {
 }
 
 // On the first load and after every htmx swap (links and forms are boosted: the page's body is
-// replaced in place), draw the charts of the new content.
+// replaced in place), draw the charts of the new content. htmx binds the new content's triggers
+// (the ticket search's as-you-type) only when the swap settles, after the content shows:
+// data-settled says they are bound, for scripts and tests that type into a page just opened.
 document.addEventListener("DOMContentLoaded", () => {
-  if (typeof htmx !== "undefined") htmx.onLoad(() => drawCharts(document));
-  else drawCharts(document);
+  if (typeof htmx === "undefined") {
+    drawCharts(document);
+    return;
+  }
+  document.addEventListener("htmx:beforeSwap", () => delete document.body.dataset.settled);
+  htmx.onLoad(() => {
+    drawCharts(document);
+    document.body.dataset.settled = "1";
+  });
 });
