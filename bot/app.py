@@ -26,6 +26,7 @@ from bot.api_customers import CustomerApi
 from bot.api_spec import load_spec, spec_routes
 from bot.api_tickets import TicketRoutes
 from bot.api_webhooks import WebhookRoutes
+from bot.attachment_files import attachment_files
 from bot.auth_routes import AuthRoutes
 from bot.channel_wiring import ChannelParts, optional_channels
 from bot.config import Settings
@@ -114,7 +115,9 @@ class App:
         self.webchat: WebchatConnector | None = None
         if settings.webchat.enabled:
             self.webchat = WebchatConnector(
-                backend=WebchatBackendImpl(customers=self.customers, history=self.history),
+                backend=WebchatBackendImpl(
+                    customers=self.customers, history=self.history, files=attachment_files(settings)
+                ),
                 tokens=SessionTokens(
                     secret=_session_secret(settings), ttl_seconds=settings.webchat.session_ttl_days * 86400
                 ),
@@ -189,6 +192,7 @@ class App:
         parts = ChannelParts(
             customers=self.customers, turns=self.turns, history=self.history, state=self.channel_state,
             ticketing=self.ticketing, wake_outbox=self.dispatcher.wake, accounts=self.accounts,
+            macros=lambda: self.knowledge.current.ruleset.macros, access_audit=self.access_audit,
         )  # fmt: skip
         channels = optional_channels(settings, parts=parts)
         for connector, routes in channels:

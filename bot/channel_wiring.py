@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.attachment_files import attachment_files
 from bot.config import Settings
 from bot.email_backend import EmailBackendImpl
 from bot.slack_backend import SlackBackendImpl
@@ -21,6 +22,8 @@ from connectors.base import Connector
 from connectors.email import EmailConnector
 from connectors.slack import SlackConnector
 from connectors.telegram import TelegramConnector
+from rules.macros import Macros
+from ticketing.access_audit import AccessAudit
 from ticketing.accounts import Accounts
 from ticketing.channel_files import DiskFiles
 from ticketing.channel_state import ChannelState
@@ -43,6 +46,8 @@ class ChannelParts:
     ticketing: TicketingService
     wake_outbox: Callable[[], None]
     accounts: Accounts
+    macros: Callable[[], Macros] = Macros  # the live rulebook's macros.yml (Slack: bot/slack_macros.py)
+    access_audit: AccessAudit | None = None  # who read whose data (Slack's customer view)
 
 
 def optional_channels(
@@ -57,6 +62,7 @@ def optional_channels(
                 history=parts.history,
                 state=parts.state,
                 files=DiskFiles(root=settings.resolve(settings.telegram.files_dir)),
+                attachments=attachment_files(settings),
             ),
         )
         routes = telegram.routes() if settings.telegram.mode == "webhook" else []
@@ -68,9 +74,10 @@ def optional_channels(
             history=parts.history,
             state=parts.state,
             files=DiskFiles(root=settings.resolve(settings.email.files_dir)),
+            attachments=attachment_files(settings),
         )
         channels.append((EmailConnector(settings=settings.email, backend=backend), []))
-    if settings.slack is not None:  # the agents' channel: ticket cards, threads, /ticket (docs/slack.md)
+    if settings.slack is not None:  # agents' cards, threads, /ticket; customers' shared channels, DMs
         service = parts.ticketing
         slack = SlackConnector(
             settings=settings.slack,
@@ -81,6 +88,10 @@ def optional_channels(
                 feed=service.audit_feed("slack projection"),
                 state=parts.state,
                 accounts=parts.accounts,
+                customers=parts.customers,
+                files=attachment_files(settings),
+                macros=parts.macros,
+                access=parts.access_audit,
             ),
         )
         channels.append((slack, slack.routes() if settings.slack.mode == "http" else []))

@@ -32,6 +32,8 @@ def _files(settings: Settings) -> dict[str, Path]:
         files["telegram"] = settings.resolve(settings.telegram.files_dir)
     if settings.email is not None:
         files["email"] = settings.resolve(settings.email.files_dir)
+    if settings.slack is not None:  # agents' files posted in tickets' threads
+        files["slack"] = settings.resolve(settings.slack.files.files_dir)
     configured = settings.webchat.secret_key
     if configured is None or not configured.get_secret_value():
         files["webchat-secret"] = settings.resolve(_GENERATED_SECRET)

@@ -59,7 +59,8 @@ def cmd_rules_check(args: argparse.Namespace, *, out: TextIO = sys.stdout) -> in
     source = rs.source or "built-in rules (no rules.yml)"
     print(
         f"{directory}: OK ({len(rs.rules)} rules from {source}, {len(rs.calendars)} calendars, "
-        f"{len(knowledge.rulebook.faqs)} FAQs, {len(knowledge.rulebook.responses)} responses)",
+        f"{len(knowledge.rulebook.faqs)} FAQs, {len(knowledge.rulebook.responses)} responses, "
+        f"{len(rs.macros)} macros)",
         file=out,
     )
     for warning in rs.warnings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.contracts import InboundMessage, OutboundMessage, QuickReply, SenderRole
+from core.contracts import InboundMessage, OutboundMessage, QuickReply, SenderRole, attachments_of
 
 __all__ = ["ECHOED_METADATA", "delivery_for", "outbound_from_payload"]
 
@@ -67,6 +67,7 @@ def outbound_from_payload(payload: dict[str, Any]) -> OutboundMessage:
         subject=payload.get("subject"),
         in_reply_to=payload.get("in_reply_to"),
         quick_replies=tuple(QuickReply(q["label"], q["payload"]) for q in payload.get("quick_replies", ())),
+        attachments=attachments_of(payload.get("attachments")),
         metadata=extra,
         **kwargs,
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from bot.attachment_files import AttachmentFiles
 from bot.flow import inbound_record, record_turn, resolve_sender
 from core.contracts import InboundMessage, InboundResult, QuickReply
 from ticketing.channel_files import DiskFiles
@@ -44,7 +45,9 @@ class EmailBackendImpl:
         history: History,
         state: ChannelState,
         files: DiskFiles,
+        attachments: AttachmentFiles,
     ) -> None:
+        self._attachments = attachments  # every channel's files: replies carry agents' files
         self._customers = customers
         self._turns = turns
         self._history = history
@@ -71,6 +74,9 @@ class EmailBackendImpl:
 
     async def store_file(self, area: str, filename: str, data: bytes) -> str:
         return await self._files.put(area, filename, data)
+
+    async def read_file(self, storage_key: str) -> bytes | None:
+        return await self._attachments.read(storage_key)
 
     async def quarantine(self, raw: bytes, *, reason: str) -> str:
         return await self.quarantined.keep(raw, reason=reason)

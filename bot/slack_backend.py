@@ -13,12 +13,16 @@ module turns ticketing's rows into the connector's values and its errors into ``
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from bot.attachment_files import SLACK_AREA, AttachmentFiles
+from bot.slack_glance import customer_facts, ticket_change
+from bot.slack_macros import SlackMacros
 from connectors.slack.feed import build_feed
+from connectors.slack.glance import CustomerFacts
 from connectors.slack.views import (
     ActionRefused,
     AgentRef,
@@ -26,12 +30,17 @@ from connectors.slack.views import (
     Feed,
     MessageLine,
     TicketCard,
+    TicketEdit,
     TicketLine,
 )
+from core.contracts import Attachment
+from rules.macros import Macros
+from ticketing.access_audit import AccessAudit
 from ticketing.accounts import Accounts, check_allowed
 from ticketing.agent_views import AgentViews
 from ticketing.audit_feed import AuditFeed
 from ticketing.channel_state import ChannelState
+from ticketing.customers import Customers
 from ticketing.errors import NotPermitted, TicketError
 from ticketing.lifecycle import UNSOLVED
 from ticketing.slack_threads import SlackThreads
@@ -56,8 +65,16 @@ class SlackBackendImpl:
         feed: AuditFeed,
         state: ChannelState,
         accounts: Accounts,
+        customers: Customers,
+        files: AttachmentFiles,
+        macros: Callable[[], Macros] = Macros,
+        access: AccessAudit | None = None,
     ) -> None:
+        self._access = access  # customer views are recorded as ``customer.read``, as in the API
         self._accounts = accounts
+        self._macros = SlackMacros(threads=threads, views=views, macros=macros, permit=self._permit)
+        self._files = files
+        self._customers = customers
         self._desk = desk
         self._threads = threads
         self._views = views
@@ -84,7 +101,7 @@ class SlackBackendImpl:
         )
         return replace(feed, waiting=rows.waiting)
 
-    async def card(self, ticket_id: int, *, last_messages: int) -> TicketCard:
+    async def card(self, ticket_id: int, *, last_messages: int, glance: bool = False) -> TicketCard:
         facts = await self._views.card(ticket_id, last_messages=last_messages)
         t, analysis, recent = facts.ticket, facts.first_analysis, facts.recent
         sentiment = analysis.get("sentiment")
@@ -98,6 +115,12 @@ class SlackBackendImpl:
             claim = f"{claim} (unverified)"
             name = f"{name} · {claim}" if name else claim
         name = name or f"customer {t['customer_id']}"
+        customer: CustomerFacts | None = None
+        queues: tuple[str, ...] = ()
+        if glance:
+            seen = await self._views.glance(ticket_id)
+            customer = customer_facts(seen, number=t["number"], name=name)
+            queues = tuple(await self._views.queue_names())
         return TicketCard(
             id=ticket_id, number=t["number"], subject=t["subject"], status=t["status"],
             priority=t["priority"], queue=t["queue"], assignee=t["assignee"], customer=name,
@@ -105,7 +128,7 @@ class SlackBackendImpl:
             sentiment=sentiment.get("label") if isinstance(sentiment, dict) else None,
             sla_due=facts.target_due, tags=tuple(t["tags"] or ()),
             last_messages=lines[-last_messages:] if last_messages else (),
-            last_interaction_id=recent[0].id if recent else None,
+            last_interaction_id=recent[0].id if recent else None, customer_facts=customer, queues=queues,
         )  # fmt: skip
 
     async def card_ref(self, ticket_id: int) -> CardRef | None:
@@ -120,6 +143,22 @@ class SlackBackendImpl:
 
     def single_consumer(self, name: str) -> AbstractAsyncContextManager[None]:
         return self._state.single_consumer(name)
+
+    # -- customers writing in Slack --------------------------------------------------------------
+
+    async def claim_email(
+        self, channel: str, external_user_id: str, external_thread_id: str, *, name: str | None, email: str
+    ) -> None:
+        ref = await self._customers.resolve(channel, external_user_id, external_thread_id, display_name=name)
+        await self._customers.identify(ref, name=None, email=email)  # a claim: links nobody
+
+    # -- files both ways (connectors/slack/files.py) --------------------------------------------
+
+    async def store_file(self, *, filename: str, content_type: str, data: bytes) -> str:
+        return await self._files.put(SLACK_AREA, filename, data)
+
+    async def read_file(self, storage_key: str) -> bytes | None:
+        return await self._files.read(storage_key)
 
     # -- agents ---------------------------------------------------------------------------------
 
@@ -150,15 +189,34 @@ class SlackBackendImpl:
             raise ActionRefused(str(exc)) from None
 
     # -- actions --------------------------------------------------------------------------------
-    async def reply(self, number: int, text: str, *, agent: AgentRef, key: str) -> bool:
+    async def reply(
+        self, number: int, text: str, *, agent: AgentRef, key: str, attachments: tuple[Attachment, ...] = ()
+    ) -> bool:
         await self._permit(agent.handle)
+        files = tuple(
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "storage_key": a.storage_key,
+            }
+            for a in attachments
+        )
         return await _refusing(
-            self._threads.reply(number, text, agent=agent.handle, sender_name=agent.name, key=key)
+            self._threads.reply(
+                number, text, agent=agent.handle, sender_name=agent.name, key=key, attachments=files
+            )
         )
 
     async def note(self, number: int, text: str, *, agent: AgentRef, key: str) -> bool:
         await self._permit(agent.handle)
         return await _refusing(self._threads.note(number, text, actor=f"agent:{agent.handle}", key=key))
+
+    async def macro_list(self) -> list[tuple[str, str]]:
+        return self._macros.listing()
+
+    async def apply_macro(self, number: int, name: str, *, agent: AgentRef, key: str) -> bool:
+        return await self._macros.apply(number, name, agent=agent, key=key)  # bot/slack_macros.py
 
     async def card_action(
         self,
@@ -184,6 +242,25 @@ class SlackBackendImpl:
     async def set_status(self, number: int, status: str, *, actor: str) -> None:
         await self._permit(actor.removeprefix("agent:"))
         await _refusing(self._desk.set_status(number, status, actor=actor))
+
+    async def edit(self, number: int, edit: TicketEdit, *, agent: AgentRef, key: str) -> bool:
+        await self._permit(agent.handle)
+        change = ticket_change(edit)
+        return await _refusing(self._threads.edit(number, change, key=key, actor=f"agent:{agent.handle}"))
+
+    async def customer(self, number: int, *, agent: AgentRef) -> CustomerFacts:
+        await self._permit(agent.handle, "customers:read")
+        ticket = await _refusing(self._desk.get(number))
+        card = await self.card(ticket["id"], last_messages=0, glance=True)
+        assert card.customer_facts is not None  # asked for with glance=True
+        if self._access is not None:
+            account = await self._accounts.for_agent(agent.handle)
+            await self._access.record(
+                actor=f"agent:{agent.handle}", account_id=account.id if account else None,
+                action="customer.read", customer_id=ticket["customer_id"], ticket_id=ticket["id"],
+                source="slack", detail={"ticket": card.reference},
+            )  # fmt: skip
+        return card.customer_facts
 
     async def show(self, number: int) -> tuple[TicketCard, list[str]]:
         ticket = await _refusing(self._desk.get(number))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
+from bot.attachment_files import AttachmentFiles
 from ticketing.channel_files import DiskFiles
 from ticketing.channel_state import ChannelState
 from ticketing.customers import Customers
@@ -21,8 +22,15 @@ _BUTTON_LOOKBACK = 20  # our latest replies in a chat searched for a pressed but
 
 class TelegramBackendImpl:
     def __init__(
-        self, *, customers: Customers, history: History, state: ChannelState, files: DiskFiles
+        self,
+        *,
+        customers: Customers,
+        history: History,
+        state: ChannelState,
+        files: DiskFiles,
+        attachments: AttachmentFiles,
     ) -> None:
+        self._attachments = attachments  # every channel's files: replies carry agents' files
         self._customers = customers
         self._history = history
         self._state = state
@@ -58,6 +66,9 @@ class TelegramBackendImpl:
 
     async def store_attachment(self, *, filename: str, content_type: str, data: bytes) -> str:
         return await self._files.put("attachments/telegram", filename, data)
+
+    async def read_attachment(self, storage_key: str) -> bytes | None:
+        return await self._attachments.read(storage_key)
 
     def single_consumer(self, name: str) -> AbstractAsyncContextManager[None]:
         return self._state.single_consumer(name)

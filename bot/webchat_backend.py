@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from bot.attachment_files import AttachmentFiles
 from connectors.base import BadRequest
-from core.contracts import CustomerView, MessageView, QuickReply, SenderRole, SessionView
+from connectors.webchat.translate import served_files
+from core.contracts import (
+    Attachment,
+    CustomerView,
+    MessageView,
+    QuickReply,
+    SenderRole,
+    SessionView,
+    attachments_of,
+)
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 
@@ -13,9 +23,10 @@ CHANNEL = "webchat"
 
 
 class WebchatBackendImpl:
-    def __init__(self, *, customers: Customers, history: History) -> None:
+    def __init__(self, *, customers: Customers, history: History, files: AttachmentFiles) -> None:
         self._customers = customers
         self._history = history
+        self._files = files
 
     async def start_session(self) -> SessionView:
         ref = await self._customers.start_session(CHANNEL)
@@ -54,9 +65,25 @@ class WebchatBackendImpl:
                 created_at=m.created_at,
                 external_message_id=m.external_message_id,
                 quick_replies=tuple(QuickReply(q["label"], q["payload"]) for q in m.quick_replies),
+                attachments=served_files(m.id, attachments_of(m.attachments)),
             )
             for m in stored
         ]
+
+    async def attachment(
+        self, visitor_id: str, conversation_id: str, *, interaction_id: int, index: int
+    ) -> tuple[Attachment, bytes] | None:
+        ref = await self._owned(visitor_id, conversation_id)
+        if ref is None:
+            return None
+        found = await self._history.conversation(ref.id, after=interaction_id - 1, limit=1)
+        if not found or found[0].id != interaction_id:
+            return None  # not a message of this conversation
+        files = attachments_of(found[0].attachments)
+        if not 0 <= index < len(files) or files[index].storage_key is None:
+            return None
+        data = await self._files.read(str(files[index].storage_key))
+        return None if data is None else (files[index], data)
 
     async def _owned(self, visitor_id: str, conversation_id: str) -> ConversationRef | None:
         ref = await self._customers.by_public_id(conversation_id)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from core.errors import FrontdeskError
 
@@ -40,6 +41,7 @@ __all__ = [
     "QuickReply",
     "SenderRole",
     "SessionView",
+    "attachments_of",
     "utcnow",
 ]
 
@@ -68,6 +70,24 @@ class Attachment:
     size: int
     storage_key: str | None = None  # where the bytes are kept, if they were downloaded
     url: str | None = None  # where the channel serves them, if it does
+
+
+def attachments_of(stored: Any) -> tuple[Attachment, ...]:
+    """An interaction's or outbox payload's ``attachments`` (a list of dicts, as stored) as
+    values; malformed entries are left out."""
+    if not isinstance(stored, list | tuple):
+        return ()
+    return tuple(
+        Attachment(
+            filename=str(a.get("filename") or "file"),
+            content_type=str(a.get("content_type") or "application/octet-stream"),
+            size=int(a.get("size") or 0),
+            storage_key=a.get("storage_key") if isinstance(a.get("storage_key"), str) else None,
+            url=a.get("url") if isinstance(a.get("url"), str) else None,
+        )
+        for a in stored
+        if isinstance(a, dict)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +166,7 @@ class MessageView:
     created_at: datetime
     external_message_id: str | None = None
     quick_replies: tuple[QuickReply, ...] = ()
+    attachments: tuple[Attachment, ...] = ()  # ``url``: where the channel serves each file
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Loading ``rules.yml`` (+ ``calendars.yml``, ``responses.yml``, ``faq.yml``) into a :class:`RuleSet`.
+"""Loading ``rules.yml`` (+ ``calendars.yml``, ``responses.yml``, ``faq.yml``, ``macros.yml``) into a
+:class:`RuleSet`.
 
 Everything that can be wrong is reported at load, with ``file:line``: unknown keys and wrong
 types (schema), unknown intents, responses, calendars and FAQ ids, values outside a closed set (ticket
@@ -31,6 +32,7 @@ from rules.conditions import Predicate, Subject
 from rules.guards import Limits
 from rules.intents_file import OOS_INTENTS
 from rules.labels import IntentDisplay, check_responses, check_rule_texts, intent_display
+from rules.macros import Macros, load_macros
 from rules.promises import check_promises
 from rules.rulebook import Rulebook, load_rulebook
 from rules.schema import CalendarsFile, ConditionSpec, RulesFile, RuleSpec
@@ -87,6 +89,7 @@ class RuleSet:
     closing: Closing | None = None  # settings.closing, compiled (None: hand-built sets)
     queue_labels: Mapping[str, str] = field(default_factory=dict)  # what replies call each queue's team
     warnings: tuple[str, ...] = ()  # ``file:line: ...`` worth fixing that do not stop loading (labels)
+    macros: Macros = field(default_factory=Macros)  # macros.yml: agents' canned replies (rules/macros.py)
 
 
 def rule_files(directory: Path) -> dict[str, Path]:
@@ -195,6 +198,7 @@ def load_ruleset(
     closing = compile_closing(settings.closing, rulebook.localized, env)
     _shadowed(parsed.rules, data, env)
     problems.extend(f"{filename}:{line_of(data, loc)}: {_dotted(loc)}: {msg}" for loc, msg in env.problems)
+    macros = load_macros(directory, problems)
     if problems:
         raise RulebookError(problems)
     by_event = {on: tuple(r for r in compiled if r.event == on) for on in ("message", "ticket")}
@@ -213,6 +217,7 @@ def load_ruleset(
         closing=closing,
         queue_labels=MappingProxyType(dict(settings.queue_labels)),
         warnings=(*rulebook.warnings, *display.warnings),
+        macros=macros,
     )
 
 

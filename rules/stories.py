@@ -36,6 +36,7 @@ from rules.decision import (
 from rules.engine import Engine
 from rules.facts import Asking, RuleFacts
 from rules.loader import RuleSet
+from rules.macro_cases import MacroCase, macro_failures
 from rules.schema import PRIORITIES
 from rules.templates import render
 from rules.testcases import (
@@ -80,8 +81,15 @@ def _first_ticket(c: ConversationInput) -> _Ticket | None:
     return _Ticket("T-1001", c.ticket_priority, c.ticket_queue, status=c.ticket_status)
 
 
-def run_any(case: TestCase | Story, location: str, *, analyzer: Analyzer, ruleset: RuleSet) -> CaseResult:
-    """A story, or a single case whose replies are also checked as the customer would read them."""
+def run_any(
+    case: TestCase | Story | MacroCase, location: str, *, analyzer: Analyzer, ruleset: RuleSet
+) -> CaseResult:
+    """A story, a macro case, or a single case whose replies are also checked as the customer
+    would read them."""
+    if isinstance(case, MacroCase):  # rules/macro_cases.py: no message, no decision
+        failures = tuple(macro_failures(case, ruleset.macros))
+        decided = Decision(actions=(), rule="", reason=f"macro {case.macro}")
+        return CaseResult(case, location, decided, failures)
     if isinstance(case, Story):
         return run_story(case, location, analyzer=analyzer, ruleset=ruleset)
     result = run_case(case, location, analyzer=analyzer, ruleset=ruleset)

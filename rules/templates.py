@@ -26,6 +26,7 @@ __all__ = [
     "KNOWN_PREFIXES",
     "KNOWN_VARIABLES",
     "RESULT_VARIABLES",
+    "missing_variables",
     "render",
     "unknown_variables",
     "variables_for",
@@ -82,16 +83,35 @@ def render(template: str, variables: Mapping[str, str]) -> str:
     return _VARIABLE.sub(fill, template)
 
 
-def unknown_variables(template: str) -> list[str]:
-    """Variables that can never have a value, each with a "did you mean" hint when one is close."""
+def unknown_variables(
+    template: str,
+    *,
+    known: frozenset[str] = KNOWN_VARIABLES,
+    prefixes: tuple[str, ...] = KNOWN_PREFIXES,
+) -> list[str]:
+    """Variables that can never have a value, each with a "did you mean" hint when one is close.
+
+    ``known`` and ``prefixes``: the names of another kind of template (macros: :mod:`rules.macros`).
+    """
     problems = []
     for m in _VARIABLE.finditer(template):
         name = m.group(1)
-        if name in KNOWN_VARIABLES or any(name.startswith(p) and len(name) > len(p) for p in KNOWN_PREFIXES):
+        if name in known or any(name.startswith(p) and len(name) > len(p) for p in prefixes):
             continue
-        hint = difflib.get_close_matches(name, sorted(KNOWN_VARIABLES), n=1)
+        hint = difflib.get_close_matches(name, sorted(known), n=1)
         problems.append(f"unknown variable {{{name}}}" + (f" (did you mean {{{hint[0]}}}?)" if hint else ""))
     return problems
+
+
+def missing_variables(template: str, variables: Mapping[str, str]) -> list[str]:
+    """The variables of ``template`` that have no value in ``variables`` and no ``|fallback``:
+    what :func:`render` would leave as written (deferred) or drop, in order, without repeats."""
+    missing: list[str] = []
+    for m in _VARIABLE.finditer(template):
+        name = m.group(1)
+        if not variables.get(name) and m.group(2) is None and name not in missing:
+            missing.append(name)
+    return missing
 
 
 def variables_for(analysis: Analysis, facts: RuleFacts) -> dict[str, str]:

@@ -32,6 +32,7 @@ from rules.decision import (
 from rules.engine import Engine
 from rules.facts import ConversationFacts, CustomerFacts, RuleFacts, TicketFacts
 from rules.loader import RuleSet
+from rules.macro_cases import MacroCase
 from rules.schema import Channel, Priority, Status
 
 __all__ = [
@@ -167,11 +168,12 @@ class _TestFile(_Strict):
     tests: list[TestCase] = Field(default_factory=list)
     stories: list[Story] = Field(default_factory=list)
     known_failures: list[KnownFailure] = Field(default_factory=list)
+    macros: list[MacroCase] = Field(default_factory=list)  # rules/macro_cases.py
 
 
 @dataclass(frozen=True, slots=True)
 class CaseResult:
-    case: TestCase | Story
+    case: TestCase | Story | MacroCase
     location: str  # file:line
     decision: Decision
     failures: tuple[str, ...]
@@ -182,9 +184,10 @@ class CaseResult:
         return not self.failures
 
 
-def load_cases(directory: Path) -> list[tuple[str, TestCase | Story]]:
-    """Every case and story in ``directory/*.yaml|yml`` with its ``file:line``; raises RulebookError."""
-    out: list[tuple[str, TestCase | Story]] = []
+def load_cases(directory: Path) -> list[tuple[str, TestCase | Story | MacroCase]]:
+    """Every case, story and macro case in ``directory/*.yaml|yml`` with its ``file:line``;
+    raises RulebookError."""
+    out: list[tuple[str, TestCase | Story | MacroCase]] = []
     problems: list[str] = []
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
         data = load_yaml(path)
@@ -198,8 +201,9 @@ def load_cases(directory: Path) -> list[tuple[str, TestCase | Story]]:
         out.extend(
             (f"{path}:{line_of(data, ('known_failures', i))}", c) for i, c in enumerate(parsed.known_failures)
         )
-        if not parsed.tests and not parsed.stories and not parsed.known_failures:
-            problems.append(f"{path}:1: give 'tests', 'stories' or 'known_failures'")
+        out.extend((f"{path}:{line_of(data, ('macros', i))}", c) for i, c in enumerate(parsed.macros))
+        if not parsed.tests and not parsed.stories and not parsed.known_failures and not parsed.macros:
+            problems.append(f"{path}:1: give 'tests', 'stories', 'known_failures' or 'macros'")
     if problems:
         raise RulebookError(problems)
     return out

@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ticketing.customer_glance import CustomerGlance, read_glance
 from ticketing.lifecycle import UNSOLVED
-from ticketing.models import Agent, ChannelIdentity, Customer, Interaction, SlaTimer, Ticket
+from ticketing.macro_facts import MacroFacts, read_macro_facts
+from ticketing.models import Agent, ChannelIdentity, Customer, Interaction, Queue, SlaTimer, Ticket
 from ticketing.ticket_rows import TicketRow
 
 __all__ = ["AgentViews", "CardFacts", "CardMessage"]
@@ -138,3 +140,21 @@ class AgentViews:
         stmt = select(Agent.handle, Agent.display_name).where(Agent.handle.in_(handles))
         async with self._engine.connect() as conn:
             return {r.handle: r.display_name for r in (await conn.execute(stmt)).all()}
+
+    async def glance(self, ticket_id: int, *, past: int = 5, window: int = 20) -> CustomerGlance:
+        """The ticket's customer at a glance (:mod:`ticketing.customer_glance`)."""
+        async with self._engine.connect() as conn:
+            customer_id = (
+                await conn.execute(select(Ticket.customer_id).where(Ticket.id == ticket_id))
+            ).scalar_one()
+            return await read_glance(conn, ticket_id, customer_id, past=past, window=window)
+
+    async def queue_names(self) -> list[str]:
+        """Every configured queue, by name."""
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(select(Queue.name).order_by(Queue.name))).scalars())
+
+    async def macro_facts(self, number: int) -> MacroFacts:
+        """What a macro may say about ticket ``number`` (:mod:`ticketing.macro_facts`)."""
+        async with self._engine.connect() as conn:
+            return await read_macro_facts(conn, number)

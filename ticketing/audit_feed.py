@@ -84,6 +84,7 @@ class AuditFeed:
         columns = (
             Interaction.id, Interaction.ticket_id, Interaction.channel, Interaction.direction,
             Interaction.sender_role, Interaction.sender_name, Interaction.text, Interaction.created_at,
+            Interaction.attachments,
         )  # fmt: skip
         stmt = (
             select(*columns)

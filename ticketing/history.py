@@ -27,6 +27,7 @@ class StoredMessage:
     external_message_id: str | None
     quick_replies: tuple[dict[str, Any], ...]
     ticket_id: int | None
+    attachments: tuple[dict[str, Any], ...] = ()  # filename, content_type, size, storage_key
 
 
 _COLUMNS = (
@@ -39,6 +40,7 @@ _COLUMNS = (
     Interaction.external_message_id,
     Interaction.quick_replies,
     Interaction.ticket_id,
+    Interaction.attachments,
 )
 
 
@@ -53,6 +55,7 @@ def _message(row: Any) -> StoredMessage:
         external_message_id=row.external_message_id,
         quick_replies=tuple(row.quick_replies or ()),
         ticket_id=row.ticket_id,
+        attachments=tuple(a for a in (row.attachments or ()) if isinstance(a, dict)),
     )
 
 

@@ -31,8 +31,12 @@ async def send(
     sender_name: str | None = None,
     rule: str | None = None,
     quick_replies: tuple[dict[str, str], ...] = (),
+    attachments: tuple[dict[str, Any], ...] = (),
 ) -> int:
-    """Queue ``text`` to the customer of a conversation; returns the interaction id."""
+    """Queue ``text`` to the customer of a conversation; returns the interaction id.
+
+    ``attachments``: files that go with it (``filename``, ``content_type``, ``size``,
+    ``storage_key``), kept on the interaction and carried in the outbox payload."""
     stmt = (
         select(
             Conversation.customer_id, Conversation.channel, Conversation.public_id,
@@ -56,7 +60,7 @@ async def send(
     row = {
         "conversation_id": conversation_id, "customer_id": conv.customer_id, "ticket_id": ticket_id,
         "channel": conv.channel, "direction": "out", "sender_role": sender_role, "sender_name": sender_name,
-        "text": text, "subject": None, "attachments": [], "quick_replies": list(quick_replies),
+        "text": text, "subject": None, "attachments": list(attachments), "quick_replies": list(quick_replies),
         "external_message_id": None, "in_reply_to_id": None, "analysis": None, "rule": rule,
         "processed_at": None, "created_at": now,
     }  # fmt: skip
@@ -69,6 +73,8 @@ async def send(
         "subject": conv.subject, "in_reply_to": last_in, "quick_replies": list(quick_replies),
         "interaction_id": interaction_id, "text": text, "created_at": now.isoformat(),
     }  # fmt: skip
+    if attachments:
+        payload["attachments"] = list(attachments)
     await conn.execute(
         insert(OutboxItem),
         {"interaction_id": interaction_id, "channel": conv.channel, "payload": payload, "state": "pending",

@@ -30,6 +30,7 @@ from ticketing.errors import InvalidTransition, InvalidValue, TicketError
 from ticketing.models import Base, Id, InboundDedup, Ticket
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, load, record
+from ticketing.tickets import TicketChange, apply_change
 from ticketing.time import utcnow
 
 __all__ = ["DEDUP_CHANNEL", "SlackThreads", "SlackTicket"]
@@ -132,6 +133,18 @@ class SlackThreads:
 
         return await self._once(number, key, change)
 
+    async def edit(self, number: int, change: TicketChange, *, key: str, actor: str) -> bool:
+        """A field change from Slack (status, reopen, priority, tags, queue, assignee; card menus
+        and ``/ticket`` subcommands) and its idempotency key, in one transaction: the steps of
+        ``TicketDesk.update``. Returns False (and writes nothing) when ``key`` was already recorded.
+
+        Raises:
+            TicketError: the change cannot be made; nothing is written, the key neither.
+        """
+        config = self._config()
+        return await self._once(number, key, lambda conn, t, now: apply_change(
+            conn, config, t, change, actor, now))  # fmt: skip
+
     async def _claim(self, conn: AsyncConnection, key: str, interaction_id: int | None = None) -> bool:
         stmt = (
             self._insert(InboundDedup)
@@ -142,12 +155,27 @@ class SlackThreads:
 
     # -- agent replies and notes from Slack ----------------------------------------------------------
 
-    async def reply(self, number: int, text: str, *, agent: str, sender_name: str, key: str) -> bool:
+    async def reply(
+        self,
+        number: int,
+        text: str,
+        *,
+        agent: str,
+        sender_name: str,
+        key: str,
+        attachments: tuple[dict[str, Any], ...] = (),
+        macro: str | None = None,
+        then: TicketChange | None = None,
+    ) -> bool:
         """The steps of ``TicketDesk.reply`` plus the idempotency key, in one transaction.
 
+        ``attachments``: files the agent posted with it (already stored), sent to the customer.
+        ``macro``: the macro the text comes from (named on the ``reply`` event, which is then
+        mirrored into the thread: the agent typed the macro's name, not its text); ``then``: the
+        macro's actions, applied after the reply in the same transaction.
         Returns False (and writes nothing) when ``key`` was already recorded.
         """
-        if not text.strip():
+        if not text.strip() and not attachments:
             raise InvalidValue("a reply needs some text")
         config = self._config()
 
@@ -158,18 +186,24 @@ class SlackThreads:
                 raise InvalidValue(f"T-{ticket['number']} has no conversation to reply on")
             interaction_id = await outbound.send(
                 conn, conversation_id=ticket["conversation_id"], text=text, now=now, ticket_id=ticket["id"],
-                sender_role="agent", sender_name=sender_name,
+                sender_role="agent", sender_name=sender_name, attachments=attachments,
             )  # fmt: skip
             await conn.execute(
                 update(InboundDedup)
                 .where(InboundDedup.channel == DEDUP_CHANNEL, InboundDedup.key == key[:300])
                 .values(interaction_id=interaction_id)
             )
-            data = {"text": text, "source": "slack", "interaction_id": interaction_id}
+            data: dict[str, Any] = {"text": text, "source": "slack", "interaction_id": interaction_id}
+            if attachments:
+                data["files"] = [a["filename"] for a in attachments]
+            if macro is not None:
+                data.update(source="slack-macro", macro=macro)
             await record(conn, ticket["id"], f"agent:{agent}", "reply", data, now)
             await sla.on_agent_reply(conn, config, ticket, now)
             if ticket["status"] == "new":
                 await lifecycle.set_status(conn, config, ticket, "open", f"agent:{agent}", now)
+            if then is not None:
+                await apply_change(conn, config, ticket, then, f"agent:{agent}", now)
 
         return await self._once(number, key, change)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import assignment, lifecycle, outbound, sla, timers
 from ticketing.errors import InvalidTransition, InvalidValue
@@ -23,7 +24,7 @@ from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, load, record, record_many
 from ticketing.time import utcnow
 
-__all__ = ["TicketChange", "TicketDesk", "TicketFilter"]
+__all__ = ["TicketChange", "TicketDesk", "TicketFilter", "apply_change"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,31 @@ class TicketChange:
     assignee: str | None = None
     add_tags: Sequence[str] = ()
     remove_tags: Sequence[str] = ()
+
+
+async def apply_change(
+    conn: AsyncConnection,
+    config: SlaConfig,
+    ticket: TicketRow,
+    change: TicketChange,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Apply ``change`` inside the caller's transaction: queue first (it clears the assignee),
+    then the assignee, priority, tags, and the status last (solving asks for a rating).
+    :meth:`TicketDesk.update` and Slack's idempotent edits (``ticketing/slack_threads.py``) use it."""
+    if change.queue is not None:
+        await lifecycle.set_queue(conn, ticket, change.queue, actor, now)
+    if change.set_assignee:
+        await lifecycle.set_assignee(conn, ticket, change.assignee, actor, now)
+    if change.priority is not None and await lifecycle.set_priority(
+        conn, ticket, change.priority, actor, now
+    ):
+        await sla.on_priority_change(conn, config, [ticket], now)
+    if change.add_tags or change.remove_tags:
+        await lifecycle.set_tags(conn, ticket, actor, now, add=change.add_tags, remove=change.remove_tags)
+    if change.status is not None:
+        await lifecycle.set_status(conn, config, ticket, change.status, actor, now)
 
 
 class TicketDesk:
@@ -148,24 +174,8 @@ class TicketDesk:
         """Apply ``change`` in one transaction: queue first (it clears the assignee), then the
         assignee, priority, tags, and the status last (solving asks for a rating)."""
         config = self._config()
-
-        async def apply(conn: Any, ticket: TicketRow, now: Any) -> None:
-            if change.queue is not None:
-                await lifecycle.set_queue(conn, ticket, change.queue, actor, now)
-            if change.set_assignee:
-                await lifecycle.set_assignee(conn, ticket, change.assignee, actor, now)
-            if change.priority is not None and await lifecycle.set_priority(
-                conn, ticket, change.priority, actor, now
-            ):
-                await sla.on_priority_change(conn, config, [ticket], now)
-            if change.add_tags or change.remove_tags:
-                await lifecycle.set_tags(
-                    conn, ticket, actor, now, add=change.add_tags, remove=change.remove_tags
-                )
-            if change.status is not None:
-                await lifecycle.set_status(conn, config, ticket, change.status, actor, now)
-
-        return await self._change(reference, apply)
+        return await self._change(reference, lambda conn, t, now: apply_change(
+            conn, config, t, change, actor, now))  # fmt: skip
 
     async def note(self, reference: str | int, text: str, *, actor: str) -> TicketRow:
         """An internal note: on the audit trail, never sent to the customer."""

@@ -36,6 +36,9 @@ class MailKeeping(Protocol):
     async def store_file(self, area: str, filename: str, data: bytes) -> str:
         """Keep bytes (an attachment, a raw mail); returns the storage key."""
 
+    async def read_file(self, storage_key: str) -> bytes | None:
+        """The bytes of a reply's file (an agent's, kept by another channel), or None if gone."""
+
     async def quarantine(self, raw: bytes, *, reason: str) -> str:
         """Keep a mail that could not be processed, visible to operators; returns its id."""
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import html
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import TypeGuard
 
 from connectors.email.threads import format_subject
-from core.contracts import OutboundMessage, QuickReply, SenderRole
+from core.contracts import Attachment, OutboundMessage, QuickReply, SenderRole
 
 __all__ = ["compose", "message_id_for"]
 
@@ -45,9 +46,15 @@ def _is_msgid(value: str | None) -> TypeGuard[str]:
 
 
 def compose(
-    message: OutboundMessage, *, from_address: str, from_name: str, domain: str
+    message: OutboundMessage,
+    *,
+    from_address: str,
+    from_name: str,
+    domain: str,
+    files: Sequence[tuple[Attachment, bytes]] = (),
 ) -> tuple[EmailMessage, str]:
-    """The mail to send and its Message-ID."""
+    """The mail to send and its Message-ID; ``files`` (an agent's attachments with their bytes)
+    are attached after the text."""
     mail = EmailMessage()
     message_id = message_id_for(message, domain=domain)
     recipient = message.metadata.get("reply_to_address") or message.external_user_id
@@ -72,6 +79,11 @@ def compose(
     mail["X-Loop"] = from_address
     mail.set_content(message.text + _options_text(message.quick_replies))
     mail.add_alternative(_html(message.text, message.quick_replies), subtype="html")
+    for attachment, data in files:
+        maintype, _, subtype = attachment.content_type.split(";", 1)[0].strip().lower().partition("/")
+        if not (maintype and subtype) or maintype in ("multipart", "message"):
+            maintype, subtype = "application", "octet-stream"  # bytes as they are, never re-encoded
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return mail, message_id
 
 

@@ -60,7 +60,16 @@ class EmailConnector:
 
     async def send(self, message: OutboundMessage) -> str | None:
         s = self._settings
-        mail, message_id = compose(message, from_address=s.address, from_name=s.display_name, domain=s.domain)
+        files = []
+        for attachment in message.attachments:  # an agent's files (kept by the channel they came from)
+            data = await self._backend.read_file(attachment.storage_key) if attachment.storage_key else None
+            if data is None:
+                _LOGGER.warning("email: a reply's file is no longer stored; sent without it")
+                continue
+            files.append((attachment, data))
+        mail, message_id = compose(
+            message, from_address=s.address, from_name=s.display_name, domain=s.domain, files=files
+        )
         smtp = s.smtp
         try:
             await aiosmtplib.send(

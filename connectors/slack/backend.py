@@ -12,9 +12,21 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from connectors.slack.views import AgentRef, CardRef, Feed, TicketCard, TicketLine
+from connectors.slack.glance import CustomerFacts
+from connectors.slack.views import AgentRef, CardRef, Feed, TicketCard, TicketEdit, TicketLine
+from core.contracts import Attachment
 
-__all__ = ["AgentActions", "AgentLookup", "ProjectionFeed", "SlackBackend", "TicketBrowser", "TicketCards"]
+__all__ = [
+    "AgentActions",
+    "AgentLookup",
+    "CustomerProfiles",
+    "FileStore",
+    "MacroDesk",
+    "ProjectionFeed",
+    "SlackBackend",
+    "TicketBrowser",
+    "TicketCards",
+]
 
 
 class ProjectionFeed(Protocol):
@@ -39,7 +51,9 @@ class ProjectionFeed(Protocol):
 class TicketCards(Protocol):
     """Tickets' cards and where each is posted (its thread root)."""
 
-    async def card(self, ticket_id: int, *, last_messages: int) -> TicketCard: ...
+    async def card(self, ticket_id: int, *, last_messages: int, glance: bool = False) -> TicketCard:
+        """The card's facts; ``glance``: with the customer at a glance and the queues (the card
+        itself; thread lines and ``/ticket show`` need neither)."""
 
     async def card_ref(self, ticket_id: int) -> CardRef | None: ...
 
@@ -58,8 +72,11 @@ class AgentLookup(Protocol):
 class AgentActions(Protocol):
     """What agents do: one transaction each; ActionRefused says why nothing was done."""
 
-    async def reply(self, number: int, text: str, *, agent: AgentRef, key: str) -> bool:
-        """Agent reply to the customer through the outbox; False if ``key`` was seen before."""
+    async def reply(
+        self, number: int, text: str, *, agent: AgentRef, key: str, attachments: tuple[Attachment, ...] = ()
+    ) -> bool:
+        """Agent reply to the customer through the outbox, with the files the agent posted
+        (stored through :class:`FileStore`); False if ``key`` was seen before."""
 
     async def note(self, number: int, text: str, *, agent: AgentRef, key: str) -> bool: ...
 
@@ -80,6 +97,20 @@ class AgentActions(Protocol):
 
     async def set_status(self, number: int, status: str, *, actor: str) -> None: ...
 
+    async def edit(self, number: int, edit: TicketEdit, *, agent: AgentRef, key: str) -> bool:
+        """Status (reopen too), priority, tags, queue or assignee from the card's menus or
+        ``/ticket``, with its idempotency key, in one transaction; False if ``key`` was seen."""
+
+
+class FileStore(Protocol):
+    """The bytes of message files: agents' files kept, customers' files read for the thread."""
+
+    async def store_file(self, *, filename: str, content_type: str, data: bytes) -> str:
+        """Keep a file an agent posted; returns its storage key."""
+
+    async def read_file(self, storage_key: str) -> bytes | None:
+        """A stored file's bytes, or None when they are gone (erased, deleted, never kept)."""
+
 
 class TicketBrowser(Protocol):
     """``/ticket list|show|search`` and the App Home tab."""
@@ -92,6 +123,42 @@ class TicketBrowser(Protocol):
 
     async def search(self, text: str, *, limit: int) -> list[TicketLine]: ...
 
+    async def customer(self, number: int, *, agent: AgentRef) -> CustomerFacts:
+        """The ticket's customer at a glance, for an agent whose account may read customers."""
 
-class SlackBackend(ProjectionFeed, TicketCards, AgentLookup, AgentActions, TicketBrowser, Protocol):
+
+class CustomerProfiles(Protocol):
+    """Customers writing in Slack (``connectors/slack/customers.py``)."""
+
+    async def claim_email(
+        self, channel: str, external_user_id: str, external_thread_id: str, *, name: str | None, email: str
+    ) -> None:
+        """Keep ``email`` (a Slack profile's, which Frontdesk cannot verify) as the claimed e-mail
+        of the customer writing in that thread, creating the conversation if needed (named
+        ``name``). Never links or merges records on it."""
+
+
+class MacroDesk(Protocol):
+    """Macros (``macros.yml``): canned replies with actions, from a thread or ``/ticket``."""
+
+    async def macro_list(self) -> list[tuple[str, str]]:
+        """(name, title) of every macro of the live rulebook, in file order."""
+
+    async def apply_macro(self, number: int, name: str, *, agent: AgentRef, key: str) -> bool:
+        """The macro's reply to the customer and its actions, with ``key``, in one transaction;
+        False if ``key`` was seen before. ActionRefused says why nothing was done (no such
+        macro, a variable the ticket has no value for, not allowed, a closed ticket)."""
+
+
+class SlackBackend(
+    ProjectionFeed,
+    TicketCards,
+    AgentLookup,
+    AgentActions,
+    TicketBrowser,
+    CustomerProfiles,
+    FileStore,
+    MacroDesk,
+    Protocol,
+):
     """Every role at once: what :class:`~connectors.slack.connector.SlackConnector` is given."""

@@ -10,17 +10,25 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from connectors.slack.customer_blocks import glance_elements
+from connectors.slack.mrkdwn import clip, escape
 from connectors.slack.views import FeedItem, TicketCard, TicketLine
 
 __all__ = [
+    "ACTION_ASSIGNEE",
     "ACTION_CLAIM",
+    "ACTION_CUSTOMER",
     "ACTION_ESCALATE",
     "ACTION_PRIORITY",
+    "ACTION_QUEUE",
     "ACTION_RESOLVE",
+    "ACTION_STATUS",
     "PRIORITIES",
+    "STATUS_CHOICES",
     "actor_name",
     "card_blocks",
     "card_text",
+    "clip",
     "escape",
     "home_view",
     "thread_line",
@@ -31,18 +39,17 @@ ACTION_CLAIM = "ticket_claim"
 ACTION_RESOLVE = "ticket_resolve"
 ACTION_ESCALATE = "ticket_escalate"
 ACTION_PRIORITY = "ticket_priority"
+ACTION_STATUS = "ticket_status"  # the card's overflow menu: status choices and reopen
+ACTION_QUEUE = "ticket_queue"
+ACTION_ASSIGNEE = "ticket_assignee"  # a users_select: the ticket number is in its block_id
+ACTION_CUSTOMER = "ticket_customer"  # opens the customer view (a modal)
+STATUS_CHOICES = ("open", "pending", "on-hold", "solved", "closed")  # what an agent may set
+_STATUS_LABEL = {"open": "Set open", "pending": "Set pending (waiting for the customer)",
+                 "on-hold": "Set on hold (waiting for a third party)"}  # fmt: skip
 PRIORITIES = ("low", "normal", "high", "urgent")
 _PRIORITY_ICON = {"low": ":white_circle:", "normal": ":large_blue_circle:", "high": ":large_orange_circle:",
                   "urgent": ":red_circle:"}  # fmt: skip
-_MAX_TEXT = 2900  # a section's text may have 3000 characters
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int = _MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_clip = clip
 
 
 def _when(at: datetime | None) -> str:
@@ -74,8 +81,11 @@ def card_text(card: TicketCard) -> str:
     return f"{card.reference} [{card.status}, {card.priority}] {card.customer}: {card.subject}"
 
 
-def card_blocks(card: TicketCard, *, users: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The ticket card: who, what, how urgent, the latest messages, and what an agent can do."""
+def card_blocks(
+    card: TicketCard, *, users: Mapping[str, str], console_url: str | None = None
+) -> list[dict[str, Any]]:
+    """The ticket card: who, what, how urgent, the customer at a glance, the latest messages, and
+    what an agent can do (buttons and the overflow menu; priority, queue and assignee menus)."""
     icon = _PRIORITY_ICON.get(card.priority, "")
     fields = [
         f"*Customer*\n{escape(card.customer)}",
@@ -106,15 +116,18 @@ def card_blocks(card: TicketCard, *, users: Mapping[str, str]) -> list[dict[str,
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"queue *{escape(card.queue)}*"}]}
         )
+    if card.customer_facts is not None:
+        elements = glance_elements(card.customer_facts, console_url=console_url)
+        blocks.append({"type": "context", "elements": elements})
     if card.last_messages:
         lines = [f"*{escape(m.name or m.role)}*: {escape(_clip(m.text, 400))}" for m in card.last_messages]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip("\n".join(lines))}})
     if card.status != "closed":
-        blocks.append(_actions(card))
+        blocks.extend(_actions(card, users))
     return blocks
 
 
-def _actions(card: TicketCard) -> dict[str, Any]:
+def _actions(card: TicketCard, users: Mapping[str, str]) -> list[dict[str, Any]]:
     value = str(card.number)
     elements: list[dict[str, Any]] = [
         {"type": "button", "action_id": ACTION_CLAIM, "value": value,
@@ -123,19 +136,53 @@ def _actions(card: TicketCard) -> dict[str, Any]:
          "text": {"type": "plain_text", "text": "Resolve"}},
         {"type": "button", "action_id": ACTION_ESCALATE, "value": value, "style": "danger",
          "text": {"type": "plain_text", "text": "Escalate"}},
+        {"type": "button", "action_id": ACTION_CUSTOMER, "value": value,
+         "text": {"type": "plain_text", "text": "Customer"}},
+        {"type": "overflow", "action_id": ACTION_STATUS, "options": _status_options(card)},
+    ]  # fmt: skip
+    menus: list[dict[str, Any]] = [
         {
             "type": "static_select",
             "action_id": ACTION_PRIORITY,
             "placeholder": {"type": "plain_text", "text": "Priority"},
             "initial_option": _option(card.number, card.priority),
             "options": [_option(card.number, p) for p in PRIORITIES],
-        },
-    ]  # fmt: skip
-    return {"type": "actions", "block_id": f"ticket-{card.number}", "elements": elements}
+        }
+    ]
+    queues = list(dict.fromkeys((card.queue, *card.queues)))[:100]  # a menu holds 100 options
+    if len(queues) > 1:
+        menus.append({
+            "type": "static_select", "action_id": ACTION_QUEUE,
+            "placeholder": {"type": "plain_text", "text": "Queue"},
+            "initial_option": _option(card.number, card.queue),
+            "options": [_option(card.number, q) for q in queues],
+        })  # fmt: skip
+    assignee: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": ACTION_ASSIGNEE,
+        "placeholder": {"type": "plain_text", "text": "Assign to…"},
+    }
+    if card.assignee is not None and card.assignee in users:
+        assignee["initial_user"] = users[card.assignee]
+    menus.append(assignee)
+    return [
+        {"type": "actions", "block_id": f"ticket-{card.number}", "elements": elements},
+        {"type": "actions", "block_id": f"ticket-{card.number}-menus", "elements": menus},
+    ]
 
 
-def _option(number: int, priority: str) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": priority}, "value": f"{number}:{priority}"}
+def _status_options(card: TicketCard) -> list[dict[str, Any]]:
+    """The overflow menu (2 to 5 options): the other waiting states of an unsolved ticket, or
+    reopen and close for a solved one."""
+    if card.status == "solved":
+        choices = [("open", "Reopen"), ("closed", "Close (final)")]
+    else:
+        choices = [(s, label) for s, label in _STATUS_LABEL.items() if s != card.status]
+    return [_option(card.number, status, label) for status, label in choices]
+
+
+def _option(number: int, value: str, label: str | None = None) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": _clip(label or value, 75)}, "value": f"{number}:{value}"}
 
 
 def thread_line(item: FeedItem, *, users: Mapping[str, str], assignee: str | None) -> str | None:
@@ -155,6 +202,9 @@ def thread_line(item: FeedItem, *, users: Mapping[str, str], assignee: str | Non
         return None  # written in this thread: never echo it back
     mention = _who(assignee, users) if assignee else "nobody is assigned"
     kind = item.kind
+    if kind == "reply" and data.get("macro"):  # the agent typed the macro's name: show what was sent
+        macro, sent = escape(str(data["macro"])), escape(_clip(str(data.get("text", ""))))
+        return f":outbox_tray: *{who}* replied to the customer with macro `{macro}`: {sent}"
     if kind == "reply":
         return f":outbox_tray: *{who}* replied to the customer: {escape(_clip(str(data.get('text', ''))))}"
     if kind == "note":

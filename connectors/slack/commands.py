@@ -1,34 +1,54 @@
-"""``/ticket list|show T-1042|assign T-1042 @x|solve T-1042|search text`` and the App Home tab.
+"""``/ticket list|show T-1042|assign T-1042 @x|solve T-1042|search text`` and the App Home tab;
+``status|reopen|priority|tag|untag|queue T-1042 …`` change one field, ``customer T-1042`` shows
+the customer at a glance.
 
 Answers are text for an ephemeral reply; only configured agents get anything but "not allowed".
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from connectors.slack.backend import AgentActions, TicketBrowser
+from connectors.slack.backend import AgentActions, MacroDesk, TicketBrowser
 from connectors.slack.blocks import escape, home_view, ticket_list_text
+from connectors.slack.customer_blocks import customer_text
+from connectors.slack.edits import EditError, command_edit, done_text
 from connectors.slack.identity import NOT_ALLOWED, AgentDirectory
-from connectors.slack.translate import SlashCommand, parse_command
+from connectors.slack.macros import MACRO_VERBS, run_macro_command
+from connectors.slack.translate import EDIT_VERBS, SlashCommand, parse_command
 from connectors.slack.views import ActionRefused, AgentRef
 
 __all__ = ["USAGE", "CommandRunner"]
 
 USAGE = (
     "Usage: `/ticket list` · `/ticket show T-1042` · `/ticket assign T-1042 @someone` · "
-    "`/ticket solve T-1042` · `/ticket search words`"
+    "`/ticket solve T-1042` · `/ticket search words` · `/ticket macros` · `/ticket macro T-1042 NAME` · "
+    "`/ticket status T-1042 pending` · `/ticket reopen T-1042` · `/ticket priority T-1042 high` · "
+    "`/ticket tag T-1042 vip refund` · `/ticket untag T-1042 refund` · `/ticket queue T-1042 tier2` · "
+    "`/ticket customer T-1042`"
 )
 _LIMIT = 15
 
 
 class CommandRunner:
-    def __init__(self, *, tickets: TicketBrowser, actions: AgentActions, directory: AgentDirectory) -> None:
+    def __init__(
+        self,
+        *,
+        tickets: TicketBrowser,
+        actions: AgentActions,
+        directory: AgentDirectory,
+        macros: MacroDesk | None = None,
+        console_url: str | None = None,
+    ) -> None:
+        self._console_url = console_url
+        self._macros = macros
         self._tickets = tickets
         self._actions = actions
         self._directory = directory
 
-    async def answer(self, user: str, text: str) -> str:
+    async def answer(self, user: str, text: str, *, key: str = "") -> str:
+        """``key``: the request's idempotency key (Slack's ``trigger_id``), for changes that send."""
         verdict = await self._directory.resolve(user)
         if verdict.agent is None:
             return verdict.reason
@@ -36,9 +56,29 @@ class CommandRunner:
         if command.error is not None:
             return f"{command.error}. {USAGE}"
         try:
+            if command.verb in MACRO_VERBS and self._macros is not None:  # connectors/slack/macros.py
+                key = key or f"command:{user}:{uuid.uuid4()}"
+                return await run_macro_command(command, verdict.agent, self._macros, key=key)
+            if command.verb in EDIT_VERBS or command.verb == "customer":
+                return await self._ticket_command(
+                    command, verdict.agent, key=key or f"command:{user}:{uuid.uuid4()}"
+                )
             return await self._run(command, verdict.agent)
         except ActionRefused as exc:
             return str(exc)
+
+    async def _ticket_command(self, command: SlashCommand, agent: AgentRef, *, key: str) -> str:
+        """``customer T-1042`` and the subcommands that change one field (connectors/slack/edits.py)."""
+        number = int(str(command.ticket).removeprefix("T-").removeprefix("T"))
+        if command.verb == "customer":
+            facts = await self._tickets.customer(number, agent=agent)
+            return customer_text(facts, console_url=self._console_url)
+        try:
+            edit = command_edit(command.verb, command.args)
+        except EditError as exc:
+            return f"{exc}. {USAGE}"
+        done = await self._actions.edit(number, edit, agent=agent, key=key)
+        return done_text(f"T-{number}", edit) if done else f"T-{number}: already done."
 
     async def _run(self, command: SlashCommand, agent: AgentRef) -> str:
         actor = f"agent:{agent.handle}"

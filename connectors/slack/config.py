@@ -6,11 +6,14 @@ logs or validation errors; write them as ``${SLACK_BOT_TOKEN}`` etc. in the file
 
 from __future__ import annotations
 
+import fnmatch
+import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-__all__ = ["EscalateSettings", "SlackSettings"]
+__all__ = ["EscalateSettings", "FileSettings", "SlackSettings", "human_size"]
 
 
 class EscalateSettings(BaseModel):
@@ -19,6 +22,60 @@ class EscalateSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     priority: Literal["low", "normal", "high", "urgent"] | None = "urgent"
     queue: str | None = None  # move to this queue (and round-robin assign there), e.g. tier2
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?i?B)?\s*$", re.IGNORECASE)
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+}
+DEFAULT_FILE_TYPES = (
+    "image/*", "application/pdf", "text/plain", "text/csv", "application/zip",
+    "application/msword", "application/vnd.openxmlformats-officedocument.*",
+    "application/vnd.ms-excel", "application/vnd.oasis.opendocument.*", "message/rfc822",
+)  # fmt: skip
+
+
+class FileSettings(BaseModel):
+    """Files both ways between customers and tickets' threads (docs/slack.md, "Files")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_bytes: int = Field(10 * 1000**2, ge=1)  # an int, or "10MB", "512KiB"
+    # MIME types (``image/*`` patterns) that may pass; an empty list lets every type through.
+    allowed_types: tuple[str, ...] = DEFAULT_FILE_TYPES
+    files_dir: Path = Path("var")  # agents' files go under <files_dir>/attachments/slack
+
+    @field_validator("max_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        found = _SIZE.match(value)
+        if found is None:
+            raise ValueError("must be a size in bytes, e.g. 10485760 or 10MB")
+        return int(float(found.group(1)) * _UNITS[(found.group(2) or "").upper()])
+
+    def refusal(self, filename: str, content_type: str, size: int) -> str | None:
+        """Why a file may not pass (too large, a refused type), or None when it may."""
+        if size > self.max_bytes:
+            return f"{filename} is {human_size(size)}, over the {human_size(self.max_bytes)} limit"
+        kind = content_type.split(";", 1)[0].strip().lower()
+        if self.allowed_types and not any(fnmatch.fnmatchcase(kind, t.lower()) for t in self.allowed_types):
+            return f"{filename} is of type {kind or 'unknown'}, which is not allowed"
+        return None
+
+
+def human_size(size: int) -> str:
+    """``12.3 MB``, ``48 KB``, ``300 bytes``: how files' sizes are shown to agents."""
+    if size >= 1000**2:
+        return f"{size / 1000**2:.1f} MB"
+    return f"{size / 1000:.0f} KB" if size >= 1000 else f"{size} bytes"
 
 
 class SlackSettings(BaseModel):
@@ -50,6 +107,14 @@ class SlackSettings(BaseModel):
     last_messages: int = Field(3, ge=0, le=10)  # shown on the card
     poll_interval: float = Field(1.0, gt=0, le=60)  # how often the projection looks for changes
     retry_max_seconds: float = Field(60.0, gt=0, le=3600)  # backoff cap while Slack is down
+    # Frontdesk's public URL (https://support.example.com): cards and the customer view link to
+    # <console_url>/console/tickets/T-1042. Unset: no link.
+    console_url: str | None = None
+    files: FileSettings = FileSettings()  # size and type limits of files both ways
+    # Customers in Slack (connectors/slack/customers.py): shared (Slack Connect) channels whose
+    # members other than agents are customers, and direct messages to the app.
+    customer_channels: tuple[str, ...] = ()
+    customer_dms: bool = False
 
     @field_validator("bot_token")
     @classmethod
@@ -74,6 +139,15 @@ class SlackSettings(BaseModel):
             raise ValueError("must start with '/', e.g. /slack/events")
         return value
 
+    @field_validator("console_url")
+    @classmethod
+    def _console_url_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")) or any(c in value for c in "<>| "):
+            raise ValueError("must be Frontdesk's public URL, e.g. https://support.example.com")
+        return value.rstrip("/").removesuffix("/console")
+
     @field_validator("api_base_url")
     @classmethod
     def _base_url_shape(cls, value: str) -> str:
@@ -88,10 +162,26 @@ class SlackSettings(BaseModel):
             )
         if self.mode == "socket" and self.app_token is None:
             raise ValueError("socket mode needs app_token (e.g. ${SLACK_APP_TOKEN}, an xapp-... token)")
+        internal = {self.default_channel, *self.queues.values(), *self.channel_aliases.values()}
+        if self.alerts_channel is not None:
+            internal.add(self.alerts_channel)
+        shared = sorted(internal.intersection(self.customer_channels))
+        if shared:
+            raise ValueError(
+                f"customer_channels: {', '.join(shared)} is also a ticket or alerts channel; "
+                "customers must never see cards or notes, so use separate channels"
+            )
         return self
 
     def channel_for_queue(self, queue: str) -> str:
         return self.queues.get(queue, self.default_channel)
+
+    def is_customer_place(self, channel: str, channel_type: str | None) -> bool:
+        """Whether a message in ``channel`` comes from the customers' side (a shared channel or,
+        with ``customer_dms``, a direct message to the app)."""
+        if channel_type == "im" or (channel_type is None and channel.startswith("D")):
+            return self.customer_dms
+        return channel in self.customer_channels
 
     def may_act(self, user_id: str) -> bool | None:
         """True/False when the config alone decides; None when the user group must be asked."""

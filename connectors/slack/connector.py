@@ -7,7 +7,9 @@ response (``process_before_response``), so Slack gets 200 only once the change i
 failure answers 500 and Slack's retry (same ``event_id``/``action_ts``) is deduplicated in the
 database: the idempotency key is recorded in the transaction of the change it stands for.
 Outbound, the :class:`~connectors.slack.projection.Projection` posts and updates cards and
-threads.
+threads. Customers who write in shared channels or DMs (``customer_channels``,
+``customer_dms``) are :class:`~connectors.slack.customers.CustomerSide`'s: their messages go to
+the flow's sink, and :meth:`SlackConnector.send` posts replies in their threads.
 """
 
 from __future__ import annotations
@@ -27,13 +29,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from connectors.base import BadRequest, DeliveryError
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
 from connectors.slack.backend import SlackBackend
+from connectors.slack.card_menus import MENU_ACTIONS, CardMenus
 from connectors.slack.commands import CommandRunner
 from connectors.slack.config import SlackSettings
+from connectors.slack.customers import CustomerSide
+from connectors.slack.files import AgentFiles, ThreadFiles
 from connectors.slack.identity import AgentDirectory
 from connectors.slack.projection import Projection
 from connectors.slack.shape import shape_problem
-from connectors.slack.translate import CHANNEL, is_from_self, parse_action, parse_thread_message
-from connectors.slack.views import ActionRefused
+from connectors.slack.translate import (
+    CHANNEL,
+    ThreadMessage,
+    is_from_self,
+    parse_action,
+    parse_thread_message,
+)
+from connectors.slack.views import ActionRefused, AgentRef
 from core.contracts import InboundSink, OutboundMessage
 
 __all__ = ["SlackConnector"]
@@ -52,10 +63,23 @@ class SlackConnector:
         client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_base_url)
         self._api = SlackApi(client=client, retry_max_seconds=settings.retry_max_seconds)
         self._directory = AgentDirectory(settings=settings, api=self._api, agents=backend)
-        self.projection = Projection(
-            settings=settings, api=self._api, feed=backend, cards=backend, directory=self._directory
+        files = settings.files  # files both ways (connectors/slack/files.py)
+        self._agent_files = AgentFiles(
+            settings=files, api=self._api, store=backend, token=settings.bot_token.get_secret_value()
         )
-        self._commands = CommandRunner(tickets=backend, actions=backend, directory=self._directory)
+        self.projection = Projection(
+            settings=settings, api=self._api, feed=backend, cards=backend, directory=self._directory,
+            files=ThreadFiles(settings=files, api=self._api, store=backend,
+                              retry_max_seconds=settings.retry_max_seconds),
+        )  # fmt: skip
+        self._commands = CommandRunner(
+            tickets=backend, actions=backend, directory=self._directory, macros=backend,
+            console_url=settings.console_url,
+        )  # fmt: skip
+        self._customers = CustomerSide(
+            settings=settings, api=self._api, directory=self._directory, profiles=backend,
+            files=self._agent_files, store=backend,
+        )  # fmt: skip
         http = settings.mode == "http"
         secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
         self._verifier = SignatureVerifier(secret) if http else None  # HTTP mode needs a secret
@@ -68,6 +92,10 @@ class SlackConnector:
         )
         self._bolt.event("message")(self._on_message)
         self._bolt.event("app_home_opened")(self._on_home)
+        self._menus = CardMenus(
+            api=self._api, actions=backend, tickets=backend, directory=self._directory,
+            ephemeral=self._ephemeral, console_url=settings.console_url,
+        )  # fmt: skip
         self._bolt.action(re.compile(r"^ticket_"))(self._on_action)
         self._bolt.command(settings.slash_command)(self._on_command)
         self._socket: Any = None
@@ -76,6 +104,8 @@ class SlackConnector:
 
     async def start(self, sink: InboundSink) -> None:
         # Agents' messages do not go to the customer flow (``sink``): they are ticket actions.
+        # Customers' messages (shared channels, DMs: connectors/slack/customers.py) do.
+        self._customers.attach(sink)
         await self.projection.start()
         if self._settings.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -90,9 +120,12 @@ class SlackConnector:
             await self._socket.close_async()
             self._socket = None
         await self.projection.stop()
+        self._customers.detach()
 
     async def send(self, message: OutboundMessage) -> str | None:
-        raise DeliveryError("Slack is the agents' channel; customers are not addressed there")
+        if not self._customers.enabled:
+            raise DeliveryError("no Slack customer channels or DMs are configured (slack.customer_channels)")
+        return await self._customers.send(message)  # into the customer's thread
 
     # -- HTTP mode ----------------------------------------------------------------------------
 
@@ -151,6 +184,9 @@ class SlackConnector:
         event = body.get("event") or {}
         if is_from_self(event, bot_user_id=context.get("bot_user_id"), bot_id=context.get("bot_id")):
             return
+        if self._customers.wants(event):  # a customer's channel or DM: never an agent action
+            await self._customers.receive(body)
+            return
         message = parse_thread_message(body)
         if message is None:
             return
@@ -165,14 +201,27 @@ class SlackConnector:
         try:
             if message.is_note:
                 done = await self._backend.note(number, message.text, agent=verdict.agent, key=key)
+            elif message.macro is not None:  # `macro: NAME` (connectors/slack/macros.py)
+                done = await self._backend.apply_macro(number, message.macro, agent=verdict.agent, key=key)
             else:
-                done = await self._backend.reply(number, message.text, agent=verdict.agent, key=key)
+                done = await self._reply(number, message, agent=verdict.agent, key=key)
         except ActionRefused as exc:
             await self._ephemeral(message.channel, message.user, str(exc), thread_ts=message.thread_ts)
             return
         if done:
             self.projection.wake()
             await self._react(message.channel, message.ts, "memo" if message.is_note else "outbox_tray")
+
+    async def _reply(self, number: int, message: ThreadMessage, *, agent: AgentRef, key: str) -> bool:
+        """The agent's reply with the files posted with it; each file that may not go to the
+        customer (too large, a refused type) is named to the agent, ephemerally."""
+        attachments, refused = await self._agent_files.take(message.files)
+        for why in refused:
+            text = f":no_entry: Not sent to the customer: {why}."
+            await self._ephemeral(message.channel, message.user, text, thread_ts=message.thread_ts)
+        if not message.text and not attachments:
+            return False
+        return await self._backend.reply(number, message.text, agent=agent, key=key, attachments=attachments)
 
     async def _on_action(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
@@ -182,6 +231,10 @@ class SlackConnector:
         verdict = await self._directory.resolve(action.user)
         if verdict.agent is None:
             await self._ephemeral(action.channel, action.user, verdict.reason)
+            return
+        if action.action in MENU_ACTIONS:  # overflow, queue and assignee menus, Customer button
+            if await self._menus.handle(action, verdict.agent):
+                self.projection.wake()
             return
         if action.action == "priority" and action.priority is None:
             return
@@ -200,7 +253,10 @@ class SlackConnector:
             self.projection.wake()
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
-        text = await self._commands.answer(str(command.get("user_id", "")), str(command.get("text", "")))
+        user = str(command.get("user_id", ""))
+        trigger = command.get("trigger_id")  # one per invocation: a retry of it carries the same
+        key = f"command:{user}:{trigger}" if trigger else ""
+        text = await self._commands.answer(user, str(command.get("text", "")), key=key)
         self.projection.wake()
         await ack(text=text, response_type="ephemeral")  # only the agent who asked sees it
 

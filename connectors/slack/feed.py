@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.slack.views import Feed, FeedItem
+from core.contracts import attachments_of
 
 __all__ = ["build_feed"]
 
@@ -56,4 +57,5 @@ def _event_item(row: dict[str, Any]) -> FeedItem:
 def _interaction_item(row: dict[str, Any]) -> FeedItem:
     return FeedItem("interaction", row["id"], row["ticket_id"], "message", row["created_at"],
                     direction=row["direction"], role=row["sender_role"], name=row["sender_name"],
-                    text=row["text"], channel=row["channel"])  # fmt: skip
+                    text=row["text"], channel=row["channel"],
+                    attachments=attachments_of(row.get("attachments")))  # fmt: skip

@@ -74,6 +74,11 @@ class AgentDirectory:
         self._users.setdefault(agent.handle, user_id)
         return Verdict(agent)
 
+    async def allowed(self, user_id: str) -> bool:
+        """Whether the user may act on tickets (an agent), without looking for their agent."""
+        allowed = self._settings.may_act(user_id)
+        return user_id in await self._group_members() if allowed is None else allowed
+
     async def _group_members(self) -> frozenset[str]:
         group = self._settings.allowed_usergroup
         if group is None:

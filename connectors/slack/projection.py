@@ -8,6 +8,7 @@ rules, SLA clocks) are posted into the thread. The cursor is saved only after Sl
 every call of a batch; while Slack is down or rate limited, :class:`SlackApi` waits and retries,
 so nothing is skipped. Entries that came from Slack itself carry ``source: slack`` and are not
 echoed. Delivery is at least once: a crash between a post and the cursor save re-posts a line.
+A customer message's files follow its line into the thread (``connectors/slack/files.py``).
 
 On PostgreSQL transactions commit out of id order, so the feed stops before a hole in
 the ids until it fills or cannot any more (``ticketing/commit_order.py``); while it waits
@@ -23,6 +24,7 @@ from connectors.slack.api import SlackApi, SlackRefused
 from connectors.slack.backend import ProjectionFeed, TicketCards
 from connectors.slack.blocks import card_blocks, card_text, escape, thread_line
 from connectors.slack.config import SlackSettings
+from connectors.slack.files import ThreadFiles
 from connectors.slack.identity import AgentDirectory
 from connectors.slack.views import CardRef, FeedItem, TicketCard
 from core.loops import BackgroundTask, Wakeup
@@ -44,6 +46,7 @@ class Projection:
         feed: ProjectionFeed,
         cards: TicketCards,
         directory: AgentDirectory,
+        files: ThreadFiles | None = None,
         batch: int = 100,
     ) -> None:
         self._settings = settings
@@ -51,6 +54,7 @@ class Projection:
         self._feed = feed
         self._cards = cards
         self._directory = directory
+        self._files = files  # customers' files into the thread (connectors/slack/files.py)
         self._batch = batch
         self._waiting = False  # the last batch stopped before a hole in the ids
         self._wake = Wakeup()
@@ -126,6 +130,7 @@ class Projection:
             created.add(item.ticket_id)
         covered = ref.covered_interaction_id
         if item.source == "interaction" and covered is not None and item.id <= covered:
+            await self._mirror_files(ref, item)  # its text is on the card, its files are not
             return  # already on the card it was posted with
         if item.kind == "created" and item.ticket_id in created:
             return
@@ -145,9 +150,14 @@ class Projection:
         if line is None:
             return
         await self._post(ref.channel, line, thread_ts=ref.ts)
+        await self._mirror_files(ref, item)
         alerts = self._settings.alerts_channel
         if card is not None and alerts and alerts != ref.channel:
             await self._post(alerts, f"*{card.reference}* {escape(card.subject)}: {line}")
+
+    async def _mirror_files(self, ref: CardRef, item: FeedItem) -> None:
+        if self._files is not None and item.attachments:
+            await self._files.mirror(ref.channel, ref.ts, item)
 
     async def _notify(self, item: FeedItem) -> None:
         name = str(item.data.get("slack") or "")
@@ -162,14 +172,14 @@ class Projection:
         await self._post(channel or name, escape(str(item.data.get("text") or card.reference)) + mention)
 
     async def _post_card(self, ticket_id: int) -> CardRef:
-        card = await self._cards.card(ticket_id, last_messages=self._settings.last_messages)
+        card = await self._cards.card(ticket_id, last_messages=self._settings.last_messages, glance=True)
         if card.assignee is not None:
             await self._directory.user_for(card.assignee)
         data = await self._api.call(
             "chat.postMessage",
             channel=self._settings.channel_for_queue(card.queue),
             text=card_text(card),
-            blocks=card_blocks(card, users=self._directory.users),
+            blocks=card_blocks(card, users=self._directory.users, console_url=self._settings.console_url),
             unfurl_links=False,
             unfurl_media=False,
         )
@@ -181,7 +191,7 @@ class Projection:
         ref = await self._cards.card_ref(ticket_id)
         if ref is None:
             return
-        card = await self._cards.card(ticket_id, last_messages=self._settings.last_messages)
+        card = await self._cards.card(ticket_id, last_messages=self._settings.last_messages, glance=True)
         if card.assignee is not None:
             await self._directory.user_for(card.assignee)
         await self._api.call(
@@ -189,7 +199,7 @@ class Projection:
             channel=ref.channel,
             ts=ref.ts,
             text=card_text(card),
-            blocks=card_blocks(card, users=self._directory.users),
+            blocks=card_blocks(card, users=self._directory.users, console_url=self._settings.console_url),
         )
 
     async def _post(self, channel: str, text: str, *, thread_ts: str | None = None) -> None:

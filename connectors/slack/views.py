@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from connectors.slack.glance import CustomerFacts
+from core.contracts import Attachment
 from core.errors import FrontdeskError
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "FeedItem",
     "MessageLine",
     "TicketCard",
+    "TicketEdit",
     "TicketLine",
 ]
 
@@ -58,10 +61,26 @@ class TicketCard:
     tags: tuple[str, ...] = ()
     last_messages: tuple[MessageLine, ...] = ()
     last_interaction_id: int | None = None
+    customer_facts: CustomerFacts | None = None  # the customer at a glance (full cards only)
+    queues: tuple[str, ...] = ()  # every queue, for the card's queue menu (full cards only)
 
     @property
     def reference(self) -> str:
         return f"T-{self.number}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketEdit:
+    """An agent's change to a ticket's fields from Slack (card menus, ``/ticket`` subcommands);
+    ``assignee`` is applied only when ``set_assignee`` (None then unassigns)."""
+
+    status: str | None = None
+    priority: str | None = None
+    queue: str | None = None
+    set_assignee: bool = False
+    assignee: str | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +128,7 @@ class FeedItem:
     name: str | None = None
     text: str = ""
     channel: str | None = None
+    attachments: tuple[Attachment, ...] = ()  # a message's files (bytes read through ThreadFiles)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,9 @@ class ChatStore(Protocol):
     async def store_attachment(self, *, filename: str, content_type: str, data: bytes) -> str:
         """Keep a downloaded file; returns its storage key."""
 
+    async def read_attachment(self, storage_key: str) -> bytes | None:
+        """The bytes of a reply's file (an agent's, kept by another channel), or None if gone."""
+
 
 class UpdateOffsets(Protocol):
     """Where long polling got to, and the lock that lets one process poll."""

@@ -45,6 +45,8 @@ __all__ = ["TelegramConnector"]
 
 _LOGGER = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+_PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+_PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto's limit; larger images go as documents
 
 
 class TelegramConnector:
@@ -123,16 +125,30 @@ class TelegramConnector:
                         else None
                     ),
                 )
-            except RetryAfter as exc:
-                raise DeliveryError("Telegram rate limit", retry_after=retry_after_seconds(exc)) from None
-            except Forbidden:
-                raise DeliveryError("the customer blocked the bot or left the chat") from None
-            except TelegramBadRequest as exc:
-                raise DeliveryError(f"Telegram refused the message: {exc.message}") from None
             except TelegramError as exc:
-                raise DeliveryError(f"Telegram Bot API unavailable ({type(exc).__name__})") from None
+                raise _delivery_error(exc, "message") from None
             sent_id = str(sent.message_id)
+        for attachment in message.attachments:  # an agent's files, after the text naming the agent
+            sent_id = await self._send_file(int(message.external_thread_id), attachment) or sent_id
         return sent_id
+
+    async def _send_file(self, chat_id: int, attachment: Attachment) -> str | None:
+        """One file of a reply: a photo Telegram can show inline, anything else as a document."""
+        data = await self._backend.read_attachment(attachment.storage_key) if attachment.storage_key else None
+        if data is None:  # erased or deleted meanwhile: the text went, this file cannot
+            _LOGGER.warning("telegram: a reply's file is no longer stored; sent without it")
+            return None
+        photo = attachment.content_type in _PHOTO_TYPES and len(data) <= _PHOTO_MAX_BYTES
+        try:
+            if photo:
+                sent = await self._bot.send_photo(chat_id=chat_id, photo=data, filename=attachment.filename)
+            else:
+                sent = await self._bot.send_document(
+                    chat_id=chat_id, document=data, filename=attachment.filename
+                )
+        except TelegramError as exc:
+            raise _delivery_error(exc, "file") from None
+        return str(sent.message_id)
 
     def is_from_self(self, raw: object) -> bool:
         if isinstance(raw, TelegramInbound):
@@ -241,3 +257,14 @@ class TelegramConnector:
             filename=ref.filename, content_type=ref.content_type, data=data
         )
         return Attachment(ref.filename, ref.content_type, len(data), storage_key=key)
+
+
+def _delivery_error(exc: TelegramError, what: str) -> DeliveryError:
+    """What the outbox is told when the Bot API refused a message or a file (retry or not)."""
+    if isinstance(exc, RetryAfter):
+        return DeliveryError("Telegram rate limit", retry_after=retry_after_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return DeliveryError("the customer blocked the bot or left the chat")
+    if isinstance(exc, TelegramBadRequest):
+        return DeliveryError(f"Telegram refused the {what}: {exc.message}")
+    return DeliveryError(f"Telegram Bot API unavailable ({type(exc).__name__})")

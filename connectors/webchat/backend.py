@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from core.contracts import CustomerView, MessageView, SessionView
+from core.contracts import Attachment, CustomerView, MessageView, SessionView
 
 __all__ = ["LiveFanout", "WebchatBackend"]
 
@@ -30,6 +30,12 @@ class WebchatBackend(Protocol):
     ) -> list[MessageView] | None:
         """Messages of the conversation with id > after, oldest first; None if this visitor no
         longer owns the conversation (it was erased)."""
+
+    async def attachment(
+        self, visitor_id: str, conversation_id: str, *, interaction_id: int, index: int
+    ) -> tuple[Attachment, bytes] | None:
+        """File ``index`` of message ``interaction_id`` with its bytes, if that message is in
+        this visitor's own conversation and the file is still stored; else None."""
 
 
 class LiveFanout(Protocol):

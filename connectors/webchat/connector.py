@@ -13,6 +13,7 @@ import contextlib
 import logging
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -85,6 +86,7 @@ class WebchatConnector:
             web.post("/api/v1/messages", self._post_message),
             web.post("/api/v1/identify", self._identify),
             web.get("/api/v1/ws", self._websocket),
+            web.get("/api/v1/files", self._file),
         ]
 
     def api_paths(self) -> list[str]:
@@ -123,6 +125,29 @@ class WebchatConnector:
         if messages is None:
             raise _gone()
         return _json_response({"messages": [message_json(m) for m in messages]})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """A file of a message in the visitor's own conversation (an agent's attachment)."""
+        claims = self._authenticate(request)
+        found = await self._backend.attachment(
+            claims.visitor_id, claims.conversation_id,
+            interaction_id=_int_param(request, "message", default=0, low=1, high=2**62),
+            index=_int_param(request, "index", default=0, low=0, high=999),
+        )  # fmt: skip
+        if found is None:
+            raise BadRequest(404, "file_not_found", "no such file in this conversation")
+        attachment, data = found
+        name = attachment.filename
+        plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+        return web.Response(
+            body=data,
+            content_type=attachment.content_type.split(";", 1)[0].strip() or "application/octet-stream",
+            headers={
+                "Content-Disposition": f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}",
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
 
     async def _post_message(self, request: web.Request) -> web.Response:
         claims = self._authenticate(request)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from connectors.base import BadRequest
 from connectors.webchat.channel_name import CHANNEL
-from core.contracts import InboundMessage, MessageView, OutboundMessage, SenderRole
+from core.contracts import Attachment, InboundMessage, MessageView, OutboundMessage, SenderRole
 
 __all__ = [
     "BadRequest",
@@ -24,10 +24,12 @@ __all__ = [
     "SendBody",
     "SessionBody",
     "check_text",
+    "file_url",
     "inbound_message",
     "loads_or_none",
     "message_json",
     "parse_body",
+    "served_files",
     "view_of_inbound",
     "view_of_outbound",
 ]
@@ -204,6 +206,22 @@ def view_of_outbound(message: OutboundMessage) -> MessageView:
         text=message.text,
         created_at=message.created_at,
         quick_replies=message.quick_replies,
+        attachments=served_files(message.interaction_id, message.attachments),
+    )
+
+
+def file_url(interaction_id: int, index: int) -> str:
+    """Where the widget downloads a message's file (with its session token, like every call)."""
+    return f"/api/v1/files?message={interaction_id}&index={index}"
+
+
+def served_files(interaction_id: int, attachments: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
+    """A message's files as the widget sees them: name, type, size and download URL (the stored
+    files only; never a storage key)."""
+    return tuple(
+        Attachment(a.filename, a.content_type, a.size, url=file_url(interaction_id, index))
+        for index, a in enumerate(attachments)
+        if a.storage_key is not None
     )
 
 
@@ -229,4 +247,8 @@ def message_json(view: MessageView) -> dict[str, Any]:
         "created_at": view.created_at.isoformat(),
         "client_message_id": view.external_message_id if view.direction == "in" else None,
         "quick_replies": [{"label": q.label, "payload": q.payload} for q in view.quick_replies],
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
+            for a in view.attachments
+        ],
     }

@@ -41,6 +41,17 @@ class Call:
     at: float = field(default_factory=time.monotonic)  # when the fake received it
 
 
+@dataclass(frozen=True)
+class SharedFile:
+    """A file Frontdesk shared with ``files.completeUploadExternal``."""
+
+    id: str
+    title: str
+    channel: str
+    thread_ts: str | None
+    data: bytes
+
+
 Params = dict[str, Any]
 _Failure = tuple[int, dict[str, str], str, Callable[[Params], bool]]
 
@@ -60,6 +71,16 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._method)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
+        # Files: agents' files served to Frontdesk, customers' files uploaded by it (files_upload_v2).
+        self.files: dict[str, dict[str, Any]] = {}  # file id → file object (as in events)
+        self.file_bytes: dict[str, bytes] = {}
+        self.downloads: list[tuple[str, str | None]] = []  # (file id, token) of each download
+        self.uploaded: dict[str, bytes] = {}  # file id → bytes POSTed to its upload URL
+        self.shared: list[SharedFile] = []  # completeUploadExternal: files shared into a thread
+        self.fail_uploads = 0  # answer this many upload POSTs with 500
+        self._pending: dict[str, tuple[str, int]] = {}  # upload URLs handed out: file id → (name, length)
         self.acks: list[dict[str, Any]] = []  # Socket Mode acknowledgements received
         self._sockets: list[web.WebSocketResponse] = []
         self._server = TestServer(app, host="127.0.0.1")
@@ -116,6 +137,40 @@ class FakeSlack:
                     self.acks.append(json.loads(message.data))
                     self._changed.notify_all()
         return ws
+
+    def add_file(self, name: str, data: bytes, *, mimetype: str, size: int | None = None) -> dict[str, Any]:
+        """A file an agent posted: the object a ``message`` event's ``files`` carries."""
+        file_id = f"F0{len(self.files) + 1:07d}"
+        url = str(self._server.make_url(f"/files-pri/{file_id}/{name}"))
+        self.files[file_id] = {
+            "id": file_id, "name": name, "title": name, "mimetype": mimetype,
+            "size": len(data) if size is None else size, "mode": "hosted",
+            "url_private": url, "url_private_download": url + "?download=1",
+        }  # fmt: skip
+        self.file_bytes[file_id] = data
+        return dict(self.files[file_id])
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or None
+        self.downloads.append((file_id, token))
+        if token != BOT_TOKEN:
+            return web.Response(status=403, text="files need the bot token")
+        if file_id not in self.file_bytes:
+            return web.Response(status=404, text="file_not_found")
+        return web.Response(body=self.file_bytes[file_id], content_type="application/octet-stream")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        if self.fail_uploads > 0:
+            self.fail_uploads -= 1
+            return web.Response(status=500, text="upload failed")
+        self.uploaded[request.match_info["file_id"]] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploaded[request.match_info['file_id']])}")
+
+    async def wait_for_shared(self, count: int = 1) -> list[SharedFile]:
+        async with asyncio.timeout(TIMEOUT), self._changed:
+            await self._changed.wait_for(lambda: len(self.shared) >= count)
+        return self.shared[:count]
 
     def add_user(self, user_id: str, email: str) -> None:
         self.users[user_id] = {"id": user_id, "name": email.split("@")[0], "profile": {"email": email}}
@@ -196,8 +251,14 @@ class FakeSlack:
             return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method.startswith("files."):
+            return self._files_answer(method, params)
         if method in ("views.publish", "reactions.add"):
             return {"ok": True}
+        if method == "views.open":  # a modal; Slack refuses a trigger_id older than 3 seconds
+            if str(params.get("trigger_id", "")).startswith("expired"):
+                return {"ok": False, "error": "expired_trigger_id"}
+            return {"ok": True, "view": {"id": f"V0{next(self._ts):06d}", **_view_of(params)}}
         if method == "users.info":
             user = self.users.get(str(params.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
@@ -207,6 +268,41 @@ class FakeSlack:
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}
         return {"ok": False, "error": "unknown_method"}
+
+    def _files_answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "files.getUploadURLExternal":
+            file_id = f"F1{next(self._ts):07d}"
+            self._pending[file_id] = (str(params["filename"]), int(params["length"]))
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": str(self._server.make_url(f"/upload/{file_id}")),
+            }
+        if method == "files.completeUploadExternal":
+            files = params["files"] if isinstance(params["files"], list) else json.loads(params["files"])
+            done = []
+            for f in files:
+                data = self.uploaded.get(f["id"])
+                name, length = self._pending.get(f["id"], ("", -1))
+                if data is None or len(data) != length:
+                    return {"ok": False, "error": "file_upload_incomplete"}
+                channel = str(params.get("channel_id") or params.get("channels") or "")
+                self.shared.append(
+                    SharedFile(f["id"], f.get("title") or name, channel, params.get("thread_ts"), data)
+                )
+                done.append({"id": f["id"], "title": f.get("title") or name, "name": name})
+            return {"ok": True, "files": done}
+        if method == "files.info":
+            file = self.files.get(str(params.get("file")))
+            return {"ok": True, "file": file} if file else {"ok": False, "error": "file_not_found"}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def _view_of(params: dict[str, Any]) -> dict[str, Any]:
+    view = params.get("view")
+    if isinstance(view, str):  # slack_sdk sends the view as JSON text in a form field
+        view = json.loads(view)
+    return view if isinstance(view, dict) else {}
 
 
 def signed(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +29,7 @@ BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Frontdesk", "username":
 class Call:
     method: str
     params: dict[str, str]
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # part name → (filename, bytes)
 
     def json(self, name: str) -> Any:
         return json.loads(self.params[name])
@@ -98,6 +99,7 @@ class FakeBotApi:
         method = request.match_info["method"]
         form = await request.post()
         params = {k: v for k, v in form.items() if isinstance(v, str)}
+        uploads = {k: (v.filename, v.file.read()) for k, v in form.items() if isinstance(v, web.FileField)}
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         elif method == "sendMessage" and self.fail_sends > 0:
@@ -119,7 +121,7 @@ class FakeBotApi:
             )
         else:
             result = self._answer(method, params)
-        await self._record(Call(method, params))
+        await self._record(Call(method, params, uploads))
         return web.json_response({"ok": True, "result": result})
 
     async def _record(self, call: Call) -> None:
@@ -167,6 +169,14 @@ class FakeBotApi:
             if "reply_markup" in params:
                 message["reply_markup"] = json.loads(params["reply_markup"])
             return message
+        if method in {"sendDocument", "sendPhoto"}:  # the file arrives as a multipart part
+            return {
+                "message_id": next(self._message_ids),
+                "date": 1_700_000_000,
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "from": BOT_USER,
+                "caption": params.get("caption"),
+            }
         raise web.HTTPNotFound(text=f"fake Bot API does not implement {method}")
 
     async def _file(self, request: web.Request) -> web.Response:

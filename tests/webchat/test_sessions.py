@@ -98,7 +98,9 @@ async def test_history_message_shape(client: TestClient) -> None:
             "created_at",
             "client_message_id",
             "quick_replies",
+            "attachments",  # files of the message (an agent's, docs/webchat-api.md)
         }
+        assert m["attachments"] == []
         assert m["created_at"].endswith("+00:00")
 
 

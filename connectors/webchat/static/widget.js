@@ -43,6 +43,8 @@
     ".msg.system{align-self:center;max-width:90%}.msg.system .text{background:none;border:0;color:#616e7c;",
     "font-size:12px;text-align:center}",
     ".msg .note{font-size:11px;color:#616e7c;margin:2px 4px 0}.msg[data-state=failed] .note{color:#d63324}",
+    ".msg .files{display:flex;flex-direction:column;gap:4px;margin-top:4px}",
+    ".msg .file{border:1px solid #cbd2d9;background:#fff;border-radius:8px;padding:4px 8px;text-align:left}",
     ".msg[data-state=sending] .text{opacity:.7}",
     ".typing{align-self:flex-start;padding:10px 12px;border-radius:14px;background:#fff;border:1px solid #e4e7eb}",
     ".typing span{display:inline-block;width:6px;height:6px;margin:0 2px;border-radius:50%;background:#9aa5b1;",
@@ -247,6 +249,7 @@
     }
     node.querySelector(".who").textContent = senderName(m);
     node.querySelector(".text").textContent = m.text == null ? "" : String(m.text);
+    setFiles(node, m.attachments);
     node.setAttribute("data-id", String(m.id));
     if (m.created_at) node.title = new Date(m.created_at).toLocaleString();
     setNote(node, "sent", "");
@@ -271,6 +274,31 @@
       }
     }
     if (nearBottom || m.direction === "in" || fromHistory) list.scrollTop = list.scrollHeight;
+  }
+
+  // An agent's files: a button each, fetched with the session token (never in a URL) and saved.
+  function setFiles(node, files) {
+    if (!Array.isArray(files) || !files.length) return;
+    var box = el("div", { "class": "files", "data-fd": "files" });
+    files.forEach(function (f) {
+      if (!f || typeof f.url !== "string" || f.url.charAt(0) !== "/") return;
+      var name = String(f.filename || "file");
+      var b = el("button", { type: "button", "class": "file", "data-fd": "file" }, "\uD83D\uDCCE " + name);
+      b.addEventListener("click", function () { download(f.url, name); });
+      box.appendChild(b);
+    });
+    if (box.firstChild) node.appendChild(box);
+  }
+
+  function download(path, name) {
+    fetch(BASE + path, { headers: { Authorization: "Bearer " + token }, credentials: "omit" })
+      .then(function (res) { if (!res.ok) throw new Error("HTTP " + res.status); return res.blob(); })
+      .then(function (blob) {
+        var a = el("a", { href: URL.createObjectURL(blob), download: name });
+        root.appendChild(a); a.click(); a.remove();
+        setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
+      })
+      .catch(function () { showError("The file could not be downloaded; try again."); });
   }
 
   function setQuickReplies(items) {
