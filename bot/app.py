@@ -296,7 +296,7 @@ class App:
         app.add_routes(auth_routes.routes())
         # REST API v1: customers, conversations, the rulebook's status (docs/api.md).
         records, edits = CustomerRecords(engine=self.engine), CustomerEdits(engine=self.engine)
-        admin = CustomerAdmin(engine=self.engine)
+        admin = CustomerAdmin(engine=self.engine, files=attachment_files(self.settings))
         customer_api = CustomerApi(
             auth=self.api_auth, audit=self.access_audit, records=records, edits=edits, admin=admin
         )

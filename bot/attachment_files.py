@@ -34,6 +34,14 @@ class AttachmentFiles:
     async def put(self, area: str, filename: str, data: bytes) -> str:
         return await self._files(f"{area}/").put(area, filename, data)
 
+    async def remove(self, key: str) -> bool:
+        """Delete the file under ``key`` (a customer's erasure); False if it was not there."""
+        try:
+            return await self._files(key).remove(key)
+        except (OSError, ValueError) as exc:
+            _LOGGER.warning("files: %s could not be removed (%s)", key, type(exc).__name__)
+            return False
+
     async def read(self, key: str) -> bytes | None:
         """The bytes kept under ``key``, or None when they are gone (or the key is not ours)."""
         try:

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.attachment_files import attachment_files
 from bot.cli_database import run_on_database
 from bot.config import Settings, load_cli_settings
 from ticketing.access_audit import AccessAudit
@@ -75,7 +76,8 @@ def _run(args: argparse.Namespace, command: Command, *, out: TextIO | None = Non
         )
         actor, account_id = await _acting(args, Accounts(engine=engine))
         config = service.config()
-        ctx = _Ctx(engine, config, service.desk, service.roster, CustomerAdmin(engine=engine), actor,
+        admin = CustomerAdmin(engine=engine, files=attachment_files(settings))  # erase removes files too
+        ctx = _Ctx(engine, config, service.desk, service.roster, admin, actor,
                    out or sys.stdout, AccessAudit(engine=engine), account_id)  # fmt: skip
         await command(args, ctx)
 

@@ -45,6 +45,19 @@ class DiskFiles:
     async def read(self, key: str) -> bytes:
         return await asyncio.to_thread(self.path(key).read_bytes)
 
+    async def remove(self, key: str) -> bool:
+        """Delete the file under ``key`` (an erasure); False if it was not there."""
+        path = self.path(key)
+
+        def unlink() -> bool:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            return True
+
+        return await asyncio.to_thread(unlink)
+
     def path(self, key: str) -> Path:
         path = (self._root / key).resolve()
         if not path.is_relative_to(self._root.resolve()):

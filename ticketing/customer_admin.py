@@ -12,7 +12,7 @@ priorities, queues, SLA events, CSAT scores, timestamps) stay correct. Each is o
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import String, bindparam, cast, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,15 +33,25 @@ from ticketing.models import (
 from ticketing.ticket_rows import record_many
 from ticketing.time import utcnow
 
-__all__ = ["CustomerAdmin"]
+__all__ = ["CustomerAdmin", "StoredFiles"]
 
 ERASED = "[erased]"
 _PERSONAL_EVENT_KEYS = ("text", "subject", "comment")
 
 
+class StoredFiles(Protocol):
+    """Where messages' files are kept (``bot/attachment_files.py`` on disk)."""
+
+    async def remove(self, key: str) -> bool:
+        """Delete the file under ``key``; False if it was not there."""
+
+
 class CustomerAdmin:
-    def __init__(self, *, engine: AsyncEngine) -> None:
+    def __init__(self, *, engine: AsyncEngine, files: StoredFiles | None = None) -> None:
+        """``files``: where messages' attachments are kept, so that erasing removes them too
+        (without it, as in a CLI without channel settings, the files stay and ``files`` is 0)."""
         self._engine = engine
+        self._files = files
 
     async def merge(self, source_id: int, target_id: int, *, actor: str) -> None:
         """Fold ``source_id`` into ``target_id``; nothing of the source's history is lost."""
@@ -142,7 +152,7 @@ class CustomerAdmin:
                     dialog=None,  # slots hold what the customer typed (an order number, an address)
                 )
             )
-            interactions = await _scrub_interactions(conn, customer_id)
+            interactions, keys = await _scrub_interactions(conn, customer_id)
             ticket_ids = [
                 int(i)
                 for i in (
@@ -169,9 +179,27 @@ class CustomerAdmin:
             data = {"customer_id": customer_id, "tickets": ticket_ids, "actor": actor}
             body = webhooks.event_body("customer.erased", now, data)
             await webhooks.enqueue(conn, [("customer.erased", None, body)], None, now)
+        files = await self._remove_files(keys)  # after the commit: a rollback keeps them
         return {"customers": len(people), "identities": int(identities.rowcount or 0),
                 "conversations": int(conversations.rowcount or 0), "interactions": interactions,
-                "tickets": len(ticket_ids)}  # fmt: skip
+                "tickets": len(ticket_ids), "files": files}  # fmt: skip
+
+    async def _remove_files(self, keys: set[str]) -> int:
+        """Delete the erased messages' files that no other message holds: files are stored by
+        content, so another customer's message may hold the very same bytes under the same key.
+        The check reads every interaction's attachments as text: slow on a large desk, but an
+        erasure is rare and its rows are already committed."""
+        if self._files is None or not keys:
+            return 0
+        removed = 0
+        async with self._engine.connect() as conn:
+            for key in sorted(keys):
+                held = select(Interaction.id).where(
+                    cast(Interaction.attachments, String).contains(key, autoescape=True)
+                )
+                if (await conn.execute(held.limit(1))).first() is None and await self._files.remove(key):
+                    removed += 1
+        return removed
 
 
 async def _merge(conn: AsyncConnection, source_id: int, target_id: int, actor: str, now: datetime) -> None:
@@ -225,16 +253,24 @@ async def _rows(conn: AsyncConnection, model: Any, where: Any) -> list[dict[str,
     return [dict(r) for r in result.mappings()]
 
 
-async def _scrub_interactions(conn: AsyncConnection, customer_id: int) -> int:
+async def _scrub_interactions(conn: AsyncConnection, customer_id: int) -> tuple[int, set[str]]:
     """Texts, names, attachments and message ids go; direction, channel, time, intent, the
-    sentiment label and whether it was a complaint stay (they are what reports count)."""
+    sentiment label and whether it was a complaint stay (they are what reports count).
+    Returns how many interactions were scrubbed and the storage keys of their files."""
     rows = (
         await conn.execute(
-            select(Interaction.id, Interaction.analysis).where(Interaction.customer_id == customer_id)
+            select(Interaction.id, Interaction.analysis, Interaction.attachments).where(
+                Interaction.customer_id == customer_id
+            )
         )
     ).all()
     changes = []
-    for interaction_id, analysis in rows:
+    keys: set[str] = set()
+    for interaction_id, analysis, attachments in rows:
+        for attachment in attachments or ():
+            key = attachment.get("storage_key") if isinstance(attachment, dict) else None
+            if isinstance(key, str) and key:
+                keys.add(key)
         kept: dict[str, Any] | None = None
         if isinstance(analysis, dict):
             sentiment = analysis.get("sentiment")
@@ -258,7 +294,7 @@ async def _scrub_interactions(conn: AsyncConnection, customer_id: int) -> int:
             .where(OutboxItem.interaction_id.in_(ids), OutboxItem.state.in_(("pending", "sending")))
             .values(state="failed", last_error="customer erased before delivery")
         )
-    return len(changes)
+    return len(changes), keys
 
 
 async def _scrub_events(conn: AsyncConnection, ticket_ids: list[int]) -> None:

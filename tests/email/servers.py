@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -181,3 +181,16 @@ class SmtpRecorder:
         async with asyncio.timeout(TIMEOUT), self.changed:
             await self.changed.wait_for(lambda: len(self.mails) >= count)
         return self.mails[:count]
+
+
+@contextlib.asynccontextmanager
+async def smtp_server(recorder: SmtpRecorder) -> AsyncIterator[int]:
+    """A real SMTP server (aiosmtpd) on a loopback port handing mails to ``recorder``; yields the port."""
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(recorder, hostname="smtp.test"), "127.0.0.1", 0
+    )
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()

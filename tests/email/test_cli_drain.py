@@ -17,7 +17,7 @@ from connectors.email import EmailConnector
 from tests.conftest import AppFactory
 from tests.email.conftest import email_config
 from tests.email.mails import make_mail
-from tests.email.servers import SmtpRecorder
+from tests.email.servers import SmtpRecorder, smtp_server
 from tests.email.test_cli import _in_thread
 from tests.webchat.helpers import count, eventually
 from ticketing.models import OutboxItem
@@ -38,14 +38,8 @@ class SlowSmtp(SmtpRecorder):
 @pytest.fixture
 async def slow_smtp() -> AsyncIterator[tuple[SlowSmtp, int]]:
     recorder = SlowSmtp()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(recorder, hostname="smtp.test"), "127.0.0.1", 0
-    )
-    try:
-        yield recorder, server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with smtp_server(recorder) as port:
+        yield recorder, port
 
 
 async def test_ingest_of_several_mails_sends_every_reply_before_it_exits(

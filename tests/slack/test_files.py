@@ -5,7 +5,6 @@ email (a MIME attachment). Limits are refused with a clear message; retries neve
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -13,7 +12,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from aiosmtpd.smtp import SMTP
 from pydantic import ValidationError
 
 from bot.app import App
@@ -25,7 +23,7 @@ from core.contracts import utcnow
 from core.roles import Role
 from tests.conftest import AppFactory
 from tests.email.conftest import email_config
-from tests.email.servers import SmtpRecorder
+from tests.email.servers import SmtpRecorder, smtp_server
 from tests.slack.fake_api import BOT_TOKEN, FakeSlack
 from tests.slack.helpers import PASSWORD, card_ts, in_thread, is_card, post_event, start
 from tests.slack.payloads import thread_message
@@ -51,14 +49,8 @@ async def telegram() -> AsyncIterator[FakeBotApi]:
 async def smtp() -> AsyncIterator[tuple[SmtpRecorder, int]]:
     """A real SMTP server (aiosmtpd) on a loopback port, as tests/email uses."""
     recorder = SmtpRecorder()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(recorder, hostname="smtp.test"), "127.0.0.1", 0
-    )
-    try:
-        yield recorder, server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with smtp_server(recorder) as port:
+        yield recorder, port
 
 
 async def _with_agent(app: App) -> None:
