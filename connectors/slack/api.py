@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from core.errors import FrontdeskError
@@ -66,6 +66,9 @@ class SlackApi:
                 delay = self._delay(attempt, _retry_after(exc))
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = type(exc).__name__
+                delay = self._delay(attempt, None)
+            except SlackRequestError:  # files_upload_v2: the POST of a file's bytes failed (nothing shared)
+                error = "the upload of a file's bytes failed"
                 delay = self._delay(attempt, None)
             if not retry:
                 raise SlackUnavailable(f"{method}: {error}")

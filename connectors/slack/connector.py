@@ -69,8 +69,7 @@ class SlackConnector:
         )
         self.projection = Projection(
             settings=settings, api=self._api, feed=backend, cards=backend, directory=self._directory,
-            files=ThreadFiles(settings=files, api=self._api, store=backend,
-                              retry_max_seconds=settings.retry_max_seconds),
+            files=ThreadFiles(settings=files, api=self._api, store=backend),
         )  # fmt: skip
         self._commands = CommandRunner(
             tickets=backend, actions=backend, directory=self._directory, macros=backend,

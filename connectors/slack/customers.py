@@ -23,8 +23,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from slack_sdk.errors import SlackRequestError
-
 from connectors.base import DeliveryError
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
 from connectors.slack.backend import CustomerProfiles, FileStore
@@ -140,8 +138,6 @@ class CustomerSide:
             raise DeliveryError(f"Slack unavailable ({exc})") from None
         except SlackRefused as exc:
             raise DeliveryError(str(exc)) from None
-        except SlackRequestError as exc:  # a file's bytes were not taken; nothing was shared
-            raise DeliveryError(f"file upload failed ({str(exc)[:120]})") from None
         ts = data.get("ts")
         return ts if isinstance(ts, str) else None
 

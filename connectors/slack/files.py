@@ -5,8 +5,8 @@ after the message's line, with slack_sdk's ``files_upload_v2`` flow (``files.get
 the bytes POSTed to the returned URL, ``files.completeUploadExternal`` with the channel and
 ``thread_ts``). A file over the size limit, of a refused type, never kept by its channel or gone
 from storage is named in a line instead, so it never holds the feed up. Retries follow the
-projection's rules: Slack's 429 and 5xx wait and retry (:class:`~connectors.slack.api.SlackApi`),
-and so does a failed upload POST; only ``completeUploadExternal`` shares a file, so a retried
+projection's rules: Slack's 429 and 5xx wait and retry, and so does a failed upload POST
+(:class:`~connectors.slack.api.SlackApi`); only ``completeUploadExternal`` shares a file, so a retried
 flow shares it once.
 
 Agents' files (a ``message`` event with ``files`` in a ticket's thread) are downloaded from
@@ -17,11 +17,7 @@ that may not go is reported back to the agent, naming the file and why.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import aiohttp
-from slack_sdk.errors import SlackRequestError
 
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
 from connectors.slack.backend import FileStore
@@ -33,7 +29,6 @@ from core.contracts import Attachment
 
 __all__ = ["AgentFiles", "ThreadFiles"]
 
-_LOGGER = logging.getLogger(__name__)
 # The raw copy of a customer's mail, kept beside its attachments (connectors/email/ingest.py):
 # the agents' record of what arrived, not a file the customer sent.
 _RAW_MAIL = "email/raw/"
@@ -44,13 +39,10 @@ _DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=120)
 class ThreadFiles:
     """Uploads a customer message's files into its ticket's thread."""
 
-    def __init__(
-        self, *, settings: FileSettings, api: SlackApi, store: FileStore, retry_max_seconds: float
-    ) -> None:
+    def __init__(self, *, settings: FileSettings, api: SlackApi, store: FileStore) -> None:
         self._settings = settings
         self._api = api
         self._store = store
-        self._cap = retry_max_seconds
 
     async def mirror(self, channel: str, thread_ts: str, item: FeedItem) -> None:
         """Every file of a customer's message into the thread (or a line saying why not)."""
@@ -88,26 +80,14 @@ class ThreadFiles:
         )
 
     async def _upload(self, channel: str, thread_ts: str, attachment: Attachment, data: bytes) -> None:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self._api.call(
-                    "files.upload_v2",
-                    filename=attachment.filename,
-                    title=attachment.filename,
-                    content=data,
-                    channel=channel,
-                    thread_ts=thread_ts,
-                )
-                return
-            except SlackRequestError as exc:  # the POST of the bytes failed; nothing is shared yet
-                delay = min(self._cap, 0.5 * 2.0 ** min(attempt - 1, 16))
-                _LOGGER.warning(
-                    "slack: upload of a customer's file failed (%s), attempt %d; retrying in %.1fs",
-                    str(exc)[:120], attempt, delay,
-                )  # fmt: skip
-                await asyncio.sleep(delay)
+        await self._api.call(
+            "files.upload_v2",
+            filename=attachment.filename,
+            title=attachment.filename,
+            content=data,
+            channel=channel,
+            thread_ts=thread_ts,
+        )
 
 
 class AgentFiles:
@@ -158,9 +138,11 @@ class AgentFiles:
                 if response.status != 200:
                     raise SlackUnavailable(f"download of a file: HTTP {response.status}")
                 chunks: list[bytes] = []
+                size = 0
                 async for chunk in response.content.iter_chunked(64 * 1024):
                     chunks.append(chunk)
-                    if sum(map(len, chunks)) > limit:  # over the limit: refused by the caller
+                    size += len(chunk)
+                    if size > limit:  # over the limit: refused by the caller
                         break
                 data = b"".join(chunks)
         except (aiohttp.ClientError, TimeoutError) as exc:
