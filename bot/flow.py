@@ -218,16 +218,7 @@ def inbound_record(ref: ConversationRef, m: InboundMessage) -> InboundRecord:
         sender_role=m.sender_role.value,
         sender_name=m.sender_name,
         subject=m.subject,
-        attachments=tuple(
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "storage_key": a.storage_key,
-                "url": a.url,
-            }
-            for a in m.attachments
-        ),
+        attachments=tuple(a.stored() for a in m.attachments),
         external_message_id=m.external_message_id,
     )
 

@@ -193,15 +193,7 @@ class SlackBackendImpl:
         self, number: int, text: str, *, agent: AgentRef, key: str, attachments: tuple[Attachment, ...] = ()
     ) -> bool:
         await self._permit(agent.handle)
-        files = tuple(
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "storage_key": a.storage_key,
-            }
-            for a in attachments
-        )
+        files = tuple(a.stored() for a in attachments)
         return await _refusing(
             self._threads.reply(
                 number, text, agent=agent.handle, sender_name=agent.name, key=key, attachments=files

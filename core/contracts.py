@@ -71,6 +71,16 @@ class Attachment:
     storage_key: str | None = None  # where the bytes are kept, if they were downloaded
     url: str | None = None  # where the channel serves them, if it does
 
+    def stored(self) -> dict[str, Any]:
+        """As an interaction's ``attachments`` column keeps it (read back by :func:`attachments_of`)."""
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "storage_key": self.storage_key,
+            "url": self.url,
+        }
+
 
 def attachments_of(stored: Any) -> tuple[Attachment, ...]:
     """An interaction's or outbox payload's ``attachments`` (a list of dicts, as stored) as
