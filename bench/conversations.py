@@ -132,12 +132,21 @@ def answer_markers(rulebook: Path) -> dict[str, list[str]]:
     """How each FAQ's answer is recognised in a reply: the start of its answer text (and, for
     opening hours, of the rulebook's open/closed replies, which the hours rules give instead)."""
     faqs = yaml.safe_load((rulebook / "faq.yml").read_text(encoding="utf-8"))["faq"]
-    markers = {f["id"]: [" ".join(f["answer"].split())[:60]] for f in faqs}
+    markers = {f["id"]: [" ".join(t.split())[:60] for t in _texts(f["answer"])] for f in faqs}
     responses = yaml.safe_load((rulebook / "responses.yml").read_text(encoding="utf-8"))["responses"]
     for key in ("open_now", "closed_now"):
-        for text in responses.get(key, []):
-            markers.setdefault("opening_hours", []).append(" ".join(str(text).split())[:60])
+        for text in _texts(responses.get(key, [])):
+            markers.setdefault("opening_hours", []).append(" ".join(text.split())[:60])
     return markers
+
+
+def _texts(value: Any) -> list[str]:
+    """Every text of a plain or language-split value (``{en: ..., de: [...]}``)."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [str(t) for t in value]
+    return [str(value)]
 
 
 def exact_faq_rulebook(source: Path, dest: Path) -> Path:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from fleet import ROOT, free_port, wait_ready
@@ -50,7 +51,9 @@ def banking77_intents(path: Path, data: Path) -> int:
     import yaml
 
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    by_intent: dict[str, list[str]] = {i["name"]: list(i["examples"]) for i in doc["intents"]}
+    by_intent: dict[str, list[str]] = {
+        i["name"]: [t for texts in _by_language(i["examples"]) for t in texts] for i in doc["intents"]
+    }
     with (data / "train.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             name = row["category"].strip().rstrip("?")  # one label ends in "?"; intent names cannot
@@ -58,6 +61,11 @@ def banking77_intents(path: Path, data: Path) -> int:
     doc["intents"] = [{"name": name, "examples": texts} for name, texts in sorted(by_intent.items())]
     path.write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
     return sum(len(t) for t in by_intent.values())
+
+
+def _by_language(examples: Any) -> list[list[str]]:
+    """The example lists of a plain or language-split ``examples:`` (``{en: [...], de: [...]}``)."""
+    return [list(v) for v in examples.values()] if isinstance(examples, dict) else [list(examples)]
 
 
 async def wait_warm(url: str, timeout: float = 120.0) -> dict[str, int]:

@@ -55,7 +55,10 @@ def _worker_main(parent: int) -> None:
         message = pickle.loads(requests.read(size))  # noqa: S301 - our parent's pipe
         kind = message[0]
         if kind == "pipeline":
-            pipelines[message[1]] = pickle.loads(message[2])  # noqa: S301 - as above
+            pipeline = pipelines[message[1]] = pickle.loads(message[2])  # noqa: S301 - as above
+            warm = getattr(pipeline, "warm", None)  # the language models: before a message waits
+            if warm is not None:
+                warm()
             settle_heap()  # the pipeline lives until replaced; see bot.gc_tuning
         elif kind == "forget":
             pipelines.pop(message[1], None)
@@ -106,15 +109,17 @@ def encode(a: Analysis) -> tuple[Any, ...]:
         a.model_version,
         a.complaint,
         a.complaint_confidence,
+        a.detected_language,
     )
 
 
 def decode(fields: tuple[Any, ...]) -> Analysis:
     from nlp.types import Analysis, Entity, FaqCandidate, IntentScore, Sentiment
 
-    text, language, intents, out_of_scope, score, label, entities, faq, model_version, complaint, sure = (
+    text, language, intents, out_of_scope, score, label, entities, faq, model_version, complaint, *rest = (
         fields
     )
+    sure, detected = rest
     return Analysis(
         text=text,
         language=language,
@@ -126,6 +131,7 @@ def decode(fields: tuple[Any, ...]) -> Analysis:
         model_version=model_version,
         complaint=complaint,
         complaint_confidence=sure,
+        detected_language=detected,
     )
 
 

@@ -134,8 +134,9 @@ class AnalysisWorkers:
 
     @staticmethod
     async def _analyze_here(pipeline: Analyzer, text: str, context: AnalysisContext) -> Analysis:
-        """The fallback: long texts in a thread so one paste cannot stall every chat."""
-        if len(text) > 2000:
+        """The fallback: long texts in a thread so one paste cannot stall every chat, and so is a
+        process's first message while the pipeline is cold (the language models load, seconds)."""
+        if len(text) > 2000 or getattr(pipeline, "cold", False):
             return await asyncio.to_thread(pipeline.analyze, text, context)
         return pipeline.analyze(text, context)
 

@@ -39,8 +39,9 @@ from bot.outbox import OutboxDispatcher
 from bot.segments import SegmentJob, run_segments
 from bot.startup_errors import SchemaOutOfDate, StartupError, database_fault
 from bot.ticket_rules import TicketRuleRunner
-from bot.webchat_backend import WebchatBackendImpl
+from bot.webchat_backend import WebchatBackendImpl, upload_limits
 from bot.webhooks import WebhookDispatcher, WebhookProducer, sync_config
+from bot.widget_config import WidgetConfig
 from connectors.base import Connector
 from connectors.webchat import WebchatConnector
 from connectors.webchat.tokens import SessionTokens
@@ -95,6 +96,7 @@ class App:
             directory=settings.rulebook_dir,
             faq_threshold=settings.bot.faq_threshold,
             models=ModelStore(settings.resolve(settings.nlu.models)),
+            languages=settings.nlu.languages,
         )
         # SQLite: the log is checkpointed beside the writers (ticketing/wal.py); before any connection.
         self.checkpoints = WalCheckpointer(self.engine) if is_sqlite(self.engine) else None
@@ -123,6 +125,9 @@ class App:
                 ),
                 max_message_chars=settings.webchat.max_message_chars,
                 fanout=self.fanout,
+                uploads=upload_limits(settings.webchat.uploads),
+                body_timeout=settings.server.body_timeout_seconds,
+                widget_config=WidgetConfig.of(settings, self.knowledge, lambda: self.ticketing.config()),
             )
             self.connectors[self.webchat.name] = self.webchat
         self.connectors.update(overrides.connectors)
@@ -267,7 +272,11 @@ class App:
         api = CorsPolicy("api.allowed_origins", frozenset(self.settings.api.allowed_origins), api_methods)
         widget_paths = frozenset(self.webchat.api_paths()) if self.webchat is not None else frozenset()
         middlewares = [
-            edge_middleware(server.body_timeout_seconds, widget_paths=widget_paths),
+            edge_middleware(
+                server.body_timeout_seconds,
+                widget_paths=widget_paths,
+                streamed=self.webchat.streamed_bodies() if self.webchat is not None else {},
+            ),
             cors_middleware(widget_paths=widget_paths, widget=widget, api=api),
         ]
         hooks = webhook_paths(self.settings)

@@ -2,9 +2,10 @@
 
 Each channel keeps the files it receives under its own ``files_dir`` (Telegram's under
 ``attachments/telegram/``, email's under ``email/``, the files agents post in Slack under
-``attachments/slack/``); a storage key is relative to that directory. A file crosses channels
-(a customer's Telegram photo into a Slack thread, an agent's Slack file to an email customer),
-so reading goes by the key's area to the directory that holds it.
+``attachments/slack/``, the files visitors send from the widget under ``attachments/webchat/``);
+a storage key is relative to that directory. A file crosses channels (a customer's Telegram
+photo into a Slack thread, an agent's Slack file to an email customer), so reading goes by the
+key's area to the directory that holds it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from pathlib import Path
 from bot.config import Settings
 from ticketing.channel_files import DiskFiles
 
-__all__ = ["SLACK_AREA", "AttachmentFiles", "attachment_files"]
+__all__ = ["SLACK_AREA", "WEBCHAT_AREA", "AttachmentFiles", "attachment_files"]
 
 _LOGGER = logging.getLogger(__name__)
 SLACK_AREA = "attachments/slack"  # files agents post in tickets' threads
+WEBCHAT_AREA = "attachments/webchat"  # files visitors send from the widget
 
 
 class AttachmentFiles:
@@ -58,6 +60,8 @@ def attachment_files(settings: Settings) -> AttachmentFiles:
         areas["attachments/telegram/"] = DiskFiles(root=settings.resolve(settings.telegram.files_dir))
     if settings.email is not None:
         areas["email/"] = DiskFiles(root=settings.resolve(settings.email.files_dir))
+    if settings.webchat.enabled:
+        areas[f"{WEBCHAT_AREA}/"] = DiskFiles(root=settings.resolve(settings.webchat.uploads.files_dir))
     if settings.slack is not None:
         areas[f"{SLACK_AREA}/"] = DiskFiles(root=settings.resolve(settings.slack.files.files_dir))
     return AttachmentFiles(areas=areas, default=DiskFiles(root=settings.resolve(Path("var"))))

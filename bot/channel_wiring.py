@@ -84,6 +84,7 @@ def optional_channels(
             backend=SlackBackendImpl(
                 desk=service.desk,
                 threads=service.slack_threads,
+                messages=service.slack_messages,
                 views=service.views,
                 feed=service.audit_feed("slack projection"),
                 state=parts.state,

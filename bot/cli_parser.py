@@ -151,8 +151,8 @@ def add_rules_commands(subparsers: Any) -> None:
     test.add_argument("--channel", default="webchat", help="channel the message arrives on (default webchat)")
     test.add_argument(
         "--language",
-        help="the message's language (default: en; it is not detected from the text); "
-        "a language in --conversation takes precedence for conditions and replies",
+        help="the channel's language hint (like Telegram's language_code): the language detected "
+        "from the text wins, then a language in --conversation, then this, then the rulebook's default",
     )
     test.add_argument(
         "--customer", help="customer facts as YAML, e.g. '{name: Ana, tags: [vip], open_tickets: 1}'"
@@ -231,7 +231,11 @@ def add_nlu_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     _common(an)
     an.add_argument("text", help="the message to analyse")
     an.add_argument("--channel", default="webchat", help="channel context (default: webchat)")
-    an.add_argument("--language", default=None, help="language context, e.g. en")
+    an.add_argument(
+        "--language",
+        default=None,
+        help="the channel's language hint, e.g. de: used when the text's language is not detected",
+    )
     an.add_argument(
         "--model", metavar="VERSION|DIR", help="model version or directory (default: the current model)"
     )

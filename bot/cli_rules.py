@@ -225,6 +225,7 @@ def _analysis_json(a: Analysis) -> dict[str, Any]:
     return {
         "text": a.text,
         "language": a.language,
+        "detected_language": a.detected_language,
         "intent": a.intent.name if a.intent else None,
         "out_of_scope": a.out_of_scope,
         "intents": [{"name": i.name, "confidence": round(i.confidence, 4)} for i in a.intents[:5]],
@@ -261,7 +262,8 @@ def _print_analysis(a: Analysis, out: TextIO) -> None:
     print(f"  intent:    {top}", file=out)
     if a.intents:
         print("  ranking:   " + ", ".join(f"{i.name} {i.confidence:.2f}" for i in a.intents[:5]), file=out)
-    print(f"  language:  {a.language}", file=out)
+    how = "detected" if a.detected_language else "not detected: the hint or the default"
+    print(f"  language:  {a.language} ({how})", file=out)
     print(f"  sentiment: {a.sentiment.label} ({a.sentiment.score:+.2f})", file=out)
     print(f"  complaint: {'yes' if a.complaint else 'no'} ({a.complaint_confidence:.2f})", file=out)
     print("  entities:  " + (", ".join(f"{e.type}={e.value}" for e in a.entities) or "none"), file=out)

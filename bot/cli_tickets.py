@@ -291,6 +291,12 @@ async def _erase(args: argparse.Namespace, ctx: _Ctx) -> None:
         " (web chat sessions end; the person writing again is a new customer)",
         file=ctx.out,
     )
+    if counts.get("slack_messages"):
+        print(
+            f"slack: {counts['slack_messages']} messages scheduled for deletion (cards: redaction); "
+            "the running server's Slack connector deletes them, retrying while Slack is unavailable",
+            file=ctx.out,
+        )
 
 
 async def _merge(args: argparse.Namespace, ctx: _Ctx) -> None:

@@ -20,10 +20,11 @@ from bot.webhook_settings import WebhooksSettings
 from connectors.email.config import EmailSettings
 from connectors.slack.config import SlackSettings
 from connectors.telegram.config import TelegramSettings
+from connectors.webchat.config import WidgetSettings
 from core.yamlfile import LineDict, LineList, SourceError, load_yaml, parse_yaml, validate
 from ticketing.service import TicketsSettings
 
-__all__ = ["ConfigError", "Settings", "load_settings", "settings_from_text"]
+__all__ = ["ConfigError", "Settings", "WebchatUploads", "load_settings", "settings_from_text"]
 
 DOCS_HINT = "see docs/configuration.md"
 
@@ -83,12 +84,42 @@ class DatabaseSettings(_Model):
         return self.url.startswith("sqlite")
 
 
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/([a-z0-9][a-z0-9!#$&^_.+-]*|\*)$")
+
+
+class WebchatUploads(_Model):
+    """Files visitors send from the widget (docs/webchat-api.md, "Files")."""
+
+    enabled: bool = True
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1, le=100 * 1024 * 1024)  # per file
+    max_files: int = Field(5, ge=1, le=20)  # per message
+    # Media types, or a whole family as ``image/*``; anything else gets 415.
+    allowed_types: tuple[str, ...] = (
+        "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+    )  # fmt: skip
+    files_dir: Path = Path("var")  # kept under <files_dir>/attachments/webchat
+
+    @field_validator("allowed_types")
+    @classmethod
+    def _media_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        lowered = tuple(v.strip().lower() for v in value)
+        bad = [v for v in lowered if not _MEDIA_TYPE.match(v)]
+        if bad:
+            listed = ", ".join(map(repr, bad))
+            raise ValueError(f"not a media type: {listed}; write e.g. image/png, or image/* for a family")
+        if not lowered:
+            raise ValueError("list at least one media type, or set enabled: false")
+        return lowered
+
+
 class WebchatSettings(_Model):
     enabled: bool = True
     secret_key: SecretStr | None = None  # empty: generated once and kept next to the database
     session_ttl_days: int = Field(30, ge=1, le=3650)
     max_message_chars: int = Field(4000, ge=1, le=100_000)
     allowed_origins: tuple[str, ...] = ("*",)
+    uploads: WebchatUploads = WebchatUploads()
+    widget: WidgetSettings = WidgetSettings()  # branding, greeting, pre-chat form (docs/configuration.md)
 
 
 class ApiSettings(_Model):
@@ -121,6 +152,12 @@ class NluSettings(_Model):
     # Processes that analyze messages beside the event loop; 0: in the event loop. "auto": one per
     # core beyond the first, at most 4 (docs/configuration.md).
     analysis_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
+    # Languages detected in messages besides the rulebook's own (docs/nlp.md#language); each
+    # costs about 33 MB in every process that analyzes. The default is nlp.language's
+    # DEFAULT_LANGUAGES (not imported: importing nlp loads spaCy; a test keeps the two equal).
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = Field(
+        default_factory=lambda: ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]
+    )
 
 
 class SegmentsSettings(_Model):

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -51,7 +51,12 @@ def json_error(status: int, code: str, message: str, **extra: str) -> web.Respon
     return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
 
 
-def edge_middleware(body_timeout_seconds: float, *, widget_paths: frozenset[str] = frozenset()) -> Middleware:
+def edge_middleware(
+    body_timeout_seconds: float,
+    *,
+    widget_paths: frozenset[str] = frozenset(),
+    streamed: Mapping[str, int] | None = None,
+) -> Middleware:
     """Our first layer (inside the webhook counter of bot/metrics.py): the request id of every
     log line, the body limits, and errors that say what to fix, in one middleware rather than
     three (each layer costs a coroutine and a partial per request on the web chat path).
@@ -59,14 +64,18 @@ def edge_middleware(body_timeout_seconds: float, *, widget_paths: frozenset[str]
     The request id is the client's ``X-Request-ID`` when it is a sane token, else a new one
     (core/log_context.py); the response echoes it, so a client's report can be found in the log.
     A WebSocket upgrade, prepared by its handler, has sent its headers before it returns and does
-    not echo it; its log lines still carry the id."""
+    not echo it; its log lines still carry the id.
+
+    ``streamed``: paths whose handler reads a ``multipart/form-data`` body itself, part by part
+    with its own caps and timeout (the widget's files), and the largest body each may declare."""
+    large = dict(streamed or {})
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         rid = log_context.request_id_from(request.headers.get("X-Request-ID"))
         token = log_context.request_id.set(rid)
         try:
-            response = await _answer(request, handler, body_timeout_seconds, widget_paths)
+            response = await _answer(request, handler, body_timeout_seconds, widget_paths, large)
         finally:
             log_context.request_id.reset(token)
         if not response.prepared:
@@ -77,12 +86,16 @@ def edge_middleware(body_timeout_seconds: float, *, widget_paths: frozenset[str]
 
 
 async def _answer(
-    request: web.Request, handler: Handler, body_timeout: float, widget_paths: frozenset[str]
+    request: web.Request,
+    handler: Handler,
+    body_timeout: float,
+    widget_paths: frozenset[str],
+    streamed: Mapping[str, int],
 ) -> web.StreamResponse:
     """The handler's response, or the error it (or reading the body) raised as JSON that says
     what to fix. Anything unexpected is logged with a reference id; the client sees only that id."""
     try:
-        refused = await _refused_body(request, body_timeout)
+        refused = await _refused_body(request, body_timeout, streamed)
         if refused is not None:
             return await answer_and_close(request, _error(request, widget_paths, *refused))
         return await handler(request)
@@ -143,19 +156,27 @@ def _error(
     return json_error(status, code, message, **extra)
 
 
-async def _refused_body(request: web.Request, seconds: float) -> tuple[int, str, str] | None:
+async def _refused_body(
+    request: web.Request, seconds: float, streamed: Mapping[str, int]
+) -> tuple[int, str, str] | None:
     """A declared length over the app's ``client_max_size`` is refused (413) before any of it is
     read; a chunked body over it is refused by aiohttp's own read. A body that trickles in
     (``Content-Length: 100``, one byte sent) would hold its connection and handler forever:
     aiohttp has no read timeout of its own, so a body that has not arrived whole within
     ``seconds`` gets a 408. Bodies that came with their headers (almost all) cost two checks.
-    Returns the refusal's (status, code, message), or None."""
+    Returns the refusal's (status, code, message), or None.
+
+    A ``streamed`` path's multipart body is left to its handler (only its declared length is
+    checked here); those checks run only for a body past the limit or not yet arrived whole, so
+    an ordinary small body costs nothing more."""
     declared = request.content_length
     if declared is not None and declared > request.client_max_size:
-        limit = request.client_max_size
+        limit = _streamed_cap(request, streamed) or request.client_max_size
+        if declared <= limit:
+            return None
         message = f"request body is too large: {declared} bytes declared, the limit is {limit}"
         return 413, "body_too_large", message
-    if request.body_exists and not request.content.is_eof():
+    if request.body_exists and not request.content.is_eof() and _streamed_cap(request, streamed) is None:
         try:
             async with asyncio.timeout(seconds):
                 await request.read()
@@ -167,6 +188,12 @@ async def _refused_body(request: web.Request, seconds: float) -> tuple[int, str,
                 "send the whole body with the Content-Length it declares",
             )
     return None
+
+
+def _streamed_cap(request: web.Request, streamed: Mapping[str, int]) -> int | None:
+    if not streamed or request.content_type != "multipart/form-data":
+        return None
+    return streamed.get(request.path)
 
 
 async def answer_and_close(request: web.Request, response: web.Response) -> web.Response:

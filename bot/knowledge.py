@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from core.errors import FrontdeskError
 from core.yamlfile import RulebookError
 from nlp import InvalidPatternError, ModelStore, Pipeline, TrainingExample
 from nlp.intent_model import IntentModel
+from nlp.language import DEFAULT_LANGUAGES
 from nlp.sentiment_model import train_sentiment
 from rules.engine import Engine
 from rules.intents_file import load_nlu_rulebook
@@ -64,11 +65,12 @@ class Knowledge:
         faq_threshold: float,
         models: ModelStore | None = None,
         serving: IntentModel | None = None,
+        languages: Sequence[str] = DEFAULT_LANGUAGES,
     ) -> Knowledge:
         """Load and validate every rulebook file; raises SourceError with ``file:line`` problems.
 
         ``serving`` is the model in use now: it keeps answering if the new intents' model is
-        not trained yet.
+        not trained yet. ``languages``: detected besides the rulebook's own (``nlu.languages``).
         """
         files, digest = fingerprint(directory)  # before loading: a later edit reloads again
         rulebook = load_rulebook(directory)
@@ -95,6 +97,8 @@ class Knowledge:
                 # process, so an edit elsewhere in the rulebook does not retrain it).
                 sentiment_model=train_sentiment(nlu.sentiment_examples),
                 faq_thresholds=rulebook.faq_thresholds,
+                languages=(*languages, *sorted(_written_in(rulebook))),
+                default_language=ruleset.default_language,
             )
         except InvalidPatternError as exc:
             raise RulebookError([f"{directory / 'entities.yml'}:0: {exc}"]) from None
@@ -114,16 +118,33 @@ class Knowledge:
         )
 
 
+def _written_in(rulebook: Rulebook) -> set[str]:
+    """The languages the rulebook's responses and FAQs are written in (``en:``, ``de:``, ...)."""
+    found = {language for texts in rulebook.localized.values() for language in texts}
+    found |= {f.language for f in rulebook.faqs} | {t.language for f in rulebook.faqs for t in f.translations}
+    return found - {""}
+
+
 class _Superseded(FrontdeskError):
     """Raised in the training thread at its next progress report once it is no longer wanted."""
 
 
 class LiveKnowledge:
-    def __init__(self, *, directory: Path, faq_threshold: float, models: ModelStore) -> None:
+    def __init__(
+        self,
+        *,
+        directory: Path,
+        faq_threshold: float,
+        models: ModelStore,
+        languages: Sequence[str] = DEFAULT_LANGUAGES,
+    ) -> None:
         self._directory = directory
         self._threshold = faq_threshold
         self._models = models
-        self.current = Knowledge.load(directory, faq_threshold=faq_threshold, models=models)
+        self._languages = tuple(languages)
+        self.current = Knowledge.load(
+            directory, faq_threshold=faq_threshold, models=models, languages=self._languages
+        )
         for warning in self.current.ruleset.warnings:
             _LOGGER.warning("rulebook: %s", warning)
         self._watcher = RulebookWatcher(directory=directory, load=self._load, apply=self.apply)
@@ -155,6 +176,7 @@ class LiveKnowledge:
             faq_threshold=self._threshold,
             models=self._models,
             serving=self.current.analyzer.model,
+            languages=self._languages,
         )
 
     def apply(self, fresh: Knowledge) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.attachment_files import SLACK_AREA, AttachmentFiles
@@ -29,6 +30,7 @@ from connectors.slack.views import (
     CardRef,
     Feed,
     MessageLine,
+    SlackDeletion,
     TicketCard,
     TicketEdit,
     TicketLine,
@@ -43,6 +45,7 @@ from ticketing.channel_state import ChannelState
 from ticketing.customers import Customers
 from ticketing.errors import NotPermitted, TicketError
 from ticketing.lifecycle import UNSOLVED
+from ticketing.slack_messages import SlackMessages
 from ticketing.slack_threads import SlackThreads
 from ticketing.ticket_rows import TicketRow
 from ticketing.tickets import TicketDesk, TicketFilter
@@ -61,6 +64,7 @@ class SlackBackendImpl:
         *,
         desk: TicketDesk,
         threads: SlackThreads,
+        messages: SlackMessages,
         views: AgentViews,
         feed: AuditFeed,
         state: ChannelState,
@@ -77,6 +81,7 @@ class SlackBackendImpl:
         self._customers = customers
         self._desk = desk
         self._threads = threads
+        self._messages = messages
         self._views = views
         self._feed = feed
         self._state = state
@@ -143,6 +148,26 @@ class SlackBackendImpl:
 
     def single_consumer(self, name: str) -> AbstractAsyncContextManager[None]:
         return self._state.single_consumer(name)
+
+    # -- where customers' messages are in Slack, for erasing them (ticketing/slack_messages.py) --
+
+    async def posted(self, ticket_id: int, channel: str, ts: str, *, kind: str, shows: datetime) -> None:
+        await self._messages.posted(ticket_id, channel, ts, kind=kind, shows=shows)
+
+    async def deletions_due(self, *, limit: int) -> list[SlackDeletion]:
+        return [
+            SlackDeletion(d.id, d.channel, d.ts, d.kind, d.attempts)
+            for d in await self._messages.due(limit=limit)
+        ]
+
+    async def deletion_done(self, deletion_id: int) -> None:
+        await self._messages.deleted(deletion_id)
+
+    async def deletion_later(self, deletion_id: int, error: str) -> None:
+        await self._messages.retry_later(deletion_id, error)
+
+    async def deletion_refused(self, deletion_id: int, error: str) -> None:
+        await self._messages.refused(deletion_id, error)
 
     # -- customers writing in Slack --------------------------------------------------------------
 

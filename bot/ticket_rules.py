@@ -133,12 +133,16 @@ class TicketRuleRunner:
                 name=ticket.customer_name, email=ticket.customer_email, tags=frozenset(ticket.customer_tags)
             ),
             conversation=ConversationFacts(
-                has_open_ticket=True, ticket_reference=ticket_reference(row["number"])
+                has_open_ticket=True,
+                ticket_reference=ticket_reference(row["number"]),
+                language=ticket.language,
             ),
             ticket=change,
             now=batch.now,
         )
-        decision = knowledge.engine.decide(Analysis(text=""), facts)
+        # No message: its language is the conversation's, else the rulebook's default.
+        nothing = Analysis(text="", language=knowledge.ruleset.default_language)
+        decision = knowledge.engine.decide(nothing, facts)
         if not decision.rules_fired and not decision.actions:
             return None
         # What this decision writes was caused by the rules behind this event, then these.

@@ -21,7 +21,7 @@ from core.contracts import InboundMessage
 from nlp.types import Analysis
 from rules.decision import Acknowledge, Decision
 from rules.engine import Engine
-from rules.facts import Asking, ConversationFacts, CustomerFacts, RuleFacts
+from rules.facts import Asking, ConversationFacts, CustomerFacts, RuleFacts, conversation_language
 from ticketing.numbers import ticket_reference
 from ticketing.turns import ConversationState, Plan, Planner
 
@@ -56,7 +56,8 @@ def turn_plan(
             if state.handed_off:  # an agent has the conversation: the bot only acknowledges
                 decision = engine.acknowledge(analysis, facts)
                 if not decision.actions:
-                    return Plan(analysis=summarize(analysis, None))
+                    language = facts.conversation.language
+                    return Plan(analysis=summarize(analysis, None, language), language=language)
             else:
                 decision = engine.decide(analysis, facts)
             results = ResultContext(
@@ -101,7 +102,7 @@ def facts_for(message: InboundMessage, analysis: Analysis, state: ConversationSt
         conversation=ConversationFacts(
             handed_off=state.handed_off,
             turns=state.turns + 1,
-            language=state.language or message.language or analysis.language,
+            language=conversation_language(analysis, state.language),
             has_open_ticket=number is not None,
             ticket_reference=ticket_reference(number) if number is not None else None,
             automated_replies=state.automated_replies,
@@ -137,8 +138,10 @@ def _planned(analysis: Analysis, work: TurnWork) -> Plan:
     decision = work.decision
     for action in decision.actions:
         apply_to_turn(work, action)
+    language = conversation_language(analysis, work.state.language)
     return Plan(
-        analysis=summarize(analysis, decision),
+        analysis=summarize(analysis, decision, language),
+        language=language,
         open_ticket=work.new_ticket,
         hand_off=work.hand_off,
         replies=tuple(work.replies),
@@ -154,8 +157,12 @@ def _planned(analysis: Analysis, work: TurnWork) -> Plan:
     )
 
 
-def summarize(analysis: Analysis, decision: Decision | None) -> dict[str, Any]:
-    """What is kept of an analysis on the interaction row: enough to audit why the bot acted."""
+def summarize(analysis: Analysis, decision: Decision | None, language: str | None = None) -> dict[str, Any]:
+    """What is kept of an analysis on the interaction row: enough to audit why the bot acted.
+
+    ``language`` is the message's detected language (``null``: too short or unsure to tell);
+    ``conversation_language`` the one the bot answered in (rules.facts.conversation_language).
+    """
     intent = analysis.intent
     best = analysis.best_faq
     return {
@@ -169,6 +176,8 @@ def summarize(analysis: Analysis, decision: Decision | None) -> dict[str, Any]:
         "rule": decision.rule if decision else None,
         "reason": decision.reason if decision else None,
         "model": analysis.model_version,
+        "language": analysis.detected_language,
+        "conversation_language": language or analysis.language,
         **_acknowledgement(decision),
     }
 

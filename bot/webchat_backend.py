@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.attachment_files import AttachmentFiles
+from bot.attachment_files import WEBCHAT_AREA, AttachmentFiles
+from bot.config import WebchatUploads
 from connectors.base import BadRequest
 from connectors.webchat.translate import served_files
+from connectors.webchat.uploads import UploadLimits
 from core.contracts import (
     Attachment,
     CustomerView,
@@ -17,7 +19,7 @@ from core.contracts import (
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
 
-__all__ = ["WebchatBackendImpl"]
+__all__ = ["WebchatBackendImpl", "upload_limits"]
 
 CHANNEL = "webchat"
 
@@ -85,8 +87,21 @@ class WebchatBackendImpl:
         data = await self._files.read(str(files[index].storage_key))
         return None if data is None else (files[index], data)
 
+    async def store_upload(self, *, filename: str, data: bytes) -> str:
+        return await self._files.put(WEBCHAT_AREA, filename, data)
+
     async def _owned(self, visitor_id: str, conversation_id: str) -> ConversationRef | None:
         ref = await self._customers.by_public_id(conversation_id)
         if ref is None or ref.channel != CHANNEL or ref.external_user_id != visitor_id:
             return None
         return ref
+
+
+def upload_limits(uploads: WebchatUploads) -> UploadLimits:
+    """``webchat.uploads`` as the connector enforces it."""
+    return UploadLimits(
+        max_bytes=uploads.max_bytes,
+        max_files=uploads.max_files,
+        allowed_types=uploads.allowed_types,
+        enabled=uploads.enabled,
+    )

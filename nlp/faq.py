@@ -11,6 +11,11 @@ Paraphrases that share meaning but not spelling are caught by :mod:`nlp.faq_simi
 intent model's features, cosine to the nearest question or example). An FAQ's score is the best
 of the two, each calibrated so the threshold picked on the dev split lands on the same answer
 point (:func:`nlp.faq_similarity.calibrate`).
+
+An FAQ written in several languages (:attr:`nlp.types.FaqEntry.translations`) is matched on every
+language's variants; the meaning score uses one vector space per language, so a translation
+leaves the other languages' cosines as they were. The candidate's answer is the FAQ's first
+language's; the rules pick the conversation's language (:mod:`rules.actions`).
 """
 
 from __future__ import annotations
@@ -70,12 +75,19 @@ class FaqMatcher:
         self._choices: list[str] = []
         self._content: list[str] = []
         self._owners: list[tuple[str, str]] = []  # (faq id, original variant)
+        by_language: dict[str, list[int]] = {}  # the variants' columns per language
         for entry in self._entries.values():
-            for question in (*entry.questions, *entry.examples):
+            for language, question in entry.variants():
+                by_language.setdefault(language, []).append(len(self._owners))
                 self._choices.append(normalize(question))
                 self._content.append(content(self._choices[-1]))
                 self._owners.append((entry.id, question))
-        self._vectors = FaqVectors([(faq_id, text) for faq_id, text in self._owners])
+        # One vector space per language: a language's rare words are weighed among its own
+        # questions, and adding a translation leaves the other languages' scores as they were.
+        self._vectors = [
+            (np.array(columns), FaqVectors([self._owners[c] for c in columns]))
+            for columns in by_language.values()
+        ]
         self._limit = limit
         self._fuzzy_threshold = fuzzy_threshold
         self._similarity_threshold = similarity_threshold
@@ -109,7 +121,9 @@ class FaqMatcher:
         fuzzy = np.maximum(
             _scores(queries, self._choices), _scores([content(q) for q in queries], self._content)
         )
-        similar = self._vectors.similarities(texts).astype(np.float64)
+        similar = np.zeros((len(queries), len(self._owners)))
+        for columns, vectors in self._vectors:
+            similar[:, columns] = vectors.similarities(texts)
         return fuzzy, similar
 
     def raw_scores(self, texts: Sequence[str], *, max_chars: int = 1000) -> FaqScores:

@@ -23,6 +23,7 @@ from nlp.entities import EntityExtractor
 from nlp.faq import FaqMatcher
 from nlp.faq_similarity import DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD
 from nlp.intent_model import IntentModel, IntentResult
+from nlp.language import DEFAULT_LANGUAGES, LanguageDetector, primary_language
 from nlp.sentiment import SentimentAnalyzer
 from nlp.sentiment_model import SentimentModel, default_model
 from nlp.text import MAX_CHARS, clean
@@ -59,6 +60,8 @@ class _Inputs:
     max_chars: int
     today: Callable[[], date]
     faq_thresholds: tuple[float, float] = (DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD)
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    default_language: str = "en"
 
 
 class Pipeline:
@@ -78,6 +81,9 @@ class Pipeline:
             :func:`nlp.sentiment_model.train_sentiment`); ``None``: the shipped default.
         faq_thresholds: the fuzzy ratio and the cosine picked on a dev split (faq.yml
             ``settings``; ``frontdesk nlu evaluate --task faq``), both mapped to the answer point.
+        languages: the languages detection chooses from (:mod:`nlp.language`); empty: none.
+        default_language: the message's language when neither detection nor the channel's hint
+            (``AnalysisContext.language``) gives one.
 
     Raises:
         nlp.entities.InvalidPatternError: an admin entity pattern does not compile.
@@ -96,6 +102,8 @@ class Pipeline:
         today: Callable[[], date] = date.today,
         sentiment_model: SentimentModel | None = None,
         faq_thresholds: tuple[float, float] = (DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD),
+        languages: Iterable[str] = DEFAULT_LANGUAGES,
+        default_language: str = "en",
     ) -> None:
         self._inputs = _Inputs(
             faqs=tuple(faqs),
@@ -106,6 +114,8 @@ class Pipeline:
             max_chars=max_chars,
             today=today,
             faq_thresholds=faq_thresholds,
+            languages=tuple(languages),
+            default_language=default_language,
         )
         fuzzy, similar = faq_thresholds
         self._faq = FaqMatcher(self._inputs.faqs, fuzzy_threshold=fuzzy, similarity_threshold=similar)
@@ -117,6 +127,8 @@ class Pipeline:
         )
         self._intent_limit = intent_limit
         self._max_chars = max_chars
+        self._detector = LanguageDetector((*self._inputs.languages, default_language))
+        self._default_language = default_language
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle the constructor inputs; unpickling builds the stages afresh (spaCy included)."""
@@ -133,6 +145,19 @@ class Pipeline:
     @property
     def sentiment_model(self) -> SentimentModel:
         return self._feelings
+
+    @property
+    def language_detector(self) -> LanguageDetector:
+        return self._detector
+
+    @property
+    def cold(self) -> bool:
+        """True while this process has not loaded the language models (see :meth:`warm`)."""
+        return self._detector.cold
+
+    def warm(self) -> None:
+        """Load what the first message would otherwise load (the language models, seconds)."""
+        self._detector.warm()
 
     def with_model(self, model: IntentModel | None) -> Pipeline:
         """A pipeline sharing everything but the intent model (for hot swaps after retraining).
@@ -154,9 +179,11 @@ class Pipeline:
         if model is not None and _ALNUM.search(body):
             intents = self._stage("intents", self._predict, body, _NO_INTENT)
         sentiment, complaint, complaint_confidence = self._stage("sentiment", self._feel, body, _CALM)
+        detected = self._stage("language", self._detector.detect, body, None)
         return Analysis(
             text=text,
-            language=context.language or "en",
+            language=detected or primary_language(context.language) or self._default_language,
+            detected_language=detected,
             intents=intents.intents,
             out_of_scope=intents.out_of_scope,
             sentiment=sentiment,
@@ -174,7 +201,7 @@ class Pipeline:
         so a message that breaks it gets the stage's empty result and the others are unaffected.
         """
         texts = [text if isinstance(text, str) else ("" if text is None else str(text)) for text, _ in items]
-        languages = [context.language or "en" for _, context in items]
+        hints = [primary_language(context.language) for _, context in items]
         bodies = [clean(text, max_chars=self._max_chars) for text in texts]
         model = self._model
         intents = [_NO_INTENT] * len(bodies)
@@ -190,22 +217,24 @@ class Pipeline:
             "entities", self._entities.extract_many, self._entities.extract, bodies, _NO_ENTITIES
         )
         faqs = self._batched("faq", self._faq.match_many, self._faq.match, bodies, _NO_FAQ)
+        detected = self._batched("language", self._detector.detect_many, self._detector.detect, bodies, None)
         version = model.version if model is not None else None
         return [
             Analysis(
                 text=text,
-                language=language,
+                language=found or hint or self._default_language,
+                detected_language=found,
                 intents=intent.intents,
                 out_of_scope=intent.out_of_scope,
                 sentiment=feeling[0],
-                entities=found,
+                entities=entities_found,
                 faq=faq,
                 model_version=version,
                 complaint=feeling[1],
                 complaint_confidence=feeling[2],
             )
-            for text, language, intent, feeling, found, faq in zip(
-                texts, languages, intents, feelings, entities, faqs, strict=True
+            for text, hint, found, intent, feeling, entities_found, faq in zip(
+                texts, hints, detected, intents, feelings, entities, faqs, strict=True
             )
         ]
 
@@ -265,6 +294,8 @@ def _rebuild(inputs: _Inputs, model: IntentModel | None, feelings: SentimentMode
         today=inputs.today,
         sentiment_model=feelings,
         faq_thresholds=inputs.faq_thresholds,
+        languages=inputs.languages,
+        default_language=inputs.default_language,
     )
 
 

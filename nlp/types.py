@@ -20,6 +20,7 @@ __all__ = [
     "EntityPattern",
     "FaqCandidate",
     "FaqEntry",
+    "FaqTranslation",
     "GazetteerEntry",
     "IntentScore",
     "Sentiment",
@@ -83,7 +84,9 @@ class GazetteerEntry:
 class FaqEntry:
     """One FAQ: its questions and ``examples`` (paraphrases, matched the same way) and answer.
 
-    ``label`` is what a customer sees when the FAQ is offered as a choice (never its id).
+    ``label`` is what a customer sees when the FAQ is offered as a choice (never its id). These
+    four are in ``language`` (``""``: written plainly, in the rulebook's default language);
+    ``translations`` holds the FAQ in the other languages the rulebook writes it in.
     """
 
     id: str
@@ -91,6 +94,32 @@ class FaqEntry:
     answer: str
     label: str = ""
     examples: tuple[str, ...] = ()
+    language: str = ""
+    translations: tuple[FaqTranslation, ...] = ()
+
+    def variants(self) -> list[tuple[str, str]]:
+        """``(language, text)`` of every question and example, this entry's own first."""
+        own = [(self.language, text) for text in (*self.questions, *self.examples)]
+        return own + [(t.language, text) for t in self.translations for text in (*t.questions, *t.examples)]
+
+    def answers(self) -> dict[str, str]:
+        """The answer per language (a translation without one keeps the default's)."""
+        return {self.language: self.answer} | {t.language: t.answer for t in self.translations if t.answer}
+
+    def labels(self) -> dict[str, str]:
+        """The label per language (a translation without one keeps the default's)."""
+        return {self.language: self.label} | {t.language: t.label for t in self.translations if t.label}
+
+
+@dataclass(frozen=True, slots=True)
+class FaqTranslation:
+    """An FAQ's texts in one more language; an empty field falls back to the default language's."""
+
+    language: str
+    questions: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    answer: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +148,7 @@ class SentimentExample:
 @dataclass(frozen=True, slots=True)
 class AnalysisContext:
     channel: str = "webchat"
-    language: str | None = None
+    language: str | None = None  # the channel's hint (Telegram's language_code, the browser's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +156,7 @@ class Analysis:
     """What the NLP stage understood of one message; never mutated after creation."""
 
     text: str
+    # The message's language: detected, else the channel's hint, else the rulebook's default.
     language: str = "en"
     intents: tuple[IntentScore, ...] = ()  # ranked, best first
     out_of_scope: bool = True  # no intent above the confidence threshold
@@ -136,6 +166,7 @@ class Analysis:
     model_version: str | None = None
     complaint: bool = False  # the customer complains (about us), not merely sounds negative
     complaint_confidence: float = 0.0  # the classifier's probability of a complaint, 0..1
+    detected_language: str | None = None  # what the text alone says (nlp/language.py); None: unsure
 
     @property
     def intent(self) -> IntentScore | None:

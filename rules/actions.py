@@ -37,6 +37,7 @@ from rules.decision import (
     Untag,
 )
 from rules.forms import SlotForm
+from rules.localized import buttons_by_language, pick
 from rules.schema import (
     ActionSpec,
     AnswerFaqSpec,
@@ -66,16 +67,12 @@ class Render:
     default_language: str
 
     def pick(self, variants: Localized, language: str) -> str:
-        options = (
-            variants.get(language) or variants.get(self.default_language) or next(iter(variants.values()))
-        )
+        options = pick(variants, language, self.default_language)
         return render(self.rng.choice(options), self.variables)
 
     def nth(self, variants: Localized, language: str, n: int) -> str:
         """The ``n``-th variant (wrapping), so a question asked again is worded differently."""
-        options = (
-            variants.get(language) or variants.get(self.default_language) or next(iter(variants.values()))
-        )
+        options = pick(variants, language, self.default_language)
         return render(options[n % len(options)], self.variables)
 
 
@@ -98,6 +95,9 @@ class _Context:
     intent_labels: Mapping[str, str]
     faq_threshold: float
     offered: frozenset[str] | None = None  # intents clarify may offer (None: any with a label)
+    label_translations: Mapping[str, Mapping[str, str]]  # intent → language → label, when split
+    faq_answers: Mapping[str, Mapping[str, str]]  # FAQ id → language → answer
+    default_language: str
 
     def text(self, template: str, key: Loc = ()) -> str:
         """``template`` as given, its unknown variables reported at ``key`` under the action."""
@@ -132,6 +132,9 @@ def compile_action(
     faq_threshold: float,
     rule: str = "",
     offered: frozenset[str] | None = None,
+    label_translations: Mapping[str, Mapping[str, str]] | None = None,
+    faq_answers: Mapping[str, Mapping[str, str]] | None = None,
+    default_language: str = "en",
 ) -> ActionPlan:
     kind = spec.kind
     context = _Context(
@@ -143,6 +146,9 @@ def compile_action(
         intent_labels=intent_labels,
         faq_threshold=faq_threshold,
         offered=offered,
+        label_translations=label_translations or {},
+        faq_answers=faq_answers or {},
+        default_language=default_language,
     )
     return SPEC_KINDS[kind].compile(getattr(spec, kind), context)
 
@@ -228,13 +234,17 @@ def _variants(
 
 def _reply(spec: ReplySpec, c: _Context) -> ActionPlan:
     variants = _variants(spec.text, spec.response, c.env, c.loc, c.responses)
-    buttons = tuple(QuickReplyButton(b.label, b.payload or b.label) for b in spec.buttons)
+    localized = buttons_by_language(spec.buttons, c.default_language)
     alt = spec.existing_ticket
     if alt is None:
-        return ActionPlan("reply", lambda s, r: ((Reply(r.pick(variants, s.language), buttons),), ""))
+        return ActionPlan(
+            "reply",
+            lambda s, r: ((Reply(r.pick(variants, s.language), pick(localized, s.language, "")),), ""),
+        )
     existing = _variants(alt.text, alt.response, c.env, (*c.loc, "existing_ticket"), c.responses)
 
     def produce(s: Subject, r: Render) -> tuple[tuple[Action, ...], str]:
+        buttons = pick(localized, s.language, "")
         if s.facts.conversation.has_open_ticket:
             return (Reply(r.pick(existing, s.language), buttons),), "the conversation has a ticket"
         return (Reply(r.pick(variants, s.language), buttons),), ""
@@ -263,7 +273,7 @@ def _ask(spec: AskSpec, c: _Context) -> ActionPlan:
         retry=texts(spec.retry, "retry"),
         give_up=texts(spec.give_up, "give_up"),
         cancelled=texts(spec.cancelled, "cancelled"),
-        buttons=tuple(QuickReplyButton(b.label, b.payload or b.label) for b in spec.prompt.buttons),
+        buttons=buttons_by_language(spec.prompt.buttons, c.default_language),
         max_attempts=spec.max_attempts,
         cancel=re.compile(r"\b(?:" + "|".join(re.escape(w.lower()) for w in spec.cancel_words) + r")\b"),
         keep_intents=frozenset(spec.keep_intents) if spec.keep_intents is not None else None,
@@ -288,21 +298,25 @@ def _set_ticket(spec: SetTicketSpec, c: _Context) -> ActionPlan:
 
 def _answer_faq(spec: AnswerFaqSpec, c: _Context) -> ActionPlan:
     threshold = spec.min_score if spec.min_score is not None else c.faq_threshold
+    answers = c.faq_answers
 
     def produce(s: Subject, r: Render) -> tuple[tuple[Action, ...], str]:
         best = s.analysis.best_faq
         if best is None or best.score < threshold:
             seen = f"best FAQ {best.faq_id} scored {best.score:.2f}" if best else "no FAQ candidates"
             return (), f"answer_faq skipped: {seen} < {threshold:.2f}"
-        if not best.answer.strip():
+        by_language = answers.get(best.faq_id)
+        answer = pick(by_language, s.language, r.default_language) if by_language else best.answer
+        if not answer.strip():
             return (), f"answer_faq skipped: FAQ {best.faq_id} has an empty answer"
-        return (Reply(best.answer),), f"answered with FAQ {best.faq_id} ({best.score:.2f})"
+        return (Reply(answer),), f"answered with FAQ {best.faq_id} ({best.score:.2f})"
 
     return ActionPlan("answer_faq", produce)
 
 
 def _clarify(spec: ClarifySpec, c: _Context) -> ActionPlan:
     env, loc, responses, labels = c.env, c.loc, c.responses, c.intent_labels
+    translations = c.label_translations
     if spec.text is None and spec.response not in responses:
         responses = {**responses, spec.response: {"": ("Did you mean one of these?",)}}
     variants = _variants(spec.text, None if spec.text is not None else spec.response, env, loc, responses)
@@ -321,7 +335,13 @@ def _clarify(spec: ClarifySpec, c: _Context) -> ActionPlan:
             for i in s.analysis.intents
             if i.confidence >= floor and i.name in labels and (offered is None or i.name in offered)
         ][:2]
-        buttons = tuple(QuickReplyButton(labels[i.name], labels[i.name]) for i in top)
+        shown = [
+            pick(translations[i.name], s.language, r.default_language)
+            if i.name in translations
+            else labels[i.name]
+            for i in top
+        ]
+        buttons = tuple(QuickReplyButton(label, label) for label in shown)
         if not buttons:
             if otherwise is not None:
                 said, _ = otherwise.produce(s, r)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from core.calendars import WEEKDAYS, Calendar, parse_span, parse_zone, within
 from nlp.types import Analysis, IntentScore
-from rules.facts import RuleFacts
+from rules.facts import RuleFacts, conversation_language
 
 __all__ = ["All", "Any", "Leaf", "Not", "Predicate", "Subject", "subject_of"]
 
@@ -45,7 +45,7 @@ def subject_of(analysis: Analysis, facts: RuleFacts) -> Subject:
         text_lower=analysis.text.lower(),
         entities=entities,
         entities_lower={k: frozenset(v.lower() for v in vs) for k, vs in entities.items()},
-        language=facts.conversation.language or analysis.language,
+        language=conversation_language(analysis, facts.conversation.language),
     )
 
 

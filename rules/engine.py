@@ -35,7 +35,7 @@ from rules.decision import (
     Reply,
     RuleTrace,
 )
-from rules.facts import Asking, RuleFacts
+from rules.facts import Asking, RuleFacts, conversation_language
 from rules.forms import with_slot
 from rules.guards import chain_blocked, guard_suspects, reply_limit_reached, rule_blocked
 from rules.loader import RuleSet
@@ -149,7 +149,8 @@ class Engine:
         if closing is not None:
             return closing
         empty = Decision(actions=(), rule="", reason="handed off: an agent answers")
-        return self._acknowledged(empty, facts, render, facts.conversation.language or analysis.language)
+        language = conversation_language(analysis, facts.conversation.language)
+        return self._acknowledged(empty, facts, render, language)
 
     def _closing(self, subject: Subject, facts: RuleFacts, render: Render) -> Decision | None:
         """A closing message ("thanks, all good now") on a solved ticket: answered, recorded, not

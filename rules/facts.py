@@ -11,9 +11,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["Asking", "ConversationFacts", "CustomerFacts", "EventKind", "RuleFacts", "TicketFacts"]
+if TYPE_CHECKING:
+    from nlp.types import Analysis
+
+__all__ = [
+    "Asking",
+    "ConversationFacts",
+    "CustomerFacts",
+    "EventKind",
+    "RuleFacts",
+    "TicketFacts",
+    "conversation_language",
+]
 
 EventKind = Literal["message", "ticket"]
 
@@ -83,3 +94,11 @@ class RuleFacts:
     conversation: ConversationFacts = field(default_factory=ConversationFacts)
     ticket: TicketFacts | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def conversation_language(analysis: Analysis, previous: str | None) -> str:
+    """The conversation's language after this message, as Zendesk and Intercom decide it: the
+    message's confidently detected language, else the conversation's language so far
+    (``previous``), else the channel's hint, else the rulebook's default (those two are
+    ``analysis.language`` when nothing was detected: nlp/pipeline.py)."""
+    return analysis.detected_language or previous or analysis.language

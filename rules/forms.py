@@ -20,6 +20,7 @@ from nlp.types import Analysis
 from rules.conditions import Subject
 from rules.decision import Action, AskSlot, ClearAsk, FillSlot, QuickReplyButton, Reply
 from rules.facts import Asking, RuleFacts
+from rules.localized import pick as pick_language
 
 __all__ = ["Answer", "SlotForm", "with_slot"]
 
@@ -49,7 +50,7 @@ class SlotForm:
     retry: Localized
     give_up: Localized
     cancelled: Localized
-    buttons: tuple[QuickReplyButton, ...]
+    buttons: Mapping[str, tuple[QuickReplyButton, ...]]  # per language; "": the default language's
     max_attempts: int
     cancel: re.Pattern[str]
     keep_intents: frozenset[str] | None
@@ -74,7 +75,11 @@ class SlotForm:
         return None
 
     def ask(self, s: Subject, pick: Pick) -> tuple[Action, ...]:
-        return (AskSlot(self.slot, self.rule, 1), Reply(pick(self.prompt, s.language, 0), self.buttons))
+        return (AskSlot(self.slot, self.rule, 1), Reply(pick(self.prompt, s.language, 0), self.buttons_in(s)))
+
+    def buttons_in(self, s: Subject) -> tuple[QuickReplyButton, ...]:
+        """The prompt's buttons in the conversation's language, else the default language's."""
+        return pick_language(self.buttons, s.language, "") if self.buttons else ()
 
     def answer(self, s: Subject, asking: Asking, pick: Pick) -> Answer:
         """The next message after the question: an answer, a cancel, a new subject or a retry."""
@@ -94,7 +99,8 @@ class SlotForm:
             return Answer((ClearAsk(self.slot, "gave up"), *said), why)
         text = pick(self.retry or self.prompt, s.language, asking.attempts - 1)
         again = AskSlot(self.slot, self.rule, asking.attempts + 1)
-        return Answer((again, Reply(text, self.buttons)), f"{self.slot}: not a valid answer, asked again")
+        retry = Reply(text, self.buttons_in(s))
+        return Answer((again, retry), f"{self.slot}: not a valid answer, asked again")
 
     def _leaves(self, intent: str) -> bool:
         return self.keep_intents is None or intent not in self.keep_intents

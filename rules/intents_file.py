@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.yamlfile import LineDict, RulebookError, SourceError, line_of, load_yaml, validate
 from nlp.types import EntityPattern, GazetteerEntry, SentimentExample, SentimentLabel, TrainingExample
+from rules.localized import language_problems
 
 __all__ = [
     "OOS_INTENTS",
@@ -52,11 +53,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Examples = list[str] | str  # a list, or a Rasa block of "- example" lines
+
+
 class _Intent(_Strict):
     name: str
-    label: str | None = Field(default=None, min_length=1)  # what customers see (rules.labels)
+    # what customers see (rules.labels); per language: {en: ..., de: ...} (rules.localized)
+    label: str | dict[str, str] | None = Field(default=None, min_length=1)
     clarify: bool = True  # offered as a clarifying choice (small talk: false)
-    examples: list[str] | str = Field(min_length=1)
+    examples: Examples | dict[str, Examples] = Field(min_length=1)  # per language: all are learnt
 
     @field_validator("name")
     @classmethod
@@ -66,10 +71,21 @@ class _Intent(_Strict):
         return value
 
     def example_list(self) -> list[str]:
-        if isinstance(self.examples, str):  # Rasa block: "- example" per line
-            lines = (line.strip() for line in self.examples.splitlines())
-            return [line[1:].strip() for line in lines if line.startswith("-") and line[1:].strip()]
-        return [str(e).strip() for e in self.examples if str(e).strip()]
+        """Every language's examples, then every language's label (a pressed clarifying button
+        sends its label, in the language it was shown in)."""
+        groups = self.examples.values() if isinstance(self.examples, dict) else [self.examples]
+        texts = [text for group in groups for text in _example_texts(group)]
+        if texts:
+            labels = self.label.values() if isinstance(self.label, dict) else [self.label or ""]
+            texts += [label.strip() for label in labels if label.strip() and label.strip() not in texts]
+        return texts
+
+
+def _example_texts(examples: Examples) -> list[str]:
+    if isinstance(examples, str):  # Rasa block: "- example" per line
+        lines = (line.strip() for line in examples.splitlines())
+        return [line[1:].strip() for line in lines if line.startswith("-") and line[1:].strip()]
+    return [str(e).strip() for e in examples if str(e).strip()]
 
 
 class _IntentSettings(_Strict):
@@ -150,8 +166,16 @@ def load_intents(path: Path) -> IntentsFile:
         RulebookError: with every problem as ``file:line: ...``.
     """
     data = _load(path)
+    intents = data.get("intents") if isinstance(data, dict) else None
+    problems: list[str] = [
+        problem
+        for i in range(len(intents) if isinstance(intents, list) else 0)
+        for key in ("label", "examples")
+        for problem in language_problems(data, ("intents", i, key), str(path))
+    ]
+    if problems:
+        raise RulebookError(problems)
     doc = validate(_IntentsDoc, data, filename=str(path), error=RulebookError)
-    problems: list[str] = []
     seen: dict[str, int] = {}
     examples: list[TrainingExample] = []
     oos_label: str | None = None
@@ -174,8 +198,6 @@ def load_intents(path: Path) -> IntentsFile:
         texts = intent.example_list()
         if not texts:
             problems.append(f"{path}:{line}: intent {intent.name!r} has no examples")
-        elif intent.label and intent.label.strip() not in texts:
-            texts.append(intent.label.strip())  # a pressed clarifying button sends its label
         examples.extend(TrainingExample(text=t, intent=intent.name) for t in texts)
     if problems:
         raise RulebookError(problems)

@@ -43,11 +43,16 @@ def fallback_label(texts: Sequence[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class IntentDisplay:
-    """What customers see of the intents: labels (fallbacks filled in) and what clarify may offer."""
+    """What customers see of the intents: labels (fallbacks filled in) and what clarify may offer.
+
+    ``labels`` are in the first language written (plain: the default); ``translations`` has,
+    per intent whose label is split by language, the label per language.
+    """
 
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     offered: frozenset[str] | None = None  # None: no intents file, every intent may be offered
     warnings: tuple[str, ...] = ()
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def intent_display(directory: Path, overrides: Mapping[str, str] | None = None) -> IntentDisplay:
@@ -65,6 +70,7 @@ def intent_display(directory: Path, overrides: Mapping[str, str] | None = None) 
         return IntentDisplay(MappingProxyType(dict(overrides)))
     intents = data.get("intents") if isinstance(data, dict) else None
     labels: dict[str, str] = {}
+    translations: dict[str, Mapping[str, str]] = {}
     offered: set[str] = set()
     warnings: list[str] = []
     for i, item in enumerate(intents if isinstance(intents, list) else ()):
@@ -73,7 +79,13 @@ def intent_display(directory: Path, overrides: Mapping[str, str] | None = None) 
         name = item["name"]
         if item.get("clarify", True) is not False:
             offered.add(name)
-        label = overrides.get(name) or _text(item.get("label"))
+        written = item.get("label")
+        if isinstance(written, Mapping) and name not in overrides:
+            split = {str(k): v.strip() for k, v in written.items() if isinstance(v, str) and v.strip()}
+            if split:
+                translations[name] = MappingProxyType(split)
+                written = next(iter(split.values()))
+        label = overrides.get(name) or _text(written)
         if not label:
             label = fallback_label(_examples(item.get("examples")))
             if name not in overrides:
@@ -82,7 +94,9 @@ def intent_display(directory: Path, overrides: Mapping[str, str] | None = None) 
                     f"see its first example {label!r} where it is offered (add `label:`)"
                 )
         labels[name] = label
-    return IntentDisplay(MappingProxyType(labels), frozenset(offered), tuple(warnings))
+    return IntentDisplay(
+        MappingProxyType(labels), frozenset(offered), tuple(warnings), MappingProxyType(translations)
+    )
 
 
 def check_text(text: str, names: Collection[str]) -> str | None:
@@ -102,6 +116,8 @@ def _text(value: Any) -> str:
 
 
 def _examples(value: Any) -> list[str]:
+    if isinstance(value, Mapping):  # split by language: the first language's
+        return _examples(next(iter(value.values()), []))
     if isinstance(value, str):  # Rasa block
         return [line.strip()[1:].strip() for line in value.splitlines() if line.strip().startswith("-")]
     if isinstance(value, Iterable):
@@ -141,9 +157,9 @@ def check_rule_texts(then: Sequence[Any], names: Collection[str], report: Any, l
                     report((*at, "text"), why)
             for b, button in enumerate(getattr(spec, "buttons", ()) or ()):
                 for key in ("label", "payload"):
-                    value = getattr(button, key, None)
-                    if isinstance(value, str) and (why := check_text(value, names)) is not None:
-                        report((*at, "buttons", b, key), f"button {why}")
+                    for value in variants_of(getattr(button, key, None)):
+                        if (why := check_text(value, names)) is not None:
+                            report((*at, "buttons", b, key), f"button {why}")
 
 
 def check_responses(directory: Path, names: Collection[str]) -> list[str]:

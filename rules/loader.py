@@ -32,6 +32,7 @@ from rules.conditions import Predicate, Subject
 from rules.guards import Limits
 from rules.intents_file import OOS_INTENTS
 from rules.labels import IntentDisplay, check_responses, check_rule_texts, intent_display
+from rules.localized import missing_translations, rule_language_problems
 from rules.macros import Macros, load_macros
 from rules.promises import check_promises
 from rules.rulebook import Rulebook, load_rulebook
@@ -146,6 +147,9 @@ def load_ruleset(
         )
     else:
         filename, data = str(rules_path), load_yaml(rules_path)
+    languages = rule_language_problems(data, filename)
+    if languages:
+        raise RulebookError(languages)
     parsed = validate(RulesFile, data if data is not None else {}, filename=filename, error=RulebookError)
     if known_intents is None:
         known_intents = intent_names(directory)
@@ -186,6 +190,7 @@ def load_ruleset(
                 rulebook,
                 display,
                 settings.faq_threshold if settings.faq_threshold is not None else faq_threshold,
+                settings.default_language,
             )
         )
     limits = Limits(**settings.limits.model_dump())
@@ -216,7 +221,11 @@ def load_ruleset(
         acknowledge=acknowledge,
         closing=closing,
         queue_labels=MappingProxyType(dict(settings.queue_labels)),
-        warnings=(*rulebook.warnings, *display.warnings),
+        warnings=(
+            *rulebook.warnings,
+            *display.warnings,
+            *_untranslated(rulebook, display, settings.default_language),
+        ),
         macros=macros,
     )
 
@@ -257,6 +266,7 @@ def _compile(
     rulebook: Rulebook,
     display: IntentDisplay,
     threshold: float,
+    default_language: str,
 ) -> CompiledRule:
     loc: Loc = ("rules", i)
     when = compile_condition(spec.when, env, (*loc, "when"))
@@ -270,12 +280,26 @@ def _compile(
             faq_threshold=threshold,
             rule=spec.name,
             offered=display.offered,
+            label_translations=display.translations,
+            faq_answers={faq.id: faq.answers() for faq in rulebook.faqs if faq.translations},
+            default_language=default_language,
         )
         for j, a in enumerate(spec.then)
     )
     return CompiledRule(
         spec.name, line, spec.event, when, then, spec.continue_, spec.max_fires, spec.description
     )
+
+
+def _untranslated(rulebook: Rulebook, display: IntentDisplay, default_language: str) -> tuple[str, ...]:
+    """The warning of :func:`rules.localized.missing_translations` over the customer's texts."""
+    texts: dict[str, Mapping[str, Any]] = {f"responses.{k}": v for k, v in rulebook.localized.items()}
+    for faq in rulebook.faqs:
+        texts[f"faq {faq.id} label"], texts[f"faq {faq.id} answer"] = faq.labels(), faq.answers()
+    offered = display.offered if display.offered is not None else display.translations
+    texts.update({f"intent {n} label": v for n, v in display.translations.items() if n in offered})
+    warning = missing_translations(texts, default_language)
+    return (f"{rulebook.source}: {warning}",) if warning else ()
 
 
 def _calendars(path: Path | None, problems: list[str]) -> dict[str, Calendar]:

@@ -2,7 +2,9 @@
 
 Files (all optional but ``faq.yml``): ``faq.yml`` (question variants and examples → answer,
 each with a customer-facing ``label``; a missing label is a warning, see :mod:`rules.labels`) and
-``responses.yml`` (the bot's own texts, several variants each). A broken file raises
+``responses.yml`` (the bot's own texts, several variants each). Every text may be split by
+language (:mod:`rules.localized`): an unknown language code, a language without text or a
+variable no template knows, in any language, is a ``file:line`` problem. A broken file raises
 :class:`~core.yamlfile.RulebookError` with ``file:line`` problems; the caller keeps serving
 the previous rulebook.
 """
@@ -12,14 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.yamlfile import RulebookError, line_of, load_yaml, validate
 from nlp.faq_similarity import DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD
-from nlp.types import FaqEntry
+from nlp.types import FaqEntry, FaqTranslation
 from rules.labels import fallback_label
+from rules.localized import by_language, language_problems
+from rules.templates import KNOWN_VARIABLES, unknown_variables
 
 __all__ = ["DEFAULT_RESPONSES", "Rulebook", "load_rulebook"]
 
@@ -47,12 +51,52 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Language keys are checked before validation (rules.localized: unknown code, no text).
+Texts = list[Text] | dict[str, list[Text]]
+OneText = Text | dict[str, Text]
+_FAQ_TEXTS = ("label", "questions", "examples", "answer")
+_VARIABLES_OF = {"internal_error": frozenset({"reference"})}  # filled by the bot, not by rules
+
+
 class _Faq(_Strict):
     id: Slug
-    label: Text | None = None
-    questions: list[Text] = Field(min_length=1)
-    examples: list[Text] = []
-    answer: Text
+    label: OneText | None = None
+    questions: Texts = Field(min_length=1)
+    examples: Texts = []
+    answer: OneText
+
+    def entry(self) -> FaqEntry:
+        """The entry in its first language (plain: the default), the others as translations."""
+        fields = {key: by_language(getattr(self, key) or {}) for key in _FAQ_TEXTS}
+        first = next(iter(fields["questions"]))
+        for value in fields.values():  # a plain value is the default language's: the first one's
+            if "" in value and first not in value:
+                value[first] = value.pop("")
+        languages = dict.fromkeys(code for value in fields.values() for code in value)
+        others = [code for code in languages if code != first]
+
+        def texts(key: str, code: str) -> tuple[str, ...]:
+            return tuple(fields[key].get(code, ()))
+
+        questions = texts("questions", first)
+        return FaqEntry(
+            self.id,
+            questions,
+            fields["answer"].get(first) or next(iter(fields["answer"].values())),
+            fields["label"].get(first) or fallback_label(questions),
+            texts("examples", first),
+            language=first,
+            translations=tuple(
+                FaqTranslation(
+                    code,
+                    texts("questions", code),
+                    texts("examples", code),
+                    fields["answer"].get(code, ""),
+                    fields["label"].get(code, ""),
+                )
+                for code in others
+            ),
+        )
 
 
 class _FaqSettings(_Strict):
@@ -65,11 +109,8 @@ class _FaqFile(_Strict):
     faq: list[_Faq]
 
 
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")]
-
-
 class _ResponsesFile(_Strict):
-    responses: dict[Slug, list[Text] | dict[Language, list[Text]]]
+    responses: dict[Slug, Texts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +135,7 @@ def load_rulebook(directory: Path) -> Rulebook:
             [f"{faq_path}:0: file not found (every rulebook needs a faq.yml; see docs/rulebook.md)"]
         )
     faq_data = load_yaml(faq_path)
+    _check_languages(faq_data, str(faq_path), "faq", _FAQ_TEXTS)
     faq_file = validate(_FaqFile, faq_data, filename=str(faq_path), error=RulebookError)
     problems = []
     warnings = []
@@ -107,7 +149,7 @@ def load_rulebook(directory: Path) -> Rulebook:
         if entry.label is None:
             warnings.append(
                 f"{faq_path}:{line_of(faq_data, ('faq', i))}: faq {entry.id!r} has no label: customers "
-                f"see its first question {fallback_label(entry.questions)!r} where it is offered "
+                f"see its first question {entry.entry().label!r} where it is offered "
                 "(add `label:`)"
             )
     if problems:
@@ -116,22 +158,22 @@ def load_rulebook(directory: Path) -> Rulebook:
     responses_path = directory / "responses.yml"
     if responses_path.is_file():
         data = load_yaml(responses_path)
+        _check_languages(data, str(responses_path), "responses", None)
         parsed = validate(_ResponsesFile, data, filename=str(responses_path), error=RulebookError)
         for key, value in parsed.responses.items():
-            by_language = (
-                {lang: tuple(v) for lang, v in value.items() if v}
-                if isinstance(value, dict)
-                else ({"": tuple(value)} if value else {})
-            )
-            if by_language:
-                localized[key] = MappingProxyType(by_language)
+            texts = {lang: tuple(v) for lang, v in by_language(value).items() if v}
+            known = KNOWN_VARIABLES | _VARIABLES_OF.get(key, frozenset())
+            for lang, variants in texts.items():
+                at: tuple[str, ...] = ("responses", key, lang) if lang else ("responses", key)
+                for j, template in enumerate(variants):
+                    where = f"{responses_path}:{line_of(data, (*at, j))}: {'.'.join(at)}[{j}]"
+                    problems.extend(f"{where}: {p}" for p in unknown_variables(template, known=known))
+            if texts:
+                localized[key] = MappingProxyType(texts)
+        if problems:
+            raise RulebookError(problems)
     responses = {key: next(iter(by_language.values())) for key, by_language in localized.items()}
-    faqs = tuple(
-        FaqEntry(
-            e.id, tuple(e.questions), e.answer, e.label or fallback_label(e.questions), tuple(e.examples)
-        )
-        for e in faq_file.faq
-    )
+    faqs = tuple(e.entry() for e in faq_file.faq)
     settings = faq_file.settings
     return Rulebook(
         faqs=faqs,
@@ -141,3 +183,19 @@ def load_rulebook(directory: Path) -> Rulebook:
         faq_thresholds=(settings.fuzzy_threshold, settings.similarity_threshold),
         warnings=tuple(warnings),
     )
+
+
+def _check_languages(data: Any, filename: str, top: str, keys: tuple[str, ...] | None) -> None:
+    """Raise the language problems of every text under ``data[top]`` (each key of a mapping,
+    or ``keys`` of each item of a list)."""
+    items = data.get(top) if isinstance(data, dict) else None
+    problems: list[str] = []
+    if isinstance(items, dict):
+        for name in items:
+            problems.extend(language_problems(data, (top, name), filename))
+    elif isinstance(items, list):
+        for i in range(len(items)):
+            for key in keys or ():
+                problems.extend(language_problems(data, (top, i, key), filename))
+    if problems:
+        raise RulebookError(problems)

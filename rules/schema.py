@@ -66,7 +66,8 @@ Words = Annotated[list[Text], BeforeValidator(_listify), Field(min_length=1)]
 Tags = Annotated[
     list[Annotated[str, StringConstraints(pattern=r"^[\w:.-]+$", max_length=64)]], BeforeValidator(_listify)
 ]
-Variants = Texts | dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")], Texts]
+LanguageKey = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")]
+Variants = Texts | dict[LanguageKey, Texts]
 
 
 class _Strict(BaseModel):
@@ -201,7 +202,7 @@ class ConditionSpec(_Strict):
 
 
 class ButtonSpec(_Strict):
-    label: Text
+    label: Text | dict[LanguageKey, Text]  # per language: shown in the conversation's language
     payload: Text | None = None
     _expand = _shorthand("label")
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from nlp.types import Analysis
-from rules.facts import RuleFacts
+from rules.facts import RuleFacts, conversation_language
 
 __all__ = [
     "DEFERRED",
@@ -122,7 +122,7 @@ def variables_for(analysis: Analysis, facts: RuleFacts) -> dict[str, str]:
         "message": text,
         "message.first_line": (text.splitlines()[0][:120] if text else "(no text)"),
         "channel": facts.channel,
-        "language": facts.conversation.language or analysis.language,
+        "language": conversation_language(analysis, facts.conversation.language),
     }
     name_parts = (customer.name or "").split()
     if name_parts:

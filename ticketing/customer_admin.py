@@ -4,9 +4,10 @@
 (the source keeps ``merged_into_id`` so old references resolve) and unions tags/attributes.
 *Verify email* promotes the address a web chat visitor claimed, once an agent confirmed it.
 *Export* returns everything stored about a customer as JSON-ready data. *Erase* removes the
-personal data (names, addresses, channel ids, message texts, notes, comments, outbox payloads)
-but keeps the rows and their non-personal columns, so ticket statistics (counts, statuses,
-priorities, queues, SLA events, CSAT scores, timestamps) stay correct. Each is one transaction.
+personal data (names, addresses, channel ids, message texts, notes, comments, outbox payloads,
+attachment files; the Slack copies of their messages are scheduled for deletion) but keeps the
+rows and their non-personal columns, so ticket statistics (counts, statuses, priorities, queues,
+SLA events, CSAT scores, timestamps) stay correct. Each is one transaction.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ticketing.models import (
     Ticket,
     TicketEvent,
 )
+from ticketing.slack_messages import schedule_erasure
 from ticketing.ticket_rows import record_many
 from ticketing.time import utcnow
 
@@ -122,7 +124,9 @@ class CustomerAdmin:
             return {k: _jsonable(v) for k, v in export.items()}
 
     async def erase(self, customer_id: int, *, actor: str) -> dict[str, int]:
-        """Remove the customer's personal data; returns how many rows of each kind were scrubbed.
+        """Remove the customer's personal data; returns how many rows of each kind were scrubbed,
+        ``files`` deleted and ``slack_messages`` scheduled for deletion (a job deletes those,
+        ``connectors/slack/erasure.py``, retrying while Slack is down).
 
         Renaming the identities and conversations revokes them: web chat sessions end (their
         tokens are refused), and the same person writing again on a channel is a new customer."""
@@ -137,6 +141,14 @@ class CustomerAdmin:
                 .values(display_name=None, email=None, claimed_email=None, phone=None, tags=[], attributes={},
                         erased_at=now, updated_at=now)
             )  # fmt: skip
+            ticket_ids = [
+                int(i)
+                for i in (
+                    await conn.execute(select(Ticket.id).where(Ticket.customer_id == customer_id))
+                ).scalars()
+            ]
+            # Before the thread ids go: they name the Slack customer's channel (slack_messages.py).
+            slack = await schedule_erasure(conn, customer_id, ticket_ids, now)
             identities = await conn.execute(
                 update(ChannelIdentity)
                 .where(ChannelIdentity.customer_id == customer_id)
@@ -153,12 +165,6 @@ class CustomerAdmin:
                 )
             )
             interactions, keys = await _scrub_interactions(conn, customer_id)
-            ticket_ids = [
-                int(i)
-                for i in (
-                    await conn.execute(select(Ticket.id).where(Ticket.customer_id == customer_id))
-                ).scalars()
-            ]
             await conn.execute(
                 update(Ticket).where(Ticket.id.in_(ticket_ids)).values(subject=ERASED, csat_comment=None)
             )
@@ -182,7 +188,7 @@ class CustomerAdmin:
         files = await self._remove_files(keys)  # after the commit: a rollback keeps them
         return {"customers": len(people), "identities": int(identities.rowcount or 0),
                 "conversations": int(conversations.rowcount or 0), "interactions": interactions,
-                "tickets": len(ticket_ids), "files": files}  # fmt: skip
+                "tickets": len(ticket_ids), "files": files, "slack_messages": slack}  # fmt: skip
 
     async def _remove_files(self, keys: set[str]) -> int:
         """Delete the erased messages' files that no other message holds: files are stored by

@@ -24,7 +24,7 @@ from ticketing import csat, lifecycle, outbound
 from ticketing.commit_order import HoleGuard
 from ticketing.driver import CompiledStatement
 from ticketing.leader import Leadership
-from ticketing.models import ChannelCursor, Customer, Ticket, TicketEvent
+from ticketing.models import ChannelCursor, Conversation, Customer, Ticket, TicketEvent
 from ticketing.sla_config import SlaConfig
 from ticketing.ticket_rows import TicketRow, record
 
@@ -54,6 +54,7 @@ class EventTicket:
     customer_name: str | None
     customer_email: str | None
     customer_tags: tuple[str, ...]
+    language: str | None = None  # the conversation's: replies about the ticket are in it
 
 
 class TicketEventFeed:
@@ -129,7 +130,8 @@ class EventBatch:
         self.events = events
 
     async def tickets(self, ids: Iterable[int]) -> dict[int, EventTicket]:
-        """Each ticket with its customer, in two reads however many there are."""
+        """Each ticket with its customer and its conversation's language, in three reads however
+        many there are."""
         wanted = sorted(set(ids))
         if not wanted:
             return {}
@@ -142,11 +144,19 @@ class EventBatch:
             Customer.id.in_(sorted({t["customer_id"] for t in tickets}))
         )
         customers: dict[int, Sequence[Any]] = {row[0]: row[1:] for row in await self._conn.execute(people)}
+        languages = select(Conversation.id, Conversation.language).where(
+            Conversation.id.in_(sorted({t["conversation_id"] for t in tickets if t["conversation_id"]}))
+        )
+        spoken: dict[int, str | None] = {row[0]: row[1] for row in await self._conn.execute(languages)}
         out = {}
         for t in tickets:
             name, email, tags = customers[t["customer_id"]]
             out[t["id"]] = EventTicket(
-                row=t, customer_name=name, customer_email=email, customer_tags=tuple(tags or ())
+                row=t,
+                customer_name=name,
+                customer_email=email,
+                customer_tags=tuple(tags or ()),
+                language=spoken.get(t["conversation_id"]),
             )
         return out
 

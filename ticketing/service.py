@@ -24,6 +24,7 @@ from ticketing.agents import Roster
 from ticketing.audit_feed import AuditFeed
 from ticketing.scheduler import SlaScheduler
 from ticketing.sla_config import SlaConfig, load_sla_config
+from ticketing.slack_messages import SlackMessages
 from ticketing.slack_threads import SlackThreads
 from ticketing.tickets import TicketDesk
 from ticketing.time import utcnow
@@ -87,6 +88,7 @@ class TicketingService:
         self.roster = Roster(engine=engine)
         self.views = AgentViews(engine=engine)  # what agents' tools read (Slack cards, lists)
         self.slack_threads = SlackThreads(engine=engine, config=self.config, wake_outbox=wake_outbox)
+        self.slack_messages = SlackMessages(engine=engine)  # Slack copies of customers' messages (erase)
         self._engine = engine
         self.scheduler = SlaScheduler(
             engine=engine, config=self.config, interval=settings.sweep_interval, batch=settings.sweep_batch

@@ -78,6 +78,7 @@ class Plan:
     dialog: Mapping[str, Any] | None = None  # the conversation's new dialog (slots, question), when changed
     ticket_priority: str | None = None  # raise the open ticket to this priority (rare: its own statements)
     keep_solved: bool = False  # a closing message ("thanks"): its solved ticket is not reopened
+    language: str | None = None  # the conversation's language from now on (None: unchanged)
 
 
 # Decides a turn from the conversation state; takes ticket numbers from the callable it is

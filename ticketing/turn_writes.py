@@ -87,9 +87,10 @@ _UPDATE_CONVERSATION = CompiledStatement(
         rule_fires=bindparam("b_fires"),
         recent_rules=bindparam("b_recent"),
         dialog=bindparam("b_dialog"),
+        language=bindparam("b_language"),
     ),
     ("b_status", "b_handoff", "b_tid", "b_tnum", "b_now", "b_turns", "b_automated", "b_fires", "b_recent",
-     "b_dialog", "b_id"),
+     "b_dialog", "b_language", "b_id"),
 )  # fmt: skip
 _UPDATE_CUSTOMER = CompiledStatement(
     update(Customer)
@@ -242,7 +243,7 @@ def update_conversations(
         changes.append(
             (state.status, state.handed_off, tickets.get(number) if number is not None else None, number, now,
              state.turns, state.automated_replies, dict(state.rule_fires), list(state.recent_rules),
-             dict(state.dialog) or None, conversation_id)
+             dict(state.dialog) or None, state.language, conversation_id)
         )  # fmt: skip
     _UPDATE_CONVERSATION.queue(trip, dialect, changes)
     joined = {

@@ -282,6 +282,7 @@ def _plan(turn: Turn, states: dict[int, ConversationState], take_number: Callabl
         ticket_tags=state.ticket_tags if plan.ticket_tags is None else plan.ticket_tags,
         csat_thanks=None,  # answered by this turn only
         dialog=state.dialog if plan.dialog is None else plan.dialog,
+        language=plan.language or state.language,
         ticket_priority=plan.ticket_priority or state.ticket_priority,
         ticket_status=_status_after(turn, plan, state.ticket_status, rated=rated),
     )

@@ -10,10 +10,11 @@ thread replies, card buttons and ``/ticket`` on :class:`AgentActions` and
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Protocol
 
 from connectors.slack.glance import CustomerFacts
-from connectors.slack.views import AgentRef, CardRef, Feed, TicketCard, TicketEdit, TicketLine
+from connectors.slack.views import AgentRef, CardRef, Feed, SlackDeletion, TicketCard, TicketEdit, TicketLine
 from core.contracts import Attachment
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "MacroDesk",
     "ProjectionFeed",
     "SlackBackend",
+    "SlackCopies",
     "TicketBrowser",
     "TicketCards",
 ]
@@ -61,6 +63,26 @@ class TicketCards(Protocol):
 
     async def ticket_for_thread(self, channel: str, ts: str) -> int | None:
         """The ticket number whose card is the thread root ``ts`` in ``channel``."""
+
+
+class SlackCopies(Protocol):
+    """Where the Slack messages showing a ticket's customer are, so that an erasure deletes them."""
+
+    async def posted(self, ticket_id: int, channel: str, ts: str, *, kind: str, shows: datetime) -> None:
+        """Slack accepted a post about ``ticket_id`` (``kind``: ``message`` | ``card`` | ``file``,
+        ``ts`` then the file's id) that shows what was written at ``shows``; idempotent."""
+
+    async def deletions_due(self, *, limit: int) -> list[SlackDeletion]:
+        """An erased customer's Slack messages whose deletion is due (the erase scheduled them)."""
+
+    async def deletion_done(self, deletion_id: int) -> None:
+        """Deleted (or already gone): forget it."""
+
+    async def deletion_later(self, deletion_id: int, error: str) -> None:
+        """Slack was unavailable: try again after a backoff."""
+
+    async def deletion_refused(self, deletion_id: int, error: str) -> None:
+        """Slack refused for good: keep it as failed, with Slack's error."""
 
 
 class AgentLookup(Protocol):
@@ -159,6 +181,7 @@ class SlackBackend(
     CustomerProfiles,
     FileStore,
     MacroDesk,
+    SlackCopies,
     Protocol,
 ):
     """Every role at once: what :class:`~connectors.slack.connector.SlackConnector` is given."""

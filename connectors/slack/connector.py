@@ -7,7 +7,8 @@ response (``process_before_response``), so Slack gets 200 only once the change i
 failure answers 500 and Slack's retry (same ``event_id``/``action_ts``) is deduplicated in the
 database: the idempotency key is recorded in the transaction of the change it stands for.
 Outbound, the :class:`~connectors.slack.projection.Projection` posts and updates cards and
-threads. Customers who write in shared channels or DMs (``customer_channels``,
+threads; :class:`~connectors.slack.erasure.SlackErasure` deletes an erased customer's messages.
+Customers who write in shared channels or DMs (``customer_channels``,
 ``customer_dms``) are :class:`~connectors.slack.customers.CustomerSide`'s: their messages go to
 the flow's sink, and :meth:`SlackConnector.send` posts replies in their threads.
 """
@@ -33,6 +34,7 @@ from connectors.slack.card_menus import MENU_ACTIONS, CardMenus
 from connectors.slack.commands import CommandRunner
 from connectors.slack.config import SlackSettings
 from connectors.slack.customers import CustomerSide
+from connectors.slack.erasure import SlackErasure
 from connectors.slack.files import AgentFiles, ThreadFiles
 from connectors.slack.identity import AgentDirectory
 from connectors.slack.projection import Projection
@@ -68,9 +70,14 @@ class SlackConnector:
             settings=files, api=self._api, store=backend, token=settings.bot_token.get_secret_value()
         )
         self.projection = Projection(
-            settings=settings, api=self._api, feed=backend, cards=backend, directory=self._directory,
-            files=ThreadFiles(settings=files, api=self._api, store=backend),
+            settings=settings, api=self._api, feed=backend, cards=backend, copies=backend,
+            directory=self._directory,
+            files=ThreadFiles(settings=files, api=self._api, store=backend, copies=backend),
         )  # fmt: skip
+        # An erased customer's messages out of Slack (connectors/slack/erasure.py).
+        self.erasure = SlackErasure(
+            api=self._api, copies=backend, feed=backend, poll_interval=settings.poll_interval
+        )
         self._commands = CommandRunner(
             tickets=backend, actions=backend, directory=self._directory, macros=backend,
             console_url=settings.console_url,
@@ -106,6 +113,7 @@ class SlackConnector:
         # Customers' messages (shared channels, DMs: connectors/slack/customers.py) do.
         self._customers.attach(sink)
         await self.projection.start()
+        await self.erasure.start()
         if self._settings.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -119,6 +127,7 @@ class SlackConnector:
             await self._socket.close_async()
             self._socket = None
         await self.projection.stop()
+        await self.erasure.stop()
         self._customers.detach()
 
     async def send(self, message: OutboundMessage) -> str | None:

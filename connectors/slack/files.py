@@ -20,7 +20,7 @@ from __future__ import annotations
 import aiohttp
 
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
-from connectors.slack.backend import FileStore
+from connectors.slack.backend import FileStore, SlackCopies
 from connectors.slack.blocks import escape
 from connectors.slack.config import FileSettings, human_size
 from connectors.slack.translate import SlackFile
@@ -39,10 +39,13 @@ _DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=120)
 class ThreadFiles:
     """Uploads a customer message's files into its ticket's thread."""
 
-    def __init__(self, *, settings: FileSettings, api: SlackApi, store: FileStore) -> None:
+    def __init__(
+        self, *, settings: FileSettings, api: SlackApi, store: FileStore, copies: SlackCopies
+    ) -> None:
         self._settings = settings
         self._api = api
         self._store = store
+        self._copies = copies  # uploads and lines recorded, for erasing the customer
 
     async def mirror(self, channel: str, thread_ts: str, item: FeedItem) -> None:
         """Every file of a customer's message into the thread (or a line saying why not)."""
@@ -59,28 +62,40 @@ class ThreadFiles:
                 if data is None:
                     why = "it is no longer stored"
             if data is None:
-                await self._line(channel, thread_ts, attachment, why or "it was not kept when it arrived")
+                await self._line(
+                    item, channel, thread_ts, attachment, why or "it was not kept when it arrived"
+                )
                 continue
             try:
-                await self._upload(channel, thread_ts, attachment, data)
+                await self._upload(item, channel, thread_ts, attachment, data)
             except SlackRefused as exc:  # this file only (an empty one, say): the others still go
-                await self._line(channel, thread_ts, attachment, f"Slack refused it ({exc.error})")
+                await self._line(item, channel, thread_ts, attachment, f"Slack refused it ({exc.error})")
 
     def _why_not(self, attachment: Attachment) -> str | None:
         refusal = self._settings.refusal(attachment.filename, attachment.content_type, attachment.size)
         return None if refusal is None else "it " + refusal.removeprefix(attachment.filename).lstrip()
 
-    async def _line(self, channel: str, thread_ts: str, attachment: Attachment, why: str) -> None:
+    async def _line(
+        self, item: FeedItem, channel: str, thread_ts: str, attachment: Attachment, why: str
+    ) -> None:
         text = (
             f":paperclip: The customer sent *{escape(attachment.filename)}* "
             f"({human_size(attachment.size)}), not uploaded here: {escape(why)}"
         )
-        await self._api.call(
+        data = await self._api.call(
             "chat.postMessage", channel=channel, thread_ts=thread_ts, text=text, unfurl_links=False
         )
+        if data.get("ts"):
+            where = str(data.get("channel") or channel)
+            await self._copies.posted(
+                item.ticket_id, where, str(data["ts"]), kind="message", shows=item.created_at
+            )
 
-    async def _upload(self, channel: str, thread_ts: str, attachment: Attachment, data: bytes) -> None:
-        await self._api.call(
+    async def _upload(
+        self, item: FeedItem, channel: str, thread_ts: str, attachment: Attachment, data: bytes
+    ) -> None:
+        """Upload and share the file; its id is recorded (``files.delete`` removes the shares too)."""
+        answer = await self._api.call(
             "files.upload_v2",
             filename=attachment.filename,
             title=attachment.filename,
@@ -88,6 +103,11 @@ class ThreadFiles:
             channel=channel,
             thread_ts=thread_ts,
         )
+        for file in answer.get("files") or ():
+            if isinstance(file, dict) and isinstance(file.get("id"), str):
+                await self._copies.posted(
+                    item.ticket_id, channel, file["id"], kind="file", shows=item.created_at
+                )
 
 
 class AgentFiles:

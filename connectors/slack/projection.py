@@ -9,6 +9,8 @@ every call of a batch; while Slack is down or rate limited, :class:`SlackApi` wa
 so nothing is skipped. Entries that came from Slack itself carry ``source: slack`` and are not
 echoed. Delivery is at least once: a crash between a post and the cursor save re-posts a line.
 A customer message's files follow its line into the thread (``connectors/slack/files.py``).
+Every post's channel and ``ts`` is recorded against its ticket right after Slack accepted it
+(:class:`~connectors.slack.backend.SlackCopies`), so erasing the customer can delete it.
 
 On PostgreSQL transactions commit out of id order, so the feed stops before a hole in
 the ids until it fills or cannot any more (``ticketing/commit_order.py``); while it waits
@@ -21,7 +23,7 @@ import logging
 from typing import Any
 
 from connectors.slack.api import SlackApi, SlackRefused
-from connectors.slack.backend import ProjectionFeed, TicketCards
+from connectors.slack.backend import ProjectionFeed, SlackCopies, TicketCards
 from connectors.slack.blocks import card_blocks, card_text, escape, thread_line
 from connectors.slack.config import SlackSettings
 from connectors.slack.files import ThreadFiles
@@ -45,6 +47,7 @@ class Projection:
         api: SlackApi,
         feed: ProjectionFeed,
         cards: TicketCards,
+        copies: SlackCopies,
         directory: AgentDirectory,
         files: ThreadFiles | None = None,
         batch: int = 100,
@@ -53,6 +56,7 @@ class Projection:
         self._api = api
         self._feed = feed
         self._cards = cards
+        self._copies = copies  # every post recorded, for erasing the customer (ticketing/slack_messages.py)
         self._directory = directory
         self._files = files  # customers' files into the thread (connectors/slack/files.py)
         self._batch = batch
@@ -126,7 +130,7 @@ class Projection:
     async def _apply(self, item: FeedItem, created: set[int]) -> None:
         ref = await self._cards.card_ref(item.ticket_id)
         if ref is None:
-            ref = await self._post_card(item.ticket_id)
+            ref = await self._post_card(item)
             created.add(item.ticket_id)
         covered = ref.covered_interaction_id
         if item.source == "interaction" and covered is not None and item.id <= covered:
@@ -149,11 +153,11 @@ class Projection:
         line = thread_line(item, users=self._directory.users, assignee=assignee)
         if line is None:
             return
-        await self._post(ref.channel, line, thread_ts=ref.ts)
+        await self._post(item, ref.channel, line, thread_ts=ref.ts)
         await self._mirror_files(ref, item)
         alerts = self._settings.alerts_channel
         if card is not None and alerts and alerts != ref.channel:
-            await self._post(alerts, f"*{card.reference}* {escape(card.subject)}: {line}")
+            await self._post(item, alerts, f"*{card.reference}* {escape(card.subject)}: {line}")
 
     async def _mirror_files(self, ref: CardRef, item: FeedItem) -> None:
         if self._files is not None and item.attachments:
@@ -169,9 +173,11 @@ class Projection:
         if card.assignee is not None:
             user = await self._directory.user_for(card.assignee)
             mention = f" <@{user}>" if user else f" ({escape(card.assignee)})"
-        await self._post(channel or name, escape(str(item.data.get("text") or card.reference)) + mention)
+        text = escape(str(item.data.get("text") or card.reference)) + mention
+        await self._post(item, channel or name, text)
 
-    async def _post_card(self, ticket_id: int) -> CardRef:
+    async def _post_card(self, item: FeedItem) -> CardRef:
+        ticket_id = item.ticket_id
         card = await self._cards.card(ticket_id, last_messages=self._settings.last_messages, glance=True)
         if card.assignee is not None:
             await self._directory.user_for(card.assignee)
@@ -184,6 +190,7 @@ class Projection:
             unfurl_media=False,
         )
         ref = CardRef(str(data["channel"]), str(data["ts"]), card.last_interaction_id)
+        await self._copies.posted(ticket_id, ref.channel, ref.ts, kind="card", shows=item.created_at)
         await self._cards.save_card_ref(ticket_id, ref)
         return ref
 
@@ -202,8 +209,13 @@ class Projection:
             blocks=card_blocks(card, users=self._directory.users, console_url=self._settings.console_url),
         )
 
-    async def _post(self, channel: str, text: str, *, thread_ts: str | None = None) -> None:
+    async def _post(self, item: FeedItem, channel: str, text: str, *, thread_ts: str | None = None) -> None:
+        """Post a line about ``item`` and record where it went (erasing the customer deletes it)."""
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-        await self._api.call(
+        data = await self._api.call(
             "chat.postMessage", channel=channel, text=text, unfurl_links=False, unfurl_media=False, **kwargs
         )
+        if data.get("channel") and data.get("ts"):
+            await self._copies.posted(
+                item.ticket_id, str(data["channel"]), str(data["ts"]), kind="message", shows=item.created_at
+            )

@@ -103,6 +103,18 @@ class CardRef:
 
 
 @dataclass(frozen=True, slots=True)
+class SlackDeletion:
+    """A Slack message to delete (``kind`` ``message``), a file (``file``: ``ts`` is its id) or
+    a ticket card to redact (``card``): an erased customer's (connectors/slack/erasure.py)."""
+
+    id: int
+    channel: str
+    ts: str
+    kind: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class AgentRef:
     handle: str
     display_name: str | None

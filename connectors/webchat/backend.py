@@ -37,6 +37,10 @@ class WebchatBackend(Protocol):
         """File ``index`` of message ``interaction_id`` with its bytes, if that message is in
         this visitor's own conversation and the file is still stored; else None."""
 
+    async def store_upload(self, *, filename: str, data: bytes) -> str:
+        """Keep a file a visitor sent; returns its storage key. Stored by content: the same
+        bytes under the same name (a retried message) are written once."""
+
 
 class LiveFanout(Protocol):
     """Carries live events (new message, typing) to every process that may hold the sockets.

@@ -26,6 +26,7 @@ from connectors.webchat.translate import (
     IdentifyBody,
     SendBody,
     SessionBody,
+    check_text,
     inbound_message,
     loads_or_none,
     message_json,
@@ -33,13 +34,25 @@ from connectors.webchat.translate import (
     view_of_inbound,
     view_of_outbound,
 )
-from core.contracts import ConversationGone, InboundSink, OutboundMessage, SessionView, utcnow
+from connectors.webchat.uploads import UploadLimits, read_upload
+from connectors.webchat.widget_route import WidgetSource, widget_handler
+from core.contracts import (
+    Attachment,
+    ConversationGone,
+    InboundMessage,
+    InboundSink,
+    OutboundMessage,
+    SessionView,
+    utcnow,
+)
 
 __all__ = ["WebchatConnector"]
 
 _LOGGER = logging.getLogger(__name__)
 _AUTH_TIMEOUT = 10.0
 _GONE = "this session no longer exists; start a new one"
+_UPLOAD_BYTES_PER_SECOND = 32 * 1024
+_SEND_FIELDS = frozenset(SendBody.model_fields)  # a message with files sends them as form fields
 
 
 def _static(name: str) -> bytes:
@@ -50,8 +63,19 @@ class WebchatConnector:
     name = "webchat"
 
     def __init__(
-        self, *, backend: WebchatBackend, tokens: SessionTokens, max_message_chars: int, fanout: LiveFanout
+        self,
+        *,
+        backend: WebchatBackend,
+        tokens: SessionTokens,
+        max_message_chars: int,
+        fanout: LiveFanout,
+        uploads: UploadLimits | None = None,
+        body_timeout: float = 10.0,
+        widget_config: WidgetSource | None = None,
     ) -> None:
+        self._widget_config = widget_handler(widget_config or _no_widget_config)
+        self._uploads = uploads or UploadLimits(max_bytes=0, max_files=0, allowed_types=(), enabled=False)
+        self._body_timeout = body_timeout
         self._backend = backend
         self._fanout = fanout
         self._tokens = tokens
@@ -87,7 +111,14 @@ class WebchatConnector:
             web.post("/api/v1/identify", self._identify),
             web.get("/api/v1/ws", self._websocket),
             web.get("/api/v1/files", self._file),
+            web.get("/api/v1/widget", self._widget_config),
         ]
+
+    def streamed_bodies(self) -> dict[str, int]:
+        """Paths whose handler reads a multipart body itself, part by part with its own caps and
+        timeout (the edge middleware reads every other body whole), with the largest body each
+        may declare."""
+        return {"/api/v1/messages": self._uploads.body_cap(self._max_chars)} if self._uploads.enabled else {}
 
     def api_paths(self) -> list[str]:
         """The widget's API paths: browsers on customers' sites call these (CORS)."""
@@ -151,14 +182,17 @@ class WebchatConnector:
 
     async def _post_message(self, request: web.Request) -> web.Response:
         claims = self._authenticate(request)
-        body = parse_body(await request.read(), SendBody)
-        message = inbound_message(
-            visitor_id=claims.visitor_id,
-            conversation_id=claims.conversation_id,
-            body=body,
-            received_at=utcnow(),
-            max_chars=self._max_chars,
-        )
+        if request.content_type == "multipart/form-data":
+            message = await self._with_files(request, claims)
+        else:
+            body = parse_body(await request.read(), SendBody)
+            message = inbound_message(
+                visitor_id=claims.visitor_id,
+                conversation_id=claims.conversation_id,
+                body=body,
+                received_at=utcnow(),
+                max_chars=self._max_chars,
+            )
         if self._sink is None:
             raise web.HTTPServiceUnavailable(text="web chat is starting; retry in a moment")
         conversation = claims.conversation_id
@@ -180,6 +214,33 @@ class WebchatConnector:
                 "replies": [message_json(view_of_outbound(r)) for r in result.replies],
                 "duplicate": result.duplicate,
             }
+        )
+
+    async def _with_files(self, request: web.Request, claims: SessionClaims) -> InboundMessage:
+        """A message with files: every limit is checked on the whole form before any file is
+        stored. Files are kept by content, so a retry of the same message stores nothing new."""
+        # The body must keep arriving at a modest rate (a phone's upload, not a trickle that holds
+        # the connection): server.body_timeout_seconds plus a second for every 32 KB declared.
+        size = request.content_length or self._uploads.body_cap(self._max_chars)
+        seconds = self._body_timeout + size / _UPLOAD_BYTES_PER_SECOND
+        form = await read_upload(
+            request, self._uploads, fields=_SEND_FIELDS, max_chars=self._max_chars, seconds=seconds
+        )
+        body = parse_body(orjson.dumps(form.fields), SendBody)  # the JSON body's checks and messages
+        check_text(body.text, max_chars=self._max_chars, files=len(form.files))
+        if await self._backend.session(claims.visitor_id, claims.conversation_id) is None:
+            raise _gone()  # an erased session stores no files
+        attachments = []
+        for f in form.files:
+            key = await self._backend.store_upload(filename=f.filename, data=f.data)
+            attachments.append(Attachment(f.filename, f.content_type, len(f.data), storage_key=key))
+        return inbound_message(
+            visitor_id=claims.visitor_id,
+            conversation_id=claims.conversation_id,
+            body=body,
+            received_at=utcnow(),
+            max_chars=self._max_chars,
+            attachments=tuple(attachments),
         )
 
     async def _identify(self, request: web.Request) -> web.Response:
@@ -270,6 +331,11 @@ class WebchatConnector:
             return self._tokens.verify(token)
         except InvalidToken as exc:
             raise BadRequest(401, "invalid_token", str(exc)) from None
+
+
+def _no_widget_config(languages: tuple[str, ...]) -> dict[str, Any]:
+    """Without a configuration source (a connector built alone): the widget's own defaults."""
+    return {"language": None, "language_matched": False, "branding": {}, "welcome": None}
 
 
 def _gone() -> BadRequest:

@@ -45,9 +45,15 @@ class _Body(BaseModel):
 ClientMessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,100}$")]
 
 
+# The browser's language (navigator.language, "de-DE"): a hint, used when the text's language
+# is not detected and the conversation has none yet (docs/nlp.md).
+LanguageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,3}$")]
+
+
 class SendBody(_Body):
     client_message_id: ClientMessageId
     text: str
+    language: LanguageTag | None = None
 
 
 class SessionBody(_Body):
@@ -165,8 +171,8 @@ def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
     return "; ".join(problems)
 
 
-def check_text(text: str, *, max_chars: int) -> str:
-    if not text.strip():
+def check_text(text: str, *, max_chars: int, files: int = 0) -> str:
+    if not text.strip() and not files:  # a message of files only has an empty text
         raise BadRequest(422, "empty_text", "text must not be empty")
     if len(text) > max_chars:
         raise BadRequest(413, "text_too_long", f"text is {len(text)} characters; the limit is {max_chars}")
@@ -182,9 +188,15 @@ def check_text(text: str, *, max_chars: int) -> str:
 
 
 def inbound_message(
-    *, visitor_id: str, conversation_id: str, body: SendBody, received_at: datetime, max_chars: int
+    *,
+    visitor_id: str,
+    conversation_id: str,
+    body: SendBody,
+    received_at: datetime,
+    max_chars: int,
+    attachments: tuple[Attachment, ...] = (),
 ) -> InboundMessage:
-    text = check_text(body.text, max_chars=max_chars)
+    text = check_text(body.text, max_chars=max_chars, files=len(attachments))
     return InboundMessage(
         channel=CHANNEL,
         external_user_id=visitor_id,
@@ -194,6 +206,8 @@ def inbound_message(
         received_at=received_at,
         external_message_id=body.client_message_id,
         conversation_must_exist=True,  # only POST /api/v1/sessions opens one
+        language=body.language,
+        attachments=attachments,
     )
 
 
@@ -234,6 +248,7 @@ def view_of_inbound(message: InboundMessage, *, interaction_id: int, created_at:
         text=message.text,
         created_at=created_at,
         external_message_id=message.external_message_id,
+        attachments=served_files(interaction_id, message.attachments),
     )
 
 

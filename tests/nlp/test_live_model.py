@@ -140,13 +140,13 @@ async def test_broken_intents_keep_the_previous_model_and_rules(
     assert good["intent_model_ready"] is True
     path = directory / "intents.yml"
     original = path.read_text(encoding="utf-8")
-    line = line_of(original, "- name: refund")
+    line, example = line_of(original, "- name: refund"), line_of(original, "- I want a refund")
     broken = {
         "YAML syntax": original.replace("- I want a refund\n", "- I want a refund: now: please\n"),
         "wrong type": original.replace("  - name: refund\n", "  - name: [refund]\n"),
     }
     expected = {
-        "YAML syntax": f"intents.yml:{line + 3}: mapping values are not allowed",  # name, label, examples
+        "YAML syntax": f"intents.yml:{example}: mapping values are not allowed",
         "wrong type": f"intents.yml:{line}: intents[4].name: Input should be a valid string",
     }
     for case, text in broken.items():

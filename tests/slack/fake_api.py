@@ -82,6 +82,8 @@ class FakeSlack:
         self.fail_uploads = 0  # answer this many upload POSTs with 500
         self._pending: dict[str, tuple[str, int]] = {}  # upload URLs handed out: file id → (name, length)
         self.acks: list[dict[str, Any]] = []  # Socket Mode acknowledgements received
+        self.posted: dict[str, str] = {}  # ts → channel of every chat.postMessage, until chat.delete
+        self.post_log: list[tuple[Call, str]] = []  # every accepted chat.postMessage and its ts
         self._sockets: list[web.WebSocketResponse] = []
         self._server = TestServer(app, host="127.0.0.1")
 
@@ -217,6 +219,8 @@ class FakeSlack:
         if call.token != BOT_TOKEN and not method.startswith("apps.connections"):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         body = self._answer(method, params)
+        if method == "chat.postMessage" and body.get("ok"):
+            self.post_log.append((call, str(body["ts"])))
         await self._record(call)
         return web.json_response(body)
 
@@ -241,12 +245,18 @@ class FakeSlack:
             if channel.startswith("#"):
                 return {"ok": False, "error": "channel_not_found"}
             ts = f"1700000000.{next(self._ts):06d}"
+            self.posted[ts] = channel
             return {
                 "ok": True,
                 "channel": channel,
                 "ts": ts,
                 "message": {"text": params.get("text"), "ts": ts},
             }
+        if method == "chat.delete":  # the bot's own messages only, as Slack: ours are all the bot's
+            if self.posted.get(str(params.get("ts"))) != params.get("channel"):
+                return {"ok": False, "error": "message_not_found"}
+            del self.posted[str(params["ts"])]
+            return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
         if method == "chat.update":
             return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
         if method == "chat.postEphemeral":
@@ -292,6 +302,10 @@ class FakeSlack:
                 )
                 done.append({"id": f["id"], "title": f.get("title") or name, "name": name})
             return {"ok": True, "files": done}
+        if method == "files.delete":
+            before = len(self.shared)
+            self.shared = [f for f in self.shared if f.id != params.get("file")]
+            return {"ok": True} if len(self.shared) < before else {"ok": False, "error": "file_not_found"}
         if method == "files.info":
             file = self.files.get(str(params.get("file")))
             return {"ok": True, "file": file} if file else {"ok": False, "error": "file_not_found"}

@@ -230,6 +230,7 @@ async def test_migrations_build_the_schema_the_models_declare(
     import ticketing.api_tokens
     import ticketing.rollup_models
     import ticketing.segments
+    import ticketing.slack_messages
     import ticketing.slack_threads  # noqa: F401
 
     app, _channel = await start(database_url, make_client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -145,10 +146,11 @@ def long_payload_rulebook(tmp_path: Path) -> Path:
     rulebook = tmp_path / "rulebook"
     shutil.copytree(ROOT / "rulebook", rulebook)
     rules = rulebook / "rules.yml"
-    offered = 'buttons: ["Where is my order?", "Returns & refunds", "Opening hours"]'
-    assert offered in rules.read_text()
-    buttons = f'buttons: ["Where is my order?", {{label: "Option B", payload: "{LONG_PAYLOAD}"}}]'
-    rules.write_text(rules.read_text().replace(offered, buttons))
+    # The greeting's buttons (a label per language, one per line) become two English buttons.
+    offered = re.search(r"^          buttons:.*\n(?:            - .*\n)+", rules.read_text(), re.MULTILINE)
+    assert offered is not None
+    buttons = f'          buttons: ["Where is my order?", {{label: "Option B", payload: "{LONG_PAYLOAD}"}}]\n'
+    rules.write_text(rules.read_text().replace(offered.group(0), buttons))
     return rulebook
 
 

@@ -86,6 +86,7 @@ async def test_erase_removes_personal_data_and_keeps_statistics(database_url: st
             "interactions": 3,
             "tickets": 1,
             "files": 0,  # no files given (tests/telegram/test_erase_files.py erases some)
+            "slack_messages": 0,  # no Slack here (tests/slack/test_erase.py)
         }
         exported = json.dumps(await CustomerAdmin(engine=w.engine).export(ticket["customer_id"]))
         for personal in ("Ann", "ann@example.com", "4711", ref.external_user_id, ref.external_thread_id):

@@ -98,7 +98,7 @@ def test_the_wire_format_knows_every_field_of_an_analysis() -> None:
     assert shapes == {
         "Analysis": [
             "text", "language", "intents", "out_of_scope", "sentiment", "entities", "faq", "model_version",
-            "complaint", "complaint_confidence",
+            "complaint", "complaint_confidence", "detected_language",
         ],
         "IntentScore": ["name", "confidence"],
         "Sentiment": ["score", "label"],
