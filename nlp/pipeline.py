@@ -42,6 +42,7 @@ __all__ = ["Pipeline"]
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
+B = TypeVar("B")  # what a stage reads of a message: its text, or its text and languages
 _NO_INTENT = IntentResult((), True)
 _NEUTRAL = Sentiment.neutral()
 _CALM = (_NEUTRAL, False, 0.0)  # sentiment, complaint, complaint confidence
@@ -118,7 +119,12 @@ class Pipeline:
             default_language=default_language,
         )
         fuzzy, similar = faq_thresholds
-        self._faq = FaqMatcher(self._inputs.faqs, fuzzy_threshold=fuzzy, similarity_threshold=similar)
+        self._faq = FaqMatcher(
+            self._inputs.faqs,
+            fuzzy_threshold=fuzzy,
+            similarity_threshold=similar,
+            default_language=default_language,
+        )
         self._model = model
         self._sentiment = SentimentAnalyzer(extra=self._inputs.sentiment_lexicon)
         self._feelings = sentiment_model or default_model()
@@ -159,6 +165,21 @@ class Pipeline:
         """Load what the first message would otherwise load (the language models, seconds)."""
         self._detector.warm()
 
+    def _faq_languages(self, detected: str | None, hint: str | None) -> tuple[str, ...]:
+        """The FAQ variants a message is compared with: its detected language's, else those of
+        the channel's hint and the default language (a short text may be either)."""
+        if detected is not None:
+            return (detected,)
+        return (self._default_language,) if hint is None else (hint, self._default_language)
+
+    def _match_faq(self, asked: tuple[str, tuple[str, ...]]) -> tuple[FaqCandidate, ...]:
+        body, languages = asked
+        return self._faq.match(body, languages=languages)
+
+    def _match_faqs(self, asked: Sequence[tuple[str, tuple[str, ...]]]) -> list[tuple[FaqCandidate, ...]]:
+        bodies = [body for body, _ in asked]
+        return self._faq.match_many(bodies, languages=[languages for _, languages in asked])
+
     def with_model(self, model: IntentModel | None) -> Pipeline:
         """A pipeline sharing everything but the intent model (for hot swaps after retraining).
 
@@ -180,6 +201,7 @@ class Pipeline:
             intents = self._stage("intents", self._predict, body, _NO_INTENT)
         sentiment, complaint, complaint_confidence = self._stage("sentiment", self._feel, body, _CALM)
         detected = self._stage("language", self._detector.detect, body, None)
+        searched = self._faq_languages(detected, primary_language(context.language))
         return Analysis(
             text=text,
             language=detected or primary_language(context.language) or self._default_language,
@@ -188,7 +210,7 @@ class Pipeline:
             out_of_scope=intents.out_of_scope,
             sentiment=sentiment,
             entities=self._stage("entities", self._entities.extract, body, _NO_ENTITIES),
-            faq=self._stage("faq", self._faq.match, body, _NO_FAQ),
+            faq=self._stage("faq", self._match_faq, (body, searched), _NO_FAQ),
             model_version=model.version if model is not None else None,
             complaint=complaint,
             complaint_confidence=complaint_confidence,
@@ -216,8 +238,10 @@ class Pipeline:
         entities = self._batched(
             "entities", self._entities.extract_many, self._entities.extract, bodies, _NO_ENTITIES
         )
-        faqs = self._batched("faq", self._faq.match_many, self._faq.match, bodies, _NO_FAQ)
         detected = self._batched("language", self._detector.detect_many, self._detector.detect, bodies, None)
+        searched = [self._faq_languages(found, hint) for found, hint in zip(detected, hints, strict=True)]
+        asked = list(zip(bodies, searched, strict=True))
+        faqs = self._batched("faq", self._match_faqs, self._match_faq, asked, _NO_FAQ)
         version = model.version if model is not None else None
         return [
             Analysis(
@@ -251,7 +275,7 @@ class Pipeline:
         return self._model.predict_each(bodies, limit=self._intent_limit)
 
     @staticmethod
-    def _stage(name: str, fn: Callable[[str], T], body: str, fallback: T) -> T:
+    def _stage(name: str, fn: Callable[[B], T], body: B, fallback: T) -> T:
         try:
             return fn(body)
         except Exception:
@@ -262,9 +286,9 @@ class Pipeline:
     def _batched(
         cls,
         name: str,
-        many: Callable[[Sequence[str]], list[T]],
-        one: Callable[[str], T],
-        bodies: list[str],
+        many: Callable[[Sequence[B]], list[T]],
+        one: Callable[[B], T],
+        bodies: list[B],
         fallback: T,
     ) -> list[T]:
         """``many(bodies)``, or ``one`` per body (each with its own fallback) if the batch fails."""
