@@ -600,6 +600,7 @@
   var rendered = Object.create(null); // message id -> element (de-duplicates socket vs POST vs history)
   var pending = Object.create(null);  // client_message_id -> {cid, text, node, attempt, busy, timer}
   var inFlight = 0, serverTyping = false, typingTimer = null, unread = 0;
+  var readyOnce = false; // a socket was ready before on this page: a later ready is a reconnect
   var ws = null, wsUp = false, lastFrameAt = 0, wsFailures = 0, wsTimer = null, pingTimer = null, pollTimer = null;
   var netOk = true, catchingUp = null;
 
@@ -889,8 +890,9 @@
   // ---------------------------------------------------------------- sending
   // A message goes out as "sending" and becomes "sent" once the server has committed it (its
   // answer or its echo names our client_message_id). A message that could not be delivered
-  // after a few tries is "failed" and gets a Retry button; a refused one (4xx) is "failed" with
-  // the server's reason. Retries reuse the client_message_id, so the server never stores it
+  // after a few tries is "failed" and gets a Retry button (and goes out by itself once the socket
+  // reconnects to a server that was unreachable); a refused one (4xx) is "failed" with the server's
+  // reason. Retries reuse the client_message_id, so the server never stores it
   // twice. Unsent messages (text and id) are kept in localStorage and survive a reload.
   var AUTO_TRIES = 3, unsentSeq = 0;
   // What the log does not announce by itself (a message that failed, files attached), said politely.
@@ -982,7 +984,7 @@
     // Offline, the message simply waits ("sending") for the connection to come back.
     // ("online" sends it; the slow timer is for browsers whose onLine is wrong).
     var offline = navigator.onLine === false;
-    if (!offline && ++p.attempt >= AUTO_TRIES) { failed(p, serverError || ""); return; }
+    if (!offline && ++p.attempt >= AUTO_TRIES) { p.unreachable = true; failed(p, serverError || ""); return; }
     setNote(p.node, "sending", serverError ? t("retrying") : t("sending"));
     p.timer = setTimeout(function () { post(p); }, backoff(offline ? 6 : p.attempt));
   }
@@ -996,18 +998,30 @@
     var b = el("button", { type: "button", "class": "retry", "data-fd": "retry",
       "aria-label": t("retry_label", { text: p.text || (p.files[0] && p.files[0].name) || "" }) }, t("retry"));
     b.addEventListener("click", function () {
-      b.remove();
-      p.state = "sending"; p.attempt = 0;
-      saveUnsent();
-      setNote(p.node, "sending", t("sending"));
+      resume(p);
       ensureSession().then(function () { post(p); }, function () {});
       input.focus(); // the button is gone: focus goes back to the composer
     });
     p.node.querySelector(".meta").appendChild(b);
   }
 
-  function flushPending() {
-    for (var cid in pending) { pending[cid].attempt = 0; clearTimeout(pending[cid].timer); post(pending[cid]); }
+  // A failed message goes back to "sending" (Retry pressed, or the server reachable again).
+  function resume(p) {
+    var b = p.node.querySelector(".retry");
+    if (b) b.remove();
+    p.state = "sending"; p.attempt = 0; p.unreachable = false;
+    saveUnsent();
+    setNote(p.node, "sending", t("sending"));
+  }
+
+  // reconnected: the server is back after this page lost it, so the messages that failed while it
+  // was unreachable (not those the server refused, nor those restored by a reload) go out again.
+  function flushPending(reconnected) {
+    for (var cid in pending) {
+      var p = pending[cid];
+      if (reconnected && p.state === "failed" && p.unreachable) resume(p);
+      p.attempt = 0; clearTimeout(p.timer); post(p);
+    }
   }
 
   // Unsent messages in localStorage: text, id, state and place, not the files (they may be large).
@@ -1056,7 +1070,8 @@
       if (f.type === "ready") {
         clearTimeout(readyTimer);
         wsUp = true; wsFailures = 0; stopPolling(); updateStatus();
-        catchUp(); flushPending(); // anything posted while we were away
+        catchUp(); flushPending(readyOnce); // anything posted while we were away
+        readyOnce = true;
         clearInterval(pingTimer);
         // Pings keep idle proxies from cutting us off, and a missing pong reveals a connection
         // that died silently (Wi-Fi switch, sleeping laptop) long before TCP would notice.
