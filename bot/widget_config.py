@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot.knowledge import Knowledge, LiveKnowledge
 from connectors.webchat.channel_name import CHANNEL
 from connectors.webchat.config import WidgetSettings, localized_text
+from rules.localized import pick
 from rules.templates import render
 from ticketing.expected_wait import expected_reply
 from ticketing.sla_config import SlaConfig
@@ -93,8 +94,8 @@ class WidgetConfig:
         matched = _first_match(languages, written, default)
         language = matched or default
         variables = {"channel": CHANNEL, "language": language}
-        welcome = _pick(texts[0], language, default)
-        buttons = _pick(texts[1], language, default)
+        welcome = pick(texts[0], language, default) if texts[0] else ()
+        buttons = pick(texts[1], language, default) if texts[1] else ()
         s = self._settings
         return {
             "language": language,
@@ -149,10 +150,3 @@ def _first_match(languages: tuple[str, ...], written: set[str], default: str) ->
             if candidate in have:
                 return candidate
     return None
-
-
-def _pick(variants: Mapping[str, tuple[str, ...]], language: str, default: str) -> tuple[str, ...]:
-    for code in (language, default, ""):
-        if found := variants.get(code):
-            return found
-    return next(iter(variants.values()), ())

@@ -18,12 +18,13 @@ with Slack's error and logged: the channel and ``ts`` only, never the text.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from connectors.slack.api import SlackApi, SlackRefused, SlackUnavailable
 from connectors.slack.backend import ProjectionFeed, SlackCopies
 from connectors.slack.views import SlackDeletion
-from core.loops import BackgroundTask, Wakeup
+from core.loops import BackgroundTask
 
 __all__ = ["REDACTED_CARD", "SlackErasure"]
 
@@ -47,11 +48,7 @@ class SlackErasure:
         self._feed = feed  # for its single-consumer lock
         self._poll = poll_interval
         self._batch = batch
-        self._wake = Wakeup()
         self._loop = BackgroundTask(name="slack-erasure")
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def start(self) -> None:
         self._loop.start(self._run())
@@ -69,7 +66,7 @@ class SlackErasure:
                         _LOGGER.exception("slack: erasure step failed; retrying")
                         busy = False
                     if not busy:
-                        await self._wake.wait(self._poll)
+                        await asyncio.sleep(self._poll)  # an erase is picked up within a poll
 
     async def step(self) -> bool:
         """One round of due deletions; True if a full batch went (there may be more)."""
