@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.yamlfile import LineDict, RulebookError, SourceError, line_of, load_yaml, validate
 from nlp.types import EntityPattern, GazetteerEntry, SentimentExample, SentimentLabel, TrainingExample
-from rules.localized import language_problems
+from rules.localized import check_languages
 
 __all__ = [
     "OOS_INTENTS",
@@ -166,16 +166,9 @@ def load_intents(path: Path) -> IntentsFile:
         RulebookError: with every problem as ``file:line: ...``.
     """
     data = _load(path)
-    intents = data.get("intents") if isinstance(data, dict) else None
-    problems: list[str] = [
-        problem
-        for i in range(len(intents) if isinstance(intents, list) else 0)
-        for key in ("label", "examples")
-        for problem in language_problems(data, ("intents", i, key), str(path))
-    ]
-    if problems:
-        raise RulebookError(problems)
+    check_languages(data, str(path), "intents", ("label", "examples"))
     doc = validate(_IntentsDoc, data, filename=str(path), error=RulebookError)
+    problems: list[str] = []
     seen: dict[str, int] = {}
     examples: list[TrainingExample] = []
     oos_label: str | None = None

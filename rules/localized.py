@@ -22,13 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from core.language_codes import language_problem
-from core.yamlfile import line_of
+from core.yamlfile import RulebookError, line_of
 from rules.decision import QuickReplyButton
 from rules.schema import ButtonSpec
 
 __all__ = [
     "buttons_by_language",
     "by_language",
+    "check_languages",
     "language_problems",
     "languages_of",
     "missing",
@@ -182,3 +183,19 @@ def missing_translations(texts: Mapping[str, Mapping[str, Any]], default_languag
         "language the rulebook uses (customers "
         f"writing in those get the {default_language!r} text): {shown}{more}"
     )
+
+
+def check_languages(data: Any, filename: str, top: str, keys: tuple[str, ...] | None) -> None:
+    """Raise the language problems of every text under ``data[top]`` (each key of a mapping,
+    or ``keys`` of each item of a list)."""
+    items = data.get(top) if isinstance(data, dict) else None
+    problems: list[str] = []
+    if isinstance(items, dict):
+        for name in items:
+            problems.extend(language_problems(data, (top, name), filename))
+    elif isinstance(items, list):
+        for i in range(len(items)):
+            for key in keys or ():
+                problems.extend(language_problems(data, (top, i, key), filename))
+    if problems:
+        raise RulebookError(problems)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -22,7 +22,7 @@ from core.yamlfile import RulebookError, line_of, load_yaml, validate
 from nlp.faq_similarity import DEFAULT_FUZZY_THRESHOLD, DEFAULT_SIMILARITY_THRESHOLD
 from nlp.types import FaqEntry, FaqTranslation
 from rules.labels import fallback_label
-from rules.localized import by_language, language_problems
+from rules.localized import by_language, check_languages
 from rules.templates import KNOWN_VARIABLES, unknown_variables
 
 __all__ = ["DEFAULT_RESPONSES", "Rulebook", "load_rulebook"]
@@ -135,7 +135,7 @@ def load_rulebook(directory: Path) -> Rulebook:
             [f"{faq_path}:0: file not found (every rulebook needs a faq.yml; see docs/rulebook.md)"]
         )
     faq_data = load_yaml(faq_path)
-    _check_languages(faq_data, str(faq_path), "faq", _FAQ_TEXTS)
+    check_languages(faq_data, str(faq_path), "faq", _FAQ_TEXTS)
     faq_file = validate(_FaqFile, faq_data, filename=str(faq_path), error=RulebookError)
     problems = []
     warnings = []
@@ -158,7 +158,7 @@ def load_rulebook(directory: Path) -> Rulebook:
     responses_path = directory / "responses.yml"
     if responses_path.is_file():
         data = load_yaml(responses_path)
-        _check_languages(data, str(responses_path), "responses", None)
+        check_languages(data, str(responses_path), "responses", None)
         parsed = validate(_ResponsesFile, data, filename=str(responses_path), error=RulebookError)
         for key, value in parsed.responses.items():
             texts = {lang: tuple(v) for lang, v in by_language(value).items() if v}
@@ -183,19 +183,3 @@ def load_rulebook(directory: Path) -> Rulebook:
         faq_thresholds=(settings.fuzzy_threshold, settings.similarity_threshold),
         warnings=tuple(warnings),
     )
-
-
-def _check_languages(data: Any, filename: str, top: str, keys: tuple[str, ...] | None) -> None:
-    """Raise the language problems of every text under ``data[top]`` (each key of a mapping,
-    or ``keys`` of each item of a list)."""
-    items = data.get(top) if isinstance(data, dict) else None
-    problems: list[str] = []
-    if isinstance(items, dict):
-        for name in items:
-            problems.extend(language_problems(data, (top, name), filename))
-    elif isinstance(items, list):
-        for i in range(len(items)):
-            for key in keys or ():
-                problems.extend(language_problems(data, (top, i, key), filename))
-    if problems:
-        raise RulebookError(problems)
