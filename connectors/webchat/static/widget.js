@@ -418,14 +418,19 @@
   function widgetLang() {
     var l = pickLang(attr("data-lang")) || pickLang(serverLang);
     if (l) return l;
-    var prefs = (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language];
+    var prefs = browserLangs();
     for (var i = 0; i < prefs.length; i++) { if ((l = pickLang(prefs[i]))) return l; }
     return "en";
   }
+  function browserLangs() {
+    return (navigator.languages && navigator.languages.length) ? navigator.languages : [navigator.language || ""];
+  }
+  // The languages the visitor asks for, most preferred first: the page's data-lang, else the browser's.
+  function langsAsked() { return attr("data-lang") ? [attr("data-lang")] : browserLangs(); }
   // The visitor's own language, sent with each message: the server answers in it when the text
   // itself does not tell (docs/nlp.md). Only a well-formed tag, else none (the server refuses others).
   function visitorLang() {
-    var tag = attr("data-lang") || (navigator.languages && navigator.languages[0]) || navigator.language || "";
+    var tag = langsAsked()[0] || "";
     return /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,3}$/.test(tag) ? tag : "";
   }
   function t(key, vars) {
@@ -1149,9 +1154,7 @@
   var HEX = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
   function loadConfig() {
-    var langs = attr("data-lang") ? [attr("data-lang")] :
-      (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"]);
-    var q = langs.slice(0, 8).filter(function (l) { return /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/.test(l); });
+    var q = langsAsked().slice(0, 8).filter(function (l) { return /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/.test(l); });
     // A plain GET without custom headers: no CORS preflight, and the browser may cache it a minute.
     return fetch(BASE + "/api/v1/widget" + (q.length ? "?lang=" + encodeURIComponent(q.join(",")) : ""),
       { credentials: "omit" })
