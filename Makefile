@@ -42,8 +42,11 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+# In parallel: most tests wait on processes, sockets and the database. TEST_WORKERS=0 runs
+# them in one process.
+TEST_WORKERS ?= 3
 unit:
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/webchat_throughput.py

@@ -54,7 +54,7 @@ from ticketing.customer_admin import CustomerAdmin
 from ticketing.customer_edits import CustomerEdits
 from ticketing.customer_records import CustomerRecords
 from ticketing.customers import Customers
-from ticketing.database import create_engine, current_revision, head_revision, is_sqlite
+from ticketing.database import create_engine, current_revision, dispose, head_revision, is_sqlite
 from ticketing.event_feed import TicketEventFeed
 from ticketing.history import History
 from ticketing.live_fanout import LocalFanout, PostgresFanout
@@ -208,7 +208,7 @@ class App:
     async def running(self) -> AsyncIterator[App]:
         """Open the database, start the outbox and the connectors; close all in reverse order."""
         async with contextlib.AsyncExitStack() as stack:
-            stack.push_async_callback(_bounded, "database", self.engine.dispose)
+            stack.push_async_callback(_bounded, "database", lambda: dispose(self.engine))
             await self._check_schema()
             if self.checkpoints is not None:
                 await self.checkpoints.start()

@@ -29,6 +29,18 @@ PG_URL = os.environ.get("FRONTDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@
 SKIP_PG = os.environ.get("FRONTDESK_SKIP_POSTGRES") == "1"
 
 
+# ``make test`` runs the suite in parallel (pytest-xdist, ``--dist loadgroup``). The tests that
+# start, load and SIGKILL whole server processes run one after another on one worker: two of them
+# at once on a small machine slow each other's restarts several-fold.
+_ONE_AT_A_TIME = ("tests/reliability/", "tests/email/test_kill.py", "tests/browser/test_scale_out.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(_ONE_AT_A_TIME):
+            item.add_marker(pytest.mark.xdist_group("server-processes"))
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _finalise_leaks_per_module() -> Iterator[None]:
     """Collect garbage after each test module, so a socket or connection a module leaked is

@@ -26,10 +26,15 @@ _LOGGER = logging.getLogger(__name__)
 
 async def running_transactions(engine: AsyncEngine) -> tuple[int, ...]:
     """PostgreSQL: the ids of the transactions in progress right now (``xid8``, which carries
-    the epoch, so there is no wraparound to worry about). SQLite has one writer: ``()``."""
+    the epoch, so there is no wraparound to worry about). SQLite has one writer: ``()``.
+
+    A snapshot spans the whole server, so transactions seen running in *another* database are
+    left out: they cannot fill a hole here, and a busy neighbour on a shared server would
+    otherwise hold a reader up to ``max_wait``. One whose database is not visible (another
+    role's session, without ``pg_read_all_stats``) is kept, to be safe."""
     if engine.dialect.name != "postgresql":
         return ()
-    stmt = text("SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x")
+    stmt = text(_RUNNING_HERE)
     async with engine.connect() as conn:
         return tuple(int(x) for x in (await conn.execute(stmt)).scalars())
 
@@ -44,6 +49,32 @@ async def any_running(engine: AsyncEngine, xids: tuple[int, ...]) -> bool:
     )
     async with engine.connect() as conn:
         return bool((await conn.execute(stmt, {"xids": [str(x) for x in xids]})).scalar())
+
+
+# The snapshot's in-progress list, less what pg_stat_activity shows running in another database;
+# plus this database's sessions' transactions, which also catches those the list leaves out: it
+# holds only ids below the snapshot's xmax (the last *completed* id + 1), so the newest running
+# transactions are missing from it. pg_stat_activity's ``backend_xid`` is 32 bits: it gets the
+# epoch of the xid8 nearest to xmax.
+_RUNNING_HERE = """
+WITH s AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::numeric AS xmax),
+sessions AS (
+    SELECT a.backend_xid::text::numeric AS xid, a.datname FROM pg_stat_activity AS a
+    WHERE a.backend_xid IS NOT NULL
+)
+SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+WHERE NOT EXISTS (
+    SELECT 1 FROM sessions WHERE sessions.datname <> current_database()
+      AND sessions.xid = x::text::numeric % 4294967296
+)
+UNION
+SELECT (CASE
+    WHEN near > s.xmax + 2147483648 THEN near - 4294967296
+    WHEN near < s.xmax - 2147483648 THEN near + 4294967296
+    ELSE near END)::text
+FROM s, sessions, LATERAL (SELECT floor(s.xmax / 4294967296) * 4294967296 + sessions.xid AS near) AS n
+WHERE sessions.datname = current_database()
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ code so there is no alembic.ini to keep in step.
 from __future__ import annotations
 
 import asyncio
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from ticketing import json_text
+from ticketing.aiosqlite_thread import worker_thread
 
-__all__ = ["create_engine", "current_revision", "head_revision", "is_sqlite", "upgrade"]
+__all__ = ["create_engine", "current_revision", "dispose", "head_revision", "is_sqlite", "upgrade"]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -72,6 +75,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
             url, echo=echo, pool_size=1, max_overflow=0, pool_reset_on_return=None, **JSON_OPTIONS
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        _THREADS[engine.sync_engine] = threads
+        event.listen(engine.sync_engine, "connect", lambda conn, _record: _track_thread(threads, conn))
         return engine
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **JSON_OPTIONS
@@ -101,6 +107,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+# aiosqlite runs each connection in a thread of its own. A connection whose task was cancelled
+# mid-query is terminated without waiting (SQLAlchemy's force close), and its thread reports the
+# outcome to the event loop later; were the loop closed by then, the thread dies with "Event loop
+# is closed". dispose() therefore waits for the threads of the engine's connections to end.
+_THREADS: weakref.WeakKeyDictionary[Any, weakref.WeakSet[threading.Thread]] = weakref.WeakKeyDictionary()
+_THREAD_END_SECONDS = 5.0
+
+
+def _track_thread(threads: weakref.WeakSet[threading.Thread], dbapi_connection: Any) -> None:
+    thread = worker_thread(dbapi_connection.driver_connection)
+    if thread is not None:
+        threads.add(thread)
+
+
+async def dispose(engine: AsyncEngine) -> None:
+    """Close the engine's connections and, on SQLite, wait until their threads have ended."""
+    await engine.dispose()
+    for thread in list(_THREADS.get(engine.sync_engine, ())):
+        await asyncio.to_thread(thread.join, _THREAD_END_SECONDS)
+    await asyncio.sleep(0)  # run the callbacks the threads left on the loop
 
 
 def _config(url: str) -> Config:

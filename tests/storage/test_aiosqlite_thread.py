@@ -5,6 +5,8 @@ slowing down to one hop per statement."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -13,8 +15,8 @@ import aiosqlite
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.aiosqlite_thread import thread_runner
-from ticketing.database import create_engine
+from ticketing.aiosqlite_thread import thread_runner, worker_thread
+from ticketing.database import create_engine, dispose
 from ticketing.driver import StatementBatch, commit
 
 
@@ -59,3 +61,37 @@ async def test_a_batch_gives_the_same_results_one_statement_at_a_time(
     assert [list(r) for r in results[at]] == [[6]]
     async with engine.connect() as conn:
         assert (await conn.exec_driver_sql("SELECT count(*) FROM t")).scalar_one() == 3
+
+
+async def test_dispose_waits_for_the_thread_of_a_connection_cancelled_mid_query(sqlite_url: str) -> None:
+    """A task cancelled in the middle of a query leaves its connection terminated without
+    waiting; dispose() returns only once that connection's thread has ended, so the thread never
+    reports to an event loop that is closed by then ("Event loop is closed" in a dead thread)."""
+    engine = create_engine(sqlite_url)
+    started = asyncio.Event()
+    threads: list[threading.Thread] = []
+
+    async def slow() -> None:
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            thread = worker_thread(driver)
+            assert thread is not None, "aiosqlite's internals changed: see ticketing/aiosqlite_thread.py"
+            threads.append(thread)
+            started.set()
+            await conn.exec_driver_sql(_SLOW)
+
+    task = asyncio.create_task(slow())
+    await started.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert threads[0].is_alive()  # still running the query
+    await dispose(engine)
+    assert not threads[0].is_alive()
+
+
+# About a second of work for SQLite: long enough to be cancelled in the middle of it.
+_SLOW = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) FROM n"
+)

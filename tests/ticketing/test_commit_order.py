@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from tests.conftest import PG_URL, _dsn
 from tests.ticketing.helpers import world, write_rulebook
-from ticketing.commit_order import HoleGuard
+from ticketing.commit_order import HoleGuard, running_transactions
+from ticketing.database import create_engine, dispose
 from ticketing.models import TicketEvent
 from ticketing.ticket_rows import record
 from ticketing.time import utcnow
@@ -78,3 +81,22 @@ async def test_a_rolled_back_insert_is_passed_after_the_grace(database_url: str,
         clock.now += 1.5
         assert await guard.upto(last, ids) == ids[-1]  # nobody can fill it any more
         assert not guard.waiting
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_only_this_databases_transactions_can_hold_a_hole_open(database_url: str) -> None:
+    """A snapshot spans the server: a transaction in another database (another tenant, another
+    test) cannot fill a hole here, so a reader never waits for it."""
+    engine, elsewhere = create_engine(database_url), await asyncpg.connect(_dsn(PG_URL))
+    try:
+        async with engine.connect() as here:
+            await here.begin()
+            mine = int((await here.execute(text("SELECT pg_current_xact_id()::text"))).scalar_one())
+            async with elsewhere.transaction():
+                theirs = int(await elsewhere.fetchval("SELECT pg_current_xact_id()::text"))
+                running = await running_transactions(engine)
+            await here.rollback()
+        assert mine in running and theirs not in running
+    finally:
+        await elsewhere.close()
+        await dispose(engine)
