@@ -36,6 +36,7 @@ from bot.http import CorsPolicy, cors_middleware, edge_middleware, quiet_client_
 from bot.knowledge import LiveKnowledge
 from bot.metrics import LATE_AFTER, Metrics, ScrapeSources, metrics_handler, webhook_middleware, webhook_paths
 from bot.outbox import OutboxDispatcher
+from bot.reply_copy_job import ReplyCopyJob
 from bot.segments import SegmentJob, run_segments
 from bot.startup_errors import SchemaOutOfDate, StartupError, database_fault
 from bot.ticket_rules import TicketRuleRunner
@@ -60,6 +61,7 @@ from ticketing.history import History
 from ticketing.live_fanout import LocalFanout, PostgresFanout
 from ticketing.missed_messages import missed_messages, recent_customer_messages
 from ticketing.outbox import OutboxStore
+from ticketing.reply_copies import ReplyCopies
 from ticketing.reports import dashboard
 from ticketing.rollups import ReportRollups
 from ticketing.search_index import SearchIndex
@@ -118,7 +120,10 @@ class App:
         if settings.webchat.enabled:
             self.webchat = WebchatConnector(
                 backend=WebchatBackendImpl(
-                    customers=self.customers, history=self.history, files=attachment_files(settings)
+                    customers=self.customers,
+                    history=self.history,
+                    files=attachment_files(settings),
+                    copies=ReplyCopies(engine=self.engine),
                 ),
                 tokens=SessionTokens(
                     secret=_session_secret(settings), ttl_seconds=settings.webchat.session_ttl_days * 86400
@@ -162,6 +167,10 @@ class App:
             engine=self.engine, interval_hours=settings.segments.interval_hours,
             enabled=settings.segments.enabled,
         )  # fmt: skip
+        # Email copies of agents' web chat replies a visitor did not see (docs/webchat-api.md).
+        self.reply_copies = ReplyCopyJob.of(
+            settings, engine=self.engine, knowledge=lambda: self.knowledge.current, wake=self.dispatcher.wake
+        )
         self.ticket_rules = TicketRuleRunner(
             events=TicketEventFeed(engine=self.engine),
             knowledge=lambda: self.knowledge.current,
@@ -236,6 +245,8 @@ class App:
             if self.settings.tickets.scheduler:  # ticket-event rules run beside the SLA sweeps
                 await self.ticket_rules.start()
                 stack.push_async_callback(_bounded, "ticket_rules", self.ticket_rules.stop)
+                await self.reply_copies.start()
+                stack.push_async_callback(_bounded, "reply copies", self.reply_copies.stop)
                 await sync_config(self.webhook_subscriptions, self.settings.webhooks)
                 await self.webhooks.start()
                 stack.push_async_callback(_bounded, "webhooks", self.webhooks.stop)

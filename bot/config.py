@@ -112,6 +112,15 @@ class WebchatUploads(_Model):
         return lowered
 
 
+class WebchatEmailReplies(_Model):
+    """Email copies of agents' replies that a visitor who left an address did not see in the chat
+    (docs/webchat-api.md, "Replies by email"). Needs the email channel (``email:``)."""
+
+    enabled: bool = True
+    after_seconds: float = Field(300.0, ge=0, le=86_400)  # how long an open widget has to show it
+    check_seconds: float = Field(30.0, gt=0, le=3_600)
+
+
 class WebchatSettings(_Model):
     enabled: bool = True
     secret_key: SecretStr | None = None  # empty: generated once and kept next to the database
@@ -120,6 +129,7 @@ class WebchatSettings(_Model):
     allowed_origins: tuple[str, ...] = ("*",)
     uploads: WebchatUploads = WebchatUploads()
     widget: WidgetSettings = WidgetSettings()  # branding, greeting, pre-chat form (docs/configuration.md)
+    email_replies: WebchatEmailReplies = WebchatEmailReplies()
 
 
 class ApiSettings(_Model):

@@ -18,6 +18,8 @@ from core.contracts import (
 )
 from ticketing.customers import ConversationRef, Customers
 from ticketing.history import History
+from ticketing.reply_copies import ReplyCopies
+from ticketing.time import utcnow
 
 __all__ = ["WebchatBackendImpl", "upload_limits"]
 
@@ -25,10 +27,13 @@ CHANNEL = "webchat"
 
 
 class WebchatBackendImpl:
-    def __init__(self, *, customers: Customers, history: History, files: AttachmentFiles) -> None:
+    def __init__(
+        self, *, customers: Customers, history: History, files: AttachmentFiles, copies: ReplyCopies
+    ) -> None:
         self._customers = customers
         self._history = history
         self._files = files
+        self._copies = copies
 
     async def start_session(self) -> SessionView:
         ref = await self._customers.start_session(CHANNEL)
@@ -49,6 +54,11 @@ class WebchatBackendImpl:
             raise BadRequest(401, "unknown_session", "this session no longer exists; start a new one")
         customer = await self._customers.identify(ref, name=name, email=email)
         return CustomerView(customer.name, customer.email)
+
+    async def seen(self, visitor_id: str, conversation_id: str, *, up_to: int) -> None:
+        ref = await self._owned(visitor_id, conversation_id)
+        if ref is not None:
+            await self._copies.seen(ref.id, up_to, now=utcnow())
 
     async def history(
         self, visitor_id: str, conversation_id: str, *, after: int, limit: int

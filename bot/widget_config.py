@@ -4,9 +4,9 @@ Built from memory on every call, never from the database (every page load of a s
 widget asks): the branding of ``webchat.widget`` in config.yaml, the greeting of the live
 rulebook (``responses.yml``: ``welcome`` and ``welcome_quick_replies``, in the visitor's language
 else the rulebook's default), whether the team is in (the calendar of ``webchat.widget.calendar``,
-else of the SLA policy a new web chat ticket gets) and when it is back, and the first-reply
-target of that policy. Rulebook and SLA edits show on the next call: both are read through their
-hot-reloading holders.
+else of the SLA policy a new web chat ticket gets) and when it is back, the first-reply target
+of that policy, and whether agents' replies the visitor misses are mailed. Rulebook and SLA
+edits show on the next call: both are read through their hot-reloading holders.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.knowledge import Knowledge, LiveKnowledge
+from bot.reply_copy_job import email_replies_on
 from connectors.webchat.channel_name import CHANNEL
 from connectors.webchat.config import WidgetSettings, localized_text
 from rules.localized import pick
@@ -64,6 +65,7 @@ class WidgetConfig:
             bot_name=settings.bot.bot_name,
             knowledge=lambda: knowledge.current,
             sla=sla,
+            email_replies=email_replies_on(settings),
         )
 
     def __init__(
@@ -75,8 +77,10 @@ class WidgetConfig:
         sla: Callable[[], SlaConfig],
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        email_replies: bool = False,
     ) -> None:
         self._settings = settings
+        self._email_replies = email_replies
         self._bot_name = bot_name
         self._knowledge = knowledge
         self._sla = sla
@@ -115,6 +119,7 @@ class WidgetConfig:
             "availability": self._availability(),
             "pre_chat_form": s.pre_chat_form,
             "email_capture": s.email_capture,
+            "email_replies": self._email_replies,  # unseen agents' replies are mailed to the visitor
         }
 
     def _availability(self) -> dict[str, Any] | None:

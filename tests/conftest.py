@@ -131,11 +131,15 @@ def make_settings(
     if "analysis_workers" not in extra:
         workers = "nlu:\n  analysis_workers: 0\n"
         extra = extra.replace("nlu:\n", workers, 1) if "nlu:\n" in extra else f"{workers}{extra}"
+    webchat = "webchat:\n  secret_key: test-secret-key-0123456789abcdef\n"  # merged into extra's own
+    extra = (
+        extra.replace("webchat:\n", webchat, 1)
+        if extra.startswith("webchat:\n") or "\nwebchat:\n" in extra
+        else f"{webchat}{extra}"
+    )
     text = f"""
 database:
   url: {database_url}
-webchat:
-  secret_key: test-secret-key-0123456789abcdef
 rulebook:
   path: {rulebook or ROOT / "rulebook"}
 {extra}

@@ -3,7 +3,8 @@
 An outbound message is an ``interactions`` row (direction ``out``, on the customer's record)
 plus an ``outbox`` row whose payload is what ``bot.delivery.outbound_from_payload`` reads,
 built here from the conversation and its channel identity. Both are written in the caller's
-transaction, so a reply exists exactly when its delivery is queued.
+transaction, so a reply exists exactly when its delivery is queued. An agent's web chat reply
+also gets its ``reply_copies`` row there (an email copy if the visitor does not see it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing import reply_copies
 from ticketing.models import ChannelIdentity, Conversation, Interaction, OutboxItem
 from ticketing.row_ids import insert_returning_ids
 
@@ -75,6 +77,10 @@ async def send(
     }  # fmt: skip
     if attachments:
         payload["attachments"] = list(attachments)
+    if conv.channel == reply_copies.WEBCHAT and sender_role == "agent":  # copied by mail if unseen
+        await reply_copies.note_reply(
+            conn, interaction_id=interaction_id, conversation_id=conversation_id, now=now
+        )
     await conn.execute(
         insert(OutboxItem),
         {"interaction_id": interaction_id, "channel": conv.channel, "payload": payload, "state": "pending",

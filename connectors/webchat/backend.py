@@ -25,6 +25,10 @@ class WebchatBackend(Protocol):
         Never links to another customer on the visitor's word alone; the answer is the visitor's
         own record (the email they typed), nothing of anyone else's."""
 
+    async def seen(self, visitor_id: str, conversation_id: str, *, up_to: int) -> None:
+        """The widget showed this visitor's conversation up to message ``up_to`` in an open chat:
+        agents' replies up to there need no email copy."""
+
     async def history(
         self, visitor_id: str, conversation_id: str, *, after: int, limit: int
     ) -> list[MessageView] | None:

@@ -274,8 +274,15 @@ class WebchatConnector:
                 frame = loads_or_none(msg.data)
                 if isinstance(frame, dict) and frame.get("type") == "ping":
                     await ws.send_json({"type": "pong"})
+                elif isinstance(frame, dict) and frame.get("type") == "seen" and _message_id(frame.get("id")):
+                    await self._backend.seen(claims.visitor_id, conversation, up_to=frame["id"])
                 else:
-                    await ws.send_json({"type": "error", "message": 'unknown frame; send {"type": "ping"}'})
+                    await ws.send_json(
+                        {
+                            "type": "error",
+                            "message": 'unknown frame; send {"type": "ping"} or {"type": "seen", "id": N}',
+                        }
+                    )
         finally:
             self._hub.remove(conversation, ws)
         return ws
@@ -364,3 +371,7 @@ def _int_param(request: web.Request, name: str, *, default: int, low: int, high:
     if not low <= value <= high:
         raise BadRequest(400, "invalid_query", f"{name} must be between {low} and {high}")
     return value
+
+
+def _message_id(value: object) -> bool:
+    return type(value) is int and 0 < value < 2**63

@@ -4,6 +4,7 @@ pre-chat form, email capture and language, against the real server (tests/webcha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -24,7 +25,8 @@ from tests.browser.test_widget import (
 )
 from tests.webchat.helpers import rows
 from tests.webchat.widget_setup import WidgetApp, widget_app
-from ticketing.models import Customer
+from ticketing.models import Customer, Ticket
+from ticketing.reply_copies import ReplyCopy
 
 __all__ = ["browser", "widget_app"]  # fixtures, imported for pytest
 
@@ -237,3 +239,50 @@ async def test_a_german_browser_gets_german_strings(widget_app: WidgetApp, new_p
     mine = await wait_for(page, confirmed(text), "the German message to be sent")
     answer = await wait_for(page, reply_after(mine["id"]), "the bot's answer")
     assert answer["text"].startswith("Das kann ich gern f\u00fcr Sie pr\u00fcfen"), answer["text"]
+
+
+# The email channel (a port nothing listens on: nothing is mailed in this test, the copies are
+# tests/email/test_reply_copies.py), so agents' replies the visitor misses are mailed.
+EMAIL = "email:\n  address: support@acme.example\n  smtp:\n    host: 127.0.0.1\n    port: 9\n"
+
+
+async def test_with_email_replies_the_capture_says_so_and_a_reply_shown_is_seen(
+    widget_app: WidgetApp, new_page: NewPage
+) -> None:
+    app, client = await widget_app(team_in=False, extra=EMAIL)
+    page = await new_page(base_of(client), locale="en-US", timezone_id="UTC")
+    await open_widget(page)
+    capture = page.locator("[data-fd=email-capture]")
+    await expect(capture).to_contain_text("we'll send our reply there too if you're no longer here")
+    await capture.locator("[data-fd=email-capture-input]").fill("ada@example.com")
+    await capture.locator("[data-fd=email-capture-submit]").click()
+    await expect(page.locator("[data-fd=email-capture-done]")).to_have_text(
+        "Thanks! If you've left when we reply, we'll send it to ada@example.com."
+    )
+    await send(page, "I want to talk to a person")
+    await wait_for(page, confirmed("I want to talk to a person"), "the hand-off request")
+    [(number,)] = await rows(app.engine, select(Ticket.number))
+
+    async def states() -> list[str]:
+        return [
+            s for (s,) in await rows(app.engine, select(ReplyCopy.state).order_by(ReplyCopy.interaction_id))
+        ]
+
+    await app.ticketing.desk.reply(int(number), "Hi, Alice here. Let me check.", agent="alice")
+    await wait_for(
+        page, lambda msgs: any(m["text"] == "Hi, Alice here. Let me check." for m in msgs), "reply"
+    )
+    await _until(lambda: states(), ["seen"])  # shown in the open chat: no copy by mail
+    await page.locator("[data-fd=close]").click()
+    await app.ticketing.desk.reply(int(number), "Found it: the parcel left today.", agent="alice")
+    await expect(page.locator("[data-fd=badge]")).to_have_text("1")
+    assert await states() == ["seen", "pending"]  # not seen while the chat is closed: mailed later
+    await page.locator("[data-fd=bubble]").click()  # opening the chat shows it
+    await _until(lambda: states(), ["seen", "seen"])
+
+
+async def _until(read: Callable[[], Awaitable[list[str]]], want: list[str]) -> None:
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while (got := await read()) != want:
+        assert asyncio.get_running_loop().time() < deadline, got
+        await asyncio.sleep(0.05)

@@ -228,6 +228,7 @@ async def test_migrations_build_the_schema_the_models_declare(
     would only show on an upgraded production database, as a slow query or a failed write."""
     import ticketing.access_audit
     import ticketing.api_tokens
+    import ticketing.reply_copies
     import ticketing.rollup_models
     import ticketing.segments
     import ticketing.slack_messages

@@ -53,10 +53,10 @@ WidgetApp = Callable[..., Awaitable[tuple[App, TestClient]]]
 @pytest.fixture
 async def widget_app(tmp_path: Path, sqlite_url: str) -> AsyncIterator[WidgetApp]:
     """``await widget_app(widget="color: '#aa3300'", team_in=True)``: the real app on a loopback
-    port, with these lines as ``webchat.widget`` in config.yaml."""
+    port, with these lines as ``webchat.widget`` in config.yaml (and ``extra``'s sections)."""
     clients: list[TestClient] = []
 
-    async def factory(*, widget: str = "", team_in: bool = True) -> tuple[App, TestClient]:
+    async def factory(*, widget: str = "", team_in: bool = True, extra: str = "") -> tuple[App, TestClient]:
         rulebook = widget_rulebook(tmp_path / f"app{len(clients)}", team_in=team_in)
         section = "".join(f"    {line}\n" for line in widget.splitlines() if line.strip()) or "    {}\n"
         text = f"""
@@ -70,7 +70,7 @@ rulebook:
   path: {rulebook}
 nlu:
   analysis_workers: 0
-"""
+{extra}"""
         app = build_app(settings_from_text(text, base_dir=tmp_path))
         client = TestClient(TestServer(app.web, host="127.0.0.1"))
         await client.start_server()

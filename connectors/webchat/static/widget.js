@@ -66,7 +66,9 @@
       capture_text: "Leave your email so our team can contact you. Our reply will also appear here in this chat.",
       capture_save: "Save",
       capture_dismiss: "No thanks",
-      capture_done: "Thanks! Our team can now contact you at {email}."
+      capture_done: "Thanks! Our team can now contact you at {email}.",
+      capture_text_mail: "Leave your email and we'll send our reply there too if you're no longer here. It will also appear in this chat.",
+      capture_done_mail: "Thanks! If you've left when we reply, we'll send it to {email}."
     },
     de: {
       title: "Schreiben Sie uns",
@@ -114,7 +116,9 @@
       capture_text: "Hinterlassen Sie Ihre E-Mail-Adresse, damit unser Team Sie kontaktieren kann. Unsere Antwort erscheint au\u00dferdem hier im Chat.",
       capture_save: "Speichern",
       capture_dismiss: "Nein, danke",
-      capture_done: "Danke! Unser Team kann Sie jetzt unter {email} erreichen."
+      capture_done: "Danke! Unser Team kann Sie jetzt unter {email} erreichen.",
+      capture_text_mail: "Hinterlassen Sie Ihre E-Mail-Adresse: Sind Sie nicht mehr hier, wenn wir antworten, senden wir Ihnen die Antwort auch per E-Mail. Sie erscheint au\u00dferdem hier im Chat.",
+      capture_done_mail: "Danke! Sind Sie nicht mehr hier, wenn wir antworten, senden wir die Antwort an {email}."
     },
     fr: {
       title: "Discutez avec nous",
@@ -162,7 +166,9 @@
       capture_text: "Laissez votre adresse e-mail pour que notre \u00e9quipe puisse vous contacter. Notre r\u00e9ponse s\u2019affichera aussi ici, dans ce chat.",
       capture_save: "Enregistrer",
       capture_dismiss: "Non merci",
-      capture_done: "Merci\u00a0! Notre \u00e9quipe peut d\u00e9sormais vous contacter \u00e0 l\u2019adresse {email}."
+      capture_done: "Merci\u00a0! Notre \u00e9quipe peut d\u00e9sormais vous contacter \u00e0 l\u2019adresse {email}.",
+      capture_text_mail: "Laissez votre adresse e-mail : si vous n\u2019\u00eates plus l\u00e0 quand nous r\u00e9pondrons, nous vous enverrons aussi notre r\u00e9ponse par e-mail. Elle s\u2019affichera \u00e9galement ici, dans ce chat.",
+      capture_done_mail: "Merci\u00a0! Si vous n\u2019\u00eates plus l\u00e0 quand nous r\u00e9pondrons, nous l\u2019enverrons \u00e0 {email}."
     },
     es: {
       title: "Escr\u00edbanos",
@@ -210,7 +216,9 @@
       capture_text: "D\u00e9jenos su correo electr\u00f3nico para que nuestro equipo pueda contactarle. Nuestra respuesta tambi\u00e9n aparecer\u00e1 aqu\u00ed, en este chat.",
       capture_save: "Guardar",
       capture_dismiss: "No, gracias",
-      capture_done: "\u00a1Gracias! Nuestro equipo ya puede contactarle en {email}."
+      capture_done: "\u00a1Gracias! Nuestro equipo ya puede contactarle en {email}.",
+      capture_text_mail: "D\u00e9jenos su correo electr\u00f3nico: si ya no est\u00e1 aqu\u00ed cuando respondamos, tambi\u00e9n le enviaremos la respuesta por correo. Adem\u00e1s aparecer\u00e1 aqu\u00ed, en este chat.",
+      capture_done_mail: "\u00a1Gracias! Si ya no est\u00e1 aqu\u00ed cuando respondamos, se la enviaremos a {email}."
     },
     it: {
       title: "Chatta con noi",
@@ -258,7 +266,9 @@
       capture_text: "Lasciaci la tua email cos\u00ec il nostro team pu\u00f2 contattarti. La nostra risposta apparir\u00e0 anche qui, in questa chat.",
       capture_save: "Salva",
       capture_dismiss: "No, grazie",
-      capture_done: "Grazie! Il nostro team ora pu\u00f2 contattarti all\u2019indirizzo {email}."
+      capture_done: "Grazie! Il nostro team ora pu\u00f2 contattarti all\u2019indirizzo {email}.",
+      capture_text_mail: "Lasciaci la tua email: se non sarai pi\u00f9 qui quando risponderemo, ti invieremo la risposta anche via email. Apparir\u00e0 comunque anche qui, in questa chat.",
+      capture_done_mail: "Grazie! Se non sarai pi\u00f9 qui quando risponderemo, la invieremo a {email}."
     },
     nl: {
       title: "Chat met ons",
@@ -306,7 +316,9 @@
       capture_text: "Laat uw e-mailadres achter, zodat ons team contact met u kan opnemen. Ons antwoord verschijnt ook hier in deze chat.",
       capture_save: "Opslaan",
       capture_dismiss: "Nee, bedankt",
-      capture_done: "Bedankt! Ons team kan u nu bereiken op {email}."
+      capture_done: "Bedankt! Ons team kan u nu bereiken op {email}.",
+      capture_text_mail: "Laat uw e-mailadres achter: bent u er niet meer wanneer we antwoorden, dan sturen we ons antwoord ook per e-mail. Het verschijnt ook hier in deze chat.",
+      capture_done_mail: "Bedankt! Bent u er niet meer wanneer we antwoorden, dan sturen we het naar {email}."
     },
     pt: {
       title: "Fale conosco",
@@ -354,7 +366,9 @@
       capture_text: "Deixe seu e-mail para que nossa equipe possa entrar em contato. Nossa resposta tamb\u00e9m aparecer\u00e1 aqui, neste chat.",
       capture_save: "Salvar",
       capture_dismiss: "N\u00e3o, obrigado",
-      capture_done: "Obrigado! Nossa equipe agora pode entrar em contato pelo e-mail {email}."
+      capture_done: "Obrigado! Nossa equipe agora pode entrar em contato pelo e-mail {email}.",
+      capture_text_mail: "Deixe seu e-mail: se voc\u00ea n\u00e3o estiver mais aqui quando respondermos, enviaremos a resposta tamb\u00e9m por e-mail. Ela tamb\u00e9m aparecer\u00e1 aqui, neste chat.",
+      capture_done_mail: "Obrigado! Se voc\u00ea n\u00e3o estiver mais aqui quando respondermos, enviaremos para {email}."
     },
     pl: {
       title: "Porozmawiaj z nami",
@@ -402,7 +416,9 @@
       capture_text: "Zostaw sw\u00f3j adres e-mail, aby nasz zesp\u00f3\u0142 m\u00f3g\u0142 si\u0119 z Tob\u0105 skontaktowa\u0107. Nasza odpowied\u017a pojawi si\u0119 te\u017c tutaj, w tym czacie.",
       capture_save: "Zapisz",
       capture_dismiss: "Nie, dzi\u0119kuj\u0119",
-      capture_done: "Dzi\u0119kujemy! Nasz zesp\u00f3\u0142 mo\u017ce teraz skontaktowa\u0107 si\u0119 z Tob\u0105 pod adresem {email}."
+      capture_done: "Dzi\u0119kujemy! Nasz zesp\u00f3\u0142 mo\u017ce teraz skontaktowa\u0107 si\u0119 z Tob\u0105 pod adresem {email}.",
+      capture_text_mail: "Zostaw sw\u00f3j adres e-mail: je\u015bli nie b\u0119dzie Ci\u0119 tu, gdy odpowiemy, wy\u015blemy odpowied\u017a tak\u017ce e-mailem. Pojawi si\u0119 ona r\u00f3wnie\u017c tutaj, w tym czacie.",
+      capture_done_mail: "Dzi\u0119kujemy! Je\u015bli nie b\u0119dzie Ci\u0119 tu, gdy odpowiemy, wy\u015blemy j\u0105 na adres {email}."
     }
   };
   function attr(name) { var v = script && script.getAttribute(name); return v ? String(v).trim() : ""; }
@@ -597,6 +613,7 @@
   // ---------------------------------------------------------------- state
   var token = null, sessionPromise = null, sessionFailures = 0, lastReset = 0;
   var lastId = 0;              // highest message id rendered (quick replies, unread count)
+  var agentLast = 0, seenSent = 0; // highest agent reply rendered, and the last told "seen"
   // The catch-up cursor: every message up to it has come from the history. Not lastId: a POST's
   // answer or a push can render a newer message first (a message held during an outage is sent
   // on reconnect before the catch-up runs), and fetching after it would skip what came between.
@@ -810,6 +827,15 @@
       }
     }
     if (nearBottom || m.direction === "in" || fromHistory) list.scrollTop = list.scrollHeight;
+    if (m.sender === "agent" && m.id > agentLast) { agentLast = m.id; markSeen(); }
+  }
+
+  // An agent's reply shown in the open chat of a visible page is seen: the server mails a copy
+  // only of replies nobody saw (docs/webchat-api.md, "Replies by email"). Told over the socket.
+  function markSeen() {
+    if (panel.hidden || document.hidden || agentLast <= seenSent || !wsUp || !ws || ws.readyState !== 1) return;
+    seenSent = agentLast;
+    ws.send(JSON.stringify({ type: "seen", id: agentLast }));
   }
 
   // A message's files (an agent's, or the visitor's own): a button each, fetched with the
@@ -1076,6 +1102,7 @@
         clearTimeout(readyTimer);
         wsUp = true; wsFailures = 0; stopPolling(); updateStatus();
         catchUp(); flushPending(readyOnce); // anything posted while we were away
+        markSeen();
         readyOnce = true;
         clearInterval(pingTimer);
         // Pings keep idle proxies from cutting us off, and a missing pong reveals a connection
@@ -1140,7 +1167,10 @@
     dropSocket();
     updateStatus();
   });
-  document.addEventListener("visibilitychange", function () { if (!document.hidden && pollTimer) catchUp(); });
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && pollTimer) catchUp();
+    markSeen();
+  });
   window.addEventListener("online", function () {
     if (!token) { ensureSession().catch(function () {}); return; }
     wsFailures = Math.max(wsFailures, 1);
@@ -1302,7 +1332,7 @@
     var wantCapture = !wantForm && away() && !!(config && config.email_capture) && !known("email") &&
       !load(":capture");
     if (wantCapture && capture.hidden) {
-      captureText.textContent = t("capture_text");
+      captureText.textContent = t(config.email_replies ? "capture_text_mail" : "capture_text");
       captureInput.setAttribute("aria-label", t("prechat_email"));
       captureInput.setAttribute("placeholder", t("prechat_email"));
       captureBtn.textContent = t("capture_save");
@@ -1339,7 +1369,7 @@
       identified(c); showError(""); store(":capture", "done");
       capture.hidden = true;
       var note = el("div", { "class": "banner", "data-fd": "email-capture-done", role: "status" },
-        t("capture_done", { email: email }));
+        t(config && config.email_replies ? "capture_done_mail" : "capture_done", { email: email }));
       panel.insertBefore(note, capture);
       setTimeout(function () { note.remove(); }, 8000);
     }, function (err) { showError((err && err.message) || t("unavailable")); })
@@ -1436,7 +1466,7 @@
     panel.hidden = false;
     bubble.setAttribute("aria-expanded", "true");
     bubble.setAttribute("aria-label", t("close_chat"));
-    unread = 0; badge.hidden = true;
+    unread = 0; badge.hidden = true; markSeen();
     try { sessionStorage.setItem(KEY + ":open", "1"); } catch (e) { /* ignore */ }
     launcher.hidden = true;
     // Starting a session creates a customer record, so wait until the visitor shows interest.
