@@ -42,11 +42,14 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-# In parallel: most tests wait on processes, sockets and the database. TEST_WORKERS=0 runs
-# them in one process.
+# In parallel (TEST_WORKERS=0: in one process), then the tests that start and kill whole server
+# processes one at a time (marker server_processes, tests/conftest.py). Both run even if the first fails.
 TEST_WORKERS ?= 3
 unit:
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	@status=0; \
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not server_processes" || status=1; \
+	$(BIN)/pytest -m server_processes || status=1; \
+	exit $$status
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/webchat_throughput.py

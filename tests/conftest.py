@@ -29,16 +29,17 @@ PG_URL = os.environ.get("FRONTDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@
 SKIP_PG = os.environ.get("FRONTDESK_SKIP_POSTGRES") == "1"
 
 
-# ``make test`` runs the suite in parallel (pytest-xdist, ``--dist loadgroup``). The tests that
-# start, load and SIGKILL whole server processes run one after another on one worker: two of them
-# at once on a small machine slow each other's restarts several-fold.
-_ONE_AT_A_TIME = ("tests/reliability/", "tests/email/test_kill.py", "tests/browser/test_scale_out.py")
+# ``make test`` runs the suite in parallel (pytest-xdist), except the tests that start, load and
+# SIGKILL whole server processes: those run afterwards, one at a time (marker ``server_processes``),
+# as their timing was made for. Two of them at once, or beside a busy worker, on a small machine
+# slow each other's restarts several-fold.
+_SERVER_PROCESSES = ("tests/reliability/", "tests/email/test_kill.py", "tests/browser/test_scale_out.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.nodeid.startswith(_ONE_AT_A_TIME):
-            item.add_marker(pytest.mark.xdist_group("server-processes"))
+        if item.nodeid.startswith(_SERVER_PROCESSES):
+            item.add_marker(pytest.mark.server_processes)
 
 
 @pytest.fixture(autouse=True, scope="module")

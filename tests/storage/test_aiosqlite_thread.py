@@ -64,34 +64,39 @@ async def test_a_batch_gives_the_same_results_one_statement_at_a_time(
 
 
 async def test_dispose_waits_for_the_thread_of_a_connection_cancelled_mid_query(sqlite_url: str) -> None:
-    """A task cancelled in the middle of a query leaves its connection terminated without
-    waiting; dispose() returns only once that connection's thread has ended, so the thread never
-    reports to an event loop that is closed by then ("Event loop is closed" in a dead thread)."""
+    """A task cancelled in the middle of a query (and again in its rollback and close: a shutdown
+    that times out) leaves the query running on the connection's thread, which reports to the event
+    loop when it ends. dispose() returns only once that thread has ended, so it never reports to a
+    loop that is closed by then ("Event loop is closed" in a dead thread, which failed CI). The
+    query blocks until the test releases it; engine.dispose() alone fails this test."""
     engine = create_engine(sqlite_url)
-    started = asyncio.Event()
+    release, running = threading.Event(), asyncio.Event()
     threads: list[threading.Thread] = []
 
-    async def slow() -> None:
-        async with engine.connect() as conn:
+    async def blocked() -> None:
+        async with engine.begin() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             thread = worker_thread(driver)
             assert thread is not None, "aiosqlite's internals changed: see ticketing/aiosqlite_thread.py"
             threads.append(thread)
-            started.set()
-            await conn.exec_driver_sql(_SLOW)
+            await driver.create_function("held", 0, lambda: release.wait(30))
+            running.set()
+            await conn.exec_driver_sql("SELECT held()")
 
-    task = asyncio.create_task(slow())
-    await started.wait()
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    assert threads[0].is_alive()  # still running the query
-    await dispose(engine)
+    task = asyncio.create_task(blocked())
+    try:
+        await running.wait()
+        await asyncio.sleep(0.05)  # the query is on the thread, waiting
+        for _ in range(3):  # the query, then the rollback, then the graceful close behind it
+            task.cancel()
+            await asyncio.sleep(0.05)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert threads[0].is_alive()
+        disposing = asyncio.create_task(dispose(engine))
+        await asyncio.sleep(0.1)
+        assert not disposing.done()  # waiting for the thread
+    finally:
+        release.set()
+    await disposing
     assert not threads[0].is_alive()
-
-
-# About a second of work for SQLite: long enough to be cancelled in the middle of it.
-_SLOW = (
-    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) FROM n"
-)
