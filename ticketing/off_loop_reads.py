@@ -76,8 +76,8 @@ class OffLoopReads:
                 raise ReaderFailed(f"the reading process ended: {exc!r}") from None
             except asyncio.CancelledError:  # its answer would be read as the next request's
                 self._process = None
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()  # asyncio's child watcher reaps it
+                # Killed and waited for, so its pipes are closed now, not by the garbage collector.
+                await asyncio.shield(_ended(process, kill=True))
                 raise
             if not ok:
                 raise ReaderFailed(value)

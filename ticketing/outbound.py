@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing import reply_copies
-from ticketing.models import ChannelIdentity, Conversation, Interaction, OutboxItem
+from ticketing import outbox, reply_copies
+from ticketing.models import ChannelIdentity, Conversation, Interaction
 from ticketing.row_ids import insert_returning_ids
 
 __all__ = ["send"]
@@ -81,12 +81,7 @@ async def send(
         await reply_copies.note_reply(
             conn, interaction_id=interaction_id, conversation_id=conversation_id, now=now
         )
-    await conn.execute(
-        insert(OutboxItem),
-        {"interaction_id": interaction_id, "channel": conv.channel, "payload": payload, "state": "pending",
-         "attempts": 0, "next_attempt_at": now, "claimed_until": None, "last_error": None,
-         "external_id": None, "created_at": now, "sent_at": None},
-    )  # fmt: skip
+    await outbox.enqueue(conn, interaction_id=interaction_id, channel=conv.channel, payload=payload, now=now)
     return interaction_id
 
 

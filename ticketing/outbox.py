@@ -14,15 +14,39 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, literal_column, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    false,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing import json_text
 from ticketing.driver import CompiledStatement, StatementBatch, commit, rollback
 from ticketing.models import OutboxItem
 from ticketing.time import utcnow
 
-__all__ = ["Backlog", "Claimed", "OutboxStore", "backoff"]
+__all__ = ["Backlog", "Claimed", "OutboxStore", "backoff", "enqueue"]
+
+
+async def enqueue(
+    conn: AsyncConnection, *, interaction_id: int, channel: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """A row that delivers ``payload`` on ``channel``, due at once, in the caller's transaction
+    (one message at a time: the turn writer queues its batches itself)."""
+    await conn.execute(
+        insert(OutboxItem),
+        {"interaction_id": interaction_id, "channel": channel, "payload": payload, "state": "pending",
+         "attempts": 0, "next_attempt_at": now, "claimed_until": None, "last_error": None,
+         "external_id": None, "created_at": now, "sent_at": None},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

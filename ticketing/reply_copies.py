@@ -26,7 +26,8 @@ from sqlalchemy import ForeignKey, Index, String, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ticketing.models import Base, Conversation, Customer, Id, Interaction, OutboxItem
+from ticketing.models import Base, Conversation, Customer, Id, Interaction
+from ticketing.outbox import enqueue
 
 __all__ = ["WINDOW", "DueCopy", "ReplyCopies", "ReplyCopy", "note_reply"]
 
@@ -148,10 +149,5 @@ async def _queue_one(
     }  # fmt: skip
     if row.attachments:
         payload["attachments"] = list(row.attachments)
-    await conn.execute(
-        insert(OutboxItem),
-        {"interaction_id": interaction_id, "channel": EMAIL, "payload": payload, "state": "pending",
-         "attempts": 0, "next_attempt_at": now, "claimed_until": None, "last_error": None,
-         "external_id": None, "created_at": now, "sent_at": None},
-    )  # fmt: skip
+    await enqueue(conn, interaction_id=interaction_id, channel=EMAIL, payload=payload, now=now)
     return 1
